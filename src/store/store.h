@@ -1,0 +1,257 @@
+/*
+ * store.h - the one interface every object store driver and every cache
+ * layer implements (s3backer's `struct s3backer_store`).
+ *
+ * Invariants of every store:
+ * - Keys are flat byte strings (UTF-8 in practice), never starting with
+ *   '/'. "Directories" exist only as common prefixes of keys and as
+ *   zero-byte marker objects whose key ends in '/'.
+ * - Every object has a size, an ETag that changes whenever its content
+ *   changes, an mtime, and user metadata (name/value pairs, names in
+ *   lower case without the `x-amz-meta-` prefix).
+ * - A put replaces an object atomically: a reader sees the old object or
+ *   the new one, never a mix.
+ * - Functions return 0 or a positive errno. The errnos a caller acts on:
+ *     ENOENT    no such object (or no such upload)
+ *     ESTALE    a condition failed (If-Match / If-None-Match: 412), or the
+ *               object changed under a ranged read pinned to an ETag
+ *     EEXIST    If-None-Match: * and the object exists
+ *     EACCES    access denied or bad credentials
+ *     EIO       the server failed after retries, or sent garbage
+ *     ETIMEDOUT the server did not answer within the timeouts
+ *     ENOSPC    a local store (or cache) is out of space
+ *     ERANGE    a ranged read starts past the end of the object
+ *     EINVAL    a bad argument (empty key, bad part number)
+ * - All operations are thread-safe after start(): the filesystem calls
+ *   get_range from many threads at once, which is how ranged reads run in
+ *   parallel on one object.
+ * - Lifetimes: create (driver-specific constructor, no threads, no
+ *   network), start (after the daemon forks, before any I/O), shutdown
+ *   (flush, then shut down the inner store), destroy (destroy the inner
+ *   store, then free itself).
+ */
+#ifndef BFS_STORE_H
+#define BFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* An ETag without quotes, at most this long with its NUL. */
+#define BFS_ETAG_MAX 80
+/* S3 limit on key length in bytes. */
+#define BFS_KEY_MAX 1024
+
+/* Capabilities a store advertises in bfs_store.caps. */
+enum bfs_store_cap {
+	/* put honours if_none_match (create only if absent) */
+	BFS_CAP_IF_NONE_MATCH = 1 << 0,
+	/* put honours if_match (replace only that version) */
+	BFS_CAP_IF_MATCH = 1 << 1,
+	/* mpu_* are implemented */
+	BFS_CAP_MULTIPART = 1 << 2,
+	/* stored data is local: no point caching it on disk */
+	BFS_CAP_LOCAL = 1 << 3,
+};
+
+/* One user metadata pair. Both strings owned by the list holding them. */
+struct bfs_meta {
+	char *name;
+	char *value;
+};
+
+/* User metadata of an object; {NULL, 0} is empty. */
+struct bfs_meta_list {
+	struct bfs_meta *items;
+	size_t n;
+};
+
+/* What a store knows of one object. */
+struct bfs_obj_info {
+	char *key;          /* owned; NULL when the caller gave the key */
+	uint64_t size;
+	char etag[BFS_ETAG_MAX];
+	struct timespec mtime; /* Last-Modified */
+	/* user metadata: filled by head; list leaves it empty */
+	struct bfs_meta_list meta;
+};
+
+/* One ListObjectsV2-style page request. */
+struct bfs_list_req {
+	const char *prefix;    /* "" for the whole bucket */
+	const char *delimiter; /* "/" or NULL for a flat listing */
+	const char *token;     /* continuation token from last page, or NULL */
+	const char *start_after; /* or NULL */
+	unsigned max_keys;     /* 0: the store's default (1000) */
+};
+
+/* One page of a listing; release with bfs_list_result_release(). */
+struct bfs_list_result {
+	struct bfs_obj_info *objs; /* keys in byte order, each with .key */
+	size_t nobjs;
+	char **prefixes; /* common prefixes, each ending in the delimiter */
+	size_t nprefixes;
+	char *next_token; /* NULL on the last page */
+};
+
+/* Arguments of put: the body is a local file region. */
+struct bfs_put_req {
+	const char *key;
+	int fd;         /* read with pread; the store never moves its offset */
+	off_t offset;   /* where the body starts in fd */
+	uint64_t size;  /* body length */
+	const struct bfs_meta_list *meta; /* NULL: no user metadata */
+	const char *content_type;         /* NULL: a default */
+	const char *if_match;  /* replace only this ETag, or NULL */
+	bool if_none_match;    /* create only if absent */
+};
+
+/* A finished part of a multipart upload. */
+struct bfs_part {
+	int number; /* 1..10000 */
+	char etag[BFS_ETAG_MAX];
+};
+
+struct bfs_store_stats {
+	uint64_t requests;
+	uint64_t retries;
+	uint64_t errors;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+struct bfs_store {
+	void *priv;
+	/* human name for log lines, e.g. "builtin" or "s3:lake"; owned by
+	 * the driver */
+	const char *name;
+	unsigned caps; /* enum bfs_store_cap bits */
+
+	/*
+	 * Start background work (threads, connection pools). Called after the
+	 * daemon forks, before any I/O; may be NULL.
+	 * @return 0 or an errno.
+	 */
+	int (*start)(struct bfs_store *s);
+
+	/*
+	 * Attributes and user metadata of one object.
+	 * @param out filled on success; release with bfs_obj_info_release().
+	 * @return 0, ENOENT (no such key), EACCES, EIO, ETIMEDOUT.
+	 */
+	int (*head)(struct bfs_store *s, const char *key,
+		    struct bfs_obj_info *out);
+
+	/*
+	 * Read len bytes at offset off into buf.
+	 * @param if_match ETag the read is pinned to, or NULL: a different
+	 *        current ETag gives ESTALE, so one open file never mixes the
+	 *        bytes of two versions.
+	 * @param got bytes stored in buf; less than len only at end of object.
+	 * @return 0, ENOENT, ESTALE, ERANGE (off past the end; off == size
+	 *         gives 0 with *got 0), EIO, ETIMEDOUT.
+	 */
+	int (*get_range)(struct bfs_store *s, const char *key, uint64_t off,
+			 size_t len, void *buf, size_t *got,
+			 const char *if_match);
+
+	/*
+	 * Create or atomically replace an object from a local file region.
+	 * @param etag_out receives the new ETag (BFS_ETAG_MAX bytes), may be
+	 *        NULL.
+	 * @return 0, ESTALE (if_match failed), EEXIST (if_none_match and the
+	 *         key exists), EACCES, EIO, ETIMEDOUT, ENOSPC.
+	 */
+	int (*put)(struct bfs_store *s, const struct bfs_put_req *req,
+		   char *etag_out);
+
+	/*
+	 * Delete one object. Deleting a missing key succeeds (S3 semantics).
+	 * @return 0, EACCES, EIO, ETIMEDOUT.
+	 */
+	int (*del)(struct bfs_store *s, const char *key);
+
+	/*
+	 * Server-side copy src → dst (any size).
+	 * @param meta new user metadata for dst, or NULL to keep src's.
+	 * @param if_match copy only if src still has this ETag, or NULL.
+	 * @return 0, ENOENT (no src), ESTALE, EACCES, EIO, ETIMEDOUT.
+	 */
+	int (*copy)(struct bfs_store *s, const char *src, const char *dst,
+		    const struct bfs_meta_list *meta, const char *if_match,
+		    char *etag_out);
+
+	/*
+	 * One page of a listing, keys in byte order.
+	 * @return 0, EACCES, EIO, ETIMEDOUT.
+	 */
+	int (*list)(struct bfs_store *s, const struct bfs_list_req *req,
+		    struct bfs_list_result *out);
+
+	/*
+	 * Multipart upload (NULL when BFS_CAP_MULTIPART is not set).
+	 * mpu_begin returns an upload id (malloc'd, caller frees). Parts may
+	 * be uploaded in parallel from several threads. All parts but the
+	 * last must have the same size (R2 requires it).
+	 * mpu_complete honours if_match/if_none_match of req (req->fd unused).
+	 */
+	int (*mpu_begin)(struct bfs_store *s, const struct bfs_put_req *req,
+			 char **upload_id);
+	int (*mpu_part)(struct bfs_store *s, const char *key,
+			const char *upload_id, int number, int fd, off_t off,
+			size_t len, char *etag_out);
+	int (*mpu_complete)(struct bfs_store *s, const struct bfs_put_req *req,
+			    const char *upload_id, const struct bfs_part *parts,
+			    size_t nparts, char *etag_out);
+	int (*mpu_abort)(struct bfs_store *s, const char *key,
+			 const char *upload_id);
+
+	/* Copy the counters out; may be NULL. */
+	void (*get_stats)(struct bfs_store *s, struct bfs_store_stats *out);
+
+	/* Flush pending work and shut down the inner store; may be NULL. */
+	void (*shutdown)(struct bfs_store *s);
+
+	/* Destroy the inner store, then free this one. */
+	void (*destroy)(struct bfs_store *s);
+};
+
+/* Free the contents of info (not info itself); safe on a zeroed struct. */
+void bfs_obj_info_release(struct bfs_obj_info *info);
+/* Deep copy src into dst. */
+void bfs_obj_info_copy(struct bfs_obj_info *dst, const struct bfs_obj_info *src);
+/* Free the contents of a listing page. */
+void bfs_list_result_release(struct bfs_list_result *res);
+
+void bfs_meta_list_release(struct bfs_meta_list *m);
+void bfs_meta_list_copy(struct bfs_meta_list *dst,
+			const struct bfs_meta_list *src);
+/* Value of a metadata name (case-insensitive), or NULL. */
+const char *bfs_meta_get(const struct bfs_meta_list *m, const char *name);
+/* Add or replace name=value (both copied). */
+void bfs_meta_set(struct bfs_meta_list *m, const char *name,
+		  const char *value);
+/* Remove a name. @return 0 or ENOENT. */
+int bfs_meta_remove(struct bfs_meta_list *m, const char *name);
+
+/*
+ * Read exactly [off, off+len) or up to end of object, retrying short
+ * reads: the get_range loop the filesystem and caches share.
+ */
+int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match);
+
+/*
+ * Call fn for every object and common prefix under req's prefix, across
+ * all pages. fn returns 0 to go on or an errno to stop (returned as is).
+ * obj is NULL for a prefix entry and prefix NULL for an object entry.
+ */
+typedef int (*bfs_list_fn)(void *arg, const struct bfs_obj_info *obj,
+			   const char *prefix);
+int bfs_store_list_all(struct bfs_store *s, const char *prefix,
+		       const char *delimiter, bfs_list_fn fn, void *arg);
+
+#endif
