@@ -20,8 +20,8 @@
 #include <sys/types.h>
 
 #define BFS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define BFS_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define BFS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define BFS_MIN(a, b)	  ((a) < (b) ? (a) : (b))
+#define BFS_MAX(a, b)	  ((a) > (b) ? (a) : (b))
 
 /* A programmer error: log file:line and abort (git's BUG()). */
 #define BFS_BUG(...) bfs_bug(__FILE__, __LINE__, __VA_ARGS__)
@@ -29,7 +29,7 @@ void bfs_bug(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
 
 /* Check a pthread return: those calls fail only on programmer error. */
-#define BFS_PCHECK(call)                                                      \
+#define BFS_PCHECK(call)                                                       \
 	do {                                                                   \
 		int bfs_pcheck_rc_ = (call);                                   \
 		if (bfs_pcheck_rc_ != 0)                                       \

@@ -43,9 +43,12 @@ int bfs_log_set_debug(const char *list)
 		const char *name;
 		unsigned bit;
 	} subs[] = {
-		{"fs", BFS_DBG_FS},       {"http", BFS_DBG_HTTP},
-		{"sigv4", BFS_DBG_SIGV4}, {"meta", BFS_DBG_META},
-		{"store", BFS_DBG_STORE}, {"catalog", BFS_DBG_CATALOG},
+		{"fs", BFS_DBG_FS},
+		{"http", BFS_DBG_HTTP},
+		{"sigv4", BFS_DBG_SIGV4},
+		{"meta", BFS_DBG_META},
+		{"store", BFS_DBG_STORE},
+		{"catalog", BFS_DBG_CATALOG},
 		{"all", ~0u},
 	};
 	unsigned mask = 0;

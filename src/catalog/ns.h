@@ -32,11 +32,11 @@ enum bfs_node_type {
 };
 
 struct bfs_node {
-	struct bfs_ns *ns;       /* serves this node; not owned */
+	struct bfs_ns *ns;	 /* serves this node; not owned */
 	struct bfs_store *store; /* NULL for virtual nodes; not owned */
-	char *key;               /* owned; NULL for virtual nodes */
+	char *key;		 /* owned; NULL for virtual nodes */
 	enum bfs_node_type type;
-	bool writable;  /* dirs: children may be created/removed; files: data */
+	bool writable;	/* dirs: children may be created/removed; files: data */
 	bool have_info; /* info is valid (from a listing or a head) */
 	struct bfs_obj_info info; /* owned; info.key is NULL */
 	/* a read-only node's namespace-private data (an Iceberg file's
@@ -94,5 +94,11 @@ void bfs_node_copy(struct bfs_node *dst, const struct bfs_node *src);
  */
 int bfs_ns_make_child(const struct bfs_node *dir, const char *name,
 		      enum bfs_node_type type, struct bfs_node *out);
+
+/*
+ * Whether NAME can be a path component: not empty, ".", "..", no '/'.
+ * @return 0, EINVAL or ENAMETOOLONG (over 255 bytes).
+ */
+int bfs_ns_name_valid(const char *name);
 
 #endif

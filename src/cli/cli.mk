@@ -1,1 +1,3 @@
-# fragment of Makefile.am: see the header of Makefile.am
+# fragment of Makefile.am: the command line (src/cli/)
+libbfs_a_SOURCES += src/cli/cli.h src/cli/cli_priv.h src/cli/cli.c \
+	src/cli/mount.c

@@ -36,8 +36,7 @@ const char *bfs_meta_get(const struct bfs_meta_list *m, const char *name)
 	return NULL;
 }
 
-void bfs_meta_set(struct bfs_meta_list *m, const char *name,
-		  const char *value)
+void bfs_meta_set(struct bfs_meta_list *m, const char *name, const char *value)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		if (strcasecmp(m->items[i].name, name) == 0) {

@@ -70,7 +70,7 @@ struct bfs_meta_list {
 
 /* What a store knows of one object. */
 struct bfs_obj_info {
-	char *key;          /* owned; NULL when the caller gave the key */
+	char *key; /* owned; NULL when the caller gave the key */
 	uint64_t size;
 	char etag[BFS_ETAG_MAX];
 	struct timespec mtime; /* Last-Modified */
@@ -84,7 +84,7 @@ struct bfs_list_req {
 	const char *delimiter; /* "/" or NULL for a flat listing */
 	const char *token;     /* continuation token from last page, or NULL */
 	const char *start_after; /* or NULL */
-	unsigned max_keys;     /* 0: the store's default (1000) */
+	unsigned max_keys;	 /* 0: the store's default (1000) */
 };
 
 /* One page of a listing; release with bfs_list_result_release(). */
@@ -99,13 +99,13 @@ struct bfs_list_result {
 /* Arguments of put: the body is a local file region. */
 struct bfs_put_req {
 	const char *key;
-	int fd;         /* read with pread; the store never moves its offset */
-	off_t offset;   /* where the body starts in fd */
-	uint64_t size;  /* body length */
+	int fd;	       /* read with pread; the store never moves its offset */
+	off_t offset;  /* where the body starts in fd */
+	uint64_t size; /* body length */
 	const struct bfs_meta_list *meta; /* NULL: no user metadata */
-	const char *content_type;         /* NULL: a default */
-	const char *if_match;  /* replace only this ETag, or NULL */
-	bool if_none_match;    /* create only if absent */
+	const char *content_type;	  /* NULL: a default */
+	const char *if_match;		  /* replace only this ETag, or NULL */
+	bool if_none_match;		  /* create only if absent */
 };
 
 /* A finished part of a multipart upload. */
@@ -221,7 +221,8 @@ struct bfs_store {
 /* Free the contents of info (not info itself); safe on a zeroed struct. */
 void bfs_obj_info_release(struct bfs_obj_info *info);
 /* Deep copy src into dst. */
-void bfs_obj_info_copy(struct bfs_obj_info *dst, const struct bfs_obj_info *src);
+void bfs_obj_info_copy(struct bfs_obj_info *dst,
+		       const struct bfs_obj_info *src);
 /* Free the contents of a listing page. */
 void bfs_list_result_release(struct bfs_list_result *res);
 
@@ -231,8 +232,7 @@ void bfs_meta_list_copy(struct bfs_meta_list *dst,
 /* Value of a metadata name (case-insensitive), or NULL. */
 const char *bfs_meta_get(const struct bfs_meta_list *m, const char *name);
 /* Add or replace name=value (both copied). */
-void bfs_meta_set(struct bfs_meta_list *m, const char *name,
-		  const char *value);
+void bfs_meta_set(struct bfs_meta_list *m, const char *name, const char *value);
 /* Remove a name. @return 0 or ENOENT. */
 int bfs_meta_remove(struct bfs_meta_list *m, const char *name);
 

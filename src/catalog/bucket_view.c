@@ -1,0 +1,269 @@
+/*
+ * bucket_view.c - a bucket prefix shown as a directory tree (see
+ * bucket_view.h for the key → path rules).
+ */
+#include "compat.h"
+
+#include <pthread.h>
+
+#include "catalog/bucket_view.h"
+#include "log.h"
+
+struct bucket_view {
+	struct bfs_ns ns; /* first */
+	char *name;
+	struct bfs_store *store;
+	char *prefix;
+	bool writable;
+	pthread_mutex_t warn_lock;
+	/* names already reported as unusable, so each is logged once;
+	 * protected by warn_lock */
+	char **warned;
+	size_t nwarned;
+};
+
+static struct bucket_view *view_of(struct bfs_ns *ns)
+{
+	return (struct bucket_view *)ns;
+}
+
+static void warn_once(struct bucket_view *v, const char *key, const char *why)
+{
+	bool seen = false;
+
+	BFS_PCHECK(pthread_mutex_lock(&v->warn_lock));
+	for (size_t i = 0; i < v->nwarned && !seen; i++)
+		seen = strcmp(v->warned[i], key) == 0;
+	if (!seen && v->nwarned < 4096) {
+		v->warned = bfs_xrealloc(v->warned,
+					 (v->nwarned + 1) * sizeof(char *));
+		v->warned[v->nwarned++] = bfs_xstrdup(key);
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&v->warn_lock));
+	if (!seen)
+		bfs_log(LOG_WARNING, "bucket '%s': key '%s' skipped: %s",
+			v->name, key, why);
+}
+
+static void make_node(struct bucket_view *v, const char *key,
+		      enum bfs_node_type type, const struct bfs_obj_info *info,
+		      struct bfs_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ns = &v->ns;
+	out->store = v->store;
+	out->key = bfs_xstrdup(key);
+	out->type = type;
+	out->writable = v->writable;
+	if (info) {
+		bfs_obj_info_copy(&out->info, info);
+		free(out->info.key);
+		out->info.key = NULL;
+		out->have_info = true;
+	}
+}
+
+/*
+ * Is there anything under prefix? One LIST of at most one key answers it,
+ * whatever the directory holds.
+ */
+static int prefix_exists(struct bucket_view *v, const char *prefix,
+			 bool *exists)
+{
+	struct bfs_list_req req = {.prefix = prefix, .max_keys = 1};
+	struct bfs_list_result res = {0};
+	int rc;
+
+	rc = v->store->list(v->store, &req, &res);
+	if (rc == 0)
+		*exists = res.nobjs > 0 || res.nprefixes > 0;
+	bfs_list_result_release(&res);
+	return rc;
+}
+
+static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
+		       const char *name, struct bfs_node *out)
+{
+	struct bucket_view *v = view_of(ns);
+	struct bfs_obj_info info = {0};
+	char *key = NULL;
+	char *dirkey = NULL;
+	bool is_dir = false;
+	int rc;
+
+	rc = bfs_ns_name_valid(name);
+	if (rc != 0)
+		return rc == ENAMETOOLONG ? ENAMETOOLONG : ENOENT;
+	key = bfs_xasprintf("%s%s", dir->key, name);
+	dirkey = bfs_xasprintf("%s/", key);
+	if (strlen(dirkey) > BFS_KEY_MAX) {
+		rc = ENAMETOOLONG;
+		goto out;
+	}
+	rc = prefix_exists(v, dirkey, &is_dir);
+	if (rc != 0)
+		goto out;
+	if (is_dir) {
+		make_node(v, dirkey, BFS_NODE_DIR, NULL, out);
+		goto out;
+	}
+	rc = v->store->head(v->store, key, &info);
+	if (rc == 0)
+		make_node(v, key, BFS_NODE_FILE, &info, out);
+out:
+	bfs_obj_info_release(&info);
+	free(key);
+	free(dirkey);
+	return rc;
+}
+
+struct readdir_ctx {
+	struct bucket_view *v;
+	const char *prefix;
+	size_t plen;
+	bfs_ns_dirent_fn fn;
+	void *arg;
+	/* directory names seen, sorted as the listing returns them */
+	char **dirs;
+	size_t ndirs;
+	/* files, kept until the listing ends so a directory of the same
+	 * name can hide them */
+	struct bfs_obj_info *files;
+	size_t nfiles;
+};
+
+static int collect(void *arg, const struct bfs_obj_info *obj,
+		   const char *prefix)
+{
+	struct readdir_ctx *c = arg;
+	const char *full = obj ? obj->key : prefix;
+	const char *name = full + c->plen;
+	size_t n = strlen(name);
+	char *dup;
+
+	if (obj && n == 0)
+		return 0; /* the directory's own marker */
+	if (!obj)
+		n--; /* the delimiter */
+	dup = bfs_xstrndup(name, n);
+	if (bfs_ns_name_valid(dup) != 0) {
+		warn_once(c->v, full,
+			  n > 255 ? "name longer than 255 bytes"
+				  : "not a valid path component");
+		free(dup);
+		return 0;
+	}
+	if (obj) {
+		c->files = bfs_xrealloc(c->files,
+					(c->nfiles + 1) * sizeof(*c->files));
+		bfs_obj_info_copy(&c->files[c->nfiles], obj);
+		free(c->files[c->nfiles].key);
+		c->files[c->nfiles].key = dup;
+		c->nfiles++;
+	} else {
+		c->dirs = bfs_xrealloc(c->dirs,
+				       (c->ndirs + 1) * sizeof(*c->dirs));
+		c->dirs[c->ndirs++] = dup;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int view_readdir(struct bfs_ns *ns, const struct bfs_node *dir,
+			bfs_ns_dirent_fn fn, void *arg)
+{
+	struct bucket_view *v = view_of(ns);
+	struct readdir_ctx c = {
+		.v = v,
+		.prefix = dir->key,
+		.plen = strlen(dir->key),
+		.fn = fn,
+		.arg = arg,
+	};
+	int rc;
+
+	rc = bfs_store_list_all(v->store, dir->key, "/", collect, &c);
+	if (rc != 0)
+		goto out;
+	qsort(c.dirs, c.ndirs, sizeof(*c.dirs), cmp_str);
+	for (size_t i = 0; i < c.ndirs && rc == 0; i++) {
+		struct bfs_node node;
+		char *key = bfs_xasprintf("%s%s/", dir->key, c.dirs[i]);
+
+		make_node(v, key, BFS_NODE_DIR, NULL, &node);
+		rc = fn(arg, c.dirs[i], &node);
+		bfs_node_release(&node);
+		free(key);
+	}
+	for (size_t i = 0; i < c.nfiles && rc == 0; i++) {
+		struct bfs_node node;
+		char *name = c.files[i].key;
+		char *key;
+
+		if (bsearch(&name, c.dirs, c.ndirs, sizeof(*c.dirs), cmp_str)) {
+			key = bfs_xasprintf("%s%s", dir->key, name);
+			warn_once(v, key,
+				  "a directory of the same name hides it");
+			free(key);
+			continue;
+		}
+		key = bfs_xasprintf("%s%s", dir->key, name);
+		make_node(v, key, BFS_NODE_FILE, &c.files[i], &node);
+		rc = fn(arg, name, &node);
+		bfs_node_release(&node);
+		free(key);
+	}
+out:
+	for (size_t i = 0; i < c.ndirs; i++)
+		free(c.dirs[i]);
+	free(c.dirs);
+	for (size_t i = 0; i < c.nfiles; i++)
+		bfs_obj_info_release(&c.files[i]);
+	free(c.files);
+	return rc;
+}
+
+static void view_destroy(struct bfs_ns *ns)
+{
+	struct bucket_view *v = view_of(ns);
+
+	for (size_t i = 0; i < v->nwarned; i++)
+		free(v->warned[i]);
+	free(v->warned);
+	BFS_PCHECK(pthread_mutex_destroy(&v->warn_lock));
+	free(v->prefix);
+	free(v->name);
+	free(v);
+}
+
+static const struct bfs_ns_ops view_ops = {
+	.lookup = view_lookup,
+	.readdir = view_readdir,
+	.destroy = view_destroy,
+};
+
+struct bfs_ns *bfs_bucket_view_create(const char *name, struct bfs_store *store,
+				      const char *prefix, bool writable)
+{
+	struct bucket_view *v = bfs_xcalloc(1, sizeof(*v));
+
+	v->ns.ops = &view_ops;
+	v->name = bfs_xstrdup(name);
+	v->ns.name = v->name;
+	v->store = store;
+	v->prefix = bfs_xstrdup(prefix ? prefix : "");
+	v->writable = writable;
+	BFS_PCHECK(pthread_mutex_init(&v->warn_lock, NULL));
+	return &v->ns;
+}
+
+void bfs_bucket_view_root(struct bfs_ns *ns, struct bfs_node *out)
+{
+	struct bucket_view *v = view_of(ns);
+
+	make_node(v, v->prefix, BFS_NODE_DIR, NULL, out);
+}

@@ -1,0 +1,149 @@
+/*
+ * lake.c - builds the namespace of a mount from the configuration (see
+ * lake.h).
+ */
+#include "compat.h"
+
+#include "catalog/bucket_view.h"
+#include "catalog/lake.h"
+#include "catalog/stack.h"
+#include "catalog/vdir.h"
+#include "log.h"
+
+struct bfs_lake {
+	struct bfs_store **stores;
+	char **store_names;
+	size_t nstores;
+	struct bfs_ns **nss;
+	size_t nns;
+	struct bfs_node root;
+};
+
+static void add_ns(struct bfs_lake *lake, struct bfs_ns *ns)
+{
+	lake->nss = bfs_xrealloc(lake->nss, (lake->nns + 1) * sizeof(ns));
+	lake->nss[lake->nns++] = ns;
+}
+
+/* The root node of bucket b's view, opening its store. */
+static int open_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
+		       const struct bfs_bucket_conf *b, struct bfs_node *out,
+		       char *err, size_t errlen)
+{
+	struct bfs_store *s;
+	struct bfs_ns *ns;
+
+	s = bfs_stack_open(cfg, b, err, errlen);
+	if (s == NULL)
+		return errno ? errno : EIO;
+	lake->stores =
+		bfs_xrealloc(lake->stores, (lake->nstores + 1) * sizeof(s));
+	lake->store_names = bfs_xrealloc(lake->store_names,
+					 (lake->nstores + 1) * sizeof(char *));
+	lake->stores[lake->nstores] = s;
+	lake->store_names[lake->nstores] = bfs_xstrdup(b->name);
+	lake->nstores++;
+	ns = bfs_bucket_view_create(b->name, s, b->prefix ? b->prefix : "",
+				    !cfg->opts.ro);
+	add_ns(lake, ns);
+	bfs_bucket_view_root(ns, out);
+	return 0;
+}
+
+static int open_whole_lake(struct bfs_lake *lake, const struct bfs_config *cfg,
+			   char *err, size_t errlen)
+{
+	struct bfs_vdir *root = bfs_vdir_create("lake");
+	struct bfs_vdir *buckets = bfs_vdir_create("buckets");
+	struct bfs_node node;
+	int rc = 0;
+
+	add_ns(lake, bfs_vdir_ns(root));
+	add_ns(lake, bfs_vdir_ns(buckets));
+	for (size_t i = 0; i < cfg->nbuckets; i++) {
+		rc = open_bucket(lake, cfg, &cfg->buckets[i], &node, err,
+				 errlen);
+		if (rc != 0)
+			return rc;
+		bfs_vdir_add(buckets, cfg->buckets[i].name, &node);
+		bfs_node_release(&node);
+	}
+	bfs_vdir_node(buckets, &node);
+	bfs_vdir_add(root, "buckets", &node);
+	bfs_node_release(&node);
+	bfs_vdir_node(root, &lake->root);
+	return 0;
+}
+
+int bfs_lake_open(const struct bfs_config *cfg, const char *root_name,
+		  struct bfs_lake **out, char *err, size_t errlen)
+{
+	struct bfs_lake *lake = bfs_xcalloc(1, sizeof(*lake));
+	const struct bfs_bucket_conf *b;
+	int rc;
+
+	if (root_name == NULL) {
+		rc = open_whole_lake(lake, cfg, err, errlen);
+	} else if ((b = bfs_config_bucket(cfg, root_name)) != NULL) {
+		rc = open_bucket(lake, cfg, b, &lake->root, err, errlen);
+	} else {
+		snprintf(err, errlen,
+			 "unknown bucket or catalog '%s' (see 'bucketfs "
+			 "bucket list')",
+			 root_name);
+		rc = ENOENT;
+	}
+	if (rc != 0) {
+		bfs_lake_destroy(lake);
+		return rc;
+	}
+	*out = lake;
+	return 0;
+}
+
+int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < lake->nstores; i++) {
+		struct bfs_store *s = lake->stores[i];
+		int rc;
+
+		if (s->start == NULL)
+			continue;
+		rc = s->start(s);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot start bucket '%s': %s",
+				 lake->store_names[i], strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void bfs_lake_root(struct bfs_lake *lake, struct bfs_node *out)
+{
+	bfs_node_copy(out, &lake->root);
+}
+
+void bfs_lake_shutdown(struct bfs_lake *lake)
+{
+	for (size_t i = 0; i < lake->nstores; i++)
+		if (lake->stores[i]->shutdown)
+			lake->stores[i]->shutdown(lake->stores[i]);
+}
+
+void bfs_lake_destroy(struct bfs_lake *lake)
+{
+	if (lake == NULL)
+		return;
+	bfs_node_release(&lake->root);
+	for (size_t i = 0; i < lake->nns; i++)
+		lake->nss[i]->ops->destroy(lake->nss[i]);
+	free(lake->nss);
+	for (size_t i = 0; i < lake->nstores; i++) {
+		lake->stores[i]->destroy(lake->stores[i]);
+		free(lake->store_names[i]);
+	}
+	free(lake->stores);
+	free(lake->store_names);
+	free(lake);
+}

@@ -1,0 +1,47 @@
+/*
+ * lake.h - the whole namespace of one mount, built from the
+ * configuration: the lake root (`buckets/<name>/`, `catalogs/<name>/`) or
+ * a single bucket or catalog as the root.
+ *
+ * The lake owns every store and namespace it builds; nodes handed out
+ * point into it and stay valid until bfs_lake_destroy().
+ */
+#ifndef BFS_CATALOG_LAKE_H
+#define BFS_CATALOG_LAKE_H
+
+#include <stddef.h>
+
+#include "catalog/ns.h"
+#include "config.h"
+
+struct bfs_lake;
+
+/*
+ * Build the namespace. Creates stores but does no I/O and starts no
+ * thread (safe before the daemon forks).
+ * @param root_name a bucket or catalog to mount as the root, or NULL for
+ *        the whole lake.
+ * @param err "unknown bucket or catalog 'x'" etc. on failure.
+ * @return 0, ENOENT (unknown name), EINVAL (bad configuration), or an
+ *         errno from a store constructor.
+ */
+int bfs_lake_open(const struct bfs_config *cfg, const char *root_name,
+		  struct bfs_lake **out, char *err, size_t errlen);
+
+/*
+ * Start every store (threads, pools) and check that each answers.
+ * Called in the daemon after the fork.
+ * @return 0 or the first store's errno, with err naming the bucket.
+ */
+int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen);
+
+/* The root node of the mount. */
+void bfs_lake_root(struct bfs_lake *lake, struct bfs_node *out);
+
+/* Flush and stop every store. */
+void bfs_lake_shutdown(struct bfs_lake *lake);
+
+/* Free everything (after shutdown). */
+void bfs_lake_destroy(struct bfs_lake *lake);
+
+#endif

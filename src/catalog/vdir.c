@@ -1,0 +1,99 @@
+/*
+ * vdir.c - virtual directories of the lake (see vdir.h).
+ */
+#include "compat.h"
+
+#include "catalog/vdir.h"
+
+struct vdir_child {
+	char *name;
+	struct bfs_node node;
+};
+
+struct bfs_vdir {
+	struct bfs_ns ns; /* first: the ns pointer is the vdir pointer */
+	char *name;
+	struct vdir_child *children;
+	size_t nchildren;
+};
+
+static struct bfs_vdir *vdir_of(struct bfs_ns *ns)
+{
+	return (struct bfs_vdir *)ns;
+}
+
+static int vdir_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
+		       const char *name, struct bfs_node *out)
+{
+	struct bfs_vdir *d = vdir_of(ns);
+
+	for (size_t i = 0; i < d->nchildren; i++) {
+		if (strcmp(d->children[i].name, name) == 0) {
+			bfs_node_copy(out, &d->children[i].node);
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
+static int vdir_readdir(struct bfs_ns *ns, const struct bfs_node *dir,
+			bfs_ns_dirent_fn fn, void *arg)
+{
+	struct bfs_vdir *d = vdir_of(ns);
+	int rc = 0;
+
+	for (size_t i = 0; i < d->nchildren && rc == 0; i++)
+		rc = fn(arg, d->children[i].name, &d->children[i].node);
+	return rc;
+}
+
+static void vdir_destroy(struct bfs_ns *ns)
+{
+	struct bfs_vdir *d = vdir_of(ns);
+
+	for (size_t i = 0; i < d->nchildren; i++) {
+		free(d->children[i].name);
+		bfs_node_release(&d->children[i].node);
+	}
+	free(d->children);
+	free(d->name);
+	free(d);
+}
+
+static const struct bfs_ns_ops vdir_ops = {
+	.lookup = vdir_lookup,
+	.readdir = vdir_readdir,
+	.destroy = vdir_destroy,
+};
+
+struct bfs_vdir *bfs_vdir_create(const char *name)
+{
+	struct bfs_vdir *d = bfs_xcalloc(1, sizeof(*d));
+
+	d->name = bfs_xstrdup(name);
+	d->ns.ops = &vdir_ops;
+	d->ns.name = d->name;
+	return d;
+}
+
+void bfs_vdir_add(struct bfs_vdir *d, const char *name,
+		  const struct bfs_node *child)
+{
+	d->children = bfs_xrealloc(d->children,
+				   (d->nchildren + 1) * sizeof(*d->children));
+	d->children[d->nchildren].name = bfs_xstrdup(name);
+	bfs_node_copy(&d->children[d->nchildren].node, child);
+	d->nchildren++;
+}
+
+void bfs_vdir_node(struct bfs_vdir *d, struct bfs_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ns = &d->ns;
+	out->type = BFS_NODE_DIR;
+}
+
+struct bfs_ns *bfs_vdir_ns(struct bfs_vdir *d)
+{
+	return &d->ns;
+}

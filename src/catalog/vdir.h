@@ -1,0 +1,26 @@
+/*
+ * vdir.h - virtual directories: fixed lists of named children that exist
+ * only in the mount (the lake root, `buckets/`, `catalogs/`).
+ *
+ * A vdir is a namespace of its own; its children are node templates
+ * copied on every lookup. Children are added at mount time, before the
+ * filesystem starts, and never change afterwards, so lookups take no lock.
+ */
+#ifndef BFS_CATALOG_VDIR_H
+#define BFS_CATALOG_VDIR_H
+
+#include "catalog/ns.h"
+
+struct bfs_vdir;
+
+/* A new empty virtual directory; never fails. */
+struct bfs_vdir *bfs_vdir_create(const char *name);
+/* Add child NAME (the node is deep-copied). */
+void bfs_vdir_add(struct bfs_vdir *d, const char *name,
+		  const struct bfs_node *child);
+/* The node of the directory itself. */
+void bfs_vdir_node(struct bfs_vdir *d, struct bfs_node *out);
+/* The vdir as a namespace, destroyed with ns->ops->destroy. */
+struct bfs_ns *bfs_vdir_ns(struct bfs_vdir *d);
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * mount.c - `bucketfs mount [NAME] MOUNTPOINT` and the classic
+ * `bucketfs NAME MOUNTPOINT -o opts` form of mount.fuse3: argument
+ * parsing, checks that fail early with one clear line, daemonizing, and
+ * the FUSE session.
+ *
+ * Order matters: everything that can fail for a user reason is checked
+ * in the foreground; the daemon forks before any thread, LMDB
+ * environment or curl handle exists (they do not survive fork), and the
+ * parent exits only when the child reports the mount live or failed.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/lake.h"
+#include "cli/cli_priv.h"
+#include "config.h"
+#include "fs/fs.h"
+#include "log.h"
+
+struct mount_args {
+	const char *config;
+	const char *name; /* bucket or catalog, NULL for the lake */
+	const char *mountpoint;
+	bool foreground;
+	bool debug;
+	bool single_thread;
+	char **opts; /* each -o item, split on ',' */
+	size_t nopts;
+};
+
+static void add_opts(struct mount_args *a, const char *list)
+{
+	char *copy = bfs_xstrdup(list);
+	char *save = NULL;
+
+	for (char *p = strtok_r(copy, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		a->opts =
+			bfs_xrealloc(a->opts, (a->nopts + 1) * sizeof(char *));
+		a->opts[a->nopts++] = bfs_xstrdup(p);
+	}
+	free(copy);
+}
+
+static void free_args(struct mount_args *a)
+{
+	for (size_t i = 0; i < a->nopts; i++)
+		free(a->opts[i]);
+	free(a->opts);
+}
+
+static int parse_args(int argc, char **argv, struct mount_args *a)
+{
+	const char *pos[2];
+	int npos = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "-f") == 0) {
+			a->foreground = true;
+		} else if (strcmp(arg, "-d") == 0) {
+			a->debug = true;
+			a->foreground = true;
+		} else if (strcmp(arg, "-s") == 0) {
+			a->single_thread = true;
+		} else if (strcmp(arg, "-o") == 0 && i + 1 < argc) {
+			add_opts(a, argv[++i]);
+		} else if (strncmp(arg, "-o", 2) == 0 && arg[2]) {
+			add_opts(a, arg + 2);
+		} else if (strcmp(arg, "--config") == 0 && i + 1 < argc) {
+			a->config = argv[++i];
+		} else if (strncmp(arg, "--config=", 9) == 0) {
+			a->config = arg + 9;
+		} else if (arg[0] == '-' && arg[1]) {
+			bfs_cli_error("unknown option '%s' (see 'bucketfs "
+				      "--help')",
+				      arg);
+			return EINVAL;
+		} else if (npos < 2) {
+			pos[npos++] = arg;
+		} else {
+			bfs_cli_error("too many arguments: '%s'", arg);
+			return EINVAL;
+		}
+	}
+	if (npos == 0) {
+		bfs_cli_error("missing mountpoint: bucketfs mount [NAME] "
+			      "MOUNTPOINT");
+		return EINVAL;
+	}
+	a->mountpoint = pos[npos - 1];
+	a->name = npos == 2 ? pos[0] : NULL;
+	return 0;
+}
+
+/* Options that mount(8) and fstab pass and that mean nothing here. */
+static bool ignored_option(const char *o)
+{
+	static const char *const names[] = {
+		"_netdev",  "nofail", "auto",  "noauto", "user",    "users",
+		"defaults", "rw",     "dev",   "nodev",	 "suid",    "nosuid",
+		"exec",	    "noexec", "async", "atime",	 "noatime", "relatime",
+	};
+
+	if (strncmp(o, "x-", 2) == 0)
+		return true;
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(names); i++)
+		if (strcmp(o, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static int check_mountpoint(const char *mp)
+{
+	struct stat sb;
+	DIR *d;
+	struct dirent *de;
+	bool empty = true;
+
+	if (stat(mp, &sb) != 0) {
+		bfs_cli_error("cannot mount on '%s': %s", mp, strerror(errno));
+		return errno;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		bfs_cli_error("cannot mount on '%s': Not a directory", mp);
+		return ENOTDIR;
+	}
+	d = opendir(mp);
+	if (d == NULL) {
+		bfs_cli_error("cannot mount on '%s': %s", mp, strerror(errno));
+		return errno;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	if (!empty) {
+		bfs_cli_error("cannot mount on '%s': directory not empty "
+			      "(mounting would hide its files)",
+			      mp);
+		return ENOTEMPTY;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		bfs_cli_error("cannot open /dev/fuse: %s (is the fuse module "
+			      "loaded and fuse3 installed?)",
+			      strerror(errno));
+		return errno;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = bfs_xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s && rc == 0; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) != 0 && errno != EEXIST)
+			rc = errno;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, mode) != 0 && errno != EEXIST)
+		rc = errno;
+	free(p);
+	return rc;
+}
+
+/* The child tells the waiting parent how the mount went: "" is success,
+ * anything else is the error line. */
+static void report(int fd, const char *msg)
+{
+	size_t n = strlen(msg) + 1;
+
+	if (fd < 0)
+		return;
+	if (write(fd, msg, n) != (ssize_t)n) {
+		/* the parent is gone; nothing to tell */
+	}
+	close(fd);
+}
+
+static int wait_for_child(int fd)
+{
+	char msg[1024];
+	ssize_t n, got = 0;
+
+	while ((n = read(fd, msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	msg[got] = '\0';
+	if (got == 0) {
+		bfs_cli_error("the mount daemon exited before mounting (see "
+			      "the system log)");
+		return 1;
+	}
+	if (msg[0] != '\0') {
+		fprintf(stderr, "bucketfs: %s\n", msg);
+		return 1;
+	}
+	return 0;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+struct session_args {
+	char **argv;
+	int argc;
+};
+
+static void fuse_arg(struct session_args *s, const char *arg)
+{
+	s->argv = bfs_xrealloc(s->argv, (size_t)(s->argc + 2) * sizeof(char *));
+	s->argv[s->argc++] = bfs_xstrdup(arg);
+	s->argv[s->argc] = NULL;
+}
+
+static int run_session(struct mount_args *a, struct bfs_config *cfg,
+		       struct bfs_lake *lake, struct session_args *sa,
+		       int status_fd)
+{
+	struct bfs_fs_conf fconf = {.opts = &cfg->opts};
+	struct fuse_args args = FUSE_ARGS_INIT(sa->argc, sa->argv);
+	struct fuse_session *se = NULL;
+	struct bfs_fs *fs = NULL;
+	char err[512] = "";
+	char *staging = NULL;
+	int rc;
+
+	rc = bfs_lake_start(lake, err, sizeof(err));
+	if (rc != 0)
+		goto out;
+	staging = bfs_xasprintf("%s/staging", cfg->opts.cache_dir);
+	rc = mkdir_p(staging, 0700);
+	if (rc != 0) {
+		snprintf(err, sizeof(err), "cannot create cache dir '%s': %s",
+			 staging, strerror(rc));
+		goto out;
+	}
+	fconf.staging_dir = staging;
+	bfs_lake_root(lake, &fconf.root);
+	fs = bfs_fs_create(&fconf, err, sizeof(err));
+	bfs_node_release(&fconf.root);
+	if (fs == NULL) {
+		rc = errno;
+		goto out;
+	}
+	se = fuse_session_new(&args, bfs_fs_ops(),
+			      sizeof(struct fuse_lowlevel_ops), fs);
+	if (se == NULL) {
+		snprintf(err, sizeof(err),
+			 "cannot start FUSE session (bad -o option?)");
+		rc = EINVAL;
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		snprintf(err, sizeof(err), "cannot set signal handlers");
+		rc = EIO;
+		goto out;
+	}
+	if (fuse_session_mount(se, a->mountpoint) != 0) {
+		snprintf(err, sizeof(err),
+			 "cannot mount on '%s' (see messages above or the "
+			 "system log)",
+			 a->mountpoint);
+		rc = EIO;
+		goto out_signals;
+	}
+	bfs_log(LOG_INFO, "mounted %s%s%s on %s", a->name ? "'" : "the lake",
+		a->name ? a->name : "", a->name ? "'" : "", a->mountpoint);
+	report(status_fd, "");
+	status_fd = -1;
+	if (!a->foreground)
+		detach_stdio();
+	if (a->single_thread) {
+		rc = fuse_session_loop(se);
+	} else {
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+
+		fuse_loop_cfg_set_max_threads(lc, 16);
+		fuse_loop_cfg_set_idle_threads(lc, 8);
+		rc = fuse_session_loop_mt(se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+	rc = rc < 0 ? -rc : 0;
+	fuse_session_unmount(se);
+	bfs_log(LOG_INFO, "unmounted %s", a->mountpoint);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	if (fs) {
+		unsigned failed = bfs_fs_flush_all(fs);
+
+		if (failed)
+			bfs_log(LOG_ERR,
+				"%u file(s) could not be uploaded; their data "
+				"is kept in '%s'",
+				failed, staging);
+	}
+	bfs_lake_shutdown(lake);
+	bfs_fs_destroy(fs);
+	fuse_opt_free_args(&args);
+	free(staging);
+	if (err[0]) {
+		bfs_log(LOG_ERR, "%s", err);
+		report(status_fd, err);
+	} else if (status_fd >= 0) {
+		report(status_fd, "mount failed");
+	}
+	return rc;
+}
+
+int bfs_cli_mount(int argc, char **argv)
+{
+	struct mount_args a = {0};
+	struct bfs_config cfg = {0};
+	struct session_args sa = {0};
+	struct bfs_lake *lake = NULL;
+	char err[1024] = "";
+	char *fuse_opts = NULL;
+	int status_pipe[2] = {-1, -1};
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc != 0)
+		goto out;
+	for (size_t i = 0; i < a.nopts; i++)
+		if (strncmp(a.opts[i], "config=", 7) == 0)
+			a.config = a.opts[i] + 7;
+	rc = bfs_config_load(a.config, &cfg, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	fuse_arg(&sa, "bucketfs");
+	for (size_t i = 0; i < a.nopts; i++) {
+		const char *o = a.opts[i];
+
+		if (strncmp(o, "config=", 7) == 0 || ignored_option(o))
+			continue;
+		rc = bfs_config_set_option(&cfg, o, err, sizeof(err));
+		if (rc == 0 && strcmp(o, "ro") != 0)
+			continue;
+		if (rc != 0 && rc != ENOENT) {
+			bfs_cli_error("%s", err);
+			goto out;
+		}
+		/* not ours (or shared, like ro): FUSE's */
+		char *joined =
+			bfs_xasprintf("%s%s%s", fuse_opts ? fuse_opts : "",
+				      fuse_opts ? "," : "", o);
+		free(fuse_opts);
+		fuse_opts = joined;
+		rc = 0;
+	}
+	if (cfg.opts.log_level && cfg.opts.log_level[0]) {
+		int level = bfs_log_parse_level(cfg.opts.log_level);
+
+		if (level < 0) {
+			bfs_cli_error("bad log_level '%s' (err, warning, "
+				      "notice, info, debug)",
+				      cfg.opts.log_level);
+			rc = EINVAL;
+			goto out;
+		}
+		bfs_log_set_level(level);
+	}
+	if (cfg.opts.debug && cfg.opts.debug[0] &&
+	    bfs_log_set_debug(cfg.opts.debug) != 0) {
+		bfs_cli_error("bad debug list '%s' (fs, http, sigv4, meta, "
+			      "store, catalog, all)",
+			      cfg.opts.debug);
+		rc = EINVAL;
+		goto out;
+	}
+	rc = check_mountpoint(a.mountpoint);
+	if (rc != 0)
+		goto out;
+	rc = bfs_lake_open(&cfg, a.name, &lake, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	{
+		char *fsname = bfs_xasprintf(
+			"fsname=bucketfs:%s,subtype=bucketfs%s%s",
+			a.name ? a.name : "lake", fuse_opts ? "," : "",
+			fuse_opts ? fuse_opts : "");
+
+		fuse_arg(&sa, "-o");
+		fuse_arg(&sa, fsname);
+		free(fsname);
+	}
+	if (a.debug)
+		fuse_arg(&sa, "-d");
+	bfs_log_install_fuse();
+	if (!a.foreground) {
+		pid_t pid;
+
+		if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+			rc = errno;
+			bfs_cli_error("pipe: %s", strerror(rc));
+			goto out;
+		}
+		pid = fork();
+		if (pid < 0) {
+			rc = errno;
+			bfs_cli_error("fork: %s", strerror(rc));
+			goto out;
+		}
+		if (pid > 0) {
+			close(status_pipe[1]);
+			status_pipe[1] = -1;
+			rc = wait_for_child(status_pipe[0]);
+			status_pipe[0] = -1;
+			goto out;
+		}
+		close(status_pipe[0]);
+		status_pipe[0] = -1;
+		setsid();
+		if (chdir("/") != 0) {
+			/* cannot fail for "/" in practice */
+		}
+		bfs_log_to_syslog("bucketfs");
+	}
+	rc = run_session(&a, &cfg, lake, &sa, status_pipe[1]);
+	status_pipe[1] = -1;
+	rc = rc ? 1 : 0;
+out:
+	if (status_pipe[0] >= 0)
+		close(status_pipe[0]);
+	if (status_pipe[1] >= 0)
+		close(status_pipe[1]);
+	bfs_lake_destroy(lake);
+	bfs_config_release(&cfg);
+	free(fuse_opts);
+	free_args(&a);
+	for (int i = 0; i < sa.argc; i++)
+		free(sa.argv[i]);
+	free(sa.argv);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * dir.c - directory listing: opendir snapshots the namespace's entries
+ * (plus files being written that the store does not show yet), readdir
+ * and readdirplus serve that snapshot by offset.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include "fs/fs_priv.h"
+#include "log.h"
+
+struct dir_entry {
+	char *name;
+	struct bfs_node node;
+};
+
+struct dir_handle {
+	struct dir_entry *ents;
+	size_t n;
+};
+
+static void add_entry(struct dir_handle *d, const char *name,
+		      const struct bfs_node *node)
+{
+	d->ents = bfs_xrealloc(d->ents, (d->n + 1) * sizeof(*d->ents));
+	d->ents[d->n].name = bfs_xstrdup(name);
+	bfs_node_copy(&d->ents[d->n].node, node);
+	d->n++;
+}
+
+static int collect(void *arg, const char *name, const struct bfs_node *node)
+{
+	add_entry(arg, name, node);
+	return 0;
+}
+
+static bool has_entry(const struct dir_handle *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->ents[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Files of dir being written but not uploaded: show them too. */
+static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d)
+{
+	struct bfs_itable *t = &fs->itable;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		for (struct bfs_inode *in = t->by_ino[i]; in;
+		     in = in->next_ino) {
+			if (!in->linked || in->parent != dir)
+				continue;
+			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			if (in->staged && !in->unlinked &&
+			    !has_entry(d, in->name))
+				add_entry(d, in->name, &in->node);
+			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		}
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+}
+
+static void free_handle(struct dir_handle *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->ents[i].name);
+		bfs_node_release(&d->ents[i].node);
+	}
+	free(d->ents);
+	free(d);
+}
+
+void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct bfs_fs *fs = bfs_fs(req);
+	struct dir_handle *d = bfs_xcalloc(1, sizeof(*d));
+	struct bfs_node dir = {0};
+	int rc;
+
+	rc = bfs_fs_dir_node(fs, ino, &dir);
+	if (rc == 0)
+		rc = dir.ns->ops->readdir(dir.ns, &dir, collect, d);
+	if (rc != 0) {
+		bfs_log(LOG_ERR, "cannot list '%s': %s",
+			dir.key	 ? dir.key
+			: dir.ns ? dir.ns->name
+				 : "?",
+			strerror(rc));
+		bfs_node_release(&dir);
+		free_handle(d);
+		fuse_reply_err(req, rc);
+		return;
+	}
+	add_staged(fs, ino, d);
+	bfs_node_release(&dir);
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		free_handle(d);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct bfs_fs *fs = bfs_fs(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = bfs_xmalloc(size);
+	size_t used = 0;
+
+	/* offsets: 0 → ".", 1 → "..", 2+i → ents[i] */
+	for (size_t i = (size_t)off; i < d->n + 2; i++) {
+		struct fuse_entry_param e;
+		struct bfs_inode *in = NULL;
+		const char *name;
+		size_t len;
+
+		memset(&e, 0, sizeof(e));
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			name = d->ents[i - 2].name;
+			if (plus) {
+				in = bfs_inode_link(&fs->itable, ino, name,
+						    &d->ents[i - 2].node);
+				bfs_fs_fill_entry(fs, in, &e);
+			} else {
+				e.attr.st_ino = (1ull << 62) + i;
+				e.attr.st_mode =
+					d->ents[i - 2].node.type == BFS_NODE_DIR
+						? S_IFDIR
+						: S_IFREG;
+			}
+		}
+		if (plus)
+			len = fuse_add_direntry_plus(req, buf + used,
+						     size - used, name, &e,
+						     (off_t)i + 1);
+		else
+			len = fuse_add_direntry(req, buf + used, size - used,
+						name, &e.attr, (off_t)i + 1);
+		if (len > size - used) {
+			/* did not fit: the kernel never sees this lookup */
+			if (in)
+				bfs_inode_forget(&fs->itable, in->ino, 1);
+			if (in)
+				bfs_inode_put(&fs->itable, in);
+			break;
+		}
+		if (in)
+			bfs_inode_put(&fs->itable, in);
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+void bfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+void bfs_ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+void bfs_ll_releasedir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	free_handle((struct dir_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}

@@ -1,0 +1,318 @@
+/*
+ * dirops.c - changes to the namespace: mkdir (a `dir/` marker), unlink,
+ * rmdir (only when empty), rename (copy + delete, per object for a
+ * directory).
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include "fs/fs_priv.h"
+#include "log.h"
+
+void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode)
+{
+	struct bfs_fs *fs = bfs_fs(req);
+	struct bfs_node dir = {0}, child = {0};
+	struct bfs_put_req put = {.size = 0};
+	struct fuse_entry_param e;
+	struct bfs_inode *in;
+	int rc;
+
+	rc = bfs_fs_dir_node(fs, parent, &dir);
+	if (rc == 0)
+		rc = fs->opts->ro ? EROFS
+				  : bfs_ns_make_child(&dir, name, BFS_NODE_DIR,
+						      &child);
+	if (rc != 0)
+		goto out;
+	put.key = child.key;
+	put.fd = fs->empty_fd;
+	put.if_none_match = (child.store->caps & BFS_CAP_IF_NONE_MATCH) != 0;
+	rc = child.store->put(child.store, &put, NULL);
+	if (rc == EEXIST)
+		rc = 0; /* a marker already there: the directory exists */
+	if (rc != 0) {
+		bfs_log(LOG_ERR, "%s: mkdir '%s' failed: %s", child.store->name,
+			child.key, strerror(rc));
+		goto out;
+	}
+	in = bfs_inode_link(&fs->itable, parent, name, &child);
+	bfs_fs_fill_entry(fs, in, &e);
+	bfs_inode_put(&fs->itable, in);
+	fuse_reply_entry(req, &e);
+	goto done;
+out:
+	fuse_reply_err(req, rc);
+done:
+	bfs_node_release(&dir);
+	bfs_node_release(&child);
+}
+
+/* Mark a linked child unlinked and drop its name. */
+static void forget_name(struct bfs_fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct bfs_itable *t = &fs->itable;
+	struct bfs_inode *in;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		for (in = t->by_ino[i]; in; in = in->next_ino) {
+			if (in->linked && in->parent == parent &&
+			    strcmp(in->name, name) == 0) {
+				BFS_PCHECK(pthread_mutex_lock(&in->lock));
+				in->unlinked = true;
+				BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+			}
+		}
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	bfs_inode_unlink_name(t, parent, name);
+}
+
+void bfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct bfs_fs *fs = bfs_fs(req);
+	struct bfs_node dir = {0}, child = {0};
+	int rc;
+
+	rc = bfs_fs_dir_node(fs, parent, &dir);
+	if (rc == 0)
+		rc = fs->opts->ro ? EROFS
+				  : bfs_ns_make_child(&dir, name, BFS_NODE_FILE,
+						      &child);
+	if (rc == 0)
+		rc = child.store->del(child.store, child.key);
+	if (rc == 0)
+		forget_name(fs, parent, name);
+	else
+		bfs_log(LOG_ERR, "%s: unlink '%s' failed: %s",
+			dir.store ? dir.store->name : "?",
+			child.key ? child.key : name, strerror(rc));
+	fuse_reply_err(req, rc);
+	bfs_node_release(&dir);
+	bfs_node_release(&child);
+}
+
+/* Does prefix hold any key but skip? */
+static int prefix_has_other(struct bfs_store *s, const char *prefix,
+			    const char *skip, bool *other)
+{
+	struct bfs_list_req lr = {.prefix = prefix, .max_keys = 2};
+	struct bfs_list_result res = {0};
+	int rc;
+
+	*other = false;
+	rc = s->list(s, &lr, &res);
+	for (size_t i = 0; rc == 0 && i < res.nobjs; i++)
+		if (strcmp(res.objs[i].key, skip) != 0)
+			*other = true;
+	bfs_list_result_release(&res);
+	return rc;
+}
+
+void bfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct bfs_fs *fs = bfs_fs(req);
+	struct bfs_node dir = {0}, child = {0};
+	bool other = false;
+	int rc;
+
+	rc = bfs_fs_dir_node(fs, parent, &dir);
+	if (rc == 0)
+		rc = fs->opts->ro ? EROFS
+				  : bfs_ns_make_child(&dir, name, BFS_NODE_DIR,
+						      &child);
+	if (rc == 0)
+		rc = prefix_has_other(child.store, child.key, child.key,
+				      &other);
+	if (rc == 0 && other)
+		rc = ENOTEMPTY;
+	if (rc == 0)
+		rc = child.store->del(child.store, child.key);
+	if (rc == 0)
+		forget_name(fs, parent, name);
+	fuse_reply_err(req, rc);
+	bfs_node_release(&dir);
+	bfs_node_release(&child);
+}
+
+struct rename_ctx {
+	struct bfs_store *s;
+	const char *from;
+	const char *to;
+	size_t nfrom;
+	char **done; /* keys copied, deleted once all copies succeeded */
+	size_t ndone;
+};
+
+static int copy_one(void *arg, const struct bfs_obj_info *obj,
+		    const char *prefix)
+{
+	struct rename_ctx *c = arg;
+	char *dst;
+	int rc;
+
+	if (obj == NULL)
+		return 0;
+	dst = bfs_xasprintf("%s%s", c->to, obj->key + c->nfrom);
+	rc = c->s->copy(c->s, obj->key, dst, NULL, NULL, NULL);
+	free(dst);
+	if (rc != 0) {
+		bfs_log(LOG_ERR, "%s: rename: copy of '%s' failed: %s",
+			c->s->name, obj->key, strerror(rc));
+		return rc;
+	}
+	c->done = bfs_xrealloc(c->done, (c->ndone + 1) * sizeof(char *));
+	c->done[c->ndone++] = bfs_xstrdup(obj->key);
+	return 0;
+}
+
+/*
+ * Rename every key under from to under to: copy all first, then delete
+ * the sources, so a failure midway leaves both trees rather than
+ * neither.
+ */
+static int rename_prefix(struct bfs_store *s, const char *from, const char *to)
+{
+	struct rename_ctx c = {
+		.s = s, .from = from, .to = to, .nfrom = strlen(from)};
+	int rc;
+
+	rc = bfs_store_list_all(s, from, NULL, copy_one, &c);
+	for (size_t i = 0; i < c.ndone; i++) {
+		if (rc == 0)
+			rc = s->del(s, c.done[i]);
+		free(c.done[i]);
+	}
+	free(c.done);
+	return rc;
+}
+
+/* Find the node of parent/name: the inode table first, then the store. */
+static int find_child(struct bfs_fs *fs, fuse_ino_t parent,
+		      const struct bfs_node *dir, const char *name,
+		      struct bfs_node *out, struct bfs_inode **inp)
+{
+	struct bfs_itable *t = &fs->itable;
+	struct bfs_inode *in = NULL;
+
+	*inp = NULL;
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	for (size_t i = 0; i < t->nbuckets && !in; i++)
+		for (struct bfs_inode *p = t->by_ino[i]; p && !in;
+		     p = p->next_ino)
+			if (p->linked && p->parent == parent &&
+			    strcmp(p->name, name) == 0) {
+				in = p;
+				in->refs++;
+			}
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	if (in) {
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		bool staged = in->staged != NULL;
+
+		if (staged)
+			bfs_node_copy(out, &in->node);
+		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		*inp = in;
+		if (staged)
+			return 0;
+	}
+	return dir->ns->ops->lookup(dir->ns, dir, name, out);
+}
+
+void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname,
+		   unsigned int flags)
+{
+	struct bfs_fs *fs = bfs_fs(req);
+	struct bfs_node dir = {0}, newdir = {0}, src = {0}, dst = {0};
+	struct bfs_node existing = {0};
+	struct bfs_inode *in = NULL, *victim = NULL;
+	int rc;
+
+	if (flags & RENAME_EXCHANGE) {
+		rc = EINVAL;
+		goto out;
+	}
+	rc = bfs_fs_dir_node(fs, parent, &dir);
+	if (rc == 0)
+		rc = bfs_fs_dir_node(fs, newparent, &newdir);
+	if (rc == 0 && (fs->opts->ro || !dir.writable || !newdir.writable))
+		rc = EROFS;
+	if (rc == 0 && dir.store != newdir.store)
+		rc = EXDEV;
+	if (rc == 0)
+		rc = find_child(fs, parent, &dir, name, &src, &in);
+	if (rc != 0)
+		goto out;
+	rc = bfs_ns_make_child(&newdir, newname, src.type, &dst);
+	if (rc != 0)
+		goto out;
+	if (find_child(fs, newparent, &newdir, newname, &existing, &victim) ==
+	    0) {
+		if (flags & RENAME_NOREPLACE)
+			rc = EEXIST;
+		else if (existing.type == BFS_NODE_DIR &&
+			 src.type != BFS_NODE_DIR)
+			rc = EISDIR;
+		else if (existing.type != BFS_NODE_DIR &&
+			 src.type == BFS_NODE_DIR)
+			rc = ENOTDIR;
+		else if (existing.type == BFS_NODE_DIR) {
+			bool other;
+
+			rc = prefix_has_other(existing.store, existing.key,
+					      existing.key, &other);
+			if (rc == 0 && other)
+				rc = ENOTEMPTY;
+		}
+		if (rc != 0)
+			goto out;
+	}
+	if (src.type == BFS_NODE_DIR) {
+		if (strncmp(dst.key, src.key, strlen(src.key)) == 0) {
+			rc = EINVAL; /* into itself */
+			goto out;
+		}
+		rc = rename_prefix(src.store, src.key, dst.key);
+	} else {
+		if (in) {
+			/* the copy must carry what was written so far */
+			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			rc = bfs_fs_upload_locked(fs, in);
+			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		}
+		if (rc == 0)
+			rc = src.store->copy(src.store, src.key, dst.key, NULL,
+					     NULL, NULL);
+		if (rc == 0)
+			rc = src.store->del(src.store, src.key);
+	}
+	if (rc != 0) {
+		bfs_log(LOG_ERR, "%s: rename '%s' -> '%s' failed: %s",
+			src.store->name, src.key, dst.key, strerror(rc));
+		goto out;
+	}
+	if (victim) {
+		/* its old content is gone: never upload it over ours */
+		BFS_PCHECK(pthread_mutex_lock(&victim->lock));
+		victim->unlinked = true;
+		BFS_PCHECK(pthread_mutex_unlock(&victim->lock));
+	}
+	bfs_inode_rename(&fs->itable, parent, name, newparent, newname, src.key,
+			 dst.key);
+out:
+	if (in)
+		bfs_inode_put(&fs->itable, in);
+	if (victim)
+		bfs_inode_put(&fs->itable, victim);
+	fuse_reply_err(req, rc);
+	bfs_node_release(&dir);
+	bfs_node_release(&newdir);
+	bfs_node_release(&src);
+	bfs_node_release(&dst);
+	bfs_node_release(&existing);
+}

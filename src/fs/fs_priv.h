@@ -1,0 +1,69 @@
+/*
+ * fs_priv.h - state shared by the files of the FUSE layer (not exported
+ * beyond src/fs/).
+ */
+#ifndef BFS_FS_PRIV_H
+#define BFS_FS_PRIV_H
+
+#include <fuse_lowlevel.h>
+
+#include "fs/fs.h"
+#include "fs/inode.h"
+#include "fs/staging.h"
+
+struct bfs_fs {
+	const struct bfs_options *opts;
+	char *staging_dir;
+	struct bfs_itable itable;
+	int empty_fd; /* /dev/null: the body of directory markers */
+};
+
+/* An open file. */
+struct bfs_fh {
+	struct bfs_inode *in; /* a reference is held */
+	bool writer;
+	/* the version reads are pinned to; protected by in->lock */
+	char etag[BFS_ETAG_MAX];
+};
+
+static inline struct bfs_fs *bfs_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* struct stat of an inode; in->lock held. */
+void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st);
+
+/*
+ * Upload in's staged data if dirty (flush, fsync, release); in->lock
+ * held. @return 0 or the errno to give the caller (EIO after retries,
+ * ESTALE when another writer changed the object).
+ */
+int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in);
+
+/* readdir, readdirplus, opendir, releasedir (dir.c). */
+void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void bfs_ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi);
+void bfs_ll_releasedir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi);
+
+/* mkdir, unlink, rmdir, rename (dirops.c). */
+void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode);
+void bfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void bfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname,
+		   unsigned int flags);
+
+/* Copy of the node of a directory inode. @return 0, ENOENT, ENOTDIR. */
+int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out);
+
+/* The entry reply for an inode; in->lock not held. */
+void bfs_fs_fill_entry(struct bfs_fs *fs, struct bfs_inode *in,
+		       struct fuse_entry_param *e);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * inode.c - the inode table (see inode.h): two chained hash indexes, by
+ * number and by (parent, name), under one lock.
+ */
+#include "compat.h"
+
+#include <time.h>
+
+#include "fs/inode.h"
+#include "fs/staging.h"
+
+static size_t hash_ino(fuse_ino_t ino, size_t n)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 20) & (n - 1);
+}
+
+static size_t hash_name(fuse_ino_t parent, const char *name, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ parent;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29)) & (n - 1);
+}
+
+static void index_ino(struct bfs_itable *t, struct bfs_inode *in)
+{
+	size_t b = hash_ino(in->ino, t->nbuckets);
+
+	in->next_ino = t->by_ino[b];
+	t->by_ino[b] = in;
+}
+
+static void index_name(struct bfs_itable *t, struct bfs_inode *in)
+{
+	size_t b = hash_name(in->parent, in->name, t->nbuckets);
+
+	in->next_name = t->by_name[b];
+	t->by_name[b] = in;
+	in->linked = true;
+}
+
+static void unindex_name(struct bfs_itable *t, struct bfs_inode *in)
+{
+	struct bfs_inode **pp;
+
+	if (!in->linked)
+		return;
+	pp = &t->by_name[hash_name(in->parent, in->name, t->nbuckets)];
+	while (*pp && *pp != in)
+		pp = &(*pp)->next_name;
+	if (*pp)
+		*pp = in->next_name;
+	in->linked = false;
+}
+
+static void unindex_ino(struct bfs_itable *t, struct bfs_inode *in)
+{
+	struct bfs_inode **pp = &t->by_ino[hash_ino(in->ino, t->nbuckets)];
+
+	while (*pp && *pp != in)
+		pp = &(*pp)->next_ino;
+	if (*pp)
+		*pp = in->next_ino;
+}
+
+static void grow(struct bfs_itable *t)
+{
+	struct bfs_inode **old = t->by_ino;
+	size_t oldn = t->nbuckets;
+
+	t->nbuckets *= 2;
+	t->by_ino = bfs_xcalloc(t->nbuckets, sizeof(*t->by_ino));
+	free(t->by_name);
+	t->by_name = bfs_xcalloc(t->nbuckets, sizeof(*t->by_name));
+	for (size_t i = 0; i < oldn; i++) {
+		struct bfs_inode *in = old[i];
+
+		while (in) {
+			struct bfs_inode *next = in->next_ino;
+
+			index_ino(t, in);
+			if (in->linked)
+				index_name(t, in);
+			in = next;
+		}
+	}
+	free(old);
+}
+
+static struct bfs_inode *new_inode(struct bfs_itable *t, fuse_ino_t ino,
+				   fuse_ino_t parent, const char *name,
+				   const struct bfs_node *node)
+{
+	struct bfs_inode *in = bfs_xcalloc(1, sizeof(*in));
+
+	in->ino = ino;
+	in->parent = parent;
+	in->name = bfs_xstrdup(name);
+	BFS_PCHECK(pthread_mutex_init(&in->lock, NULL));
+	bfs_node_copy(&in->node, node);
+	if (t->count + 1 > t->nbuckets)
+		grow(t);
+	index_ino(t, in);
+	t->count++;
+	return in;
+}
+
+static void free_inode(struct bfs_inode *in)
+{
+	if (in->staged)
+		bfs_staged_free(in->staged,
+				in->unlinked || !bfs_staged_dirty(in->staged));
+	bfs_node_release(&in->node);
+	BFS_PCHECK(pthread_mutex_destroy(&in->lock));
+	free(in->name);
+	free(in);
+}
+
+void bfs_itable_init(struct bfs_itable *t, const struct bfs_node *root)
+{
+	struct bfs_inode *in;
+
+	memset(t, 0, sizeof(*t));
+	BFS_PCHECK(pthread_mutex_init(&t->lock, NULL));
+	t->nbuckets = 1024;
+	t->by_ino = bfs_xcalloc(t->nbuckets, sizeof(*t->by_ino));
+	t->by_name = bfs_xcalloc(t->nbuckets, sizeof(*t->by_name));
+	t->next_ino = FUSE_ROOT_ID + 1;
+	t->generation = (uint64_t)time(NULL);
+	in = new_inode(t, FUSE_ROOT_ID, 0, "", root);
+	in->nlookup = 1; /* the kernel's implicit reference to the root */
+}
+
+void bfs_itable_release(struct bfs_itable *t)
+{
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct bfs_inode *in = t->by_ino[i];
+
+		while (in) {
+			struct bfs_inode *next = in->next_ino;
+
+			free_inode(in);
+			in = next;
+		}
+	}
+	free(t->by_ino);
+	free(t->by_name);
+	BFS_PCHECK(pthread_mutex_destroy(&t->lock));
+}
+
+static struct bfs_inode *find_ino(struct bfs_itable *t, fuse_ino_t ino)
+{
+	struct bfs_inode *in = t->by_ino[hash_ino(ino, t->nbuckets)];
+
+	while (in && in->ino != ino)
+		in = in->next_ino;
+	return in;
+}
+
+/* Free in if nothing holds it any more; called with t->lock held. */
+static void maybe_free(struct bfs_itable *t, struct bfs_inode *in)
+{
+	if (in->nlookup > 0 || in->refs > 0 || in->ino == FUSE_ROOT_ID)
+		return;
+	unindex_name(t, in);
+	unindex_ino(t, in);
+	t->count--;
+	free_inode(in);
+}
+
+struct bfs_inode *bfs_inode_get(struct bfs_itable *t, fuse_ino_t ino)
+{
+	struct bfs_inode *in;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	in = find_ino(t, ino);
+	if (in)
+		in->refs++;
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	return in;
+}
+
+void bfs_inode_put(struct bfs_itable *t, struct bfs_inode *in)
+{
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	assert(in->refs > 0);
+	in->refs--;
+	maybe_free(t, in);
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+}
+
+static struct bfs_inode *find_name(struct bfs_itable *t, fuse_ino_t parent,
+				   const char *name)
+{
+	struct bfs_inode *in = t->by_name[hash_name(parent, name, t->nbuckets)];
+
+	while (in && !(in->parent == parent && strcmp(in->name, name) == 0))
+		in = in->next_name;
+	return in;
+}
+
+struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
+				 const char *name, const struct bfs_node *node)
+{
+	struct bfs_inode *in;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	in = find_name(t, parent, name);
+	if (in) {
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		if (in->node.type != node->type) {
+			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+			unindex_name(t, in);
+			in = NULL;
+		} else {
+			if (in->staged == NULL && node->have_info) {
+				bfs_obj_info_release(&in->node.info);
+				bfs_obj_info_copy(&in->node.info, &node->info);
+				in->node.have_info = true;
+			}
+			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		}
+	}
+	if (in == NULL) {
+		in = new_inode(t, t->next_ino++, parent, name, node);
+		index_name(t, in);
+	}
+	in->nlookup++;
+	in->refs++;
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	return in;
+}
+
+void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n)
+{
+	struct bfs_inode *in;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	in = find_ino(t, ino);
+	if (in) {
+		assert(in->nlookup >= n);
+		in->nlookup -= BFS_MIN(n, in->nlookup);
+		maybe_free(t, in);
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+}
+
+void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
+			   const char *name)
+{
+	struct bfs_inode *in;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	in = find_name(t, parent, name);
+	if (in)
+		unindex_name(t, in);
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+}
+
+/* Rewrite in's key from old_key... to new_key...; t->lock held. */
+static void rekey(struct bfs_inode *in, const char *old_key,
+		  const char *new_key)
+{
+	size_t n = strlen(old_key);
+	char *key;
+
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	if (in->node.key && strncmp(in->node.key, old_key, n) == 0) {
+		key = bfs_xasprintf("%s%s", new_key, in->node.key + n);
+		free(in->node.key);
+		in->node.key = key;
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+}
+
+void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      const char *old_key, const char *new_key)
+{
+	struct bfs_inode *in, *victim;
+	bool is_dir = old_key[0] && old_key[strlen(old_key) - 1] == '/';
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	victim = find_name(t, newparent, newname);
+	if (victim)
+		unindex_name(t, victim);
+	in = find_name(t, parent, name);
+	if (in) {
+		unindex_name(t, in);
+		free(in->name);
+		in->name = bfs_xstrdup(newname);
+		in->parent = newparent;
+		index_name(t, in);
+		rekey(in, old_key, new_key);
+	}
+	if (is_dir) {
+		/* every inode below the directory carries the old prefix */
+		for (size_t i = 0; i < t->nbuckets; i++)
+			for (struct bfs_inode *p = t->by_ino[i]; p;
+			     p = p->next_ino)
+				if (p != in && p->node.store && in &&
+				    p->node.store == in->node.store)
+					rekey(p, old_key, new_key);
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+}

@@ -1,0 +1,140 @@
+/*
+ * staging.c - staged writes on local disk (see staging.h).
+ */
+#include "compat.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/staging.h"
+#include "log.h"
+
+#define FILL_CHUNK (8u << 20)
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
+				     const char *key)
+{
+	struct bfs_staged *st = bfs_xcalloc(1, sizeof(*st));
+	char tmpl[4096];
+	int kfd = -1;
+	int rc;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/XXXXXX.data", dir);
+	st->fd = mkostemps(tmpl, 5, O_CLOEXEC);
+	if (st->fd < 0) {
+		rc = errno;
+		bfs_log(LOG_ERR, "cannot create staging file in '%s': %s", dir,
+			strerror(rc));
+		free(st);
+		errno = rc;
+		return NULL;
+	}
+	st->path = bfs_xstrdup(tmpl);
+	st->key_path = bfs_xasprintf("%.*s.key", (int)(strlen(tmpl) - 5), tmpl);
+	kfd = open(st->key_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		   0600);
+	if (kfd < 0) {
+		rc = errno;
+		goto fail;
+	}
+	rc = write_all(kfd, store_name, strlen(store_name));
+	if (rc == 0)
+		rc = write_all(kfd, "\n", 1);
+	if (rc == 0)
+		rc = write_all(kfd, key, strlen(key));
+	close(kfd);
+	if (rc != 0)
+		goto fail;
+	clock_gettime(CLOCK_REALTIME, &st->mtime);
+	return st;
+fail:
+	bfs_log(LOG_ERR, "cannot create staging file in '%s': %s", dir,
+		strerror(rc));
+	bfs_staged_free(st, true);
+	errno = rc;
+	return NULL;
+}
+
+int bfs_staged_fill(struct bfs_staged *st, struct bfs_store *s, const char *key,
+		    uint64_t size, const char *etag)
+{
+	char *buf = bfs_xmalloc(FILL_CHUNK);
+	uint64_t off = 0;
+	int rc = 0;
+
+	while (off < size) {
+		size_t want = (size_t)BFS_MIN((uint64_t)FILL_CHUNK, size - off);
+		size_t got = 0;
+
+		rc = bfs_store_read_full(s, key, off, want, buf, &got, etag);
+		if (rc != 0)
+			break;
+		if (got != want) {
+			rc = ESTALE; /* shorter than its HEAD said: changed */
+			break;
+		}
+		rc = write_all(st->fd, buf, got);
+		if (rc != 0)
+			break;
+		off += got;
+	}
+	free(buf);
+	if (rc == 0)
+		snprintf(st->base_etag, sizeof(st->base_etag), "%s", etag);
+	return rc;
+}
+
+uint64_t bfs_staged_size(const struct bfs_staged *st)
+{
+	struct stat sb;
+
+	if (fstat(st->fd, &sb) != 0)
+		return 0;
+	return (uint64_t)sb.st_size;
+}
+
+void bfs_staged_touch(struct bfs_staged *st)
+{
+	st->wgen++;
+	clock_gettime(CLOCK_REALTIME, &st->mtime);
+}
+
+void bfs_staged_free(struct bfs_staged *st, bool discard)
+{
+	if (st == NULL)
+		return;
+	if (st->fd >= 0)
+		close(st->fd);
+	if (discard) {
+		if (st->path)
+			unlink(st->path);
+		if (st->key_path)
+			unlink(st->key_path);
+	} else {
+		bfs_log(LOG_ERR,
+			"unsaved data kept in '%s' (object named in '%s')",
+			st->path, st->key_path);
+	}
+	free(st->path);
+	free(st->key_path);
+	free(st);
+}

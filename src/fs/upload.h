@@ -1,0 +1,31 @@
+/*
+ * upload.h - sending a local file region to the store as one object:
+ * a single put below the multipart threshold, else a multipart upload
+ * with parts sent in parallel.
+ */
+#ifndef BFS_FS_UPLOAD_H
+#define BFS_FS_UPLOAD_H
+
+#include "config.h"
+#include "store/store.h"
+
+/*
+ * Upload fd[0, size) as object key.
+ * @param if_match the ETag the object must still have, or NULL.
+ * @param if_none_match the object must not exist.
+ * Conditions are sent only when the store honours them (caps).
+ * @return 0, ESTALE/EEXIST (the object changed meanwhile), or the
+ *         store's errno; on failure a multipart upload is aborted.
+ */
+int bfs_upload_file(struct bfs_store *s, const struct bfs_options *opts,
+		    const char *key, int fd, uint64_t size,
+		    const struct bfs_meta_list *meta, const char *if_match,
+		    bool if_none_match, char *etag_out);
+
+/*
+ * Part size for an object of size bytes: at least want, grown to a
+ * multiple of 1 MiB so 10,000 parts cover the object.
+ */
+uint64_t bfs_upload_part_size(uint64_t size, uint64_t want);
+
+#endif
