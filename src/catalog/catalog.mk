@@ -4,3 +4,9 @@ libbfs_a_SOURCES += src/catalog/ns.h src/catalog/ns.c \
 	src/catalog/bucket_view.h src/catalog/bucket_view.c \
 	src/catalog/stack.h src/catalog/stack.c \
 	src/catalog/lake.h src/catalog/lake.c
+libbfs_a_SOURCES += src/catalog/glob.h src/catalog/glob.c \
+	src/catalog/bucket_tables.h src/catalog/bucket_tables.c
+check_PROGRAMS += tests/unit/test_glob
+tests_unit_test_glob_SOURCES = tests/unit/test_glob.c src/catalog/glob.c \
+	src/log.c
+tests_unit_test_glob_LDADD = $(FUSE_LIBS)
