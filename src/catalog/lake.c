@@ -4,6 +4,7 @@
  */
 #include "compat.h"
 
+#include "catalog/bucket_tables.h"
 #include "catalog/bucket_view.h"
 #include "catalog/lake.h"
 #include "catalog/stack.h"
@@ -25,6 +26,30 @@ static void add_ns(struct bfs_lake *lake, struct bfs_ns *ns)
 	lake->nss[lake->nns++] = ns;
 }
 
+/* The store of bucket b, opened once per mount. */
+static struct bfs_store *bucket_store(struct bfs_lake *lake,
+				      const struct bfs_config *cfg,
+				      const struct bfs_bucket_conf *b,
+				      char *err, size_t errlen)
+{
+	struct bfs_store *s;
+
+	for (size_t i = 0; i < lake->nstores; i++)
+		if (strcmp(lake->store_names[i], b->name) == 0)
+			return lake->stores[i];
+	s = bfs_stack_open(cfg, b, err, errlen);
+	if (s == NULL)
+		return NULL;
+	lake->stores =
+		bfs_xrealloc(lake->stores, (lake->nstores + 1) * sizeof(s));
+	lake->store_names = bfs_xrealloc(lake->store_names,
+					 (lake->nstores + 1) * sizeof(char *));
+	lake->stores[lake->nstores] = s;
+	lake->store_names[lake->nstores] = bfs_xstrdup(b->name);
+	lake->nstores++;
+	return s;
+}
+
 /* The root node of bucket b's view, opening its store. */
 static int open_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 		       const struct bfs_bucket_conf *b, struct bfs_node *out,
@@ -33,21 +58,63 @@ static int open_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 	struct bfs_store *s;
 	struct bfs_ns *ns;
 
-	s = bfs_stack_open(cfg, b, err, errlen);
+	s = bucket_store(lake, cfg, b, err, errlen);
 	if (s == NULL)
 		return errno ? errno : EIO;
-	lake->stores =
-		bfs_xrealloc(lake->stores, (lake->nstores + 1) * sizeof(s));
-	lake->store_names = bfs_xrealloc(lake->store_names,
-					 (lake->nstores + 1) * sizeof(char *));
-	lake->stores[lake->nstores] = s;
-	lake->store_names[lake->nstores] = bfs_xstrdup(b->name);
-	lake->nstores++;
 	ns = bfs_bucket_view_create(b->name, s, b->prefix ? b->prefix : "",
 				    !cfg->opts.ro);
 	add_ns(lake, ns);
 	bfs_bucket_view_root(ns, out);
 	return 0;
+}
+
+/* The root node of catalog c. */
+static int open_catalog(struct bfs_lake *lake, const struct bfs_config *cfg,
+			const struct bfs_catalog_conf *c, struct bfs_node *out,
+			char *err, size_t errlen)
+{
+	const struct bfs_bucket_conf *b = bfs_config_bucket(cfg, c->bucket);
+	struct bfs_store *s;
+	struct bfs_vdir *root;
+	struct bfs_ns *ns;
+
+	if (b == NULL) {
+		snprintf(err, errlen, "catalog '%s': unknown bucket '%s'",
+			 c->name, c->bucket);
+		return ENOENT;
+	}
+	s = bucket_store(lake, cfg, b, err, errlen);
+	if (s == NULL)
+		return errno ? errno : EIO;
+	switch (c->type) {
+	case BFS_CATALOG_MANAGED: {
+		char *prefix = bfs_xasprintf("%s%s", b->prefix ? b->prefix : "",
+					     c->prefix ? c->prefix : "");
+
+		ns = bfs_bucket_view_create(c->name, s, prefix, !cfg->opts.ro);
+		free(prefix);
+		add_ns(lake, ns);
+		bfs_bucket_view_root(ns, out);
+		return 0;
+	}
+	case BFS_CATALOG_BUCKET_TABLES:
+		ns = bfs_bucket_tables_create(c, s, cfg->opts.dir_ttl, err,
+					      errlen);
+		if (ns == NULL)
+			return EINVAL;
+		add_ns(lake, ns);
+		root = bfs_vdir_create(c->name);
+		add_ns(lake, bfs_vdir_ns(root));
+		bfs_bucket_tables_add_tables(ns, root);
+		bfs_vdir_node(root, out);
+		return 0;
+	default:
+		snprintf(err, errlen,
+			 "catalog '%s': this type is not supported by this "
+			 "build",
+			 c->name);
+		return ENOTSUP;
+	}
 }
 
 static int open_whole_lake(struct bfs_lake *lake, const struct bfs_config *cfg,
@@ -71,6 +138,22 @@ static int open_whole_lake(struct bfs_lake *lake, const struct bfs_config *cfg,
 	bfs_vdir_node(buckets, &node);
 	bfs_vdir_add(root, "buckets", &node);
 	bfs_node_release(&node);
+	if (cfg->ncatalogs > 0) {
+		struct bfs_vdir *catalogs = bfs_vdir_create("catalogs");
+
+		add_ns(lake, bfs_vdir_ns(catalogs));
+		for (size_t i = 0; i < cfg->ncatalogs; i++) {
+			rc = open_catalog(lake, cfg, &cfg->catalogs[i], &node,
+					  err, errlen);
+			if (rc != 0)
+				return rc;
+			bfs_vdir_add(catalogs, cfg->catalogs[i].name, &node);
+			bfs_node_release(&node);
+		}
+		bfs_vdir_node(catalogs, &node);
+		bfs_vdir_add(root, "catalogs", &node);
+		bfs_node_release(&node);
+	}
 	bfs_vdir_node(root, &lake->root);
 	return 0;
 }
@@ -80,12 +163,15 @@ int bfs_lake_open(const struct bfs_config *cfg, const char *root_name,
 {
 	struct bfs_lake *lake = bfs_xcalloc(1, sizeof(*lake));
 	const struct bfs_bucket_conf *b;
+	const struct bfs_catalog_conf *c;
 	int rc;
 
 	if (root_name == NULL) {
 		rc = open_whole_lake(lake, cfg, err, errlen);
 	} else if ((b = bfs_config_bucket(cfg, root_name)) != NULL) {
 		rc = open_bucket(lake, cfg, b, &lake->root, err, errlen);
+	} else if ((c = bfs_config_catalog(cfg, root_name)) != NULL) {
+		rc = open_catalog(lake, cfg, c, &lake->root, err, errlen);
 	} else {
 		snprintf(err, errlen,
 			 "unknown bucket or catalog '%s' (see 'bucketfs "
