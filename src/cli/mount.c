@@ -20,6 +20,7 @@
 
 #include "catalog/lake.h"
 #include "cli/cli_priv.h"
+#include "cli/notify.h"
 #include "config.h"
 #include "fs/fs.h"
 #include "log.h"
@@ -292,6 +293,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		a->name ? a->name : "", a->name ? "'" : "", a->mountpoint);
 	report(status_fd, "");
 	status_fd = -1;
+	bfs_notify("READY=1");
 	if (!a->foreground)
 		detach_stdio();
 	if (a->single_thread) {
@@ -305,6 +307,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		fuse_loop_cfg_destroy(lc);
 	}
 	rc = rc < 0 ? -rc : 0;
+	bfs_notify("STOPPING=1");
 	fuse_session_unmount(se);
 	bfs_log(LOG_INFO, "unmounted %s", a->mountpoint);
 out_signals:
