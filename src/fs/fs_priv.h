@@ -41,6 +41,16 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st);
  */
 int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in);
 
+/* s3fs-compatible metadata of in (meta.c); in->lock held. */
+void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
+		       struct bfs_meta_list *out);
+/*
+ * Store in's mode/owner/mtime in its object (a copy onto itself), or
+ * leave them to the pending upload; in->lock held.
+ * @return 0 or the store's errno.
+ */
+int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in);
+
 /* readdir, readdirplus, opendir, releasedir (dir.c). */
 void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void bfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

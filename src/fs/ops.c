@@ -37,6 +37,7 @@ int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 {
 	struct bfs_staged *st = in->staged;
+	struct bfs_meta_list meta = {0};
 	char etag[BFS_ETAG_MAX] = "";
 	uint64_t gen, size;
 	int rc;
@@ -45,8 +46,9 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 		return 0;
 	gen = st->wgen;
 	size = bfs_staged_size(st);
+	bfs_fs_build_meta(fs, in, &meta);
 	rc = bfs_upload_file(in->node.store, fs->opts, in->node.key, st->fd,
-			     size, NULL, st->base_etag,
+			     size, &meta, st->base_etag,
 			     st->base_etag[0] == '\0', etag);
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
@@ -55,8 +57,11 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 			rc == ESTALE || rc == EEXIST
 				? " (another client changed it meanwhile)"
 				: "");
+		bfs_meta_list_release(&meta);
 		return rc == EEXIST ? ESTALE : rc;
 	}
+	bfs_meta_list_release(&in->node.info.meta);
+	in->node.info.meta = meta;
 	st->clean_gen = gen;
 	snprintf(st->base_etag, sizeof(st->base_etag), "%s", etag);
 	in->node.have_info = true;
@@ -268,6 +273,16 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		else
 			in->mtime = attr->st_mtim;
 	}
+	if (rc == 0 &&
+	    (to_set &
+	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+	      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    in->node.store && in->node.writable && !fs->opts->ro)
+		rc = bfs_fs_store_attrs_locked(fs, in);
+	else if (rc == 0 && !(to_set & FUSE_SET_ATTR_SIZE) &&
+		 (to_set &
+		  (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		rc = EROFS;
 	if (rc == 0)
 		bfs_fs_fill_attr(fs, in, &st);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
@@ -553,10 +568,12 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		rc = EBADF;
 	} else {
 		n = pwrite(in->staged->fd, buf, size, off);
-		if (n < 0)
+		if (n < 0) {
 			rc = errno;
-		else
+		} else {
 			bfs_staged_touch(in->staged);
+			in->mtime_set = false; /* written now */
+		}
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0)
