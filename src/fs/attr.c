@@ -23,6 +23,20 @@ static bool meta_number(const struct bfs_node *node, const char *name,
 	return errno == 0 && (*end == '\0' || *end == '.');
 }
 
+bool bfs_fs_objects_mode(const struct bfs_fs *fs, const struct bfs_node *node)
+{
+	switch (fs->opts->metadata) {
+	case BFS_METADATA_OBJECTS:
+		return true;
+	case BFS_METADATA_LISTING:
+		return false;
+	default:
+		/* read-write bucket mounts default to s3fs-compatible
+		 * metadata, catalogs and read-only mounts to listings */
+		return node->writable && !fs->opts->ro;
+	}
+}
+
 void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st)
 {
 	const struct bfs_options *o = fs->opts;
@@ -48,6 +62,10 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st)
 	}
 	if (node->have_info) {
 		st->st_mtim = node->info.mtime;
+	}
+	/* metadata=listing: what a listing says, nothing more, so that
+	 * ls -l and stat agree whichever filled the inode */
+	if (node->have_info && bfs_fs_objects_mode(fs, node)) {
 		if (meta_number(node, "mode", &v))
 			perm = (mode_t)v & 07777;
 		if (meta_number(node, "uid", &v))

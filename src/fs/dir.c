@@ -64,6 +64,60 @@ static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d)
 	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
 }
 
+struct meta_job {
+	struct dir_handle *d;
+	pthread_mutex_t lock;
+	size_t next; /* protected by lock */
+};
+
+static void *meta_worker(void *arg)
+{
+	struct meta_job *j = arg;
+
+	for (;;) {
+		struct bfs_node *node;
+		struct bfs_obj_info info = {0};
+		size_t i;
+
+		BFS_PCHECK(pthread_mutex_lock(&j->lock));
+		i = j->next++;
+		BFS_PCHECK(pthread_mutex_unlock(&j->lock));
+		if (i >= j->d->n)
+			return NULL;
+		node = &j->d->ents[i].node;
+		if (node->type != BFS_NODE_FILE || node->store == NULL)
+			continue;
+		/* a failed HEAD leaves the listing's facts: the entry is
+		 * still listed, with the mount's default owner and mode */
+		if (node->store->head(node->store, node->key, &info) == 0) {
+			bfs_obj_info_release(&node->info);
+			node->info = info;
+			node->have_info = true;
+		}
+	}
+}
+
+#define META_THREADS 8
+
+/*
+ * metadata=objects: listings carry no user metadata, so fetch it with
+ * parallel HEADs before the entries are shown; ls -l then agrees with
+ * stat.
+ */
+static void fetch_meta(struct dir_handle *d)
+{
+	struct meta_job j = {.d = d};
+	pthread_t threads[META_THREADS];
+	size_t n = BFS_MIN((size_t)META_THREADS, d->n);
+
+	BFS_PCHECK(pthread_mutex_init(&j.lock, NULL));
+	for (size_t i = 0; i < n; i++)
+		BFS_PCHECK(pthread_create(&threads[i], NULL, meta_worker, &j));
+	for (size_t i = 0; i < n; i++)
+		BFS_PCHECK(pthread_join(threads[i], NULL));
+	BFS_PCHECK(pthread_mutex_destroy(&j.lock));
+}
+
 static void free_handle(struct dir_handle *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
@@ -95,6 +149,8 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, rc);
 		return;
 	}
+	if (bfs_fs_objects_mode(fs, &dir) && dir.store)
+		fetch_meta(d);
 	add_staged(fs, ino, d);
 	bfs_node_release(&dir);
 	fi->fh = (uint64_t)(uintptr_t)d;

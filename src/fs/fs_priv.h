@@ -31,6 +31,9 @@ static inline struct bfs_fs *bfs_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* Whether node's attributes come from object metadata (-o metadata=). */
+bool bfs_fs_objects_mode(const struct bfs_fs *fs, const struct bfs_node *node);
+
 /* struct stat of an inode; in->lock held. */
 void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st);
 
