@@ -10,3 +10,11 @@ check_PROGRAMS += tests/unit/test_glob
 tests_unit_test_glob_SOURCES = tests/unit/test_glob.c src/catalog/glob.c \
 	src/log.c
 tests_unit_test_glob_LDADD = $(FUSE_LIBS)
+# the in-memory store serves unit tests of the layers above the store
+libbfs_a_SOURCES += src/store/mem.h src/store/mem.c
+check_PROGRAMS += tests/unit/test_catalog
+tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c \
+	src/catalog/ns.c src/catalog/vdir.c src/catalog/bucket_view.c \
+	src/catalog/bucket_tables.c src/catalog/glob.c src/store/mem.c \
+	src/store/store.c src/log.c
+tests_unit_test_catalog_LDADD = $(FUSE_LIBS) -lpthread
