@@ -1,1 +1,10 @@
-# fragment of Makefile.am: see the header of Makefile.am
+# fragment of Makefile.am: the S3 store driver, its XML parsers and the
+# HTTP layer under it (src/net/). sigv4.c and providers.c are listed by
+# their own fragments.
+libbfs_a_SOURCES += src/net/http.h src/net/http.c \
+	src/store/s3_xml.h src/store/s3_xml.c
+
+check_PROGRAMS += tests/unit/test_s3_xml
+tests_unit_test_s3_xml_SOURCES = tests/unit/test_s3_xml.c \
+	src/store/s3_xml.c src/store/store.c src/log.c
+tests_unit_test_s3_xml_LDADD = $(EXPAT_LIBS) $(FUSE_LIBS)

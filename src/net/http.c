@@ -1,0 +1,812 @@
+/*
+ * http.c - the libcurl client of bucketfs: share handle, pool of
+ * keep-alive easy handles, one blocking request with retries (see
+ * http.h for the rules).
+ *
+ * Connections are not put in the share handle: libcurl does not support
+ * sharing a connection cache between threads that run transfers at the
+ * same time, so each pooled easy handle keeps its own connection; DNS and
+ * TLS sessions are shared.
+ */
+#include "compat.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net/http.h"
+
+#define ERR_BODY_MAX	 (64 * 1024)
+#define DEFAULT_MAX_BODY (1024 * 1024)
+
+struct bfs_http {
+	struct bfs_http_conf conf;
+	char *name;
+	char *ca_file;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	CURL **handles;
+	size_t *free_idx; /* stack of free handle indices; protected by
+			     pool_lock */
+	size_t nfree;	  /* protected by pool_lock */
+
+	_Atomic uint64_t requests, retries, failures, bytes_in, bytes_out;
+};
+
+/* State of one attempt, seen by the curl callbacks. */
+struct xfer {
+	struct bfs_http *h;
+	const struct bfs_http_req *req;
+	struct bfs_http_resp *resp;
+	uint64_t body_pos; /* next request body byte to send */
+	int body_err;	   /* errno from pread */
+	bool too_big;
+	size_t body_cap; /* allocated size of resp->body */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void bfs_http_headers_add(struct bfs_http_headers *h, const char *name,
+			  const char *value)
+{
+	h->v = bfs_xrealloc(h->v, (h->n + 1) * sizeof(*h->v));
+	h->v[h->n].name = bfs_xstrdup(name);
+	h->v[h->n].value = bfs_xstrdup(value);
+	h->n++;
+}
+
+const char *bfs_http_headers_get(const struct bfs_http_headers *h,
+				 const char *name)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcasecmp(h->v[i].name, name) == 0)
+			return h->v[i].value;
+	return NULL;
+}
+
+void bfs_http_headers_release(struct bfs_http_headers *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		free(h->v[i].value);
+	}
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}
+
+void bfs_http_resp_release(struct bfs_http_resp *resp)
+{
+	bfs_http_headers_release(&resp->headers);
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+}
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access,
+		       void *arg)
+{
+	struct bfs_http *h = arg;
+
+	(void)c;
+	(void)access;
+	BFS_PCHECK(pthread_mutex_lock(&h->share_locks[data]));
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *arg)
+{
+	struct bfs_http *h = arg;
+
+	(void)c;
+	BFS_PCHECK(pthread_mutex_unlock(&h->share_locks[data]));
+}
+
+struct bfs_http *bfs_http_create(const struct bfs_http_conf *conf, char *err,
+				 size_t errlen)
+{
+	struct bfs_http *h;
+	size_t n;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK) {
+		snprintf(err, errlen, "cannot initialise libcurl: %s",
+			 curl_easy_strerror(curl_init_rc));
+		errno = ENOMEM;
+		return NULL;
+	}
+	h = bfs_xcalloc(1, sizeof(*h));
+	h->conf = *conf;
+	if (h->conf.connections == 0)
+		h->conf.connections = 16;
+	if (h->conf.connect_timeout <= 0)
+		h->conf.connect_timeout = 10;
+	if (h->conf.request_timeout <= 0)
+		h->conf.request_timeout = 30;
+	if (h->conf.backoff_base <= 0)
+		h->conf.backoff_base = 0.1;
+	if (h->conf.backoff_max <= 0)
+		h->conf.backoff_max = 20;
+	h->name = bfs_xstrdup(conf->name ? conf->name : "http");
+	h->conf.name = h->name;
+	h->ca_file = conf->ca_file ? bfs_xstrdup(conf->ca_file) : NULL;
+	h->conf.ca_file = h->ca_file;
+
+	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		BFS_PCHECK(pthread_mutex_init(&h->share_locks[i], NULL));
+	BFS_PCHECK(pthread_mutex_init(&h->pool_lock, NULL));
+	BFS_PCHECK(pthread_cond_init(&h->pool_cond, NULL));
+
+	h->share = curl_share_init();
+	if (!h->share)
+		goto nomem;
+	if (curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+	    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+	    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h) ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE,
+			      CURL_LOCK_DATA_SSL_SESSION)) {
+		snprintf(err, errlen, "cannot set up the curl share handle");
+		bfs_http_destroy(h);
+		errno = EINVAL;
+		return NULL;
+	}
+
+	n = h->conf.connections;
+	h->handles = bfs_xcalloc(n, sizeof(*h->handles));
+	h->free_idx = bfs_xcalloc(n, sizeof(*h->free_idx));
+	for (size_t i = 0; i < n; i++) {
+		h->handles[i] = curl_easy_init();
+		if (!h->handles[i])
+			goto nomem;
+		/* LIFO: the most recently used connection is reused first */
+		h->free_idx[h->nfree++] = n - 1 - i;
+	}
+	return h;
+
+nomem:
+	snprintf(err, errlen, "cannot create curl handles: out of memory");
+	bfs_http_destroy(h);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void bfs_http_destroy(struct bfs_http *h)
+{
+	if (!h)
+		return;
+	if (h->handles) {
+		for (size_t i = 0; i < h->conf.connections; i++)
+			if (h->handles[i])
+				curl_easy_cleanup(h->handles[i]);
+	}
+	if (h->share)
+		curl_share_cleanup(h->share);
+	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		BFS_PCHECK(pthread_mutex_destroy(&h->share_locks[i]));
+	BFS_PCHECK(pthread_mutex_destroy(&h->pool_lock));
+	BFS_PCHECK(pthread_cond_destroy(&h->pool_cond));
+	free(h->handles);
+	free(h->free_idx);
+	free(h->name);
+	free(h->ca_file);
+	free(h);
+}
+
+static size_t pool_get(struct bfs_http *h)
+{
+	size_t idx;
+
+	BFS_PCHECK(pthread_mutex_lock(&h->pool_lock));
+	while (h->nfree == 0)
+		BFS_PCHECK(pthread_cond_wait(&h->pool_cond, &h->pool_lock));
+	idx = h->free_idx[--h->nfree];
+	BFS_PCHECK(pthread_mutex_unlock(&h->pool_lock));
+	return idx;
+}
+
+static void pool_put(struct bfs_http *h, size_t idx)
+{
+	BFS_PCHECK(pthread_mutex_lock(&h->pool_lock));
+	h->free_idx[h->nfree++] = idx;
+	BFS_PCHECK(pthread_cond_signal(&h->pool_cond));
+	BFS_PCHECK(pthread_mutex_unlock(&h->pool_lock));
+}
+
+void bfs_http_get_stats(struct bfs_http *h, struct bfs_http_stats *out)
+{
+	out->requests = atomic_load(&h->requests);
+	out->retries = atomic_load(&h->retries);
+	out->failures = atomic_load(&h->failures);
+	out->bytes_in = atomic_load(&h->bytes_in);
+	out->bytes_out = atomic_load(&h->bytes_out);
+}
+
+int bfs_http_parse_date(const char *s, time_t *out)
+{
+	time_t t;
+
+	if (!s)
+		return EINVAL;
+	t = curl_getdate(s, NULL);
+	if (t == -1)
+		return EINVAL;
+	*out = t;
+	return 0;
+}
+
+static bool is_secret_param(const char *p, size_t n)
+{
+	static const char *const names[] = {
+		"X-Amz-Signature=",
+		"X-Amz-Credential=",
+		"X-Amz-Security-Token=",
+	};
+
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(names); i++) {
+		size_t l = strlen(names[i]);
+
+		if (n >= l && strncasecmp(p, names[i], l) == 0)
+			return true;
+	}
+	return false;
+}
+
+void bfs_http_redact_url(const char *url, char *out, size_t outlen)
+{
+	const char *q = strchr(url, '?');
+	size_t used;
+
+	if (outlen == 0)
+		return;
+	if (!q) {
+		snprintf(out, outlen, "%s", url);
+		return;
+	}
+	snprintf(out, outlen, "%.*s", (int)(q - url + 1), url);
+	used = strlen(out);
+	q++;
+	while (*q && used + 1 < outlen) {
+		size_t n = strcspn(q, "&");
+		int w;
+
+		if (is_secret_param(q, n)) {
+			size_t eq = strcspn(q, "=");
+
+			w = snprintf(out + used, outlen - used,
+				     "%.*s=[redacted]", (int)eq, q);
+		} else {
+			w = snprintf(out + used, outlen - used, "%.*s", (int)n,
+				     q);
+		}
+		if (w < 0)
+			break;
+		used = BFS_MIN(used + (size_t)w, outlen - 1);
+		q += n;
+		if (*q == '&') {
+			if (used + 1 < outlen) {
+				out[used++] = '&';
+				out[used] = '\0';
+			}
+			q++;
+		}
+	}
+}
+
+static bool is_secret_header(const char *name)
+{
+	return strcasecmp(name, "authorization") == 0 ||
+	       strcasecmp(name, "x-amz-security-token") == 0;
+}
+
+/* ---- curl callbacks ---- */
+
+static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	const struct bfs_http_body *b = &x->req->body;
+	size_t want = size * nmemb;
+	uint64_t left = b->len - x->body_pos;
+
+	if (want > left)
+		want = (size_t)left;
+	if (want == 0)
+		return 0;
+	if (b->kind == BFS_HTTP_BODY_MEM) {
+		memcpy(dst, (const char *)b->mem + x->body_pos, want);
+	} else {
+		ssize_t r;
+
+		do {
+			r = pread(b->fd, dst, want,
+				  b->off + (off_t)x->body_pos);
+		} while (r < 0 && errno == EINTR);
+		if (r <= 0) {
+			/* a file that shrank under us must not be sent short */
+			x->body_err = r < 0 ? errno : EIO;
+			return CURL_READFUNC_ABORT;
+		}
+		want = (size_t)r;
+	}
+	x->body_pos += want;
+	atomic_fetch_add(&x->h->bytes_out, want);
+	return want;
+}
+
+static int seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct xfer *x = arg;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > x->req->body.len)
+		return CURL_SEEKFUNC_FAIL;
+	x->body_pos = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' ||
+		      (*s)[*n - 1] == '\r' || (*s)[*n - 1] == '\n'))
+		(*n)--;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	const char *colon;
+
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+		/* a new status line: a 100 Continue or the final response */
+		const char *sp = memchr(line, ' ', n);
+
+		bfs_http_headers_release(&x->resp->headers);
+		x->resp->status = 0;
+		if (sp) {
+			char code[4] = {0};
+			size_t left = n - (size_t)(sp + 1 - line);
+
+			if (left >= 3) {
+				memcpy(code, sp + 1, 3);
+				x->resp->status = strtol(code, NULL, 10);
+			}
+		}
+		return n;
+	}
+	colon = memchr(line, ':', n);
+	if (colon) {
+		const char *name = line, *val = colon + 1;
+		size_t nl = (size_t)(colon - line), vl = n - nl - 1;
+		char *nm, *vv;
+
+		trim(&name, &nl);
+		trim(&val, &vl);
+		nm = bfs_xstrndup(name, nl);
+		for (char *p = nm; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		vv = bfs_xstrndup(val, vl);
+		bfs_http_headers_add(&x->resp->headers, nm, vv);
+		free(nm);
+		free(vv);
+	}
+	return n;
+}
+
+static int body_append(struct xfer *x, const char *src, size_t n, size_t max,
+		       bool truncate)
+{
+	struct bfs_http_resp *r = x->resp;
+
+	if (r->body_len + n > max) {
+		if (!truncate)
+			return -1;
+		n = max - r->body_len;
+	}
+	if (r->body_len + n + 1 > x->body_cap) {
+		size_t cap = x->body_cap ? x->body_cap : 4096;
+
+		while (cap < r->body_len + n + 1)
+			cap *= 2;
+		r->body = bfs_xrealloc(r->body, cap);
+		x->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, src, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	const struct bfs_http_req *req = x->req;
+	struct bfs_http_resp *r = x->resp;
+	size_t n = size * nmemb;
+
+	atomic_fetch_add(&x->h->bytes_in, n);
+	if (r->status < 200 || r->status >= 300) {
+		body_append(x, src, n, ERR_BODY_MAX, true);
+		return n;
+	}
+	if (req->buf) {
+		if (r->got + n > req->buf_size) {
+			x->too_big = true;
+			return 0;
+		}
+		memcpy((char *)req->buf + r->got, src, n);
+		r->got += n;
+		return n;
+	}
+	if (body_append(x, src, n,
+			req->max_body ? req->max_body : DEFAULT_MAX_BODY,
+			false) != 0) {
+		x->too_big = true;
+		return 0;
+	}
+	return n;
+}
+
+/* ---- one attempt ---- */
+
+static bool method_idempotent(const struct bfs_http_req *req)
+{
+	return strcmp(req->method, "GET") == 0 ||
+	       strcmp(req->method, "HEAD") == 0 ||
+	       strcmp(req->method, "PUT") == 0 ||
+	       strcmp(req->method, "DELETE") == 0 || req->idempotent;
+}
+
+static void debug_request(struct bfs_http *h, const struct bfs_http_req *req,
+			  const struct curl_slist *hl, unsigned attempt)
+{
+	char url[1024];
+
+	bfs_http_redact_url(req->url, url, sizeof(url));
+	bfs_log(LOG_DEBUG, "%s: > %s %s (attempt %u)", h->name, req->method,
+		url, attempt + 1);
+	for (; hl; hl = hl->next) {
+		size_t nl = strcspn(hl->data, ":");
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", (int)nl, hl->data);
+		if (is_secret_header(name))
+			bfs_log(LOG_DEBUG, "%s: >   %s: [redacted]", h->name,
+				name);
+		else
+			bfs_log(LOG_DEBUG, "%s: >   %s", h->name, hl->data);
+	}
+}
+
+static enum bfs_http_fail classify_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return BFS_HTTP_OK;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return BFS_HTTP_DNS;
+	case CURLE_COULDNT_CONNECT:
+		return BFS_HTTP_CONNECT;
+	case CURLE_SSL_CONNECT_ERROR:
+		return BFS_HTTP_TLS;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return BFS_HTTP_TLS_VERIFY;
+	case CURLE_OPERATION_TIMEDOUT:
+		return BFS_HTTP_TIMEOUT;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return BFS_HTTP_RESET;
+	default:
+		return BFS_HTTP_OTHER;
+	}
+}
+
+static bool fail_retryable(enum bfs_http_fail f)
+{
+	return f == BFS_HTTP_DNS || f == BFS_HTTP_CONNECT ||
+	       f == BFS_HTTP_TLS || f == BFS_HTTP_TIMEOUT ||
+	       f == BFS_HTTP_RESET;
+}
+
+static const char *fail_text(enum bfs_http_fail f)
+{
+	switch (f) {
+	case BFS_HTTP_OK:
+		return "ok";
+	case BFS_HTTP_DNS:
+		return "cannot resolve host";
+	case BFS_HTTP_CONNECT:
+		return "cannot connect";
+	case BFS_HTTP_TLS:
+		return "TLS handshake failed";
+	case BFS_HTTP_TLS_VERIFY:
+		return "TLS certificate did not verify";
+	case BFS_HTTP_TIMEOUT:
+		return "timed out";
+	case BFS_HTTP_RESET:
+		return "connection reset";
+	case BFS_HTTP_TOO_BIG:
+		return "response too large";
+	case BFS_HTTP_LOCAL:
+		return "cannot read request body";
+	case BFS_HTTP_OTHER:
+		break;
+	}
+	return "transfer failed";
+}
+
+/*
+ * One attempt on handle c. Fills resp; returns 0 (a response) or an errno
+ * with resp->fail and resp->error set.
+ */
+static int attempt(struct bfs_http *h, CURL *c, const struct bfs_http_req *req,
+		   struct bfs_http_resp *resp, unsigned attempt_no)
+{
+	struct xfer x = {.h = h, .req = req, .resp = resp};
+	struct bfs_http_headers dyn = {0};
+	struct curl_slist *hl = NULL, *tmp;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long timeout_s;
+	CURLcode cc;
+	int rc = 0;
+
+	bfs_http_headers_release(&resp->headers);
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->got = 0;
+	resp->status = 0;
+	resp->fail = BFS_HTTP_OK;
+	resp->error[0] = '\0';
+
+	if (req->prepare) {
+		rc = req->prepare(req->arg, req, &dyn);
+		if (rc != 0) {
+			resp->fail = BFS_HTTP_LOCAL;
+			snprintf(resp->error, sizeof(resp->error),
+				 "cannot prepare request: %s", strerror(rc));
+			goto out;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		const struct bfs_http_headers *src =
+			pass == 0 ? req->headers : &dyn;
+
+		for (size_t i = 0; src && i < src->n; i++) {
+			char *line = bfs_xasprintf("%s: %s", src->v[i].name,
+						   src->v[i].value);
+
+			tmp = curl_slist_append(hl, line);
+			explicit_bzero(line, strlen(line));
+			free(line);
+			if (!tmp)
+				BFS_BUG("curl_slist_append: out of memory");
+			hl = tmp;
+		}
+	}
+	/* no 100-continue round trip; no transfer encodings */
+	tmp = curl_slist_append(hl, "Expect:");
+	if (!tmp)
+		BFS_BUG("curl_slist_append: out of memory");
+	hl = tmp;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(h->conf.connect_timeout * 1000));
+	timeout_s = (long)ceil(h->conf.request_timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			 timeout_s < 1 ? 1L : timeout_s);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	if (h->conf.ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+
+	if (strcmp(req->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (req->body.kind != BFS_HTTP_BODY_NONE ||
+		   strcmp(req->method, "PUT") == 0 ||
+		   strcmp(req->method, "POST") == 0) {
+		/* UPLOAD sends the body from read_cb with a Content-Length;
+		 * CUSTOMREQUEST turns the PUT into POST where needed */
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(
+			c, CURLOPT_INFILESIZE_LARGE,
+			(curl_off_t)(req->body.kind == BFS_HTTP_BODY_NONE
+					     ? 0
+					     : req->body.len));
+		if (strcmp(req->method, "PUT") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	} else if (strcmp(req->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+
+	if (bfs_log_debug_mask & BFS_DBG_HTTP)
+		debug_request(h, req, hl, attempt_no);
+	atomic_fetch_add(&h->requests, 1);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK) {
+		long code = 0;
+
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		resp->status = code;
+		bfs_dbg(BFS_DBG_HTTP, "%s: < %ld (%zu bytes)", h->name, code,
+			resp->got + resp->body_len);
+		goto out;
+	}
+	resp->status = 0;
+	if (x.too_big) {
+		resp->fail = BFS_HTTP_TOO_BIG;
+		snprintf(resp->error, sizeof(resp->error),
+			 "response body larger than %zu bytes",
+			 req->buf ? req->buf_size
+				  : (req->max_body ? req->max_body
+						   : DEFAULT_MAX_BODY));
+		rc = EFBIG;
+	} else if (x.body_err || cc == CURLE_ABORTED_BY_CALLBACK ||
+		   cc == CURLE_READ_ERROR) {
+		resp->fail = BFS_HTTP_LOCAL;
+		rc = x.body_err ? x.body_err : EIO;
+		snprintf(resp->error, sizeof(resp->error),
+			 "cannot read request body: %s", strerror(rc));
+	} else {
+		resp->fail = classify_curl(cc);
+		rc = resp->fail == BFS_HTTP_TIMEOUT ? ETIMEDOUT : EIO;
+		if (cc == CURLE_URL_MALFORMAT ||
+		    cc == CURLE_UNSUPPORTED_PROTOCOL)
+			rc = EINVAL;
+		/* curl's messages carry host and errno text, never headers */
+		snprintf(resp->error, sizeof(resp->error), "%s (%s)",
+			 fail_text(resp->fail),
+			 errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	}
+	bfs_dbg(BFS_DBG_HTTP, "%s: < failed: %s", h->name, resp->error);
+out:
+	curl_slist_free_all(hl);
+	bfs_http_headers_release(&dyn);
+	return rc;
+}
+
+static bool default_retryable(long status)
+{
+	return status == 429 || (status >= 500 && status <= 599);
+}
+
+/* Seconds from a Retry-After header, or -1. */
+static double retry_after(const struct bfs_http_resp *resp)
+{
+	const char *v = bfs_http_headers_get(&resp->headers, "retry-after");
+	char *end;
+	long secs;
+	time_t t;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	secs = strtol(v, &end, 10);
+	if (errno == 0 && end != v && *end == '\0' && secs >= 0)
+		return (double)secs;
+	if (bfs_http_parse_date(v, &t) == 0) {
+		time_t now = time(NULL);
+
+		return t > now ? (double)(t - now) : 0;
+	}
+	return -1;
+}
+
+/* Full jitter: uniform in [0, min(max, base * 2^n)], at least 1 ms. */
+static double backoff(const struct bfs_http_conf *conf, unsigned n)
+{
+	static __thread unsigned seed;
+	double cap = conf->backoff_base * ldexp(1.0, (int)BFS_MIN(n, 30u));
+
+	if (seed == 0)
+		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+	if (cap > conf->backoff_max)
+		cap = conf->backoff_max;
+	return 0.001 + cap * ((double)rand_r(&seed) / RAND_MAX);
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts = {.tv_sec = (time_t)s};
+
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
+		struct bfs_http_resp *resp)
+{
+	bool may_retry = method_idempotent(req);
+	unsigned n = 0;
+	int rc;
+
+	if (!req->method || !req->url)
+		return EINVAL;
+	for (;;) {
+		size_t idx = pool_get(h);
+		bool again;
+		double delay;
+		char why[128];
+
+		rc = attempt(h, h->handles[idx], req, resp, n);
+		pool_put(h, idx);
+		if (rc == 0 && resp->status >= 300) {
+			again = req->retryable
+					? req->retryable(req->arg, resp)
+					: default_retryable(resp->status);
+			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+		} else if (rc != 0) {
+			again = fail_retryable(resp->fail);
+			snprintf(why, sizeof(why), "%s", fail_text(resp->fail));
+		} else {
+			again = false;
+		}
+		if (!again || !may_retry || n >= h->conf.retries)
+			break;
+		delay = backoff(&h->conf, n);
+		if (rc == 0) {
+			double ra = retry_after(resp);
+
+			if (ra >= 0)
+				delay = BFS_MIN(ra, h->conf.backoff_max);
+		}
+		n++;
+		resp->retries = n;
+		atomic_fetch_add(&h->retries, 1);
+		{
+			char url[512];
+
+			bfs_http_redact_url(req->url, url, sizeof(url));
+			bfs_log(LOG_INFO,
+				"%s: %s %s: %s, retry %u/%u in %.2f s", h->name,
+				req->method, url, why, n, h->conf.retries,
+				delay);
+		}
+		sleep_seconds(delay);
+	}
+	if (rc != 0 || default_retryable(resp->status))
+		atomic_fetch_add(&h->failures, 1);
+	return rc;
+}
