@@ -136,6 +136,16 @@ struct bfs_http_req {
 	void *buf;
 	size_t buf_size;
 	size_t max_body;
+	/*
+	 * Ranged reads into buf: a body longer than buf_size is cut there
+	 * and the transfer stopped (success, not EFBIG), and a 200 answer
+	 * (a server that ignored the Range header) has its first
+	 * skip_if_200 bytes dropped. A 206 whose Content-Range says the
+	 * resource is empty ("bytes 0-0/0") is taken as an empty body
+	 * without waiting for bytes that never come.
+	 */
+	bool truncate;
+	uint64_t skip_if_200;
 };
 
 struct bfs_http_resp {

@@ -2,6 +2,7 @@
 # HTTP layer under it (src/net/). sigv4.c and providers.c are listed by
 # their own fragments.
 libbfs_a_SOURCES += src/net/http.h src/net/http.c \
+	src/store/s3.h src/store/s3.c \
 	src/store/s3_xml.h src/store/s3_xml.c
 
 check_PROGRAMS += tests/unit/test_s3_xml
