@@ -26,6 +26,7 @@
 
 #define ERR_BODY_MAX	 (64 * 1024)
 #define DEFAULT_MAX_BODY (1024 * 1024)
+#define RETRY_AFTER_MAX	 20.0 /* seconds: longest Retry-After obeyed */
 
 /* One pooled easy handle and the socket of its kept-alive connection. */
 struct slot {
@@ -893,8 +894,10 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		if (rc == 0) {
 			double ra = retry_after(resp);
 
+			/* the server knows best, within reason */
 			if (ra >= 0)
-				delay = BFS_MIN(ra, h->conf.backoff_max);
+				delay = BFS_MIN(ra, BFS_MAX(h->conf.backoff_max,
+							    RETRY_AFTER_MAX));
 		}
 		n++;
 		resp->retries = n;

@@ -40,7 +40,9 @@ struct bfs_http_conf {
 	double request_timeout;
 	/* attempts after the first one; 0: no retries */
 	unsigned retries;
-	/* first backoff delay and its cap, seconds; 0: 0.1 and 20 */
+	/* first backoff delay and its cap, seconds; 0: 0.1 and 20. A
+	 * Retry-After from the server is obeyed up to the larger of 20 s and
+	 * backoff_max. */
 	double backoff_base;
 	double backoff_max;
 	/* CA bundle to verify TLS peers with, or NULL for the system's */

@@ -969,8 +969,7 @@ static int current_etag(struct s3_priv *p, const char *key, char *etag)
 }
 
 static int put_once(struct s3_priv *p, const struct bfs_put_req *req,
-		    const struct digests *d, bool send_if_match, char *etag,
-		    unsigned *retries)
+		    const struct digests *d, bool send_if_match, char *etag)
 {
 	struct s3_op op = {.opname = "PUT", .method = "PUT", .key = req->key};
 	struct bfs_http_resp resp = {0};
@@ -991,7 +990,6 @@ static int put_once(struct s3_priv *p, const struct bfs_put_req *req,
 	cond_headers(&op, send_if_match ? req->if_match : NULL,
 		     req->if_none_match);
 	rc = s3_run(p, &op, &resp);
-	*retries = resp.retries;
 	if (rc == 0)
 		etag_from_headers(&resp, etag);
 out:
@@ -1007,7 +1005,6 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 	char etag[BFS_ETAG_MAX] = "", cur[BFS_ETAG_MAX];
 	bool send_if_match = req->if_match != NULL;
 	struct digests d;
-	unsigned retries = 0;
 	int rc;
 
 	rc = check_key(req->key);
@@ -1030,12 +1027,16 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 			return rc;
 		send_if_match = false;
 	}
-	rc = put_once(p, req, &d, send_if_match, etag, &retries);
+	rc = put_once(p, req, &d, send_if_match, etag);
 	if ((rc == ESTALE || rc == EEXIST) &&
-	    (retries > 0 || (rc == ESTALE && req->if_match)) &&
 	    current_etag(p, req->key, cur) == 0) {
-		if (retries > 0 && strcmp(cur, d.md5_hex) == 0) {
-			/* an earlier attempt landed and its answer was lost */
+		if (strcmp(cur, d.md5_hex) == 0) {
+			/*
+			 * The key holds exactly our bytes: an earlier attempt
+			 * landed and its answer was lost (libcurl also replays
+			 * a request on a kept-alive connection that died, so
+			 * the retry may not be ours to count).
+			 */
 			memcpy(etag, cur, sizeof(cur));
 			rc = 0;
 		} else if (rc == ESTALE && req->if_match &&
@@ -1047,7 +1048,7 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 					"checking the ETag before each "
 					"conditional write instead",
 					p->name);
-			rc = put_once(p, req, &d, false, etag, &retries);
+			rc = put_once(p, req, &d, false, etag);
 		}
 	}
 	if (rc == 0 && !etag[0])
@@ -1180,13 +1181,52 @@ static int s3_mpu_part(struct bfs_store *s, const char *key,
 	return rc;
 }
 
-static bool multipart_etag_of(const char *etag, size_t nparts)
+static int hexval(char c)
 {
-	const char *dash = strrchr(etag, '-');
-	char want[24];
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
-	snprintf(want, sizeof(want), "-%zu", nparts);
-	return dash && strcmp(dash, want) == 0;
+/*
+ * The ETag S3 gives a completed multipart upload: MD5 of the parts' binary
+ * MD5s, "-", the part count. @return false if a part ETag is not an MD5.
+ */
+static bool multipart_etag(const struct bfs_part *parts, size_t n, char *out)
+{
+	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
+	unsigned char bin[16], m[EVP_MAX_MD_SIZE];
+	unsigned ml = 0;
+	bool ok = true;
+
+	if (!md5)
+		BFS_BUG("EVP_MD_CTX_new: out of memory");
+	EVP_DigestInit_ex(md5, EVP_md5(), NULL);
+	for (size_t i = 0; i < n && ok; i++) {
+		if (strlen(parts[i].etag) != 32) {
+			ok = false;
+			break;
+		}
+		for (int j = 0; j < 16 && ok; j++) {
+			int hi = hexval(parts[i].etag[2 * j]);
+			int lo = hexval(parts[i].etag[2 * j + 1]);
+
+			ok = hi >= 0 && lo >= 0;
+			bin[j] = (unsigned char)(hi << 4 | lo);
+		}
+		EVP_DigestUpdate(md5, bin, sizeof(bin));
+	}
+	if (ok) {
+		EVP_DigestFinal_ex(md5, m, &ml);
+		hex(m, 16, out);
+		snprintf(out + 32, BFS_ETAG_MAX - 32, "-%zu", n);
+	}
+	EVP_MD_CTX_free(md5);
+	return ok;
 }
 
 static int mpu_complete_op(struct s3_priv *p, const char *key,
@@ -1200,7 +1240,7 @@ static int mpu_complete_op(struct s3_priv *p, const char *key,
 			   .idempotent = true,
 			   .embeds_error = true};
 	struct bfs_http_resp resp = {0};
-	char etag[BFS_ETAG_MAX] = "", err[200];
+	char etag[BFS_ETAG_MAX] = "", want[BFS_ETAG_MAX], err[200];
 	char *body = NULL, *q = NULL;
 	size_t blen = 0, bcap = 0;
 	struct digests d;
@@ -1237,10 +1277,10 @@ static int mpu_complete_op(struct s3_priv *p, const char *key,
 	bfs_http_headers_add(&op.hdrs, "content-type", "application/xml");
 	cond_headers(&op, if_match, if_none_match);
 	rc = s3_run(p, &op, &resp);
-	if (rc == ENOENT && resp.retries > 0 &&
-	    current_etag(p, key, etag) == 0 &&
-	    multipart_etag_of(etag, nparts)) {
-		/* an earlier attempt completed it and its answer was lost */
+	if (rc == ENOENT && multipart_etag(parts, nparts, want) &&
+	    current_etag(p, key, etag) == 0 && strcmp(etag, want) == 0) {
+		/* an earlier attempt completed it and its answer was lost: the
+		 * object's ETag is the one these very parts make */
 		bfs_log(LOG_NOTICE,
 			"%s: MPU-COMPLETE '%.200s': completed by "
 			"an earlier attempt",

@@ -1108,6 +1108,20 @@ static int suite_faults(void)
 		tap_ok(rc == 0 && same_content(s, k4, bd, big),
 		       "faults: multipart part reset mid-body is replayed (%d)",
 		       rc);
+		s->del(s, k4);
+		fault("lose-response", 1, "POST:uploadId=");
+		rc = upload_parts(s, k4, fd, big, part, etag, false);
+		fault("none", 0, "*");
+		tap_ok(rc == 0 && same_content(s, k4, bd, big),
+		       "faults: multipart complete whose answer was lost "
+		       "succeeds (%d)",
+		       rc);
+		fault("500", 1, "POST:uploadId=");
+		rc = upload_parts(s, k4, fd, big, part, etag, false);
+		fault("none", 0, "*");
+		tap_ok(rc == 0 && same_content(s, k4, bd, big),
+		       "faults: multipart complete after a 500 succeeds (%d)",
+		       rc);
 		close(fd);
 		free(bd);
 		s->del(s, k4);

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""faultproxy.py - a small HTTP/1.1 proxy that injects faults between an S3
+client and an S3 server, for tests/integration/s3_faults.sh.
+
+Usage: faultproxy.py --upstream http://127.0.0.1:PORT --control FILE
+       [--port-file FILE]
+
+Listens on a free loopback port and prints "PORT=<n>" on stdout. Requests
+are forwarded byte for byte (the Host header too, so SigV4 signatures stay
+valid). Before each request the control file is read; it holds one line
+
+    GENERATION MODE COUNT METHOD
+
+and a new GENERATION arms MODE for the next COUNT requests whose method is
+METHOD ("*" for any); "POST:uploadId=" matches only POSTs whose path holds
+"uploadId=". Modes:
+
+    none                  forward everything
+    slowdown              answer 503 SlowDown (no Retry-After)
+    slowdown-retry-after  answer 503 SlowDown with Retry-After: 1
+    500                   answer 500 InternalError
+    reset                 forward, send the headers and half the body of
+                          the answer, then reset the connection
+    reset-request         read half the request body, then reset (nothing
+                          reaches the server)
+    stall                 read the request and answer nothing until the
+                          client gives up (at most 30 s), then close
+    lose-response         forward the whole request (the server acts on
+                          it), then reset instead of answering
+    badxml                forward, then answer 200 with truncated XML
+
+Each injected fault is logged on stderr. Python 3 standard library only.
+"""
+
+import argparse
+import http.client
+import os
+import select
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import urllib.parse
+
+STALL_MAX = 30.0
+
+
+class Rules:
+    """The armed fault, re-read from the control file on every request."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.gen = None
+        self.mode = "none"
+        self.left = 0
+        self.method = "*"
+
+    def take(self, method, path):
+        with self.lock:
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    parts = f.read().split()
+            except OSError:
+                parts = []
+            if len(parts) >= 4 and parts[0] != self.gen:
+                self.gen = parts[0]
+                self.mode = parts[1]
+                self.left = int(parts[2])
+                self.method = parts[3]
+            want, _, needle = self.method.partition(":")
+            if self.left > 0 and self.mode != "none" and \
+                    want in ("*", method) and needle in path:
+                self.left -= 1
+                return self.mode
+            return None
+
+
+def s3_error(code, message):
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<Error><Code>%s</Code><Message>%s</Message>'
+            '<RequestId>faultproxy</RequestId></Error>'
+            % (code, message)).encode()
+
+
+class Handler(socketserver.StreamRequestHandler):
+    rules = None
+    upstream = None
+
+    def log(self, msg):
+        sys.stderr.write("faultproxy: %s\n" % msg)
+        sys.stderr.flush()
+
+    def reset(self):
+        """Close with RST (linger 0), as a crashed peer would."""
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def send(self, status, reason, headers, body, head=False):
+        out = ["HTTP/1.1 %d %s\r\n" % (status, reason)]
+        for k, v in headers:
+            out.append("%s: %s\r\n" % (k, v))
+        out.append("\r\n")
+        self.wfile.write("".join(out).encode("latin-1"))
+        if body and not head:
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def send_error(self, status, reason, code, message, extra=(),
+                   head=False):
+        body = s3_error(code, message)
+        headers = [("Content-Type", "application/xml"),
+                   ("Content-Length", str(len(body)))] + list(extra)
+        self.send(status, reason, headers, body, head)
+
+    def forward(self, method, path, headers, body):
+        """Send the request upstream; return (status, reason, hdrs, body)."""
+        for attempt in range(2):
+            if self.up is None:
+                self.up = http.client.HTTPConnection(
+                    self.upstream.hostname, self.upstream.port, timeout=60)
+            try:
+                self.up.putrequest(method, path, skip_host=True,
+                                   skip_accept_encoding=True)
+                for k, v in headers:
+                    self.up.putheader(k, v)
+                self.up.endheaders(body if body else None)
+                r = self.up.getresponse()
+                rbody = r.read()
+                return r.status, r.reason, r.getheaders(), rbody
+            except (OSError, http.client.HTTPException):
+                self.up.close()
+                self.up = None
+                if attempt == 1:
+                    raise
+        raise OSError("unreachable")
+
+    def handle(self):
+        self.up = None
+        try:
+            while self.one_request():
+                pass
+        except (OSError, ValueError):
+            pass
+        finally:
+            if self.up is not None:
+                self.up.close()
+
+    def one_request(self):
+        line = self.rfile.readline(65537)
+        if not line:
+            return False
+        parts = line.decode("latin-1").split()
+        if len(parts) != 3:
+            return False
+        method, path, _ = parts
+        headers = []
+        while True:
+            h = self.rfile.readline(65537)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            headers.append((k.strip(), v.strip()))
+        clen = 0
+        for k, v in headers:
+            if k.lower() == "content-length":
+                clen = int(v)
+        mode = self.rules.take(method, path)
+        if mode:
+            self.log("%s %s: %s" % (method, path[:120], mode))
+
+        if mode == "reset-request":
+            self.rfile.read(clen // 2)
+            self.reset()
+            return False
+        body = self.rfile.read(clen) if clen else b""
+        head = method == "HEAD"
+        if mode == "slowdown":
+            self.send_error(503, "Slow Down", "SlowDown",
+                            "Please reduce your request rate.", (), head)
+            return True
+        if mode == "slowdown-retry-after":
+            self.send_error(503, "Slow Down", "SlowDown",
+                            "Please reduce your request rate.",
+                            [("Retry-After", "1")], head)
+            return True
+        if mode == "500":
+            self.send_error(500, "Internal Server Error", "InternalError",
+                            "We encountered an internal error.", (), head)
+            return True
+        if mode == "stall":
+            # answer nothing; wait until the client hangs up
+            select.select([self.connection], [], [], STALL_MAX)
+            self.reset()
+            return False
+
+        try:
+            status, reason, rheaders, rbody = self.forward(method, path,
+                                                           headers, body)
+        except (OSError, http.client.HTTPException) as e:
+            self.send_error(502, "Bad Gateway", "BadGateway", str(e), (),
+                            head)
+            return True
+        if mode == "lose-response":
+            self.reset()
+            return False
+        out = []
+        for k, v in rheaders:
+            kl = k.lower()
+            if kl in ("transfer-encoding", "connection", "keep-alive"):
+                continue
+            if kl == "content-length" and not head:
+                continue
+            out.append((k, v))
+        if mode == "badxml":
+            rbody = b'<?xml version="1.0"?><ListBucketResult><Contents><Ke'
+            status, reason = 200, "OK"
+        if not head:
+            out.append(("Content-Length", str(len(rbody))))
+        if mode == "reset":
+            self.send(status, reason, out, rbody[:len(rbody) // 2], head)
+            self.reset()
+            return False
+        self.send(status, reason, out, rbody, head)
+        return True
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--control", required=True)
+    ap.add_argument("--port-file")
+    args = ap.parse_args()
+    up = urllib.parse.urlsplit(args.upstream)
+    if up.scheme != "http" or not up.hostname:
+        ap.error("--upstream must be http://HOST:PORT")
+    Handler.rules = Rules(args.control)
+    Handler.upstream = up
+    srv = Server(("127.0.0.1", 0), Handler)
+    port = srv.server_address[1]
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:
+            f.write("%d\n" % port)
+        os.replace(args.port_file + ".tmp", args.port_file)
+    print("PORT=%d" % port, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
