@@ -60,9 +60,7 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st)
 		st->st_nlink = 1;
 		st->st_size = (off_t)node->info.size;
 	}
-	if (node->have_info) {
-		st->st_mtim = node->info.mtime;
-	}
+	st->st_mtim = node->have_info ? node->info.mtime : fs->start;
 	/* metadata=listing: what a listing says, nothing more, so that
 	 * ls -l and stat agree whichever filled the inode */
 	if (node->have_info && bfs_fs_objects_mode(fs, node)) {

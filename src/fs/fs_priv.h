@@ -16,6 +16,7 @@ struct bfs_fs {
 	char *staging_dir;
 	struct bfs_itable itable;
 	int empty_fd; /* /dev/null: the body of directory markers */
+	struct timespec start; /* mtime of what has none (virtual dirs) */
 };
 
 /* An open file. */

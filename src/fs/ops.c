@@ -794,6 +794,7 @@ struct bfs_fs *bfs_fs_create(const struct bfs_fs_conf *conf, char *err,
 		errno = rc;
 		return NULL;
 	}
+	clock_gettime(CLOCK_REALTIME, &fs->start);
 	bfs_itable_init(&fs->itable, &conf->root);
 	return fs;
 }
