@@ -117,7 +117,8 @@ static int refresh(struct bucket_tables *bt, struct bt_table *t)
 		free_files(g.files, g.n);
 		return rc;
 	}
-	qsort(g.files, g.n, sizeof(*g.files), cmp_sub);
+	if (g.n > 1)
+		qsort(g.files, g.n, sizeof(*g.files), cmp_sub);
 	free_files(t->files, t->nfiles);
 	t->files = g.files;
 	t->nfiles = g.n;

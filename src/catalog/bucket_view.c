@@ -189,7 +189,8 @@ static int view_readdir(struct bfs_ns *ns, const struct bfs_node *dir,
 	rc = bfs_store_list_all(v->store, dir->key, "/", collect, &c);
 	if (rc != 0)
 		goto out;
-	qsort(c.dirs, c.ndirs, sizeof(*c.dirs), cmp_str);
+	if (c.ndirs > 1)
+		qsort(c.dirs, c.ndirs, sizeof(*c.dirs), cmp_str);
 	for (size_t i = 0; i < c.ndirs && rc == 0; i++) {
 		struct bfs_node node;
 		char *key = bfs_xasprintf("%s%s/", dir->key, c.dirs[i]);
@@ -204,7 +205,8 @@ static int view_readdir(struct bfs_ns *ns, const struct bfs_node *dir,
 		char *name = c.files[i].key;
 		char *key;
 
-		if (bsearch(&name, c.dirs, c.ndirs, sizeof(*c.dirs), cmp_str)) {
+		if (c.ndirs > 0 &&
+		    bsearch(&name, c.dirs, c.ndirs, sizeof(*c.dirs), cmp_str)) {
 			key = bfs_xasprintf("%s%s", dir->key, name);
 			warn_once(v, key,
 				  "a directory of the same name hides it");
