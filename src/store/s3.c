@@ -93,6 +93,8 @@ static const struct s3_code s3_codes[] = {
 	 "the bucket is being moved; use the endpoint named"},
 	{"IllegalLocationConstraintException", EREMOTE, LOG_ERR, false,
 	 "the bucket is in another region: set region"},
+	{"InvalidLocationConstraint", EINVAL, LOG_ERR, false,
+	 "the server does not know this region: check region"},
 	{"NoSuchBucket", ENXIO, LOG_ERR, false,
 	 "the bucket does not exist: check the bucket name"},
 	{"NoSuchKey", ENOENT, LOG_DEBUG, false, ""},
@@ -202,7 +204,7 @@ struct s3_op {
 	uint64_t skip_if_200; /* see bfs_http_req */
 	bool idempotent;      /* a POST that may be sent twice */
 	bool embeds_error;    /* a 200 may carry <Error> (copy, complete) */
-	bool quiet_enoent;    /* ENOENT is an answer here, not a failure */
+	int quiet_err;	      /* an errno that is an answer here (debug) */
 	int err_412;	      /* errno for 412 (ESTALE or EEXIST) */
 	char *path;	      /* encoded path, built by s3_do */
 };
@@ -476,7 +478,7 @@ static int s3_check(struct s3_priv *p, struct s3_op *op,
 	}
 	if (err == ESTALE && op->err_412)
 		err = op->err_412;
-	if (err == ENOENT && op->quiet_enoent)
+	if (op->quiet_err && err == op->quiet_err)
 		level = LOG_DEBUG;
 	region = e.region ? e.region
 		 : e.bucket_region
@@ -764,7 +766,7 @@ static int s3_head_op(struct s3_priv *p, const char *key,
 	struct s3_op op = {.opname = "HEAD",
 			   .method = "HEAD",
 			   .key = key,
-			   .quiet_enoent = true};
+			   .quiet_err = ENOENT};
 	struct bfs_http_resp resp = {0};
 	struct bfs_obj_info info = {0};
 	const char *v;
@@ -781,7 +783,7 @@ static int s3_head_op(struct s3_priv *p, const char *key,
 	v = bfs_http_headers_get(&resp.headers, "content-length");
 	errno = 0;
 	if (!v || (info.size = strtoull(v, &end, 10), errno || *end)) {
-		op.quiet_enoent = false;
+		op.quiet_err = 0;
 		rc = s3_fail(p, &op, EIO, LOG_WARNING, resp.status, BFS_HTTP_OK,
 			     NULL,
 			     "HEAD response without a valid Content-Length",
@@ -848,7 +850,7 @@ static int s3_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			   .key = key,
 			   .buf = buf,
 			   .buf_size = len,
-			   .quiet_enoent = true};
+			   .quiet_err = ENOENT};
 	struct bfs_http_resp resp = {0};
 	char range[64], etag[BFS_ETAG_MAX];
 	uint64_t start, total;
@@ -1066,7 +1068,7 @@ static int s3_del(struct bfs_store *s, const char *key)
 	struct s3_op op = {.opname = "DELETE",
 			   .method = "DELETE",
 			   .key = key,
-			   .quiet_enoent = true};
+			   .quiet_err = ENOENT};
 	struct bfs_http_resp resp = {0};
 	int rc;
 
@@ -1576,7 +1578,9 @@ static struct s3_priv *s3_priv_of(struct bfs_store *s);
 int bfs_s3_create_bucket(struct bfs_store *s)
 {
 	struct s3_priv *p = s3_priv_of(s);
-	struct s3_op op = {.opname = "CREATE-BUCKET", .method = "PUT"};
+	struct s3_op op = {.opname = "CREATE-BUCKET",
+			   .method = "PUT",
+			   .quiet_err = EEXIST};
 	struct bfs_http_resp resp = {0};
 	struct digests d;
 	char *body = NULL;
@@ -1598,11 +1602,16 @@ int bfs_s3_create_bucket(struct bfs_store *s)
 	}
 	rc = s3_run(p, &op, &resp);
 	if (rc == EEXIST) {
-		struct bfs_s3_error e;
+		/* ours if we may list it: some servers (s3rver) answer
+		 * BucketAlreadyExists to its owner too */
+		struct bfs_list_req lr = {.max_keys = 1};
+		struct bfs_list_result res = {0};
 
-		if (bfs_s3_last_error(s, &e) == 0 &&
-		    strcmp(e.code, "BucketAlreadyOwnedByYou") == 0)
+		if (s3_list(s, &lr, &res) == 0) {
+			bfs_s3_clear_error(s);
 			rc = 0;
+		}
+		bfs_list_result_release(&res);
 	}
 	free(body);
 	op_release(&op);
