@@ -1,23 +1,71 @@
 /*
- * stack.c - the store stack of a bucket (see stack.h).
+ * stack.c - the store stack of a bucket (see stack.h): the local driver,
+ * or the S3 driver with its endpoint from the provider table and its keys
+ * from the encrypted configuration (or the AWS_* fallback).
  */
 #include "compat.h"
 
 #include "catalog/stack.h"
+#include "secret.h"
 #include "store/local.h"
+#include "store/providers.h"
+#include "store/s3.h"
+
+static struct bfs_store *open_s3(const struct bfs_config *cfg,
+				 const struct bfs_bucket_conf *b, char *err,
+				 size_t errlen)
+{
+	const struct bfs_options *o = &cfg->opts;
+	struct bfs_endpoint ep = {0};
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_s3_conf conf = {0};
+	struct bfs_store *s = NULL;
+	int rc;
+
+	rc = bfs_provider_resolve(b, &ep, err, errlen);
+	if (rc != 0)
+		goto out;
+	rc = bfs_bucket_credentials(cfg, b, &akid, &secret, err, errlen);
+	if (rc == ENOENT) {
+		snprintf(err, errlen,
+			 "bucket '%s' has no credentials: run 'bucketfs bucket "
+			 "connect %s' or set AWS_ACCESS_KEY_ID and "
+			 "AWS_SECRET_ACCESS_KEY",
+			 b->name, b->name);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	conf.name = b->name;
+	conf.base_url = ep.base_url;
+	conf.host = ep.host;
+	conf.bucket = b->bucket;
+	conf.region = ep.region;
+	conf.path_style = ep.path_style;
+	conf.access_key_id = akid->data;
+	conf.secret_access_key = secret->data;
+	conf.connections = o->connections;
+	conf.connect_timeout = o->connect_timeout;
+	conf.request_timeout = o->request_timeout;
+	conf.retries = o->retries;
+	conf.max_keys = o->max_keys;
+	s = bfs_s3_create(&conf, err, errlen);
+	if (s == NULL)
+		rc = errno ? errno : EIO;
+out:
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	bfs_endpoint_release(&ep);
+	if (s == NULL)
+		errno = rc ? rc : EIO;
+	return s;
+}
 
 struct bfs_store *bfs_stack_open(const struct bfs_config *cfg,
 				 const struct bfs_bucket_conf *b, char *err,
 				 size_t errlen)
 {
-	switch (b->provider) {
-	case BFS_PROVIDER_LOCAL:
+	if (b->provider == BFS_PROVIDER_LOCAL)
 		return bfs_local_create(b->name, b->dir, err, errlen);
-	default:
-		snprintf(err, errlen,
-			 "bucket '%s': provider not supported by this build",
-			 b->name);
-		errno = ENOTSUP;
-		return NULL;
-	}
+	return open_s3(cfg, b, err, errlen);
 }
