@@ -5,6 +5,7 @@
 #include "compat.h"
 
 #include "catalog/ns.h"
+#include "log.h"
 
 void bfs_node_release(struct bfs_node *node)
 {
@@ -38,8 +39,12 @@ int bfs_ns_make_child(const struct bfs_node *dir, const char *name,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (dir->type != BFS_NODE_DIR || dir->store == NULL || !dir->writable)
+	if (dir->type != BFS_NODE_DIR || dir->store == NULL || !dir->writable) {
+		bfs_log(LOG_NOTICE,
+			"'%s' is read-only: cannot create or remove '%s'",
+			dir->ns ? dir->ns->name : "?", name);
 		return EROFS;
+	}
 	rc = bfs_ns_name_valid(name);
 	if (rc != 0)
 		return rc;

@@ -63,6 +63,8 @@ int bfs_cli_main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "mount") == 0)
 		return bfs_cli_mount(argc - 2, argv + 2);
+	if (strcmp(argv[1], "catalog") == 0)
+		return bfs_cli_catalog(argc - 2, argv + 2);
 	if (argv[1][0] != '-' && argc >= 3)
 		/* mount.fuse3 calls: bucketfs NAME MOUNTPOINT -o opts */
 		return bfs_cli_mount(argc - 1, argv + 1);

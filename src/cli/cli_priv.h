@@ -9,5 +9,6 @@ void bfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Commands: each returns the process exit status. */
 int bfs_cli_mount(int argc, char **argv);
+int bfs_cli_catalog(int argc, char **argv);
 
 #endif
