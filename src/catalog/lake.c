@@ -10,6 +10,7 @@
 #include "catalog/stack.h"
 #include "catalog/vdir.h"
 #include "log.h"
+#include "store/s3.h"
 
 struct bfs_lake {
 	struct bfs_store **stores;
@@ -199,6 +200,31 @@ int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen)
 		if (rc != 0) {
 			snprintf(err, errlen, "cannot start bucket '%s': %s",
 				 lake->store_names[i], strerror(rc));
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < lake->nstores; i++) {
+		struct bfs_store *s = lake->stores[i];
+		struct bfs_list_req req = {.prefix = "", .max_keys = 1};
+		struct bfs_list_result res = {0};
+		int rc;
+
+		if (s->caps & BFS_CAP_LOCAL)
+			continue;
+		/* fail the mount now, with the cause, rather than every
+		 * later call with EIO */
+		rc = s->list(s, &req, &res);
+		bfs_list_result_release(&res);
+		if (rc != 0) {
+			struct bfs_s3_error e = {0};
+
+			bfs_s3_last_error(s, &e);
+			snprintf(err, errlen,
+				 "cannot reach bucket '%s': %s%s%s%s%s",
+				 lake->store_names[i],
+				 e.code[0] ? e.code : strerror(rc),
+				 e.message[0] ? ": " : "", e.message,
+				 e.hint[0] ? " — " : "", e.hint);
 			return rc;
 		}
 	}

@@ -23,6 +23,7 @@
 #include "cli/notify.h"
 #include "config.h"
 #include "fs/fs.h"
+#include "secret.h"
 #include "log.h"
 
 struct mount_args {
@@ -239,9 +240,9 @@ static void fuse_arg(struct session_args *s, const char *arg)
 }
 
 static int run_session(struct mount_args *a, struct bfs_config *cfg,
-		       struct bfs_lake *lake, struct session_args *sa,
-		       int status_fd)
+		       struct session_args *sa, int status_fd)
 {
+	struct bfs_lake *lake = NULL;
 	struct bfs_fs_conf fconf = {.opts = &cfg->opts};
 	struct fuse_args args = FUSE_ARGS_INIT(sa->argc, sa->argv);
 	struct fuse_session *se = NULL;
@@ -250,6 +251,12 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	char *staging = NULL;
 	int rc;
 
+	/* after the fork: decrypted keys must sit in memory locked by this
+	 * process (locks do not survive fork) */
+	rc = bfs_lake_open(cfg, a->name, &lake, err, sizeof(err));
+	if (rc != 0)
+		goto out;
+	bfs_secret_scrub_environment();
 	rc = bfs_lake_start(lake, err, sizeof(err));
 	if (rc != 0)
 		goto out;
@@ -324,8 +331,10 @@ out:
 				"is kept in '%s'",
 				failed, staging);
 	}
-	bfs_lake_shutdown(lake);
+	if (lake)
+		bfs_lake_shutdown(lake);
 	bfs_fs_destroy(fs);
+	bfs_lake_destroy(lake);
 	fuse_opt_free_args(&args);
 	free(staging);
 	if (err[0]) {
@@ -342,7 +351,6 @@ int bfs_cli_mount(int argc, char **argv)
 	struct mount_args a = {0};
 	struct bfs_config cfg = {0};
 	struct session_args sa = {0};
-	struct bfs_lake *lake = NULL;
 	char err[1024] = "";
 	char *fuse_opts = NULL;
 	int status_pipe[2] = {-1, -1};
@@ -403,9 +411,12 @@ int bfs_cli_mount(int argc, char **argv)
 	rc = check_mountpoint(a.mountpoint);
 	if (rc != 0)
 		goto out;
-	rc = bfs_lake_open(&cfg, a.name, &lake, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", err);
+	if (a.name && !bfs_config_bucket(&cfg, a.name) &&
+	    !bfs_config_catalog(&cfg, a.name)) {
+		bfs_cli_error("unknown bucket or catalog '%s' (see 'bucketfs "
+			      "bucket list' and 'bucketfs catalog list')",
+			      a.name);
+		rc = ENOENT;
 		goto out;
 	}
 	{
@@ -450,7 +461,7 @@ int bfs_cli_mount(int argc, char **argv)
 		}
 		bfs_log_to_syslog("bucketfs");
 	}
-	rc = run_session(&a, &cfg, lake, &sa, status_pipe[1]);
+	rc = run_session(&a, &cfg, &sa, status_pipe[1]);
 	status_pipe[1] = -1;
 	rc = rc ? 1 : 0;
 out:
@@ -458,7 +469,6 @@ out:
 		close(status_pipe[0]);
 	if (status_pipe[1] >= 0)
 		close(status_pipe[1]);
-	bfs_lake_destroy(lake);
 	bfs_config_release(&cfg);
 	free(fuse_opts);
 	free_args(&a);
