@@ -1231,6 +1231,28 @@ static bool multipart_etag(const struct bfs_part *parts, size_t n, char *out)
 	return ok;
 }
 
+/* Whether an upload still exists (ListParts). @return 0, ENOENT, errno. */
+static int upload_exists(struct s3_priv *p, const char *key,
+			 const char *upload_id)
+{
+	struct s3_op op = {.opname = "MPU-LIST",
+			   .method = "GET",
+			   .key = key,
+			   .quiet_err = ENOENT};
+	struct bfs_http_resp resp = {0};
+	char *q = NULL;
+	int rc;
+
+	qadd(&q, "max-parts", "1");
+	qadd(&q, "uploadId", upload_id);
+	op.query = q;
+	rc = s3_run(p, &op, &resp);
+	free(q);
+	op_release(&op);
+	bfs_http_resp_release(&resp);
+	return rc;
+}
+
 static int mpu_complete_op(struct s3_priv *p, const char *key,
 			   const char *upload_id, const struct bfs_part *parts,
 			   size_t nparts, const char *if_match,
@@ -1279,7 +1301,8 @@ static int mpu_complete_op(struct s3_priv *p, const char *key,
 	bfs_http_headers_add(&op.hdrs, "content-type", "application/xml");
 	cond_headers(&op, if_match, if_none_match);
 	rc = s3_run(p, &op, &resp);
-	if (rc == ENOENT && multipart_etag(parts, nparts, want) &&
+	if ((rc == ENOENT || (rc == EIO && resp.status >= 500)) &&
+	    multipart_etag(parts, nparts, want) &&
 	    current_etag(p, key, etag) == 0 && strcmp(etag, want) == 0) {
 		/* an earlier attempt completed it and its answer was lost: the
 		 * object's ETag is the one these very parts make */
@@ -1289,6 +1312,12 @@ static int mpu_complete_op(struct s3_priv *p, const char *key,
 			p->name, key);
 		rc = 0;
 		goto done;
+	}
+	if (rc == EIO && resp.status >= 500 &&
+	    upload_exists(p, key, upload_id) == ENOENT) {
+		/* RGW answers 500 "completion already in progress" for an
+		 * aborted upload: the upload is gone, say so */
+		rc = ENOENT;
 	}
 	if (rc)
 		goto out;
@@ -1323,14 +1352,23 @@ static int s3_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 	char cur[BFS_ETAG_MAX];
 	int rc;
 
-	if (if_match && atomic_load(&p->if_match_broken)) {
+	/*
+	 * Check the condition first: not every server honours conditions on
+	 * CompleteMultipartUpload (Ceph 16 ignores If-None-Match there), and
+	 * one HEAD is little next to a multipart upload. The headers still
+	 * go along, so servers that honour them close the race.
+	 */
+	if (if_match || req->if_none_match) {
 		rc = current_etag(p, req->key, cur);
-		if (rc == ENOENT || (rc == 0 && strcmp(cur, if_match) != 0))
-			return ESTALE;
-		if (rc)
+		if (rc != 0 && rc != ENOENT)
 			return rc;
-		if_match = NULL;
+		if (req->if_none_match && rc == 0)
+			return EEXIST;
+		if (if_match && (rc == ENOENT || strcmp(cur, if_match) != 0))
+			return ESTALE;
 	}
+	if (if_match && atomic_load(&p->if_match_broken))
+		if_match = NULL;
 	rc = mpu_complete_op(p, req->key, upload_id, parts, nparts, if_match,
 			     req->if_none_match, etag_out);
 	if (rc == ESTALE && if_match && current_etag(p, req->key, cur) == 0 &&

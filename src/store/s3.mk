@@ -8,4 +8,5 @@ libbfs_a_SOURCES += src/net/http.h src/net/http.c \
 check_PROGRAMS += tests/unit/test_s3_xml
 tests_unit_test_s3_xml_SOURCES = tests/unit/test_s3_xml.c \
 	src/store/s3_xml.c src/store/store.c src/log.c
-tests_unit_test_s3_xml_LDADD = $(EXPAT_LIBS) $(FUSE_LIBS)
+tests_unit_test_s3_xml_LDADD = $(EXPAT_LIBS) $(FUSE_LIBS) -lpthread
+

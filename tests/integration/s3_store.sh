@@ -132,7 +132,7 @@ if [ -n "${S3RVER_URL:-}" ]; then
 	fi
 	BFS_S3_FOREIGN_KEY="foreign/by aws cli.txt" \
 		BFS_S3_FOREIGN_META="mode=33188,uid=1000,foo=Bar" \
-		BFS_S3_FLAGS=no-conditional,no-long-keys,lax-auth,lax-multipart,no-part-copy \
+		BFS_S3_FLAGS=no-conditional,no-long-keys,lax-auth,lax-multipart,no-part-copy,no-conformance \
 		BFS_S3_DEBUG=http run_tap s3rver S3RVER "$BIN" store
 fi
 
