@@ -1,1 +1,10 @@
 # fragment of Makefile.am: see the header of Makefile.am
+# the local store (builtin and `local` buckets) and the store conformance
+# battery every driver runs (tests/unit/store_conformance.c)
+libbfs_a_SOURCES += src/store/local.c src/store/local.h
+
+check_PROGRAMS += tests/unit/test_store_local
+tests_unit_test_store_local_SOURCES = tests/unit/test_store_local.c \
+	tests/unit/store_conformance.c tests/unit/store_conformance.h \
+	src/store/local.c src/store/store.c src/log.c
+tests_unit_test_store_local_LDADD = $(OPENSSL_LIBS) $(FUSE_LIBS) -lpthread
