@@ -140,21 +140,17 @@ static int stat_done(struct local_priv *p, int rc, uint64_t in, uint64_t out)
 static int sys_err(struct local_priv *p, const char *what, const char *rel,
 		   int e)
 {
+	bfs_log(LOG_ERR, "local store '%s': %s '%s': %s", p->name, what, rel,
+		strerror(e));
 	switch (e) {
 	case ENOSPC:
 	case EDQUOT:
-		bfs_log(LOG_ERR, "local store '%s': %s '%s': %s", p->name, what,
-			rel, strerror(e));
 		return ENOSPC;
 	case EACCES:
 	case EPERM:
 	case EROFS:
-		bfs_log(LOG_ERR, "local store '%s': %s '%s': %s", p->name, what,
-			rel, strerror(e));
 		return EACCES;
 	default:
-		bfs_log(LOG_ERR, "local store '%s': %s '%s': %s", p->name, what,
-			rel, strerror(e));
 		return EIO;
 	}
 }
