@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # s3_store.sh - the S3 store driver against two real S3 servers on loopback:
 # Ceph RGW (strict: signatures, conditional writes, long keys) and s3rver
-# (lax). Starts both on free ports, creates a bucket on each with the
-# driver itself, writes an object with metadata through the aws CLI (another
-# client), runs tests/unit/test_s3_store against each, and stops them.
+# (lax; once more over https with a self-signed certificate). Starts them
+# on free ports, creates a bucket on each with the driver itself, writes an
+# object with metadata through the aws CLI (another client), runs
+# tests/unit/test_s3_store against each, and stops them by PID.
 # Prints TAP; exits non-zero if any case failed.
 #
 # Environment: BFS_BUILDDIR (where tests/unit/test_s3_store is; default .),
@@ -27,9 +28,11 @@ finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/bfs-s3-store.XXXXXX")
 s3rver_pid=
+tls_pid=
 rgw_dir=
 cleanup() {
 	[ -n "$s3rver_pid" ] && kill "$s3rver_pid" 2>/dev/null && wait "$s3rver_pid" 2>/dev/null
+	[ -n "$tls_pid" ] && kill "$tls_pid" 2>/dev/null && wait "$tls_pid" 2>/dev/null
 	[ -n "$rgw_dir" ] && "$SHARED/tools/rgw-stop" "$rgw_dir" >/dev/null 2>&1
 	rm -rf "$W"
 }
@@ -134,6 +137,31 @@ if [ -n "${S3RVER_URL:-}" ]; then
 		BFS_S3_FOREIGN_META="mode=33188,uid=1000,foo=Bar" \
 		BFS_S3_FLAGS=no-conditional,no-long-keys,lax-auth,lax-multipart,no-part-copy,no-conformance \
 		BFS_S3_DEBUG=http run_tap s3rver S3RVER "$BIN" store
+fi
+
+# https: s3rver with a self-signed certificate made here
+if [ -f "$s3rver_js" ] && openssl req -x509 -newkey rsa:2048 -nodes \
+	-keyout "$W/tls.key" -out "$W/tls.crt" -days 1 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" >"$W/openssl.log" 2>&1; then
+	tport=$(free_port)
+	node --openssl-legacy-provider "$s3rver_js" -d "$W/s3rver-tls" \
+		-a 127.0.0.1 -p "$tport" --silent --key "$W/tls.key" \
+		--cert "$W/tls.crt" --configure-bucket "$BUCKET" \
+		>"$W/s3rver-tls.log" 2>&1 &
+	tls_pid=$!
+	for _ in $(seq 100); do
+		curl -s -o /dev/null --cacert "$W/tls.crt" \
+			"https://127.0.0.1:$tport/" && break
+		sleep 0.1
+	done
+	BFS_S3_URL=https://127.0.0.1:$tport BFS_S3_BUCKET=$BUCKET \
+		BFS_S3_ACCESS=S3RVER BFS_S3_SECRET=S3RVER \
+		BFS_S3_CA_FILE=$W/tls.crt run_tap s3rver-tls S3RVER "$BIN" tls
+	kill "$tls_pid" 2>/dev/null && wait "$tls_pid" 2>/dev/null
+	tls_pid=
+else
+	notok "s3rver over https (openssl could not make a certificate)"
+	sed 's/^/#   /' "$W/openssl.log" | tail -5
 fi
 
 if [ -n "$rgw_start_pid" ] && ! wait "$rgw_start_pid"; then

@@ -6,7 +6,7 @@
  *
  *   BFS_S3_URL=http://127.0.0.1:PORT BFS_S3_BUCKET=b BFS_S3_ACCESS=...
  *   BFS_S3_SECRET=... [BFS_S3_REGION=us-east-1] [BFS_S3_FLAGS=f1,f2]
- *   tests/unit/test_s3_store [store|faults|mkbucket]
+ *   tests/unit/test_s3_store [store|faults|mkbucket|tls]
  *
  * BFS_S3_FLAGS names what the server cannot do; those cases are left
  * out (and said so in a diagnostic), never counted as passes:
@@ -21,7 +21,8 @@
  *                   byte order and pages them wrongly, and cannot abort)
  * BFS_S3_FOREIGN_KEY / BFS_S3_FOREIGN_META ("name=value,...") name an
  * object another client wrote, whose metadata must read back the same.
- * BFS_FAULT_CONTROL is the fault proxy's control file ("faults" suite).
+ * BFS_FAULT_CONTROL is the fault proxy's control file ("faults" suite);
+ * BFS_S3_CA_FILE the CA of an https server ("tls" suite).
  */
 #include "compat.h"
 
@@ -1161,6 +1162,68 @@ static int suite_faults(void)
 	return tap_done();
 }
 
+/* Over https: BFS_S3_CA_FILE names the CA the server's certificate is
+ * signed with (a self-signed one in the tests). */
+static int suite_tls(void)
+{
+	struct bfs_s3_conf c = base_conf();
+	const char *ca = getenv("BFS_S3_CA_FILE");
+	struct bfs_store *s;
+	struct bfs_s3_error e;
+	struct bfs_list_req lr = {0};
+	struct bfs_list_result res = {0};
+	size_t n = 2 << 20;
+	unsigned char *data = bfs_xmalloc(n);
+	char *k = key_of("tls.bin"), etag[BFS_ETAG_MAX];
+	int rc;
+
+	if (!ca || strncmp(env_url, "https://", 8) != 0) {
+		tap_ok(0, "tls: BFS_S3_URL is https and BFS_S3_CA_FILE is set");
+		free(k);
+		free(data);
+		return tap_done();
+	}
+	fill(data, n, 21);
+	c.ca_file = ca;
+	s = open_store(&c);
+	rc = s ? put_buf(s, k, data, n, NULL, NULL, false, etag) : EIO;
+	tap_ok(rc == 0 && same_content(s, k, data, n),
+	       "tls: 2 MiB put and read back over https (%d)", rc);
+	if (s) {
+		struct par_arg a[4];
+		pthread_t th[4];
+		bool ok = true;
+
+		for (int i = 0; i < 4; i++) {
+			a[i] = (struct par_arg){s, k, data, n, i, false};
+			BFS_PCHECK(pthread_create(&th[i], NULL, par_reader,
+						  &a[i]));
+		}
+		for (int i = 0; i < 4; i++) {
+			BFS_PCHECK(pthread_join(th[i], NULL));
+			ok = ok && a[i].ok;
+		}
+		tap_ok(ok, "tls: 4 threads of ranged reads share TLS sessions");
+		s->del(s, k);
+		s->destroy(s);
+	}
+
+	c.ca_file = NULL; /* the system's CAs do not know this server */
+	c.retries = 0;
+	s = open_store(&c);
+	rc = s ? s->list(s, &lr, &res) : EIO;
+	tap_ok(rc == EIO && bfs_s3_last_error(s, &e) == 0 &&
+		       e.transport == BFS_HTTP_TLS_VERIFY && e.status == 0,
+	       "tls: an unknown certificate is refused, transport "
+	       "TLS_VERIFY (%d): %s",
+	       rc, s && bfs_s3_last_error(s, &e) == 0 ? e.message : "");
+	if (s)
+		s->destroy(s);
+	free(k);
+	free(data);
+	return tap_done();
+}
+
 /* Create the bucket (idempotent): how the integration scripts make one. */
 static int suite_mkbucket(void)
 {
@@ -1203,5 +1266,7 @@ int main(int argc, char **argv)
 		return suite_faults();
 	if (strcmp(suite, "mkbucket") == 0)
 		return suite_mkbucket();
+	if (strcmp(suite, "tls") == 0)
+		return suite_tls();
 	return suite_store();
 }
