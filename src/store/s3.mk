@@ -10,3 +10,11 @@ tests_unit_test_s3_xml_SOURCES = tests/unit/test_s3_xml.c \
 	src/store/s3_xml.c src/store/store.c src/log.c
 tests_unit_test_s3_xml_LDADD = $(EXPAT_LIBS) $(FUSE_LIBS) -lpthread
 
+# against a live server: see tests/integration/s3_store.sh, s3_faults.sh
+check_PROGRAMS += tests/unit/test_s3_store
+tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
+	tests/unit/store_conformance.c tests/unit/store_conformance.h \
+	src/store/s3.c src/store/s3_xml.c src/net/http.c src/store/sigv4.c \
+	src/store/store.c src/log.c
+tests_unit_test_s3_store_LDADD = $(CURL_LIBS) $(EXPAT_LIBS) $(OPENSSL_LIBS) \
+	$(FUSE_LIBS) -lpthread -lm
