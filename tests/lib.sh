@@ -1,0 +1,593 @@
+# tests/lib.sh - sourced by every tests/integration/*.sh script.
+#
+# Gives a script:
+#   - TAP output: t_ok, t_fails, t_fails_with, t_is, t_diag, t_abort,
+#     t_plan_done (prints the plan "1..N" and exits 0 or 1);
+#   - a private work dir $W under ${TMPDIR:-/tmp}, removed on exit;
+#   - a store to mount, chosen by $BFS_TEST_STORE (builtin, rgw, s3rver):
+#     bfs_store_setup writes $BFS_CONF and sets $BFS_BUCKET, the name of
+#     the bucket under test;
+#   - bfs_mount / bfs_mount_daemon / bfs_umount: the daemon started with
+#     its log in $W, the mount point $BFS_MNT, and $BFS_B, the bucket's
+#     directory inside the mount. Every mount made here is unmounted on
+#     exit, whatever happened;
+#   - a check of every daemon log and sanitizer report (libfuse's
+#     test/util.py idea: a log with a suspicious word fails the test);
+#   - free_port, store_start_rgw, store_start_s3rver, s3_mkbucket.
+#
+# Environment (tests/run exports these): BFS_SRCDIR (source tree),
+# BFS_BUILD (build tree, where ./bucketfs is), BFS_SHARED (../shared),
+# BFS_TEST_STORE (default builtin). BFS_TEST_DEBUG=1 mounts with
+# -o log_level=debug,debug=fs so the daemon log says more.
+# BFS_RGW_URL, BFS_RGW_ACCESS, BFS_RGW_SECRET: an RGW that is already
+# running (tests/run starts one for all scripts); BFS_KEEP=1 keeps $W.
+
+set -u
+
+_lib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BFS_SRCDIR=${BFS_SRCDIR:-$(cd "$_lib_here/.." && pwd)}
+BFS_BUILD=${BFS_BUILD:-$BFS_SRCDIR}
+BFS_SHARED=${BFS_SHARED:-$(cd "$BFS_SRCDIR/.." && pwd)/shared}
+BFS_TEST_STORE=${BFS_TEST_STORE:-builtin}
+BFS_BIN=${BFS_BIN:-$BFS_BUILD/bucketfs}
+export BFS_SRCDIR BFS_BUILD BFS_SHARED BFS_TEST_STORE
+
+T_NAME=$(basename "$0" .sh)
+W=$(mktemp -d "${TMPDIR:-/tmp}/bfs-$T_NAME.XXXXXX") || {
+	echo "not ok 1 - cannot create a work dir"
+	echo "1..1"
+	exit 1
+}
+mkdir -p "$W/san"
+# Sanitizer reports go to files: a daemon's stderr is /dev/null once it
+# has detached. Checked at each unmount and at exit.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$W/san/asan:detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$W/san/ubsan:print_stacktrace=1"
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}log_path=$W/san/lsan"
+
+_t_n=0
+_t_failed=0
+_t_done=0
+_t_mounts=()	    # mount points to unmount on exit
+declare -A _t_pid_of # mount point -> daemon PID to wait for
+declare -A _t_log_of # mount point -> its log
+_t_stop=()	    # commands that stop the store servers, run on exit
+_t_expect_log=()    # extended regexps of log lines a test provokes
+
+# ---------------------------------------------------------------- TAP
+
+# t_diag TEXT...: a diagnostic line (shown by tests/run under a failure)
+t_diag()
+{
+	printf '#   %s\n' "$*"
+}
+
+# t_diag_file FILE [N]: the last N (default 20) lines of FILE as diagnostics
+t_diag_file()
+{
+	[ -s "$1" ] || return 0
+	tail -n "${2:-20}" "$1" | cut -c1-300 | sed 's/^\(#   \)\{0,1\}/#   /'
+}
+
+_t_result()
+{
+	_t_n=$((_t_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_t_n - $2"
+	else
+		_t_failed=$((_t_failed + 1))
+		echo "not ok $_t_n - $2"
+	fi
+}
+
+# t_ok NAME CMD...: passes when CMD exits 0; shows CMD's output if not
+t_ok()
+{
+	local name=$1 st
+	shift
+	"$@" >"$W/.t_out" 2>&1
+	st=$?
+	_t_result "$st" "$name"
+	if [ "$st" -ne 0 ]; then
+		t_diag "command: $* (exit $st)"
+		t_diag_file "$W/.t_out"
+	fi
+	return "$st"
+}
+
+# t_fails NAME CMD...: passes when CMD exits non-zero
+t_fails()
+{
+	local name=$1 st
+	shift
+	"$@" >"$W/.t_out" 2>&1
+	st=$?
+	if [ "$st" -ne 0 ]; then
+		_t_result 0 "$name"
+		return 0
+	fi
+	_t_result 1 "$name"
+	t_diag "command: $* succeeded but should have failed"
+	t_diag_file "$W/.t_out"
+	return 1
+}
+
+# t_fails_with NAME TEXT CMD...: passes when CMD exits non-zero and its
+# output contains TEXT (an strerror text such as "Directory not empty")
+t_fails_with()
+{
+	local name=$1 text=$2 st
+	shift 2
+	"$@" >"$W/.t_out" 2>&1
+	st=$?
+	if [ "$st" -ne 0 ] && grep -qF -- "$text" "$W/.t_out"; then
+		_t_result 0 "$name"
+		return 0
+	fi
+	_t_result 1 "$name"
+	t_diag "command: $* (exit $st), wanted failure with '$text'"
+	t_diag_file "$W/.t_out"
+	return 1
+}
+
+# t_is NAME GOT WANT: passes when the two strings are equal
+t_is()
+{
+	if [ "$2" = "$3" ]; then
+		_t_result 0 "$1"
+		return 0
+	fi
+	_t_result 1 "$1"
+	t_diag "got:  '$(printf '%s' "$2" | head -c 400)'"
+	t_diag "want: '$(printf '%s' "$3" | head -c 400)'"
+	return 1
+}
+
+# t_abort REASON: a failure after which the script cannot go on
+t_abort()
+{
+	_t_result 1 "$1"
+	t_plan_done
+}
+
+# t_plan_done: unmounts what is still mounted, checks every daemon log
+# and sanitizer report (one case each), prints the plan and exits
+t_plan_done()
+{
+	_t_cleanup_mounts
+	bfs_log_check "daemon logs have no suspicious lines"
+	_t_check_sanitizers
+	_t_done=1
+	echo "1..$_t_n"
+	[ "$_t_failed" -eq 0 ]
+	exit $?
+}
+
+# ------------------------------------------------------------- helpers
+
+# free_port: a TCP port on 127.0.0.1 that nobody listens on now
+free_port()
+{
+	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+# rand_file FILE MIB: FILE filled with MIB MiB of random bytes
+rand_file()
+{
+	head -c "$(($2 * 1048576))" /dev/urandom >"$1"
+}
+
+# is_mounted DIR: DIR is a mount point now (per /proc/self/mountinfo)
+is_mounted()
+{
+	local d
+	d=$(readlink -f "$1") || return 1
+	awk -v d="$d" '$5 == d { f = 1 } END { exit !f }' /proc/self/mountinfo
+}
+
+# wait_for SECONDS CMD...: retries CMD every 0.1 s until it succeeds
+wait_for()
+{
+	local tries=$(($1 * 10))
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# ------------------------------------------------------------- stores
+
+# store_start_rgw: a Ceph RGW for this script (or the one tests/run
+# started, named by BFS_RGW_URL...). Sets STORE_URL, STORE_ACCESS,
+# STORE_SECRET; stopped on exit.
+store_start_rgw()
+{
+	local kv dir=$W/rgw
+	if [ -n "${BFS_RGW_URL:-}" ]; then
+		STORE_URL=$BFS_RGW_URL
+		STORE_ACCESS=$BFS_RGW_ACCESS
+		STORE_SECRET=$BFS_RGW_SECRET
+		return 0
+	fi
+	if ! "$BFS_SHARED/tools/rgw-start" "$dir" >"$W/rgw.out" 2>&1; then
+		t_diag "rgw-start failed:"
+		t_diag_file "$W/rgw.out"
+		"$BFS_SHARED/tools/rgw-stop" "$dir" >/dev/null 2>&1
+		return 1
+	fi
+	_t_stop+=("\"\$BFS_SHARED/tools/rgw-stop\" \"$dir\"")
+	STORE_URL= STORE_ACCESS= STORE_SECRET=
+	for kv in $(tail -n 1 "$W/rgw.out"); do
+		case $kv in
+		RGW_URL=*) STORE_URL=${kv#*=} ;;
+		RGW_ACCESS=*) STORE_ACCESS=${kv#*=} ;;
+		RGW_SECRET=*) STORE_SECRET=${kv#*=} ;;
+		esac
+	done
+	[ -n "$STORE_URL" ] && [ -n "$STORE_SECRET" ]
+}
+
+# s3rver_js: where scripts/install-deps put s3rver (npm, tests/tools)
+s3rver_js()
+{
+	echo "$BFS_SRCDIR/tests/tools/node_modules/s3rver/bin/s3rver.js"
+}
+
+# store_start_s3rver BUCKET: an s3rver on a free port with BUCKET in it.
+# Sets STORE_URL, STORE_ACCESS, STORE_SECRET; stopped by PID on exit.
+store_start_s3rver()
+{
+	local js port pid
+	js=$(s3rver_js)
+	if [ ! -f "$js" ]; then
+		t_diag "s3rver is not installed at $js (run scripts/install-deps)"
+		return 1
+	fi
+	port=$(free_port)
+	# s3rver 3.7.1 makes continuation tokens with DES, which OpenSSL 3
+	# keeps in its legacy provider
+	node --openssl-legacy-provider "$js" --directory "$W/s3rver" \
+		--address 127.0.0.1 --port "$port" --silent \
+		--configure-bucket "$1" >"$W/s3rver.log" 2>&1 &
+	pid=$!
+	_t_stop+=("kill $pid 2>/dev/null; wait $pid 2>/dev/null")
+	if ! wait_for 30 curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+		t_diag "s3rver did not answer on 127.0.0.1:$port"
+		t_diag_file "$W/s3rver.log"
+		return 1
+	fi
+	STORE_URL=http://127.0.0.1:$port
+	STORE_ACCESS=S3RVER
+	STORE_SECRET=S3RVER
+}
+
+# s3_mkbucket URL BUCKET: creates BUCKET with the aws CLI, keys from
+# STORE_ACCESS/STORE_SECRET through the environment (never argv)
+s3_mkbucket()
+{
+	env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null \
+		AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_ACCESS_KEY_ID="$STORE_ACCESS" \
+		AWS_SECRET_ACCESS_KEY="$STORE_SECRET" \
+		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+		aws --endpoint-url "$1" s3api create-bucket --bucket "$2" \
+		>"$W/mkbucket.out" 2>&1 ||
+		grep -q BucketAlreadyOwnedByYou "$W/mkbucket.out"
+}
+
+# bfs_store_setup: prepares the store named by BFS_TEST_STORE and writes
+# $BFS_CONF; sets BFS_BUCKET. Called by the first bfs_mount; a script may
+# call it earlier to add sections (append to $BFS_CONF).
+bfs_store_setup()
+{
+	[ -n "${BFS_CONF:-}" ] && return 0
+	BFS_CONF=$W/bucketfs.conf
+	mkdir -p "$W/builtin" "$W/cache" "$W/mnt"
+	{
+		echo "[bucketfs]"
+		echo "builtin_dir = $W/builtin"
+		echo "cache_dir = $W/cache"
+	} >"$BFS_CONF"
+	case $BFS_TEST_STORE in
+	builtin)
+		BFS_BUCKET=builtin
+		;;
+	rgw | s3rver)
+		local b
+		b=bfs-$(echo "$T_NAME" | tr '_' '-')-$$
+		if [ "$BFS_TEST_STORE" = rgw ]; then
+			store_start_rgw || return 1
+			s3_mkbucket "$STORE_URL" "$b" || {
+				t_diag "cannot create bucket $b on RGW"
+				t_diag_file "$W/mkbucket.out"
+				return 1
+			}
+		else
+			store_start_s3rver "$b" || return 1
+		fi
+		BFS_BUCKET=$BFS_TEST_STORE
+		{
+			echo
+			echo "[bucket $BFS_BUCKET]"
+			echo "provider = custom"
+			echo "endpoint = $STORE_URL"
+			echo "bucket = $b"
+		} >>"$BFS_CONF"
+		export AWS_ACCESS_KEY_ID=$STORE_ACCESS
+		export AWS_SECRET_ACCESS_KEY=$STORE_SECRET
+		;;
+	*)
+		t_diag "unknown BFS_TEST_STORE '$BFS_TEST_STORE' (builtin, rgw, s3rver)"
+		return 1
+		;;
+	esac
+}
+
+# -------------------------------------------------------------- mounts
+
+_t_nlog=0
+
+_t_mount_args()
+{
+	BFS_MNT=${BFS_MNT:-$W/mnt}
+	_t_args=(mount --config "$BFS_CONF")
+	if [ "${BFS_TEST_DEBUG:-}" = 1 ]; then
+		_t_args+=(-o log_level=debug,debug=fs)
+	fi
+}
+
+# bfs_mount [ARGS...]: mounts with -f in the background, log in
+# $W/daemon.N.log ($BFS_LOG), and waits until the mount is live. ARGS go
+# before the mount point: a bucket name, -o options. Sets BFS_MNT
+# (default $W/mnt, a script may set it first), BFS_B (the directory of
+# the bucket under test in the mount) and BFS_PID. Returns non-zero
+# (after printing the log) if the mount did not come up in 20 s.
+bfs_mount()
+{
+	bfs_store_setup || return 1
+	_t_mount_args
+	_t_nlog=$((_t_nlog + 1))
+	BFS_LOG=$W/daemon.$_t_nlog.log
+	mkdir -p "$BFS_MNT"
+	"$BFS_BIN" "${_t_args[@]}" -f "$@" "$BFS_MNT" >"$BFS_LOG" 2>&1 &
+	BFS_PID=$!
+	_t_pid_of[$BFS_MNT]=$BFS_PID
+	_t_log_of[$BFS_MNT]=$BFS_LOG
+	_t_mounts+=("$BFS_MNT")
+	local tries=200
+	while ! is_mounted "$BFS_MNT"; do
+		if ! kill -0 "$BFS_PID" 2>/dev/null || [ "$tries" -le 0 ]; then
+			t_diag "bucketfs did not mount ${BFS_MNT}: log:"
+			t_diag_file "$BFS_LOG"
+			return 1
+		fi
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	_t_set_b "$@"
+}
+
+# bfs_mount_daemon [ARGS...]: mounts without -f (the daemon forks and
+# the command returns once the mount is live). Its log goes to syslog;
+# the command's own output is in $BFS_LOG.
+bfs_mount_daemon()
+{
+	bfs_store_setup || return 1
+	_t_mount_args
+	_t_nlog=$((_t_nlog + 1))
+	BFS_LOG=$W/daemon.$_t_nlog.log
+	mkdir -p "$BFS_MNT"
+	_t_mounts+=("$BFS_MNT")
+	if ! "$BFS_BIN" "${_t_args[@]}" "$@" "$BFS_MNT" >"$BFS_LOG" 2>&1; then
+		t_diag "bucketfs mount (daemon) failed:"
+		t_diag_file "$BFS_LOG"
+		return 1
+	fi
+	if ! is_mounted "$BFS_MNT"; then
+		t_diag "bucketfs returned 0 but $BFS_MNT is not mounted"
+		return 1
+	fi
+	BFS_PID=$(_t_daemon_pid "$BFS_MNT")
+	_t_pid_of[$BFS_MNT]=$BFS_PID
+	_t_log_of[$BFS_MNT]=$BFS_LOG
+	_t_set_b "$@"
+}
+
+# The bucketfs process serving MNT (for waiting on it after unmount).
+_t_daemon_pid()
+{
+	local p mp
+	mp=$(readlink -f "$1")
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$(readlink -f "$BFS_BIN")" ] ||
+			continue
+		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -e "$1" -e "$mp" &&
+			echo "${p#/proc/}" && return 0
+	done
+	return 0
+}
+
+# BFS_B: the mount itself when a bucket NAME was given, else the bucket
+# under test inside the lake. A NAME is a word that is not an option nor
+# the value of -o / --config.
+_t_set_b()
+{
+	local a prev= name=
+	for a in "$@"; do
+		if [ "$prev" != -o ] && [ "$prev" != --config ]; then
+			case $a in -*) ;; *) name=$a ;; esac
+		fi
+		prev=$a
+	done
+	if [ -n "$name" ]; then
+		BFS_B=$BFS_MNT
+	else
+		BFS_B=$BFS_MNT/buckets/$BFS_BUCKET
+	fi
+}
+
+# bfs_umount [MNT]: unmounts (default $BFS_MNT) and waits for the daemon
+# to exit. Returns non-zero if either went wrong (after printing why).
+# The logs are checked by bfs_log_check and, at the end, t_plan_done.
+bfs_umount()
+{
+	local mnt=${1:-$BFS_MNT} rc=0 i pid log
+	if is_mounted "$mnt"; then
+		fusermount3 -u "$mnt" 2>"$W/.umount" || {
+			sleep 1
+			fusermount3 -u "$mnt" 2>"$W/.umount"
+		} || {
+			t_diag "fusermount3 -u $mnt failed:"
+			t_diag_file "$W/.umount"
+			fusermount3 -u -z "$mnt" 2>/dev/null
+			rc=1
+		}
+	fi
+	for i in "${!_t_mounts[@]}"; do
+		[ "${_t_mounts[$i]}" = "$mnt" ] && unset "_t_mounts[$i]"
+	done
+	pid=${_t_pid_of[$mnt]:-}
+	log=${_t_log_of[$mnt]:-}
+	if [ -n "$pid" ]; then
+		_t_wait_exit "$pid" "$log" || rc=1
+	fi
+	unset "_t_pid_of[$mnt]" "_t_log_of[$mnt]"
+	return "$rc"
+}
+
+# Waits up to 30 s for a daemon after its unmount; a daemon that does not
+# exit is killed and the test fails.
+_t_wait_exit()
+{
+	local pid=$1 log=$2 tries=300 st
+	while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		# a zombie child of this shell counts as gone
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	if kill -0 "$pid" 2>/dev/null &&
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+		t_diag "bucketfs (pid $pid) still runs 30 s after unmount; killed"
+		kill -9 "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	st=$?
+	# 127: not our child (a daemon), status unknown
+	if [ "$st" -ne 0 ] && [ "$st" -ne 127 ]; then
+		t_diag "bucketfs (pid $pid) exited with status $st; log:"
+		t_diag_file "$log"
+		return 1
+	fi
+	return 0
+}
+
+# bfs_log_expect ERE: lines matching ERE in daemon logs are expected (a
+# test that provokes an error says which line it provokes)
+bfs_log_expect()
+{
+	_t_expect_log+=("$1")
+}
+
+# Words that make a daemon log suspicious (libfuse test/util.py). The
+# daemon's own levels are [err], [warning] ...; sanitizers and libc
+# speak for themselves.
+_T_SUSPICIOUS='\[(emerg|alert|crit|err|error|warning)\]|[Ss]anitizer|runtime error|\bBUG\b|[Aa]ssertion|[Aa]bort|[Ss]egmentation|double free|corrupted|[Ll]eak|[Ff]atal|[Ee]xception|[Tt]raceback|[Cc]rash'
+
+_bfs_log_ok()
+{
+	local log=$1 e
+	[ -f "$log" ] || return 0
+	grep -E "$_T_SUSPICIOUS" "$log" >"$W/.susp" 2>/dev/null || return 0
+	for e in "${_t_expect_log[@]}"; do
+		grep -vE -- "$e" "$W/.susp" >"$W/.susp2"
+		mv "$W/.susp2" "$W/.susp"
+	done
+	[ -s "$W/.susp" ] || return 0
+	t_diag "suspicious lines in the daemon log $(basename "$log"):"
+	t_diag_file "$W/.susp" 20
+	return 1
+}
+
+# bfs_log_check NAME: a TAP case that passes when the logs of every
+# mount so far have no suspicious line. t_plan_done runs it at the end; a
+# script may run it earlier (each log is judged once).
+bfs_log_check()
+{
+	local log rc=0 n=0
+	: >"$W/.logdiag"
+	for log in "$W"/daemon.*.log; do
+		[ -f "$log" ] || continue
+		n=$((n + 1))
+		_bfs_log_ok "$log" >>"$W/.logdiag" || rc=1
+		mv "$log" "$log.checked"
+	done
+	[ "$n" -gt 0 ] || return 0
+	_t_result "$rc" "${1:-daemon logs have no suspicious lines}"
+	cat "$W/.logdiag"
+}
+
+# Every sanitizer report written so far becomes a failure (once).
+_t_check_sanitizers()
+{
+	local f rc=0
+	for f in "$W"/san/*; do
+		[ -f "$f" ] || continue
+		_t_result 1 "sanitizer report $(basename "$f")"
+		t_diag_file "$f" 40
+		mv "$f" "$f.seen"
+		rc=1
+	done
+	return "$rc"
+}
+
+_t_cleanup_mounts()
+{
+	local m
+	for m in "${_t_mounts[@]}"; do
+		[ -n "$m" ] || continue
+		if ! bfs_umount "$m"; then
+			_t_result 1 "unmount of $m at the end was clean"
+		fi
+	done
+	_t_mounts=()
+}
+
+_t_on_exit()
+{
+	local st=$? s
+	# unmount before stopping servers and removing the work dir, even
+	# when the script failed or was killed
+	for s in "${_t_mounts[@]}"; do
+		[ -n "$s" ] && is_mounted "$s" &&
+			{ fusermount3 -u "$s" 2>/dev/null || fusermount3 -u -z "$s" 2>/dev/null; }
+	done
+	for s in "${_t_pid_of[@]}"; do
+		[ -n "$s" ] && kill "$s" 2>/dev/null
+	done
+	if [ "$_t_done" -eq 0 ]; then
+		_t_result 1 "$T_NAME ran to its end (exit status $st)"
+		echo "1..$_t_n"
+		st=1
+	fi
+	for s in "${_t_stop[@]}"; do
+		eval "$s" >/dev/null 2>&1
+	done
+	if [ "${BFS_KEEP:-}" = 1 ]; then
+		echo "# work dir kept: $W"
+	else
+		rm -rf "$W"
+	fi
+	exit "$st"
+}
+trap _t_on_exit EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+if [ ! -x "$BFS_BIN" ]; then
+	t_abort "bucketfs is built ($BFS_BIN missing: run make first)"
+fi
