@@ -18,3 +18,8 @@ tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c \
 	src/catalog/bucket_tables.c src/catalog/glob.c src/store/mem.c \
 	src/store/store.c src/log.c
 tests_unit_test_catalog_LDADD = $(FUSE_LIBS) -lpthread
+check_PROGRAMS += tests/unit/test_store_mem
+tests_unit_test_store_mem_SOURCES = tests/unit/test_store_mem.c \
+	tests/unit/store_conformance.c src/store/mem.c src/store/store.c \
+	src/log.c
+tests_unit_test_store_mem_LDADD = $(FUSE_LIBS) -lpthread

@@ -64,8 +64,11 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st)
 	/* metadata=listing: what a listing says, nothing more, so that
 	 * ls -l and stat agree whichever filled the inode */
 	if (node->have_info && bfs_fs_objects_mode(fs, node)) {
-		if (meta_number(node, "mode", &v))
+		if (meta_number(node, "mode", &v)) {
 			perm = (mode_t)v & 07777;
+			if (S_ISLNK((mode_t)v) && node->type == BFS_NODE_FILE)
+				st->st_mode = S_IFLNK;
+		}
 		if (meta_number(node, "uid", &v))
 			st->st_uid = (uid_t)v;
 		if (meta_number(node, "gid", &v))

@@ -15,7 +15,7 @@ struct bfs_fs {
 	const struct bfs_options *opts;
 	char *staging_dir;
 	struct bfs_itable itable;
-	int empty_fd; /* /dev/null: the body of directory markers */
+	int empty_fd;	       /* /dev/null: the body of directory markers */
 	struct timespec start; /* mtime of what has none (virtual dirs) */
 };
 
@@ -50,7 +50,8 @@ void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
 		       struct bfs_meta_list *out);
 /*
  * Store in's mode/owner/mtime in its object (a copy onto itself), or
- * leave them to the pending upload; in->lock held.
+ * leave them to the pending upload; in->lock held. The caller refreshes
+ * in's metadata first (bfs_fs_refresh_locked), so nothing is lost.
  * @return 0 or the store's errno.
  */
 int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in);
@@ -72,6 +73,22 @@ void bfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   fuse_ino_t newparent, const char *newname,
 		   unsigned int flags);
+
+/* symlink, readlink (symlink.c). */
+void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name);
+void bfs_ll_readlink(fuse_req_t req, fuse_ino_t ino);
+
+/* Extended attributes (xattr.c). */
+void bfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     size_t size);
+void bfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void bfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     const char *value, size_t size, int flags);
+void bfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* Refresh a file's info with a HEAD unless staged; in->lock held. */
+int bfs_fs_refresh_locked(struct bfs_inode *in);
 
 /* Copy of the node of a directory inode. @return 0, ENOENT, ENOTDIR. */
 int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out);

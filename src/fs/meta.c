@@ -40,7 +40,6 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 		return EROFS;
 	if (in->staged && bfs_staged_dirty(in->staged))
 		return 0; /* the coming upload carries them */
-	/* a listing carries no metadata: HEAD so none is lost */
 	rc = s->head(s, in->node.key, &info);
 	if (rc == ENOENT && in->node.type == BFS_NODE_DIR) {
 		/* an implicit directory: give it a marker to hold them */
@@ -55,10 +54,8 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	}
 	if (rc != 0)
 		return rc;
-	bfs_meta_list_release(&in->node.info.meta);
-	in->node.info.meta = info.meta;
-	info.meta.items = NULL;
-	info.meta.n = 0;
+	/* the caller refreshed in's metadata before changing it; the HEAD
+	 * here only pins the copy to the version it read */
 	bfs_fs_build_meta(fs, in, &meta);
 	rc = s->copy(s, in->node.key, in->node.key, &meta, info.etag, etag);
 	if (rc == 0) {

@@ -249,9 +249,17 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	}
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
-	if ((to_set & FUSE_SET_ATTR_SIZE) && in->node.type == BFS_NODE_DIR)
+	if ((to_set &
+	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+	      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    in->node.type == BFS_NODE_FILE) {
+		/* a listing carries no metadata: read it so none is lost */
+		rc = bfs_fs_refresh_locked(in);
+	}
+	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE) &&
+	    in->node.type == BFS_NODE_DIR)
 		rc = EISDIR;
-	else if (to_set & FUSE_SET_ATTR_SIZE)
+	else if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE))
 		rc = truncate_locked(fs, in, (uint64_t)attr->st_size);
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE)) {
 		in->mode_set = true;
@@ -297,7 +305,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
  * Refresh a file's attributes with a HEAD so an open sees the current
  * version; in->lock held.
  */
-static int refresh_locked(struct bfs_inode *in)
+int bfs_fs_refresh_locked(struct bfs_inode *in)
 {
 	struct bfs_obj_info info = {0};
 	int rc;
@@ -365,7 +373,7 @@ static int open_locked(struct bfs_fs *fs, struct bfs_inode *in, int flags,
 	if (in->node.store == NULL)
 		return EIO;
 	if (in->staged == NULL && !(writer && (flags & O_TRUNC))) {
-		rc = refresh_locked(in);
+		rc = bfs_fs_refresh_locked(in);
 		if (rc != 0)
 			return rc;
 	}
@@ -657,82 +665,6 @@ static void bfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EPERM);
 }
 
-static void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			   const char *name)
-{
-	fuse_reply_err(req, EPERM);
-}
-
-static void bfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			    size_t size)
-{
-	struct bfs_fs *fs = bfs_fs(req);
-	struct bfs_inode *in = bfs_inode_get(&fs->itable, ino);
-	struct bfs_node node = {0};
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = ENODATA;
-
-	if (in == NULL) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
-	bfs_node_copy(&node, &in->node);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-	bfs_inode_put(&fs->itable, in);
-	if (node.ns && node.ns->ops->getxattr) {
-		buf = size ? bfs_xmalloc(size) : NULL;
-		rc = node.ns->ops->getxattr(node.ns, &node, name, buf, size,
-					    &len);
-	}
-	if (rc != 0)
-		fuse_reply_err(req, rc);
-	else if (size == 0)
-		fuse_reply_xattr(req, len);
-	else
-		fuse_reply_buf(req, buf, len);
-	free(buf);
-	bfs_node_release(&node);
-}
-
-static void bfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	struct bfs_fs *fs = bfs_fs(req);
-	struct bfs_inode *in = bfs_inode_get(&fs->itable, ino);
-	struct bfs_node node = {0};
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = 0;
-
-	if (in == NULL) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
-	bfs_node_copy(&node, &in->node);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-	bfs_inode_put(&fs->itable, in);
-	if (node.ns && node.ns->ops->listxattr) {
-		buf = size ? bfs_xmalloc(size) : NULL;
-		rc = node.ns->ops->listxattr(node.ns, &node, buf, size, &len);
-	}
-	if (rc != 0)
-		fuse_reply_err(req, rc);
-	else if (size == 0)
-		fuse_reply_xattr(req, len);
-	else
-		fuse_reply_buf(req, buf, len);
-	free(buf);
-	bfs_node_release(&node);
-}
-
-static void bfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			    const char *value, size_t size, int flags)
-{
-	fuse_reply_err(req, ENOTSUP);
-}
-
 static void bfs_ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			    struct fuse_file_info *fi)
 {
@@ -768,6 +700,8 @@ static const struct fuse_lowlevel_ops bfs_ll_ops = {
 	.setxattr = bfs_ll_setxattr,
 	.getxattr = bfs_ll_getxattr,
 	.listxattr = bfs_ll_listxattr,
+	.removexattr = bfs_ll_removexattr,
+	.readlink = bfs_ll_readlink,
 	.create = bfs_ll_create,
 };
 

@@ -297,6 +297,7 @@ static int mem_list(struct bfs_store *s, const struct bfs_list_req *req,
 	unsigned max = req->max_keys ? req->max_keys : 1000;
 	size_t plen = strlen(prefix);
 	unsigned count = 0;
+	const char *last = NULL;
 	bool found;
 	size_t i;
 
@@ -305,7 +306,13 @@ static int mem_list(struct bfs_store *s, const struct bfs_list_req *req,
 	p->stats.requests++;
 	i = find(p, after && strcmp(after, prefix) > 0 ? after : prefix,
 		 &found);
-	if (found && after && strcmp(p->objs[i].key, after) == 0)
+	/* the token is the last key or common prefix returned: skip it,
+	 * and every key the prefix rolled up */
+	while (after && i < p->n &&
+	       (strcmp(p->objs[i].key, after) <= 0 ||
+		(req->delimiter && strlen(after) > 0 &&
+		 strncmp(p->objs[i].key, after, strlen(after)) == 0 &&
+		 after[strlen(after) - 1] == req->delimiter[0])))
 		i++;
 	for (; i < p->n; i++) {
 		const char *key = p->objs[i].key;
@@ -314,7 +321,7 @@ static int mem_list(struct bfs_store *s, const struct bfs_list_req *req,
 		if (strncmp(key, prefix, plen) != 0)
 			break;
 		if (count == max) {
-			out->next_token = bfs_xstrdup(p->objs[i - 1].key);
+			out->next_token = bfs_xstrdup(last);
 			break;
 		}
 		d = req->delimiter ? strstr(key + plen, req->delimiter) : NULL;
@@ -323,14 +330,17 @@ static int mem_list(struct bfs_store *s, const struct bfs_list_req *req,
 			size_t before = out->nprefixes;
 
 			add_prefix(out, key, len);
-			if (out->nprefixes != before)
+			if (out->nprefixes != before) {
 				count++;
+				last = out->prefixes[out->nprefixes - 1];
+			}
 			continue;
 		}
 		out->objs = bfs_xrealloc(out->objs,
 					 (out->nobjs + 1) * sizeof(*out->objs));
 		fill_info(&p->objs[i], &out->objs[out->nobjs], false);
 		out->objs[out->nobjs].key = bfs_xstrdup(key);
+		last = out->objs[out->nobjs].key;
 		out->nobjs++;
 		count++;
 	}
