@@ -23,6 +23,8 @@
 # running (tests/run starts one for all scripts); BFS_KEEP=1 keeps $W.
 
 set -u
+# English error texts (t_fails_with) and byte order (sort)
+export LC_ALL=C
 
 _lib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BFS_SRCDIR=${BFS_SRCDIR:-$(cd "$_lib_here/.." && pwd)}
