@@ -23,6 +23,7 @@
 #include "cli/notify.h"
 #include "config.h"
 #include "fs/fs.h"
+#include "fs/recovery.h"
 #include "secret.h"
 #include "log.h"
 
@@ -249,6 +250,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	struct bfs_fs *fs = NULL;
 	char err[512] = "";
 	char *staging = NULL;
+	int lock_fd = -1;
 	int rc;
 
 	/* after the fork: decrypted keys must sit in memory locked by this
@@ -260,13 +262,16 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	rc = bfs_lake_start(lake, err, sizeof(err));
 	if (rc != 0)
 		goto out;
-	staging = bfs_xasprintf("%s/staging", cfg->opts.cache_dir);
-	rc = mkdir_p(staging, 0700);
-	if (rc != 0) {
+	rc = mkdir_p(cfg->opts.cache_dir, 0700);
+	if (rc == 0)
+		rc = bfs_staging_open(cfg->opts.cache_dir, &staging, &lock_fd,
+				      err, sizeof(err));
+	else
 		snprintf(err, sizeof(err), "cannot create cache dir '%s': %s",
-			 staging, strerror(rc));
+			 cfg->opts.cache_dir, strerror(rc));
+	if (rc != 0)
 		goto out;
-	}
+	bfs_staging_recover(cfg->opts.cache_dir);
 	fconf.staging_dir = staging;
 	bfs_lake_root(lake, &fconf.root);
 	fs = bfs_fs_create(&fconf, err, sizeof(err));
@@ -336,6 +341,8 @@ out:
 	bfs_fs_destroy(fs);
 	bfs_lake_destroy(lake);
 	fuse_opt_free_args(&args);
+	if (staging)
+		bfs_staging_close(staging, lock_fd);
 	free(staging);
 	if (err[0]) {
 		bfs_log(LOG_ERR, "%s", err);

@@ -64,6 +64,9 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	in->node.info.meta = meta;
 	st->clean_gen = gen;
 	snprintf(st->base_etag, sizeof(st->base_etag), "%s", etag);
+	if (st->wgen == gen)
+		bfs_staged_mark_clean(st, in->node.store->name, in->node.key,
+				      etag);
 	in->node.have_info = true;
 	in->node.info.size = size;
 	snprintf(in->node.info.etag, sizeof(in->node.info.etag), "%s", etag);

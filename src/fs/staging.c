@@ -112,8 +112,50 @@ uint64_t bfs_staged_size(const struct bfs_staged *st)
 	return (uint64_t)sb.st_size;
 }
 
+void bfs_staged_mark_clean(struct bfs_staged *st, const char *store_name,
+			   const char *key, const char *etag)
+{
+	char *tmp = bfs_xasprintf("%s.tmp", st->key_path);
+	char *text = bfs_xasprintf("%s\n%s\nclean %s\n", store_name, key, etag);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd >= 0 && write_all(fd, text, strlen(text)) == 0 && close(fd) == 0)
+		fd = rename(tmp, st->key_path) == 0 ? -1 : -2;
+	else if (fd >= 0)
+		close(fd);
+	if (fd != -1)
+		unlink(tmp);
+	free(tmp);
+	free(text);
+}
+
+/* A write after the upload makes the sidecar wrong again. */
+static void mark_dirty(struct bfs_staged *st)
+{
+	if (st->wgen == st->clean_gen) {
+		int fd = open(st->key_path, O_RDWR | O_CLOEXEC);
+		char buf[4200];
+		ssize_t n;
+
+		if (fd < 0)
+			return;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n > 0) {
+			char *clean;
+
+			buf[n] = '\0';
+			clean = strstr(buf, "\nclean ");
+			if (clean && ftruncate(fd, clean - buf + 1) != 0)
+				bfs_log(LOG_WARNING, "cannot update '%s'",
+					st->key_path);
+		}
+		close(fd);
+	}
+}
+
 void bfs_staged_touch(struct bfs_staged *st)
 {
+	mark_dirty(st);
 	st->wgen++;
 	clock_gettime(CLOCK_REALTIME, &st->mtime);
 }

@@ -54,6 +54,13 @@ static inline bool bfs_staged_dirty(const struct bfs_staged *st)
 	return st->wgen != st->clean_gen;
 }
 
+/*
+ * The staged content is in the bucket as etag: note it in the sidecar so
+ * a crash before the file is removed does not report it as lost.
+ */
+void bfs_staged_mark_clean(struct bfs_staged *st, const char *store_name,
+			   const char *key, const char *etag);
+
 /* A write happened: bump the generation and the mtime. */
 void bfs_staged_touch(struct bfs_staged *st);
 

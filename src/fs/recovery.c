@@ -1,0 +1,186 @@
+/*
+ * recovery.c - leftovers of dead daemons (see recovery.h).
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/recovery.h"
+#include "log.h"
+
+static int mkdir_one(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+int bfs_staging_open(const char *cache_dir, char **dir, int *lock_fd, char *err,
+		     size_t errlen)
+{
+	char *top = bfs_xasprintf("%s/staging", cache_dir);
+	char *mine = bfs_xasprintf("%s/%ld", top, (long)getpid());
+	char *lock = bfs_xasprintf("%s/lock", mine);
+	int rc, fd = -1;
+
+	rc = mkdir_one(top);
+	if (rc == 0)
+		rc = mkdir_one(mine);
+	if (rc == 0) {
+		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+			rc = errno;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot create staging dir '%s': %s",
+			 mine, strerror(rc));
+		if (fd >= 0)
+			close(fd);
+		free(mine);
+		mine = NULL;
+		fd = -1;
+	}
+	*dir = mine;
+	*lock_fd = fd;
+	free(top);
+	free(lock);
+	return rc;
+}
+
+void bfs_staging_close(const char *dir, int lock_fd)
+{
+	char *lock = bfs_xasprintf("%s/lock", dir);
+
+	unlink(lock);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	rmdir(dir);
+	free(lock);
+}
+
+/* Read a sidecar: "store\nkey[\nclean ETAG]". */
+static bool sidecar_clean(const char *path, char *what, size_t whatlen)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *nl;
+
+	snprintf(what, whatlen, "(unknown object)");
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	nl = strchr(buf, '\n');
+	if (nl == NULL)
+		return false;
+	*nl = '\0';
+	{
+		char *key = nl + 1;
+		char *nl2 = strchr(key, '\n');
+		bool clean = nl2 && strncmp(nl2 + 1, "clean ", 6) == 0;
+
+		if (nl2)
+			*nl2 = '\0';
+		snprintf(what, whatlen, "bucket '%s' key '%s'", buf, key);
+		return clean;
+	}
+}
+
+/* Recover one dead daemon's staging dir. */
+static unsigned recover_dir(const char *cache_dir, const char *dir)
+{
+	char *lf = bfs_xasprintf("%s/lost+found", cache_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned moved = 0;
+
+	if (d == NULL) {
+		free(lf);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char *data, *side, *dest;
+		char what[4400];
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".data") != 0)
+			continue;
+		data = bfs_xasprintf("%s/%s", dir, de->d_name);
+		side = bfs_xasprintf("%s/%.*s.key", dir, (int)(n - 5),
+				     de->d_name);
+		if (sidecar_clean(side, what, sizeof(what))) {
+			unlink(data);
+			unlink(side);
+		} else if (mkdir_one(lf) == 0) {
+			dest = bfs_xasprintf("%s/%ld-%s", lf, (long)time(NULL),
+					     de->d_name);
+			if (rename(data, dest) == 0) {
+				char *dkey = bfs_xasprintf(
+					"%.*s.key", (int)(strlen(dest) - 5),
+					dest);
+
+				if (rename(side, dkey) != 0)
+					unlink(side);
+				bfs_log(LOG_WARNING,
+					"unsaved writes of %s from a daemon "
+					"that stopped are kept in '%s'",
+					what, dest);
+				moved++;
+				free(dkey);
+			}
+			free(dest);
+		}
+		free(data);
+		free(side);
+	}
+	closedir(d);
+	free(lf);
+	return moved;
+}
+
+unsigned bfs_staging_recover(const char *cache_dir)
+{
+	char *top = bfs_xasprintf("%s/staging", cache_dir);
+	DIR *d = opendir(top);
+	struct dirent *de;
+	unsigned moved = 0;
+
+	if (d == NULL) {
+		free(top);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *dir, *lock;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		dir = bfs_xasprintf("%s/%s", top, de->d_name);
+		lock = bfs_xasprintf("%s/lock", dir);
+		fd = open(lock, O_RDWR | O_CLOEXEC);
+		/* a lock we can take, or none at all, belongs to nobody
+		 * alive */
+		if ((fd < 0 && errno == ENOENT) ||
+		    (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)) {
+			moved += recover_dir(cache_dir, dir);
+			unlink(lock);
+			rmdir(dir);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+		free(lock);
+	}
+	closedir(d);
+	free(top);
+	return moved;
+}
