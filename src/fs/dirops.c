@@ -71,6 +71,52 @@ static void forget_name(struct bfs_fs *fs, fuse_ino_t parent, const char *name)
 	bfs_inode_unlink_name(t, parent, name);
 }
 
+/*
+ * Files still open keep their content after unlink, as on a local disk:
+ * stage what the store holds before the object goes.
+ */
+static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
+			     const char *name)
+{
+	struct bfs_itable *t = &fs->itable;
+	struct bfs_inode *in = NULL;
+	struct bfs_staged *st;
+	int rc = 0;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	for (size_t i = 0; i < t->nbuckets && !in; i++)
+		for (struct bfs_inode *p = t->by_ino[i]; p && !in;
+		     p = p->next_ino)
+			if (p->linked && p->parent == parent &&
+			    strcmp(p->name, name) == 0) {
+				in = p;
+				in->refs++;
+			}
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	if (in == NULL)
+		return 0;
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	if (in->nopen > 0 && in->staged == NULL && in->node.have_info &&
+	    in->node.type == BFS_NODE_FILE) {
+		st = bfs_staged_create(fs->staging_dir, in->node.store->name,
+				       in->node.key);
+		if (st == NULL)
+			rc = errno;
+		else
+			rc = bfs_staged_fill(st, in->node.store, in->node.key,
+					     in->node.info.size,
+					     in->node.info.etag);
+		if (rc == 0) {
+			in->staged = st;
+		} else if (st) {
+			bfs_staged_free(st, true);
+		}
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	bfs_inode_put(t, in);
+	return rc == ESTALE ? 0 : rc;
+}
+
 void bfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct bfs_fs *fs = bfs_fs(req);
@@ -82,6 +128,8 @@ void bfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = fs->opts->ro ? EROFS
 				  : bfs_ns_make_child(&dir, name, BFS_NODE_FILE,
 						      &child);
+	if (rc == 0)
+		rc = keep_open_content(fs, parent, name);
 	if (rc == 0)
 		rc = child.store->del(child.store, child.key);
 	if (rc == 0)
