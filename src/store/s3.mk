@@ -13,6 +13,7 @@ tests_unit_test_s3_xml_LDADD = $(EXPAT_LIBS) $(FUSE_LIBS) -lpthread
 # against a live server: see tests/integration/s3_store.sh, s3_faults.sh
 check_PROGRAMS += tests/unit/test_s3_store
 tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
+	tests/unit/s3_scripted.c tests/unit/s3_scripted.h \
 	tests/unit/store_conformance.c tests/unit/store_conformance.h \
 	src/store/s3.c src/store/s3_xml.c src/net/http.c src/store/sigv4.c \
 	src/store/store.c src/log.c

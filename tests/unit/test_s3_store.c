@@ -6,7 +6,10 @@
  *
  *   BFS_S3_URL=http://127.0.0.1:PORT BFS_S3_BUCKET=b BFS_S3_ACCESS=...
  *   BFS_S3_SECRET=... [BFS_S3_REGION=us-east-1] [BFS_S3_FLAGS=f1,f2]
- *   tests/unit/test_s3_store [store|faults|mkbucket|tls]
+ *   tests/unit/test_s3_store [store|faults|mkbucket|tls|scripted]
+ *
+ * Without arguments and without BFS_S3_URL (how tests/run starts every
+ * unit program) it runs the scripted-server cases of s3_scripted.c.
  *
  * BFS_S3_FLAGS names what the server cannot do; those cases are left
  * out (and said so in a diagnostic), never counted as passes:
@@ -28,12 +31,14 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "store/s3.h"
+#include "s3_scripted.h"
 #include "store/store.h"
 #include "store_conformance.h"
 
@@ -1245,6 +1250,8 @@ int main(int argc, char **argv)
 {
 	const char *suite = argc > 1 ? argv[1] : "store";
 
+	signal(SIGPIPE, SIG_IGN);
+
 	env_url = getenv("BFS_S3_URL");
 	env_bucket = getenv("BFS_S3_BUCKET");
 	env_access = getenv("BFS_S3_ACCESS");
@@ -1255,6 +1262,15 @@ int main(int argc, char **argv)
 		/* debug lines exercise the redaction of secrets */
 		bfs_log_set_level(LOG_DEBUG);
 		bfs_log_set_debug(getenv("BFS_S3_DEBUG"));
+	}
+	if (strcmp(suite, "scripted") == 0 || (argc < 2 && !env_url)) {
+		/* what tests/run starts: no live server, a scripted one */
+		if (!env_url)
+			tap_diag("no live server (BFS_S3_URL): scripted server "
+				 "cases only; tests/integration/s3_store.sh "
+				 "runs the live suites");
+		s3_scripted_suite();
+		return tap_done();
 	}
 	if (!env_url || !env_bucket) {
 		tap_ok(0, "BFS_S3_URL and BFS_S3_BUCKET name a live server");
