@@ -406,7 +406,7 @@ _t_daemon_pid()
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/exe" 2>/dev/null)" = "$(readlink -f "$BFS_BIN")" ] ||
 			continue
-		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -e "$1" -e "$mp" &&
+		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | grep -qxF -e "$1" -e "$mp" &&
 			echo "${p#/proc/}" && return 0
 	done
 	return 0
