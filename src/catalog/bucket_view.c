@@ -108,8 +108,13 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 		goto out;
 	}
 	rc = v->store->head(v->store, key, &info);
-	if (rc == 0)
+	if (rc == 0) {
 		make_node(v, key, BFS_NODE_FILE, &info, out);
+	} else if (rc == EIO) {
+		make_node(v, key, BFS_NODE_FILE, NULL, out);
+		out->broken = true;
+		rc = 0;
+	}
 out:
 	bfs_obj_info_release(&info);
 	free(key);

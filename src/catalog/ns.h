@@ -38,6 +38,10 @@ struct bfs_node {
 	enum bfs_node_type type;
 	bool writable;	/* dirs: children may be created/removed; files: data */
 	bool have_info; /* info is valid (from a listing or a head) */
+	/* the file is known to exist but its HEAD failed (EIO): attributes
+	 * are unknown, so getattr and open fail until a HEAD succeeds, while
+	 * unlink and overwrite still work (how a damaged object is removed) */
+	bool broken;
 	struct bfs_obj_info info; /* owned; info.key is NULL */
 	/* a read-only node's namespace-private data (an Iceberg file's
 	 * facts); owned by the namespace, valid until unmount */

@@ -106,6 +106,11 @@ void bfs_fs_fill_entry(struct bfs_fs *fs, struct bfs_inode *in,
 	e->generation = fs->itable.generation;
 	e->attr_timeout = fs->opts->attr_ttl;
 	e->entry_timeout = fs->opts->attr_ttl;
+	if (in->node.broken) {
+		/* every stat must ask again: getattr says EIO */
+		e->attr_timeout = 0;
+		e->entry_timeout = 0;
+	}
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	bfs_fs_fill_attr(fs, in, &e->attr);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));

@@ -47,9 +47,10 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	gen = st->wgen;
 	size = bfs_staged_size(st);
 	bfs_fs_build_meta(fs, in, &meta);
-	rc = bfs_upload_file(in->node.store, fs->opts, in->node.key, st->fd,
-			     size, &meta, st->base_etag,
-			     st->base_etag[0] == '\0', etag);
+	rc = bfs_upload_file(
+		in->node.store, fs->opts, in->node.key, st->fd, size, &meta,
+		st->unconditional ? NULL : st->base_etag,
+		!st->unconditional && st->base_etag[0] == '\0', etag);
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
 			in->node.store->name, in->node.key,
@@ -63,6 +64,8 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	bfs_meta_list_release(&in->node.info.meta);
 	in->node.info.meta = meta;
 	st->clean_gen = gen;
+	st->unconditional = false;
+	in->node.broken = false;
 	snprintf(st->base_etag, sizeof(st->base_etag), "%s", etag);
 	if (st->wgen == gen)
 		bfs_staged_mark_clean(st, in->node.store->name, in->node.key,
@@ -184,16 +187,22 @@ static void bfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct bfs_fs *fs = bfs_fs(req);
 	struct bfs_inode *in = bfs_inode_get(&fs->itable, ino);
 	struct stat st;
+	int rc = 0;
 
 	if (in == NULL) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	if (in->node.broken)
+		rc = bfs_fs_refresh_locked(in);
 	bfs_fs_fill_attr(fs, in, &st);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_inode_put(&fs->itable, in);
-	fuse_reply_attr(req, &st, fs->opts->attr_ttl);
+	if (rc != 0)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, fs->opts->attr_ttl);
 }
 
 /* Truncate a file to size; in->lock held. */
@@ -321,6 +330,7 @@ int bfs_fs_refresh_locked(struct bfs_inode *in)
 	bfs_obj_info_release(&in->node.info);
 	in->node.info = info;
 	in->node.have_info = true;
+	in->node.broken = false;
 	return 0;
 }
 
@@ -349,6 +359,8 @@ static int stage_for_write(struct bfs_fs *fs, struct bfs_inode *in,
 	else if (in->node.have_info)
 		snprintf(st->base_etag, sizeof(st->base_etag), "%s",
 			 in->node.info.etag);
+	/* replacing an object we cannot read: no version to be sure of */
+	st->unconditional = in->node.broken;
 	if (rc != 0) {
 		bfs_log(LOG_ERR,
 			"%s: cannot read '%s' to open it for "

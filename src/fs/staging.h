@@ -29,6 +29,7 @@ struct bfs_staged {
 	/* ETag the staged content was built on (or last uploaded), "" if
 	 * the object did not exist: the condition of the next upload */
 	char base_etag[BFS_ETAG_MAX];
+	bool unconditional; /* replaces an unreadable object: no condition */
 	struct timespec mtime;
 };
 

@@ -1,0 +1,29 @@
+/*
+ * stack_s3.c - a bucket's S3 store configuration (see stack_s3.h).
+ */
+#include "compat.h"
+
+#include "catalog/stack_s3.h"
+
+void bfs_stack_s3_conf(const struct bfs_config *cfg,
+		       const struct bfs_bucket_conf *b,
+		       const struct bfs_endpoint *ep, const char *access_key_id,
+		       const char *secret_access_key, struct bfs_s3_conf *conf)
+{
+	const struct bfs_options *o = &cfg->opts;
+
+	memset(conf, 0, sizeof(*conf));
+	conf->name = b->name;
+	conf->base_url = ep->base_url;
+	conf->host = ep->host;
+	conf->bucket = b->bucket;
+	conf->region = ep->region;
+	conf->path_style = ep->path_style;
+	conf->access_key_id = access_key_id;
+	conf->secret_access_key = secret_access_key;
+	conf->connections = o->connections;
+	conf->connect_timeout = o->connect_timeout;
+	conf->request_timeout = o->request_timeout;
+	conf->retries = o->retries;
+	conf->max_keys = o->max_keys;
+}
