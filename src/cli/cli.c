@@ -26,6 +26,9 @@ static void usage(FILE *f)
 		"usage: bucketfs mount [OPTIONS] [NAME] MOUNTPOINT\n"
 		"       bucketfs NAME MOUNTPOINT [-o OPTIONS]   (mount.fuse3 "
 		"form)\n"
+		"       bucketfs bucket connect|test|list|show|remove ...  "
+		"(bucketfs bucket)\n"
+		"       bucketfs key rotate\n"
 		"       bucketfs --version | --help\n"
 		"\n"
 		"Mounts object-storage buckets and lakehouse catalogs as "
@@ -61,8 +64,29 @@ int bfs_cli_main(int argc, char **argv)
 		printf("bucketfs %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (argc >= 3 && (strcmp(argv[1], "--config") == 0 ||
+			  strncmp(argv[1], "--config=", 9) == 0)) {
+		/* bucketfs --config FILE COMMAND ...: moved after COMMAND,
+		 * where every command parses it */
+		int n = argv[1][8] == '=' ? 1 : 2;
+		char *opt = argv[1], *file = argv[2];
+
+		if (argc < 2 + n) {
+			bfs_cli_error("--config needs a file and a command");
+			return 2;
+		}
+		memmove(&argv[1], &argv[1 + n],
+			(size_t)(argc - 1 - n) * sizeof(char *));
+		argv[argc - n] = opt;
+		if (n == 2)
+			argv[argc - 1] = file;
+	}
 	if (strcmp(argv[1], "mount") == 0)
 		return bfs_cli_mount(argc - 2, argv + 2);
+	if (strcmp(argv[1], "bucket") == 0)
+		return bfs_cli_bucket(argc - 2, argv + 2);
+	if (strcmp(argv[1], "key") == 0)
+		return bfs_cli_key(argc - 2, argv + 2);
 	if (strcmp(argv[1], "catalog") == 0)
 		return bfs_cli_catalog(argc - 2, argv + 2);
 	if (argv[1][0] != '-' && argc >= 3)

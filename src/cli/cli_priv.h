@@ -10,5 +10,14 @@ void bfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Commands: each returns the process exit status. */
 int bfs_cli_mount(int argc, char **argv);
 int bfs_cli_catalog(int argc, char **argv);
+int bfs_cli_bucket(int argc, char **argv);
+int bfs_cli_key(int argc, char **argv);
+
+/*
+ * The config file a command reads or edits: --config FILE (given), else
+ * $BUCKETFS_CONFIG, else the default; made absolute.
+ * @return a malloc'd path; the caller frees it.
+ */
+char *bfs_cli_config_path(const char *given);
 
 #endif

@@ -1,0 +1,926 @@
+/*
+ * bucket.c - `bucketfs bucket connect|test|list|show|remove`: the
+ * [bucket NAME] sections of the configuration and their keys.
+ *
+ * Keys come from a prompt without echo, from stdin (--keys-from-stdin)
+ * or from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, never from argv.
+ * They are read straight into locked memory (struct bfs_secret), tested,
+ * encrypted with the master key beside the config file, and wiped. The
+ * process is made non-dumpable before the first key is read. Every
+ * change of the file is checked by loading the edited text before it
+ * replaces the file (config_write.h).
+ */
+#include "compat.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli_priv.h"
+#include "cli/conntest.h"
+#include "config.h"
+#include "config_write.h"
+#include "secret.h"
+#include "store/providers.h"
+
+char *bfs_cli_config_path(const char *given)
+{
+	char cwd[PATH_MAX];
+	char *p = given ? bfs_xstrdup(given) : bfs_config_default_path();
+	char *abs;
+
+	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return p;
+	abs = bfs_xasprintf("%s/%s", cwd, p);
+	free(p);
+	return abs;
+}
+
+/* ---- reading keys ------------------------------------------------------ */
+
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_saved;
+
+/* A signal during the prompt must not leave the terminal without echo. */
+static void restore_tty(int sig)
+{
+	if (tty_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const int tty_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+
+static void echo_off(void)
+{
+	struct termios t;
+
+	if (tcgetattr(STDIN_FILENO, &saved_tty) != 0)
+		return;
+	tty_saved = 1;
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(tty_signals); i++)
+		signal(tty_signals[i], restore_tty);
+	t = saved_tty;
+	t.c_lflag &= ~(tcflag_t)ECHO;
+	t.c_lflag |= ECHONL;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+}
+
+static void echo_on(void)
+{
+	if (tty_saved)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+	tty_saved = 0;
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(tty_signals); i++)
+		signal(tty_signals[i], SIG_DFL);
+}
+
+/*
+ * Read one line of fd into a new secret, without blanks around it. The
+ * bytes go one at a time into locked memory: no stdio buffer ever holds
+ * them.
+ * @return 0, ENODATA (end of input or an empty line), E2BIG, ENOMEM or
+ *         the errno of read.
+ */
+static int read_secret_line(int fd, struct bfs_secret **out)
+{
+	static const char zeros[BFS_SECRET_MAX + 1];
+	struct bfs_secret *buf;
+	size_t n = 0, start = 0;
+	int rc = 0;
+	char c;
+
+	*out = NULL;
+	buf = bfs_secret_new(zeros, sizeof(zeros) - 1);
+	if (!buf)
+		return ENOMEM;
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = errno;
+			goto out;
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n == BFS_SECRET_MAX) {
+			rc = E2BIG;
+			goto out;
+		}
+		buf->data[n++] = c;
+	}
+	c = 0;
+	while (n > 0 && strchr(" \t\r", buf->data[n - 1]))
+		n--;
+	while (start < n && strchr(" \t", buf->data[start]))
+		start++;
+	if (start == n) {
+		rc = ENODATA;
+		goto out;
+	}
+	*out = bfs_secret_new(buf->data + start, n - start);
+	if (!*out)
+		rc = errno ? errno : ENOMEM;
+out:
+	bfs_secret_free(buf);
+	return rc;
+}
+
+enum key_source { KEYS_STDIN, KEYS_ENV, KEYS_PROMPT };
+
+static int read_keys(bool from_stdin, struct bfs_secret **akid,
+		     struct bfs_secret **secret, enum key_source *src)
+{
+	const char *env_id = getenv("AWS_ACCESS_KEY_ID");
+	const char *env_sk = getenv("AWS_SECRET_ACCESS_KEY");
+	bool have_id = env_id && env_id[0], have_sk = env_sk && env_sk[0];
+	const char *what = "access key id";
+	int rc;
+
+	*akid = *secret = NULL;
+	if (!from_stdin && (have_id || have_sk)) {
+		if (!have_id || !have_sk) {
+			bfs_cli_error("%s is set but %s is not (set both, or "
+				      "use --keys-from-stdin)",
+				      have_id ? "AWS_ACCESS_KEY_ID"
+					      : "AWS_SECRET_ACCESS_KEY",
+				      have_id ? "AWS_SECRET_ACCESS_KEY"
+					      : "AWS_ACCESS_KEY_ID");
+			return EINVAL;
+		}
+		*src = KEYS_ENV;
+		*akid = bfs_secret_new(env_id, strlen(env_id));
+		*secret = *akid ? bfs_secret_new(env_sk, strlen(env_sk)) : NULL;
+		bfs_secret_scrub_environment();
+		if (!*secret) {
+			bfs_secret_free(*akid);
+			*akid = NULL;
+			bfs_cli_error("cannot keep the keys from the "
+				      "environment: a key is too long");
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (!from_stdin && !isatty(STDIN_FILENO)) {
+		bfs_cli_error("no keys: give them with --keys-from-stdin (two "
+			      "lines: access key id, then secret access key), "
+			      "in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+			      "or run this on a terminal to be asked");
+		return EINVAL;
+	}
+	*src = from_stdin ? KEYS_STDIN : KEYS_PROMPT;
+	if (!from_stdin)
+		echo_off();
+	if (!from_stdin)
+		fprintf(stderr, "Access key id (not echoed): ");
+	rc = read_secret_line(STDIN_FILENO, akid);
+	if (rc == 0) {
+		what = "secret access key";
+		if (!from_stdin)
+			fprintf(stderr, "Secret access key (not echoed): ");
+		rc = read_secret_line(STDIN_FILENO, secret);
+	}
+	if (!from_stdin)
+		echo_on();
+	if (rc != 0) {
+		bfs_secret_free(*akid);
+		*akid = NULL;
+		bfs_cli_error("cannot read the %s%s: %s", what,
+			      from_stdin ? " from stdin" : "",
+			      rc == ENODATA ? "empty or missing line"
+			      : rc == E2BIG ? "longer than any key"
+					    : strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- arguments --------------------------------------------------------- */
+
+struct bucket_args {
+	const char *config;
+	const char *pos[3];
+	int npos;
+	const char *provider, *bucket, *region, *endpoint, *account_id, *prefix;
+	bool path_style, allow_insecure, no_test, keys_from_stdin, write;
+	bool connect_opts; /* any option only connect takes */
+};
+
+static void bucket_usage(void)
+{
+	fprintf(stderr,
+		"usage: bucketfs bucket connect NAME --provider "
+		"s3|r2|gcs|custom [--bucket B]\n"
+		"              [--region R] [--endpoint URL] [--account-id "
+		"ID] [--path-style]\n"
+		"              [--prefix P] [--allow-insecure] [--no-test] "
+		"[--keys-from-stdin]\n"
+		"       bucketfs bucket test NAME [--write]\n"
+		"       bucketfs bucket list\n"
+		"       bucketfs bucket show NAME\n"
+		"       bucketfs bucket remove NAME\n"
+		"(every command takes --config FILE; keys come from a prompt, "
+		"from stdin with\n"
+		"--keys-from-stdin, or from AWS_ACCESS_KEY_ID and "
+		"AWS_SECRET_ACCESS_KEY)\n");
+}
+
+static int parse_args(int argc, char **argv, struct bucket_args *a)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		bool connect;
+	} valued[] = {
+		{"--config", offsetof(struct bucket_args, config), false},
+		{"--provider", offsetof(struct bucket_args, provider), true},
+		{"--bucket", offsetof(struct bucket_args, bucket), true},
+		{"--region", offsetof(struct bucket_args, region), true},
+		{"--endpoint", offsetof(struct bucket_args, endpoint), true},
+		{"--account-id", offsetof(struct bucket_args, account_id),
+		 true},
+		{"--prefix", offsetof(struct bucket_args, prefix), true},
+	};
+	static const struct {
+		const char *name;
+		size_t off;
+		bool connect;
+	} flags[] = {
+		{"--path-style", offsetof(struct bucket_args, path_style),
+		 true},
+		{"--allow-insecure",
+		 offsetof(struct bucket_args, allow_insecure), true},
+		{"--no-test", offsetof(struct bucket_args, no_test), true},
+		{"--keys-from-stdin",
+		 offsetof(struct bucket_args, keys_from_stdin), true},
+		{"--write", offsetof(struct bucket_args, write), false},
+	};
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		bool done = false;
+
+		for (size_t k = 0; k < BFS_ARRAY_SIZE(valued) && !done; k++) {
+			size_t n = strlen(valued[k].name);
+			const char **slot =
+				(const char **)((char *)a + valued[k].off);
+
+			if (strncmp(arg, valued[k].name, n) != 0)
+				continue;
+			if (arg[n] == '=') {
+				*slot = arg + n + 1;
+			} else if (arg[n] == '\0') {
+				if (i + 1 >= argc) {
+					bfs_cli_error("%s needs a value", arg);
+					return EINVAL;
+				}
+				*slot = argv[++i];
+			} else {
+				continue;
+			}
+			a->connect_opts |= valued[k].connect;
+			done = true;
+		}
+		for (size_t k = 0; k < BFS_ARRAY_SIZE(flags) && !done; k++) {
+			if (strcmp(arg, flags[k].name) != 0)
+				continue;
+			*(bool *)((char *)a + flags[k].off) = true;
+			a->connect_opts |= flags[k].connect;
+			done = true;
+		}
+		if (done)
+			continue;
+		if (arg[0] == '-' && arg[1]) {
+			bfs_cli_error("unknown option '%s'", arg);
+			bucket_usage();
+			return EINVAL;
+		}
+		if (a->npos == (int)BFS_ARRAY_SIZE(a->pos)) {
+			bfs_cli_error("too many arguments: '%s'", arg);
+			return EINVAL;
+		}
+		a->pos[a->npos++] = arg;
+	}
+	return 0;
+}
+
+static int load(const char *given, struct bfs_config *cfg)
+{
+	char err[1024] = "";
+	int rc = bfs_config_load(given, cfg, err, sizeof(err));
+
+	if (rc != 0)
+		bfs_cli_error("%s", err);
+	return rc;
+}
+
+static const struct bfs_bucket_conf *find_bucket(const struct bfs_config *cfg,
+						 const char *name)
+{
+	const struct bfs_bucket_conf *b = bfs_config_bucket(cfg, name);
+
+	if (!b)
+		bfs_cli_error("unknown bucket '%s' (see 'bucketfs bucket "
+			      "list')",
+			      name);
+	return b;
+}
+
+/* ---- connect ----------------------------------------------------------- */
+
+static int check_connect_args(const struct bucket_args *a, const char *name)
+{
+	char why[256];
+
+	if (bfs_config_check_name(name, why, sizeof(why)) != 0) {
+		bfs_cli_error("bad bucket name '%s': %s", name, why);
+		return EINVAL;
+	}
+	if (strcmp(name, "builtin") == 0) {
+		bfs_cli_error("the name 'builtin' is taken by the local "
+			      "builtin bucket: choose another name");
+		return EINVAL;
+	}
+	if (!a->provider) {
+		bfs_cli_error("bucket connect needs --provider (s3, r2, gcs "
+			      "or custom)");
+		return EINVAL;
+	}
+	if (strcmp(a->provider, "s3") != 0 && strcmp(a->provider, "r2") != 0 &&
+	    strcmp(a->provider, "gcs") != 0 &&
+	    strcmp(a->provider, "custom") != 0) {
+		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
+			      a->provider);
+		return EINVAL;
+	}
+	if (!a->bucket) {
+		bfs_cli_error("bucket connect needs --bucket (the name of the "
+			      "bucket at the provider)");
+		return EINVAL;
+	}
+	if (strcmp(a->provider, "s3") == 0 && !a->region) {
+		bfs_cli_error("provider s3 needs --region (such as "
+			      "us-east-1)");
+		return EINVAL;
+	}
+	if (strcmp(a->provider, "r2") == 0 && !a->account_id) {
+		bfs_cli_error("provider r2 needs --account-id (the 32 hex "
+			      "digits of your Cloudflare account)");
+		return EINVAL;
+	}
+	if (strcmp(a->provider, "custom") == 0 && !a->endpoint) {
+		bfs_cli_error("provider custom needs --endpoint (such as "
+			      "http://127.0.0.1:9000)");
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* The new section, keys aside. */
+static int set_fields(struct bfs_config_edit *e, const char *section,
+		      const struct bucket_args *a)
+{
+	const struct {
+		const char *key, *value;
+	} kv[] = {
+		{"provider", a->provider},
+		{"bucket", a->bucket},
+		{"region", a->region},
+		{"endpoint", a->endpoint},
+		{"account_id", a->account_id},
+		{"prefix", a->prefix},
+		{"path_style", a->path_style ? "true" : NULL},
+		{"allow_insecure", a->allow_insecure ? "true" : NULL},
+	};
+
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(kv); i++) {
+		if (!kv[i].value)
+			continue;
+		if (bfs_config_edit_set(e, section, kv[i].key, kv[i].value) !=
+		    0) {
+			bfs_cli_error("bad value for %s: '%s'", kv[i].key,
+				      kv[i].value);
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Parse the edit's text as the file would be. */
+static int parse_edit(const struct bfs_config_edit *e, const char *path,
+		      struct bfs_config *cfg, const char *what)
+{
+	char *text = bfs_config_edit_text(e);
+	char err[1024] = "";
+	int rc;
+
+	rc = bfs_config_load_buffer(path, text, strlen(text), cfg, err,
+				    sizeof(err));
+	free(text);
+	if (rc != 0)
+		bfs_cli_error("%s: %s", what, err);
+	return rc;
+}
+
+static int encrypt_into(struct bfs_config_edit *e, const char *section,
+			const char *name, const struct bfs_master_key *mk,
+			const char *key, const struct bfs_secret *s)
+{
+	char *text = NULL;
+	int rc;
+
+	rc = bfs_secret_encrypt(mk, name, s->data, &text);
+	if (rc == 0)
+		rc = bfs_config_edit_set(e, section, key, text);
+	if (rc != 0)
+		bfs_cli_error("cannot encrypt the %s: %s", key, strerror(rc));
+	free(text);
+	return rc;
+}
+
+static int cmd_connect(const struct bucket_args *a, const char *name)
+{
+	struct bfs_config cur = {0}, next = {0};
+	struct bfs_config_edit *e = NULL;
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_master_key *mk = NULL;
+	const struct bfs_bucket_conf *b;
+	char *path = NULL, *section = NULL, *kpath = NULL;
+	char err[1024] = "";
+	enum key_source src;
+	int rc;
+
+	rc = check_connect_args(a, name);
+	if (rc != 0)
+		return 2;
+	path = bfs_cli_config_path(a->config);
+	section = bfs_xasprintf("bucket %s", name);
+	rc = bfs_config_edit_open(path, &e, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	rc = parse_edit(e, path, &cur, "the config file is not valid");
+	if (rc != 0)
+		goto out;
+	if (bfs_config_bucket(&cur, name) ||
+	    bfs_config_edit_has_section(e, section)) {
+		bfs_cli_error("bucket '%s' already exists (see 'bucketfs "
+			      "bucket show %s'; 'bucketfs bucket remove %s' "
+			      "first to connect it anew)",
+			      name, name, name);
+		rc = EEXIST;
+		goto out;
+	}
+	if (bfs_config_catalog(&cur, name)) {
+		bfs_cli_error("'%s' is already the name of a catalog: choose "
+			      "another name",
+			      name);
+		rc = EEXIST;
+		goto out;
+	}
+	rc = set_fields(e, section, a);
+	if (rc != 0)
+		goto out;
+	rc = parse_edit(e, path, &next, "cannot add this bucket");
+	if (rc != 0)
+		goto out;
+	b = bfs_config_bucket(&next, name);
+	if (!b) {
+		bfs_cli_error("bucket '%s' did not parse", name);
+		rc = EINVAL;
+		goto out;
+	}
+	/* from here on the process holds keys */
+	rc = bfs_secret_harden_process();
+	if (rc != 0)
+		bfs_cli_error("warning: cannot make the process undumpable: "
+			      "%s",
+			      strerror(rc));
+	rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
+	if (rc != 0)
+		goto out;
+	if (src == KEYS_ENV)
+		fprintf(stderr,
+			"bucketfs: using the keys of "
+			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n");
+	if (!a->no_test) {
+		struct bfs_conntest_conf tc = {
+			.keys_fix = "run 'bucketfs bucket connect' again with "
+				    "the right keys",
+		};
+
+		rc = bfs_conntest_run(&next, b, akid->data, secret->data, &tc);
+		if (rc != 0) {
+			bfs_cli_error("bucket '%s' was not saved: the "
+				      "connection test failed (fix the error "
+				      "above, or save anyway with --no-test)",
+				      name);
+			goto out;
+		}
+	}
+	rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	rc = encrypt_into(e, section, name, mk, "access_key_id", akid);
+	if (rc == 0)
+		rc = encrypt_into(e, section, name, mk, "secret_access_key",
+				  secret);
+	if (rc != 0)
+		goto out;
+	rc = bfs_config_edit_commit(e, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", rc == EAGAIN ? "the config file changed "
+						   "while this command ran: "
+						   "run it again"
+						 : err);
+		goto out;
+	}
+	kpath = bfs_master_key_path(path);
+	printf("saved bucket '%s' in %s (keys encrypted with %s)\n", name, path,
+	       kpath);
+out:
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	bfs_master_key_free(mk);
+	bfs_config_edit_free(e);
+	bfs_config_release(&cur);
+	bfs_config_release(&next);
+	free(kpath);
+	free(section);
+	free(path);
+	return rc ? 1 : 0;
+}
+
+/* ---- test -------------------------------------------------------------- */
+
+static int test_local(const struct bfs_bucket_conf *b)
+{
+	if (access(b->dir, R_OK | W_OK | X_OK) != 0) {
+		printf("bucket '%s' is the local directory %s: not usable "
+		       "(%s)\n",
+		       b->name, b->dir, strerror(errno));
+		return 1;
+	}
+	printf("bucket '%s' is the local directory %s: readable and "
+	       "writable; there is no connection to test\n",
+	       b->name, b->dir);
+	return 0;
+}
+
+static int cmd_test(const struct bucket_args *a, const char *name)
+{
+	struct bfs_config cfg = {0};
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	const struct bfs_bucket_conf *b;
+	char err[1024] = "", *keys_fix = NULL;
+	int rc;
+
+	if (load(a->config, &cfg) != 0)
+		return 1;
+	b = find_bucket(&cfg, name);
+	if (!b) {
+		rc = ENOENT;
+		goto out;
+	}
+	if (b->provider == BFS_PROVIDER_LOCAL) {
+		rc = test_local(b);
+		goto out;
+	}
+	/* decrypts in this process (made undumpable first) */
+	rc = bfs_bucket_credentials(&cfg, b, &akid, &secret, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	if (b->access_key_id)
+		keys_fix = bfs_xasprintf(
+			"store the right keys: 'bucketfs bucket remove %s', "
+			"then 'bucketfs bucket connect %s ...' again",
+			b->name, b->name);
+	else
+		keys_fix = bfs_xstrdup("set the right AWS_ACCESS_KEY_ID and "
+				       "AWS_SECRET_ACCESS_KEY");
+	{
+		struct bfs_conntest_conf tc = {
+			.write = a->write, .saved = true, .keys_fix = keys_fix};
+
+		rc = bfs_conntest_run(&cfg, b, akid->data, secret->data, &tc);
+	}
+	if (rc != 0)
+		bfs_cli_error("the connection test of bucket '%s' failed",
+			      name);
+out:
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	free(keys_fix);
+	bfs_config_release(&cfg);
+	return rc ? 1 : 0;
+}
+
+/* ---- list, show -------------------------------------------------------- */
+
+static char *endpoint_of(const struct bfs_bucket_conf *b, bool *derived)
+{
+	struct bfs_endpoint ep = {0};
+	char err[512];
+	char *r;
+
+	*derived = false;
+	if (b->provider == BFS_PROVIDER_LOCAL)
+		return bfs_xstrdup(b->dir ? b->dir : "");
+	if (bfs_provider_resolve(b, &ep, err, sizeof(err)) != 0)
+		return bfs_xasprintf("(%s)", err);
+	*derived = !b->endpoint;
+	r = bfs_xstrdup(ep.base_url);
+	bfs_endpoint_release(&ep);
+	return r;
+}
+
+static int cmd_list(const struct bucket_args *a)
+{
+	struct bfs_config cfg = {0};
+
+	if (load(a->config, &cfg) != 0)
+		return 1;
+	printf("%-20s %-8s %-24s %s\n", "NAME", "PROVIDER", "BUCKET",
+	       "ENDPOINT OR DIRECTORY");
+	for (size_t i = 0; i < cfg.nbuckets; i++) {
+		const struct bfs_bucket_conf *b = &cfg.buckets[i];
+		bool derived;
+		char *where = endpoint_of(b, &derived);
+
+		printf("%-20s %-8s %-24s %s\n", b->name,
+		       bfs_provider_name(b->provider),
+		       b->bucket ? b->bucket : "-", where);
+		free(where);
+	}
+	bfs_config_release(&cfg);
+	return 0;
+}
+
+/* "AKIA…XYZ": enough to recognise a key, not enough to use it. */
+static void mask(const char *s, size_t n, char *out, size_t outlen)
+{
+	if (n >= 12)
+		snprintf(out, outlen, "%.4s…%.3s", s, s + n - 3);
+	else if (n >= 8)
+		snprintf(out, outlen, "%.2s…%.2s", s, s + n - 2);
+	else
+		snprintf(out, outlen, "…");
+}
+
+/* The key id's mask, or why it cannot be shown. */
+static void show_key_id(const struct bfs_bucket_conf *b,
+			const struct bfs_master_key *mk, const char *mkerr)
+{
+	struct bfs_secret *s = NULL;
+	char masked[64], err[1024] = "";
+	const char *v = b->access_key_id;
+
+	if (!bfs_secret_is_encrypted(v)) {
+		mask(v, strlen(v), masked, sizeof(masked));
+		printf("  %-28s %s (PLAINTEXT in the file)\n", "access_key_id",
+		       masked);
+		return;
+	}
+	if (!mk) {
+		printf("  %-28s enc:v1:… (cannot decrypt: %s)\n",
+		       "access_key_id", mkerr);
+		return;
+	}
+	if (bfs_secret_decrypt(mk, b->name, v, &s, err, sizeof(err)) != 0) {
+		printf("  %-28s enc:v1:… (%s)\n", "access_key_id", err);
+		return;
+	}
+	mask(s->data, s->len, masked, sizeof(masked));
+	printf("  %-28s %s (encrypted)\n", "access_key_id", masked);
+	bfs_secret_free(s);
+}
+
+/* Only whether the secret exists and decrypts: never any of it. */
+static void show_secret(const struct bfs_bucket_conf *b,
+			const struct bfs_master_key *mk, const char *mkerr)
+{
+	struct bfs_secret *s = NULL;
+	char err[1024] = "";
+	const char *v = b->secret_access_key;
+
+	if (!bfs_secret_is_encrypted(v)) {
+		printf("  %-28s %s\n", "secret_access_key",
+		       "set (PLAINTEXT in the file, never shown)");
+		return;
+	}
+	if (!mk) {
+		printf("  %-28s set (encrypted; cannot decrypt: %s)\n",
+		       "secret_access_key", mkerr);
+		return;
+	}
+	if (bfs_secret_decrypt(mk, b->name, v, &s, err, sizeof(err)) != 0) {
+		printf("  %-28s set (encrypted; %s)\n", "secret_access_key",
+		       err);
+		return;
+	}
+	bfs_secret_free(s);
+	printf("  %-28s %s\n", "secret_access_key",
+	       "set (encrypted, never shown)");
+}
+
+static void show_keys(const struct bfs_config *cfg,
+		      const struct bfs_bucket_conf *b)
+{
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_master_key *mk = NULL;
+	char masked[64], err[1024] = "";
+
+	if (!b->access_key_id && !b->secret_access_key) {
+		printf("  %-28s %s\n", "access_key_id",
+		       "(none: AWS_ACCESS_KEY_ID of the mount's environment)");
+		printf("  %-28s %s\n", "secret_access_key",
+		       "(none: AWS_SECRET_ACCESS_KEY of the mount's "
+		       "environment)");
+		return;
+	}
+	/*
+	 * As a mount would (with the fallback to a pending rotation's key);
+	 * when that fails, each value alone says which one is broken.
+	 */
+	if (bfs_bucket_credentials(cfg, b, &akid, &secret, err, sizeof(err)) ==
+	    0) {
+		mask(akid->data, akid->len, masked, sizeof(masked));
+		printf("  %-28s %s (%s)\n", "access_key_id", masked,
+		       bfs_secret_is_encrypted(b->access_key_id)
+			       ? "encrypted"
+			       : "PLAINTEXT in the file");
+		printf("  %-28s %s\n", "secret_access_key",
+		       bfs_secret_is_encrypted(b->secret_access_key)
+			       ? "set (encrypted, never shown)"
+			       : "set (PLAINTEXT in the file, never shown)");
+		bfs_secret_free(akid);
+		bfs_secret_free(secret);
+		return;
+	}
+	if (bfs_master_key_load(cfg->path, false, &mk, err, sizeof(err)) != 0)
+		mk = NULL;
+	show_key_id(b, mk, err);
+	show_secret(b, mk, err);
+	bfs_master_key_free(mk);
+}
+
+static int cmd_show(const struct bucket_args *a, const char *name)
+{
+	struct bfs_config cfg = {0};
+	struct bfs_endpoint ep = {0};
+	const struct bfs_bucket_conf *b;
+	char err[512] = "";
+	bool resolved;
+	int rc = 0;
+
+	if (load(a->config, &cfg) != 0)
+		return 1;
+	b = find_bucket(&cfg, name);
+	if (!b) {
+		rc = 1;
+		goto out;
+	}
+	printf("bucket %s\n", b->name);
+	printf("  %-28s %s\n", "provider", bfs_provider_name(b->provider));
+	if (b->provider == BFS_PROVIDER_LOCAL) {
+		printf("  %-28s %s\n", "dir", b->dir);
+		printf("  %-28s %s\n", "prefix",
+		       b->prefix[0] ? b->prefix : "(none)");
+		printf("  %-28s %s\n", "defined in",
+		       b->line ? cfg.path : "(builtin_dir of [bucketfs])");
+		goto out;
+	}
+	resolved = bfs_provider_resolve(b, &ep, err, sizeof(err)) == 0;
+	printf("  %-28s %s\n", "bucket", b->bucket);
+	printf("  %-28s %s%s\n", "region",
+	       b->region  ? b->region
+	       : resolved ? ep.region
+			  : "?",
+	       b->region ? "" : " (default)");
+	printf("  %-28s %s%s\n", "endpoint",
+	       b->endpoint ? b->endpoint
+	       : resolved  ? ep.base_url
+			   : err,
+	       b->endpoint ? "" : " (derived)");
+	if (b->provider == BFS_PROVIDER_R2 || b->account_id)
+		printf("  %-28s %s\n", "account_id",
+		       b->account_id ? b->account_id : "(none)");
+	printf("  %-28s %s\n", "prefix", b->prefix[0] ? b->prefix : "(none)");
+	printf("  %-28s %s%s\n", "path_style",
+	       resolved ? (ep.path_style ? "true" : "false") : "?",
+	       b->path_style < 0 ? " (default)" : "");
+	printf("  %-28s %s\n", "allow_insecure",
+	       b->allow_insecure ? "true" : "false");
+	printf("  %-28s %s\n", "allow_plaintext_credentials",
+	       b->allow_plaintext_credentials ? "true" : "false");
+	show_keys(&cfg, b);
+	printf("  %-28s %s:%d\n", "defined in", cfg.path, b->line);
+out:
+	bfs_endpoint_release(&ep);
+	bfs_config_release(&cfg);
+	return rc;
+}
+
+/* ---- remove ------------------------------------------------------------ */
+
+static int cmd_remove(const struct bucket_args *a, const char *name)
+{
+	struct bfs_config cfg = {0};
+	struct bfs_config_edit *e = NULL;
+	char *path = bfs_cli_config_path(a->config);
+	char *section = bfs_xasprintf("bucket %s", name);
+	char err[1024] = "";
+	int rc;
+
+	if (strcmp(name, "builtin") == 0) {
+		bfs_cli_error("the builtin bucket cannot be removed");
+		rc = EPERM;
+		goto out;
+	}
+	rc = bfs_config_edit_open(path, &e, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	rc = parse_edit(e, path, &cfg, "the config file is not valid");
+	if (rc != 0)
+		goto out;
+	if (!bfs_config_bucket(&cfg, name)) {
+		bfs_cli_error("unknown bucket '%s' (see 'bucketfs bucket "
+			      "list')",
+			      name);
+		rc = ENOENT;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg.ncatalogs; i++) {
+		if (strcmp(cfg.catalogs[i].bucket, name) == 0) {
+			bfs_cli_error("bucket '%s' is used by catalog '%s': "
+				      "remove the catalog first ('bucketfs "
+				      "catalog remove %s')",
+				      name, cfg.catalogs[i].name,
+				      cfg.catalogs[i].name);
+			rc = EBUSY;
+			goto out;
+		}
+	}
+	rc = bfs_config_edit_remove_section(e, section);
+	if (rc == 0)
+		rc = bfs_config_edit_commit(e, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err[0] ? err : strerror(rc));
+		goto out;
+	}
+	printf("removed bucket '%s' from %s (its data at the provider is "
+	       "untouched)\n",
+	       name, path);
+out:
+	bfs_config_edit_free(e);
+	bfs_config_release(&cfg);
+	free(section);
+	free(path);
+	return rc ? 1 : 0;
+}
+
+int bfs_cli_bucket(int argc, char **argv)
+{
+	struct bucket_args a = {0};
+	const char *cmd;
+
+	if (parse_args(argc, argv, &a) != 0)
+		return 2;
+	if (a.npos == 0) {
+		bucket_usage();
+		return 2;
+	}
+	cmd = a.pos[0];
+	if (a.connect_opts && strcmp(cmd, "connect") != 0) {
+		bfs_cli_error("options such as --provider, --keys-from-stdin "
+			      "or --no-test go with 'bucket connect' only");
+		return 2;
+	}
+	if (a.write && strcmp(cmd, "test") != 0) {
+		bfs_cli_error("--write goes with 'bucket test' only");
+		return 2;
+	}
+	if (strcmp(cmd, "list") == 0 && a.npos == 1)
+		return cmd_list(&a);
+	if (a.npos == 2 && strcmp(cmd, "connect") == 0)
+		return cmd_connect(&a, a.pos[1]);
+	if (a.npos == 2 && strcmp(cmd, "test") == 0)
+		return cmd_test(&a, a.pos[1]);
+	if (a.npos == 2 && strcmp(cmd, "show") == 0)
+		return cmd_show(&a, a.pos[1]);
+	if (a.npos == 2 && strcmp(cmd, "remove") == 0)
+		return cmd_remove(&a, a.pos[1]);
+	bucket_usage();
+	return 2;
+}
