@@ -59,7 +59,7 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 				? " (another client changed it meanwhile)"
 				: "");
 		bfs_meta_list_release(&meta);
-		return rc == EEXIST ? ESTALE : rc;
+		return rc == EEXIST || rc == ESTALE ? EIO : rc;
 	}
 	bfs_meta_list_release(&in->node.info.meta);
 	in->node.info.meta = meta;

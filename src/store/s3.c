@@ -51,6 +51,9 @@ struct s3_priv {
 	struct bfs_s3_error last;    /* protected by lock */
 	bool have_last;		     /* protected by lock */
 	atomic_bool if_match_broken; /* server 412s a matching If-Match */
+	/* conditional PUT probed once: 0 not yet, 1 honoured, 2 ignored
+	 * (s3rver) */
+	atomic_int cond_put;
 	_Atomic uint64_t errors;
 };
 
@@ -1000,6 +1003,56 @@ out:
 	return rc;
 }
 
+static int s3_del(struct bfs_store *s, const char *key);
+
+/*
+ * Does the server honour If-None-Match on PUT? Some (s3rver) ignore every
+ * condition and overwrite; learn it once, with a probe object written
+ * twice, so conditional writes can be emulated there.
+ */
+static bool cond_put_ignored(struct bfs_store *s)
+{
+	struct s3_priv *p = s->priv;
+	struct bfs_put_req req = {0};
+	struct digests d;
+	char key[96], etag[BFS_ETAG_MAX];
+	int state = atomic_load(&p->cond_put);
+	int fd, rc;
+
+	if (state != 0)
+		return state == 2;
+	fd = memfd_create("bucketfs-probe", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, "p", 1) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	snprintf(key, sizeof(key), ".bucketfs-condprobe-%ld-%lx",
+		 (long)getpid(), (unsigned long)random());
+	req.key = key;
+	req.fd = fd;
+	req.size = 1;
+	rc = digest_fd(p, fd, 0, 1, &d);
+	if (rc == 0)
+		rc = put_once(p, &req, &d, false, etag);
+	if (rc == 0) {
+		req.if_none_match = true;
+		rc = put_once(p, &req, &d, false, etag);
+		state = rc == 0 ? 2 : (rc == EEXIST || rc == ESTALE) ? 1 : 0;
+		s3_del(s, key);
+	}
+	close(fd);
+	if (state == 2)
+		bfs_log(LOG_NOTICE,
+			"%s: the server ignores conditional PUTs: comparing "
+			"ETags with a HEAD before each conditional write "
+			"instead (a small race remains)",
+			p->name);
+	if (state != 0)
+		atomic_store(&p->cond_put, state);
+	return state == 2;
+}
+
 static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 		  char *etag_out)
 {
@@ -1018,6 +1071,27 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 			"%s: PUT '%.200s': cannot read the data to "
 			"upload: %s",
 			p->name, req->key, strerror(rc));
+		return rc;
+	}
+	if ((req->if_match || req->if_none_match) && cond_put_ignored(s)) {
+		/* emulated: check, then write (a small race, documented) */
+		rc = current_etag(p, req->key, cur);
+		if (rc == 0 && req->if_none_match)
+			return EEXIST;
+		if (req->if_match &&
+		    (rc == ENOENT || (rc == 0 && strcmp(cur, req->if_match))))
+			return ESTALE;
+		if (rc && rc != ENOENT)
+			return rc;
+		struct bfs_put_req plain = *req;
+
+		plain.if_match = NULL;
+		plain.if_none_match = false;
+		rc = put_once(p, &plain, &d, false, etag);
+		if (rc == 0 && !etag[0])
+			rc = current_etag(p, req->key, etag);
+		if (rc == 0 && etag_out)
+			memcpy(etag_out, etag, BFS_ETAG_MAX);
 		return rc;
 	}
 	if (req->if_match && atomic_load(&p->if_match_broken)) {
