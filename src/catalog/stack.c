@@ -49,6 +49,7 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 	conf.request_timeout = o->request_timeout;
 	conf.retries = o->retries;
 	conf.max_keys = o->max_keys;
+	conf.probe_conditional_put = true;
 	s = bfs_s3_create(&conf, err, errlen);
 	if (s == NULL)
 		rc = errno ? errno : EIO;

@@ -1021,6 +1021,8 @@ static bool cond_put_ignored(struct bfs_store *s)
 
 	if (state != 0)
 		return state == 2;
+	if (!p->conf.probe_conditional_put)
+		return false;
 	fd = memfd_create("bucketfs-probe", MFD_CLOEXEC);
 	if (fd < 0 || write(fd, "p", 1) != 1) {
 		if (fd >= 0)

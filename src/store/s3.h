@@ -63,6 +63,10 @@ struct bfs_s3_conf {
 	/* the server ignores If-Match / If-None-Match on PUT (s3rver): do
 	 * not advertise BFS_CAP_IF_MATCH / BFS_CAP_IF_NONE_MATCH */
 	bool no_conditional_put;
+	/* before the first conditional write, check with a probe object
+	 * whether the server honours If-None-Match, and emulate conditions
+	 * with a HEAD when it does not (s3rver); the mount sets it */
+	bool probe_conditional_put;
 	/* copies larger than this use UploadPartCopy; 0: 5 GiB (the S3
 	 * limit of CopyObject) */
 	uint64_t multipart_copy_threshold;
