@@ -7,8 +7,25 @@
 #                     so that the runner's summary is the last line printed)
 EXTRA_DIST += tests/run tests/lib.sh
 
-check-build: all $(check_PROGRAMS)
+check-build: all
+	$(MAKE) $(AM_MAKEFLAGS) $(check_PROGRAMS)
 .PHONY: check-build
 
 check-local:
 	BFS_BUILD="$(abs_top_builddir)" "$(abs_top_srcdir)/tests/run"
+
+# Objects do not depend on the compiler flags, so a tree configured again
+# with or without --enable-sanitizers would link old objects with the new
+# flags (and fail, or test code that is not instrumented). The flags are
+# kept in a stamp; when they change, every object is removed first.
+BUILT_SOURCES = .deps/bfs-build-flags
+.deps/bfs-build-flags: FORCE
+	@$(MKDIR_P) .deps; \
+	echo '$(CC) $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS)' >$@.new; \
+	if cmp -s $@ $@.new; then rm -f $@.new; else \
+	  test ! -f $@ || { echo "  the build flags changed: rebuilding everything"; \
+	    find . -path ./tests/tools/node_modules -prune -o -name '*.o' -type f -exec rm -f {} +; \
+	    rm -f $(noinst_LIBRARIES) $(bin_PROGRAMS) $(check_PROGRAMS); }; \
+	  mv -f $@.new $@; fi
+FORCE:
+.PHONY: FORCE
