@@ -17,15 +17,16 @@ check-local:
 # Objects do not depend on the compiler flags, so a tree configured again
 # with or without --enable-sanitizers would link old objects with the new
 # flags (and fail, or test code that is not instrumented). The flags are
-# kept in a stamp; when they change, every object is removed first.
+# kept in a stamp; when they change (or a tree has no stamp yet), every
+# object is removed first.
 BUILT_SOURCES = .deps/bfs-build-flags
 .deps/bfs-build-flags: FORCE
 	@$(MKDIR_P) .deps; \
 	echo '$(CC) $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS)' >$@.new; \
 	if cmp -s $@ $@.new; then rm -f $@.new; else \
-	  test ! -f $@ || { echo "  the build flags changed: rebuilding everything"; \
-	    find . -path ./tests/tools/node_modules -prune -o -name '*.o' -type f -exec rm -f {} +; \
-	    rm -f $(noinst_LIBRARIES) $(bin_PROGRAMS) $(check_PROGRAMS); }; \
+	  test ! -f $@ || echo "  the build flags changed: rebuilding everything"; \
+	  find . -path ./tests/tools/node_modules -prune -o -name '*.o' -type f -exec rm -f {} +; \
+	  rm -f $(noinst_LIBRARIES) $(bin_PROGRAMS) $(check_PROGRAMS); \
 	  mv -f $@.new $@; fi
 FORCE:
 .PHONY: FORCE
