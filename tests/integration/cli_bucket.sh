@@ -184,6 +184,27 @@ t_is "those are stored encrypted too" \
 	"$(conf_get "$CONF" "bucket fromenv" secret_access_key | cut -c1-7)" \
 	"enc:v1:"
 t_fails "still no plaintext secret in the config dir" has_secret "$W/conf"
+# the prompt, on a terminal (script(1) makes one); typed after it appears
+connect_prompt()
+{
+	(
+		sleep 1
+		printf '%s\n' "$STORE_ACCESS"
+		sleep 0.5
+		printf '%s\n' "$STORE_SECRET"
+	) | script -q -c "'$BFS_BIN' bucket connect prompted --config '$CONF' \
+		--provider custom --endpoint '$STORE_URL' --bucket '$BKT' \
+		--prefix prompted/; stty -a" /dev/null
+}
+t_out "connect asks for the keys on a terminal" "saved bucket 'prompted'" \
+	connect_prompt
+cp "$W/.t_out" "$W/prompt.out"
+t_ok "the prompt says the keys are not echoed" \
+	grep -q "Secret access key (not echoed):" "$W/prompt.out"
+t_fails "the terminal did not echo the secret" has_secret "$W/prompt.out"
+t_fails "nor the access key id" has_access "$W/prompt.out"
+t_ok "echo is back on afterwards" \
+	sh -c "grep -qw echo '$W/prompt.out' && ! grep -qw -- -echo '$W/prompt.out'"
 
 # ------------------------------------------------------ list and show
 
@@ -445,7 +466,7 @@ t_out "with the right key back the test passes" "connection test passed" \
 # ---------------------------------------------------------- rotation
 
 grep 'enc:v1:' "$CONF" | sort >"$W/enc.before"
-t_out "key rotate re-encrypts every secret" "rotated: 6 encrypted keys" \
+t_out "key rotate re-encrypts every secret" "rotated: 8 encrypted keys" \
 	bfs key rotate --config "$CONF"
 grep 'enc:v1:' "$CONF" | sort >"$W/enc.after"
 t_is "every ciphertext changed" \
