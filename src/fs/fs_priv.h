@@ -17,6 +17,9 @@ struct bfs_fs {
 	struct bfs_itable itable;
 	int empty_fd;	       /* /dev/null: the body of directory markers */
 	struct timespec start; /* mtime of what has none (virtual dirs) */
+	/* open files, freed at unmount when the kernel sent no release */
+	pthread_mutex_t fh_lock;
+	struct bfs_fh *fhs; /* protected by fh_lock */
 };
 
 /* An open file. */
@@ -25,6 +28,7 @@ struct bfs_fh {
 	bool writer;
 	/* the version reads are pinned to; protected by in->lock */
 	char etag[BFS_ETAG_MAX];
+	struct bfs_fh *prev, *next; /* protected by fs->fh_lock */
 };
 
 static inline struct bfs_fs *bfs_fs(fuse_req_t req)

@@ -79,6 +79,34 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	return 0;
 }
 
+static struct bfs_fh *fh_new(struct bfs_fs *fs)
+{
+	struct bfs_fh *fh = bfs_xcalloc(1, sizeof(*fh));
+
+	BFS_PCHECK(pthread_mutex_lock(&fs->fh_lock));
+	fh->next = fs->fhs;
+	if (fs->fhs)
+		fs->fhs->prev = fh;
+	fs->fhs = fh;
+	BFS_PCHECK(pthread_mutex_unlock(&fs->fh_lock));
+	return fh;
+}
+
+static void fh_free(struct bfs_fs *fs, struct bfs_fh *fh)
+{
+	if (fh == NULL)
+		return;
+	BFS_PCHECK(pthread_mutex_lock(&fs->fh_lock));
+	if (fh->prev)
+		fh->prev->next = fh->next;
+	else
+		fs->fhs = fh->next;
+	if (fh->next)
+		fh->next->prev = fh->prev;
+	BFS_PCHECK(pthread_mutex_unlock(&fs->fh_lock));
+	free(fh);
+}
+
 static void bfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
@@ -415,13 +443,13 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fh = bfs_xcalloc(1, sizeof(*fh));
+	fh = fh_new(fs);
 	fh->in = in;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	rc = open_locked(fs, in, fi->flags, fh);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0) {
-		free(fh);
+		fh_free(fs, fh);
 		bfs_inode_put(&fs->itable, in);
 		fuse_reply_err(req, rc);
 		return;
@@ -433,7 +461,7 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 		BFS_PCHECK(pthread_mutex_lock(&in->lock));
 		in->nopen--;
 		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-		free(fh);
+		fh_free(fs, fh);
 		bfs_inode_put(&fs->itable, in);
 	}
 }
@@ -457,7 +485,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc != 0)
 		goto out;
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
-	fh = bfs_xcalloc(1, sizeof(*fh));
+	fh = fh_new(fs);
 	fh->in = in;
 	fh->writer = true;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
@@ -480,11 +508,11 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 		bfs_inode_forget(&fs->itable, in->ino, 1);
 		bfs_inode_put(&fs->itable, in);
-		free(fh);
+		fh_free(fs, fh);
 	}
 	goto done;
 out:
-	free(fh);
+	fh_free(fs, fh);
 	if (in)
 		bfs_inode_put(&fs->itable, in);
 	fuse_reply_err(req, rc);
@@ -653,7 +681,7 @@ static void bfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_inode_put(&fs->itable, in);
-	free(fh);
+	fh_free(fs, fh);
 	fuse_reply_err(req, rc);
 }
 
@@ -744,6 +772,7 @@ struct bfs_fs *bfs_fs_create(const struct bfs_fs_conf *conf, char *err,
 		return NULL;
 	}
 	clock_gettime(CLOCK_REALTIME, &fs->start);
+	BFS_PCHECK(pthread_mutex_init(&fs->fh_lock, NULL));
 	bfs_itable_init(&fs->itable, &conf->root);
 	return fs;
 }
@@ -771,6 +800,14 @@ void bfs_fs_destroy(struct bfs_fs *fs)
 {
 	if (fs == NULL)
 		return;
+	/* files still open at unmount: the kernel sends no release */
+	while (fs->fhs) {
+		struct bfs_fh *fh = fs->fhs;
+
+		fs->fhs = fh->next;
+		free(fh);
+	}
+	BFS_PCHECK(pthread_mutex_destroy(&fs->fh_lock));
 	bfs_itable_release(&fs->itable);
 	close(fs->empty_fd);
 	free(fs->staging_dir);
