@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"       bucketfs bucket connect|test|list|show|remove ...  "
 		"(bucketfs bucket)\n"
 		"       bucketfs key rotate\n"
+		"       bucketfs cache stats|clear [BUCKET]\n"
 		"       bucketfs --version | --help\n"
 		"\n"
 		"Mounts object-storage buckets and lakehouse catalogs as "
@@ -89,6 +90,8 @@ int bfs_cli_main(int argc, char **argv)
 		return bfs_cli_key(argc - 2, argv + 2);
 	if (strcmp(argv[1], "catalog") == 0)
 		return bfs_cli_catalog(argc - 2, argv + 2);
+	if (strcmp(argv[1], "cache") == 0)
+		return bfs_cli_cache(argc - 2, argv + 2);
 	if (argv[1][0] != '-' && argc >= 3)
 		/* mount.fuse3 calls: bucketfs NAME MOUNTPOINT -o opts */
 		return bfs_cli_mount(argc - 1, argv + 1);

@@ -1,0 +1,1471 @@
+/*
+ * blockcache.c - the block cache store (see blockcache.h): blocks of
+ * object versions in files under <cache_dir>/blocks/, an index in LMDB,
+ * LRU eviction under a byte limit shared by every process on the dir,
+ * a few checked blocks in memory, and one fetch per block at a time.
+ *
+ * The LMDB tables (cache/meta.h) it owns:
+ *   blocks: index key (40 bytes) → struct ival
+ *           index key = bucket hash (8) | version hash (24) | N (8, BE)
+ *           bucket hash  = SHA-256(bucket)[0..8]
+ *           version hash = SHA-256(bucket NUL key NUL etag)[0..24]
+ *   lru:    access time (8, BE, ns) | file id (8, BE) → index key
+ *   state:  "bytes" → uint64 sum of file_len of every indexed block;
+ *           "sweep" → uint64 time of the last orphan sweep (s)
+ * A file's name is its random 64-bit id: blocks/XX/ID.blk, XX = id's
+ * low byte. Two processes that fetch one block at once each write their
+ * own file; the second to commit finds the index entry and drops its
+ * file, so no file is ever replaced under a reader.
+ *
+ * Access times are written lazily: a hit notes (block, now) in memory
+ * at most once a second per block, and the tick (about 1 s) writes the
+ * notes in one transaction; LRU order is therefore exact to a second.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/blockcache.h"
+#include "cache/blockfile.h"
+#include "cache/meta.h"
+#include "cache/stats.h"
+#include "log.h"
+
+#define IKEY_LEN	40
+#define LKEY_LEN	16
+#define HOT_DEFAULT	8
+#define TOUCH_MAX	1024
+#define TOUCH_NS	1000000000ull /* one note per block per second */
+#define SWEEP_EVERY	3600	      /* seconds between orphan sweeps */
+#define ORPHAN_AGE	600 /* a file younger than this may be in flight */
+#define ERROR_LOG_EVERY 1000
+
+struct ival {
+	uint64_t id;
+	uint64_t atime; /* ns since the epoch */
+	uint32_t file_len;
+	uint32_t data_len;
+};
+_Static_assert(sizeof(struct ival) == 24, "ival has no padding");
+
+/* A block's data in memory; refs changed atomically. */
+struct blk {
+	unsigned refs;
+	size_t len;
+	uint8_t data[];
+};
+
+struct hot {
+	bool used;
+	uint8_t ikey[IKEY_LEN];
+	struct blk *b;
+	uint64_t id;	/* 0: not indexed (could not be stored) */
+	uint64_t atime; /* as last written to the index */
+	uint64_t last;	/* for LRU among the hot blocks */
+};
+
+/* One block being fetched; waiters share its result. */
+struct flight {
+	struct flight *next;
+	uint8_t ikey[IKEY_LEN];
+	bool done;
+	int rc;
+	struct blk *b; /* on success; one reference held by the flight */
+	unsigned waiters;
+};
+
+struct touch {
+	uint8_t ikey[IKEY_LEN];
+	uint64_t id;
+	uint64_t atime;
+};
+
+struct bc_priv {
+	struct bfs_store store;
+	struct bfs_store *inner;
+	char *cache_dir;
+	char *bucket;
+	char *blocks_dir;
+	char *meta_dir;
+	uint64_t bs;
+	uint64_t conf_size;
+	uint8_t bucket_hash[8];
+	time_t started;
+
+	struct bfs_metadb *db; /* set by start, cleared by stop */
+	uint64_t limit;	       /* fixed at start */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* protected by lock */
+	struct hot *hot;
+	size_t hot_max;
+	uint64_t hot_clock;
+	struct flight *flights;
+	uint64_t landed; /* fetches finished, ever */
+	struct touch *touches;
+	size_t ntouches;
+	struct bfs_blockcache_stats st;
+	struct bfs_blockcache_stats published;
+	bool housekept;
+};
+
+/* What one call knows about its object version. */
+struct obj {
+	const char *key;
+	const char *etag;
+	uint8_t key_hash[32];
+	uint8_t ver_hash[32];
+};
+
+static int bc_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match);
+
+static struct bc_priv *priv_of(const struct bfs_store *s)
+{
+	return s->priv;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void bucket_hash(const char *bucket, uint8_t out[8])
+{
+	uint8_t h[32];
+
+	SHA256((const unsigned char *)bucket, strlen(bucket), h);
+	memcpy(out, h, 8);
+}
+
+static void obj_init(struct obj *o, const char *bucket, const char *key,
+		     const char *etag)
+{
+	size_t bl = strlen(bucket), kl = strlen(key), el = strlen(etag);
+	char *buf = bfs_xmalloc(bl + kl + el + 2);
+
+	memcpy(buf, bucket, bl + 1);
+	memcpy(buf + bl + 1, key, kl + 1);
+	SHA256((unsigned char *)buf, bl + 1 + kl, o->key_hash);
+	memcpy(buf + bl + 1 + kl + 1, etag, el);
+	SHA256((unsigned char *)buf, bl + kl + el + 2, o->ver_hash);
+	free(buf);
+	o->key = key;
+	o->etag = etag;
+}
+
+static void make_ikey(const struct bc_priv *p, const struct obj *o,
+		      uint64_t block, uint8_t *ikey)
+{
+	memcpy(ikey, p->bucket_hash, 8);
+	memcpy(ikey + 8, o->ver_hash, 24);
+	put_be64(ikey + 32, block);
+}
+
+static void make_lkey(uint64_t atime, uint64_t id, uint8_t *lkey)
+{
+	put_be64(lkey, atime);
+	put_be64(lkey + 8, id);
+}
+
+static char *block_path(const char *blocks_dir, uint64_t id)
+{
+	return bfs_xasprintf("%s/%02x/%016" PRIx64 ".blk", blocks_dir,
+			     (unsigned)(id & 0xff), id);
+}
+
+static struct blk *blk_new(size_t cap)
+{
+	struct blk *b = bfs_xmalloc(sizeof(*b) + cap);
+
+	b->refs = 1;
+	b->len = 0;
+	return b;
+}
+
+static struct blk *blk_ref(struct blk *b)
+{
+	__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+	return b;
+}
+
+static void blk_put(struct blk *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
+/* A cache I/O failure: counted, logged now and then; never fatal. */
+static void cache_error(struct bc_priv *p, const char *what, int rc)
+{
+	uint64_t n;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	n = p->st.errors++;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (n % ERROR_LOG_EVERY == 0)
+		bfs_log(LOG_ERR,
+			"%s: block cache in '%s': %s: %s (reads go to the "
+			"bucket)",
+			p->bucket, p->blocks_dir, what, strerror(rc));
+}
+
+/* ---- the index ----------------------------------------------------------- */
+
+static int get_ival(struct bfs_metadb_txn *txn, const uint8_t *ikey,
+		    struct ival *iv)
+{
+	void *v;
+	size_t vlen;
+	int rc = bfs_metadb_get(txn, BFS_METADB_BLOCKS, ikey, IKEY_LEN, &v,
+				&vlen);
+
+	if (rc != 0)
+		return rc;
+	if (vlen != sizeof(*iv))
+		rc = EIO;
+	else
+		memcpy(iv, v, sizeof(*iv));
+	free(v);
+	return rc;
+}
+
+static int get_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t *out)
+{
+	void *v;
+	size_t vlen;
+	int rc = bfs_metadb_get(txn, BFS_METADB_STATE, name, strlen(name), &v,
+				&vlen);
+
+	*out = 0;
+	if (rc == ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (vlen == sizeof(*out))
+		memcpy(out, v, sizeof(*out));
+	free(v);
+	return 0;
+}
+
+static int put_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t v)
+{
+	return bfs_metadb_put(txn, BFS_METADB_STATE, name, strlen(name), &v,
+			      sizeof(v));
+}
+
+/* Remove one index entry (and its LRU entry) in txn; adjusts *total. */
+static int unindex(struct bfs_metadb_txn *txn, const uint8_t *ikey,
+		   const struct ival *iv, uint64_t *total)
+{
+	uint8_t lkey[LKEY_LEN];
+	int rc;
+
+	make_lkey(iv->atime, iv->id, lkey);
+	rc = bfs_metadb_del(txn, BFS_METADB_BLOCKS, ikey, IKEY_LEN);
+	if (rc == 0) {
+		rc = bfs_metadb_del(txn, BFS_METADB_LRU, lkey, LKEY_LEN);
+		if (rc == ENOENT)
+			rc = 0;
+	}
+	*total = *total > iv->file_len ? *total - iv->file_len : 0;
+	return rc;
+}
+
+/* Drop the entry ikey if it still names file id; then the file. */
+static void drop_block(struct bc_priv *p, const uint8_t *ikey, uint64_t id)
+{
+	struct bfs_metadb_txn *txn;
+	struct ival iv;
+	uint64_t total;
+	char *path;
+	int rc;
+
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		goto out;
+	rc = get_ival(txn, ikey, &iv);
+	if (rc == 0 && iv.id == id) {
+		rc = get_u64(txn, "bytes", &total);
+		if (rc == 0)
+			rc = unindex(txn, ikey, &iv, &total);
+		if (rc == 0)
+			rc = put_u64(txn, "bytes", total);
+		if (rc == 0) {
+			rc = bfs_metadb_commit(txn);
+			txn = NULL;
+		}
+	}
+	bfs_metadb_abort(txn);
+out:
+	path = block_path(p->blocks_dir, id);
+	unlink(path);
+	free(path);
+	if (rc != 0 && rc != ENOENT)
+		cache_error(p, "cannot drop a block from the index", rc);
+}
+
+/*
+ * Admit a fetched block: write its file, then in one transaction evict
+ * least recently used blocks until it fits and index it.
+ * @return the file id, or 0 if the block is not cached.
+ */
+static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
+		      const uint8_t *ikey, const struct blk *b)
+{
+	struct bfs_blockfile_id bid;
+	struct bfs_metadb_txn *txn = NULL;
+	uint64_t file_len = BFS_BLOCKFILE_HDR_SIZE + b->len;
+	uint64_t *evicted = NULL, evicted_bytes = 0;
+	size_t nevicted = 0;
+	uint64_t id = 0, total;
+	struct ival iv;
+	char *path = NULL;
+	int rc;
+
+	if (file_len > p->limit)
+		return 0;
+	memcpy(bid.key_hash, o->key_hash, 32);
+	snprintf(bid.etag, sizeof(bid.etag), "%s", o->etag);
+	bid.block = block;
+	do {
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			return 0;
+	} while (id == 0);
+	path = block_path(p->blocks_dir, id);
+	rc = bfs_blockfile_write(path, &bid, b->data, b->len);
+	if (rc == ENOENT) {
+		char *dir = bfs_xasprintf("%s/%02x", p->blocks_dir,
+					  (unsigned)(id & 0xff));
+
+		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+			rc = bfs_blockfile_write(path, &bid, b->data, b->len);
+		free(dir);
+	}
+	if (rc != 0) {
+		cache_error(p, "cannot write a block file", rc);
+		goto fail;
+	}
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		goto fail_index;
+	rc = get_ival(txn, ikey, &iv);
+	if (rc == 0) {
+		/* another thread or process admitted it first */
+		rc = 0;
+		goto fail;
+	}
+	if (rc != ENOENT)
+		goto fail_index;
+	rc = get_u64(txn, "bytes", &total);
+	while (rc == 0 && total + file_len > p->limit) {
+		uint8_t lkey[BFS_METADB_KEY_MAX];
+		uint8_t *victim;
+		size_t lklen, vlen;
+		struct ival viv;
+
+		rc = bfs_metadb_first(txn, BFS_METADB_LRU, lkey, &lklen,
+				      (void **)&victim, &vlen);
+		if (rc == ENOENT) {
+			/* nothing left to evict: the count was off */
+			total = 0;
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			break;
+		rc = bfs_metadb_del(txn, BFS_METADB_LRU, lkey, lklen);
+		if (rc == 0 && vlen == IKEY_LEN &&
+		    get_ival(txn, victim, &viv) == 0 &&
+		    viv.id == get_be64(lkey + 8)) {
+			rc = bfs_metadb_del(txn, BFS_METADB_BLOCKS, victim,
+					    IKEY_LEN);
+			total = total > viv.file_len ? total - viv.file_len : 0;
+			evicted = bfs_xrealloc(
+				evicted, (nevicted + 1) * sizeof(*evicted));
+			evicted[nevicted++] = viv.id;
+			evicted_bytes += viv.file_len;
+		}
+		free(victim);
+	}
+	if (rc != 0)
+		goto fail_index;
+	iv.id = id;
+	iv.atime = now_ns();
+	iv.file_len = (uint32_t)file_len;
+	iv.data_len = (uint32_t)b->len;
+	{
+		uint8_t lkey[LKEY_LEN];
+
+		make_lkey(iv.atime, id, lkey);
+		rc = bfs_metadb_put(txn, BFS_METADB_BLOCKS, ikey, IKEY_LEN, &iv,
+				    sizeof(iv));
+		if (rc == 0)
+			rc = bfs_metadb_put(txn, BFS_METADB_LRU, lkey, LKEY_LEN,
+					    ikey, IKEY_LEN);
+	}
+	if (rc == 0)
+		rc = put_u64(txn, "bytes", total + file_len);
+	if (rc != 0)
+		goto fail_index;
+	rc = bfs_metadb_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail_index;
+	/* the index no longer names them: nobody opens them from now on */
+	for (size_t i = 0; i < nevicted; i++) {
+		char *ep = block_path(p->blocks_dir, evicted[i]);
+
+		unlink(ep);
+		free(ep);
+	}
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->st.evictions += nevicted;
+	p->st.evicted_bytes += evicted_bytes;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	free(evicted);
+	free(path);
+	return id;
+fail_index:
+	cache_error(p, "cannot index a block", rc);
+fail:
+	bfs_metadb_abort(txn);
+	if (path)
+		unlink(path);
+	free(path);
+	free(evicted);
+	return 0;
+}
+
+/* ---- memory: hot blocks, fetches in flight, access notes ------------------
+ */
+
+/* The hot entry for ikey, or NULL; lock held. */
+static struct hot *hot_find(struct bc_priv *p, const uint8_t *ikey)
+{
+	for (size_t i = 0; i < p->hot_max; i++)
+		if (p->hot[i].used &&
+		    memcmp(p->hot[i].ikey, ikey, IKEY_LEN) == 0)
+			return &p->hot[i];
+	return NULL;
+}
+
+/* Keep b (a reference is taken) as hot; lock held. */
+static void hot_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
+		       uint64_t id, uint64_t atime)
+{
+	struct hot *h = hot_find(p, ikey);
+
+	if (h == NULL) {
+		h = &p->hot[0];
+		for (size_t i = 0; i < p->hot_max; i++) {
+			if (!p->hot[i].used) {
+				h = &p->hot[i];
+				break;
+			}
+			if (p->hot[i].last < h->last)
+				h = &p->hot[i];
+		}
+	}
+	if (h->used)
+		blk_put(h->b);
+	h->used = true;
+	memcpy(h->ikey, ikey, IKEY_LEN);
+	h->b = blk_ref(b);
+	h->id = id;
+	h->atime = atime;
+	h->last = ++p->hot_clock;
+}
+
+/*
+ * Note an access to an indexed block; lock held.
+ * @return true when the notes are full and must be written now.
+ */
+static bool touch_note(struct bc_priv *p, const uint8_t *ikey, uint64_t id,
+		       uint64_t *atime)
+{
+	uint64_t now = now_ns();
+
+	if (id == 0 || now < *atime + TOUCH_NS)
+		return false;
+	*atime = now;
+	for (size_t i = 0; i < p->ntouches; i++) {
+		if (p->touches[i].id == id) {
+			p->touches[i].atime = now;
+			return false;
+		}
+	}
+	memcpy(p->touches[p->ntouches].ikey, ikey, IKEY_LEN);
+	p->touches[p->ntouches].id = id;
+	p->touches[p->ntouches].atime = now;
+	p->ntouches++;
+	return p->ntouches == TOUCH_MAX;
+}
+
+/* Write the access notes into the LRU order. */
+static void flush_touches(struct bc_priv *p)
+{
+	struct bfs_metadb_txn *txn;
+	struct touch *t;
+	size_t n;
+	int rc;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	n = p->ntouches;
+	t = bfs_xmalloc(BFS_MAX(n, 1) * sizeof(*t));
+	memcpy(t, p->touches, n * sizeof(*t));
+	p->ntouches = 0;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (n == 0 || p->db == NULL)
+		goto out;
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		goto fail;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint8_t lkey[LKEY_LEN];
+		struct ival iv;
+
+		if (get_ival(txn, t[i].ikey, &iv) != 0 || iv.id != t[i].id ||
+		    iv.atime >= t[i].atime)
+			continue;
+		make_lkey(iv.atime, iv.id, lkey);
+		rc = bfs_metadb_del(txn, BFS_METADB_LRU, lkey, LKEY_LEN);
+		if (rc == ENOENT)
+			rc = 0;
+		iv.atime = t[i].atime;
+		make_lkey(iv.atime, iv.id, lkey);
+		if (rc == 0)
+			rc = bfs_metadb_put(txn, BFS_METADB_LRU, lkey, LKEY_LEN,
+					    t[i].ikey, IKEY_LEN);
+		if (rc == 0)
+			rc = bfs_metadb_put(txn, BFS_METADB_BLOCKS, t[i].ikey,
+					    IKEY_LEN, &iv, sizeof(iv));
+	}
+	if (rc == 0) {
+		rc = bfs_metadb_commit(txn);
+	} else {
+		bfs_metadb_abort(txn);
+	}
+fail:
+	if (rc != 0)
+		cache_error(p, "cannot record block accesses", rc);
+out:
+	free(t);
+}
+
+/* ---- one block ------------------------------------------------------------
+ */
+
+/* Read an indexed block from disk, checked; ENOENT if not there. */
+static int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
+		     const uint8_t *ikey, bool check_only, struct blk **out,
+		     struct ival *iv)
+{
+	struct bfs_metadb_txn *txn;
+	struct bfs_blockfile_id bid;
+	struct blk *b;
+	char why[128] = "";
+	char *path;
+	int rc;
+
+	*out = NULL;
+	rc = bfs_metadb_begin(p->db, true, &txn);
+	if (rc != 0) {
+		cache_error(p, "cannot read the index", rc);
+		return ENOENT;
+	}
+	rc = get_ival(txn, ikey, iv);
+	bfs_metadb_abort(txn);
+	if (rc != 0) {
+		if (rc != ENOENT)
+			cache_error(p, "cannot read the index", rc);
+		return ENOENT;
+	}
+	if (check_only)
+		return 0;
+	if (iv->data_len > p->bs) {
+		snprintf(why, sizeof(why), "index says %u bytes", iv->data_len);
+		rc = EBADMSG;
+		b = NULL;
+	} else {
+		memcpy(bid.key_hash, o->key_hash, 32);
+		snprintf(bid.etag, sizeof(bid.etag), "%s", o->etag);
+		bid.block = block;
+		path = block_path(p->blocks_dir, iv->id);
+		b = blk_new(p->bs);
+		rc = bfs_blockfile_read(path, &bid, b->data, iv->data_len, why,
+					sizeof(why));
+		free(path);
+	}
+	if (rc == 0) {
+		b->len = iv->data_len;
+		*out = b;
+		return 0;
+	}
+	blk_put(b);
+	if (rc == EBADMSG) {
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		p->st.corrupt++;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		bfs_log(LOG_WARNING,
+			"%s: cached block %llu of '%s' is damaged (%s); "
+			"dropped and fetched again",
+			p->bucket, (unsigned long long)block, o->key, why);
+		drop_block(p, ikey, iv->id);
+	} else if (rc == ENOENT) {
+		/* evicted or cleared by another process meanwhile */
+		drop_block(p, ikey, iv->id);
+	} else {
+		cache_error(p, "cannot read a block file", rc);
+	}
+	return ENOENT;
+}
+
+/* Fetch a whole block from the inner store into a new blk. */
+static int fetch(struct bc_priv *p, const struct obj *o, uint64_t block,
+		 struct blk **out)
+{
+	struct blk *b = blk_new(p->bs);
+	size_t got = 0;
+	int rc;
+
+	/* one request: a store returns less than asked only at the end of
+	 * the object (store.h), and asking again there costs a round trip */
+	rc = p->inner->get_range(p->inner, o->key, block * p->bs, p->bs,
+				 b->data, &got, o->etag);
+	if (rc != 0) {
+		blk_put(b);
+		*out = NULL;
+		return rc;
+	}
+	b->len = got;
+	*out = b;
+	return 0;
+}
+
+/* Finish a flight with rc and b (not consumed); lock held. */
+static void flight_land(struct bc_priv *p, struct flight *f, int rc,
+			struct blk *b)
+{
+	for (struct flight **pp = &p->flights; *pp; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	p->landed++;
+	f->done = true;
+	f->rc = rc;
+	f->b = rc == 0 && b ? blk_ref(b) : NULL;
+	BFS_PCHECK(pthread_cond_broadcast(&p->cond));
+	if (f->waiters == 0) {
+		blk_put(f->b);
+		free(f);
+	}
+}
+
+/*
+ * Block `block` of o: from memory, from disk, or fetched (once, however
+ * many threads ask). With out NULL (prefetch) the block is only made
+ * present, and a block being fetched or indexed counts as present.
+ */
+static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
+		     struct blk **out)
+{
+	uint8_t ikey[IKEY_LEN];
+	struct flight *f;
+	struct blk *b = NULL;
+	struct ival iv;
+	struct hot *h;
+	bool flush = false;
+	int rc;
+
+	make_ikey(p, o, block, ikey);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	for (;;) {
+		uint64_t landed;
+
+		h = hot_find(p, ikey);
+		if (h) {
+			if (out) {
+				*out = blk_ref(h->b);
+				h->last = ++p->hot_clock;
+				p->st.hits++;
+				flush = touch_note(p, ikey, h->id, &h->atime);
+			}
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			if (flush)
+				flush_touches(p);
+			return 0;
+		}
+		for (f = p->flights; f; f = f->next)
+			if (memcmp(f->ikey, ikey, IKEY_LEN) == 0)
+				break;
+		if (f) {
+			if (out == NULL) {
+				BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+				return 0;
+			}
+			f->waiters++;
+			while (!f->done)
+				BFS_PCHECK(
+					pthread_cond_wait(&p->cond, &p->lock));
+			rc = f->rc;
+			if (rc == 0)
+				*out = blk_ref(f->b);
+			if (--f->waiters == 0) {
+				blk_put(f->b);
+				free(f);
+			}
+			if (rc == 0)
+				p->st.hits++;
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			return rc;
+		}
+		landed = p->landed;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		rc = from_disk(p, o, block, ikey, out == NULL, &b, &iv);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		if (rc == 0) {
+			if (out) {
+				hot_insert(p, ikey, b, iv.id, iv.atime);
+				h = hot_find(p, ikey);
+				flush = touch_note(p, ikey, iv.id, &h->atime);
+				p->st.hits++;
+				*out = b;
+			}
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			if (flush)
+				flush_touches(p);
+			return 0;
+		}
+		/* a fetch that landed while we looked may have indexed it */
+		if (landed == p->landed)
+			break;
+	}
+	f = bfs_xcalloc(1, sizeof(*f));
+	memcpy(f->ikey, ikey, IKEY_LEN);
+	f->next = p->flights;
+	p->flights = f;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+
+	rc = fetch(p, o, block, &b);
+	iv.id = 0;
+	if (rc == 0 && b->len > 0)
+		iv.id = admit(p, o, block, ikey, b);
+	iv.atime = now_ns();
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	if (rc == 0) {
+		if (out)
+			p->st.misses++;
+		else
+			p->st.prefetched++;
+		p->st.bytes_fetched += b->len;
+		if (out)
+			hot_insert(p, ikey, b, iv.id, iv.atime);
+	}
+	flight_land(p, f, rc, b);
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (out)
+		*out = b;
+	else
+		blk_put(b);
+	return rc;
+}
+
+/* ---- store operations -----------------------------------------------------
+ */
+
+static int bc_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match)
+{
+	struct bc_priv *p = priv_of(s);
+	struct obj o;
+	size_t done = 0;
+	int rc = 0;
+
+	*got = 0;
+	if (p->db == NULL || if_match == NULL || if_match[0] == '\0') {
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		p->st.bypassed++;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		return p->inner->get_range(p->inner, key, off, len, buf, got,
+					   if_match);
+	}
+	obj_init(&o, p->bucket, key, if_match);
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t block = pos / p->bs;
+		size_t boff = (size_t)(pos % p->bs), n;
+		struct blk *b;
+		bool last;
+
+		rc = get_block(p, &o, block, &b);
+		if (rc == ERANGE && done > 0)
+			rc = 0;
+		if (rc != 0)
+			break;
+		if (boff > b->len) {
+			blk_put(b);
+			rc = done > 0 ? 0 : ERANGE;
+			break;
+		}
+		n = BFS_MIN(len - done, b->len - boff);
+		memcpy((char *)buf + done, b->data + boff, n);
+		done += n;
+		last = b->len < p->bs;
+		blk_put(b);
+		if (last)
+			break;
+	}
+	*got = done;
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->st.bytes_served += done;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	return rc;
+}
+
+int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
+			    const char *etag, uint64_t block)
+{
+	struct bc_priv *p = priv_of(s);
+	struct obj o;
+
+	if (!bfs_blockcache_is(s) || p->db == NULL || etag == NULL ||
+	    etag[0] == '\0')
+		return EINVAL;
+	obj_init(&o, p->bucket, key, etag);
+	return get_block(p, &o, block, NULL);
+}
+
+static int bc_head(struct bfs_store *s, const char *key,
+		   struct bfs_obj_info *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->head(in, key, out);
+}
+
+static int bc_put(struct bfs_store *s, const struct bfs_put_req *req,
+		  char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->put(in, req, etag_out);
+}
+
+static int bc_del(struct bfs_store *s, const char *key)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->del(in, key);
+}
+
+static int bc_copy(struct bfs_store *s, const char *src, const char *dst,
+		   const struct bfs_meta_list *meta, const char *if_match,
+		   char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->copy(in, src, dst, meta, if_match, etag_out);
+}
+
+static int bc_list(struct bfs_store *s, const struct bfs_list_req *req,
+		   struct bfs_list_result *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->list(in, req, out);
+}
+
+static int bc_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
+			char **upload_id)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_begin(in, req, upload_id);
+}
+
+static int bc_mpu_part(struct bfs_store *s, const char *key,
+		       const char *upload_id, int number, int fd, off_t off,
+		       size_t len, char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_part(in, key, upload_id, number, fd, off, len, etag_out);
+}
+
+static int bc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
+			   const char *upload_id, const struct bfs_part *parts,
+			   size_t nparts, char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_complete(in, req, upload_id, parts, nparts, etag_out);
+}
+
+static int bc_mpu_abort(struct bfs_store *s, const char *key,
+			const char *upload_id)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_abort(in, key, upload_id);
+}
+
+static void bc_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	if (in->get_stats)
+		in->get_stats(in, out);
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+void bfs_blockcache_get_stats(struct bfs_store *s,
+			      struct bfs_blockcache_stats *out)
+{
+	struct bc_priv *p = priv_of(s);
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	*out = p->st;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+}
+
+uint64_t bfs_blockcache_block_size(const struct bfs_store *s)
+{
+	return priv_of(s)->bs;
+}
+
+/* ---- housekeeping ----------------------------------------------------------
+ */
+
+struct idset {
+	uint64_t *ids;
+	size_t n;
+};
+
+static int collect_id(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct idset *s = arg;
+	struct ival iv;
+
+	(void)key;
+	(void)klen;
+	if (vlen != sizeof(iv))
+		return 0;
+	memcpy(&iv, val, sizeof(iv));
+	s->ids = bfs_xrealloc(s->ids, (s->n + 1) * sizeof(*s->ids));
+	s->ids[s->n++] = iv.id;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Remove files the index does not name and that are old enough not to
+ * be a fetch in flight: leftovers of a crash or of a lost race.
+ */
+static void sweep_orphans(struct bc_priv *p)
+{
+	struct bfs_metadb_txn *txn;
+	struct idset set = {0};
+	time_t now = time(NULL);
+	uint64_t last = 0;
+	size_t removed = 0;
+	int rc;
+
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		return;
+	rc = get_u64(txn, "sweep", &last);
+	if (rc != 0 || (uint64_t)now < last + SWEEP_EVERY) {
+		bfs_metadb_abort(txn);
+		return;
+	}
+	rc = put_u64(txn, "sweep", (uint64_t)now);
+	if (rc == 0)
+		rc = bfs_metadb_scan(txn, BFS_METADB_BLOCKS, NULL, 0,
+				     collect_id, &set);
+	if (rc == 0)
+		rc = bfs_metadb_commit(txn);
+	else
+		bfs_metadb_abort(txn);
+	if (rc != 0)
+		goto out;
+	if (set.n > 1)
+		qsort(set.ids, set.n, sizeof(*set.ids), cmp_u64);
+	for (unsigned d = 0; d < 256; d++) {
+		char *dir = bfs_xasprintf("%s/%02x", p->blocks_dir, d);
+		DIR *dh = opendir(dir);
+		struct dirent *e;
+
+		while (dh && (e = readdir(dh)) != NULL) {
+			char *path, *end;
+			uint64_t id;
+			struct stat st;
+
+			if (e->d_name[0] == '.')
+				continue;
+			id = strtoull(e->d_name, &end, 16);
+			if (strcmp(end, ".blk") == 0 && set.n > 0 &&
+			    bsearch(&id, set.ids, set.n, sizeof(id), cmp_u64))
+				continue;
+			path = bfs_xasprintf("%s/%s", dir, e->d_name);
+			if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_mtime + ORPHAN_AGE < now && unlink(path) == 0)
+				removed++;
+			free(path);
+		}
+		if (dh)
+			closedir(dh);
+		free(dir);
+	}
+	if (removed)
+		bfs_log(LOG_INFO,
+			"%s: removed %zu block files the cache index did not "
+			"name",
+			p->bucket, removed);
+out:
+	free(set.ids);
+}
+
+static void publish(struct bc_priv *p)
+{
+	struct bfs_blockcache_stats st;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	st = p->st;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (memcmp(&st, &p->published, sizeof(st)) == 0)
+		return;
+	{
+		const struct bfs_stats_counter c[] = {
+			{"hits", st.hits},
+			{"misses", st.misses},
+			{"prefetched", st.prefetched},
+			{"bytes_served", st.bytes_served},
+			{"bytes_fetched", st.bytes_fetched},
+			{"evictions", st.evictions},
+			{"evicted_bytes", st.evicted_bytes},
+			{"corrupt", st.corrupt},
+			{"errors", st.errors},
+			{"bypassed", st.bypassed},
+			{"limit", st.limit},
+		};
+
+		if (bfs_stats_publish(p->db, p->bucket, BFS_STATS_LAYER_BLOCKS,
+				      p->started, c, BFS_ARRAY_SIZE(c)) == 0)
+			p->published = st;
+	}
+}
+
+/* About once a second on the index's tick thread. */
+static void bc_tick(void *arg)
+{
+	struct bc_priv *p = arg;
+
+	flush_touches(p);
+	if (!p->housekept) {
+		p->housekept = true;
+		bfs_stats_prune(p->db);
+		sweep_orphans(p);
+	}
+	publish(p);
+}
+
+static int bc_start(struct bfs_store *s)
+{
+	struct bc_priv *p = priv_of(s);
+	struct bfs_metadb_txn *txn;
+	char err[512];
+	uint64_t total = 0;
+	int rc;
+
+	if (p->inner->start) {
+		rc = p->inner->start(p->inner);
+		if (rc != 0)
+			return rc;
+	}
+	if (mkdir(p->cache_dir, 0700) != 0 && errno != EEXIST) {
+		rc = errno;
+		bfs_log(LOG_ERR, "cannot create cache dir '%s': %s",
+			p->cache_dir, strerror(rc));
+		return rc;
+	}
+	if (mkdir(p->blocks_dir, 0700) != 0 && errno != EEXIST) {
+		rc = errno;
+		bfs_log(LOG_ERR, "cannot create cache dir '%s': %s",
+			p->blocks_dir, strerror(rc));
+		return rc;
+	}
+	p->db = bfs_metadb_open(p->meta_dir, err, sizeof(err));
+	if (p->db == NULL) {
+		rc = errno;
+		bfs_log(LOG_ERR, "%s", err);
+		return rc;
+	}
+	rc = bfs_metadb_begin(p->db, true, &txn);
+	if (rc == 0) {
+		rc = get_u64(txn, "bytes", &total);
+		bfs_metadb_abort(txn);
+	}
+	p->limit = p->conf_size;
+	if (rc == 0 && p->limit == 0) {
+		struct statvfs vfs;
+
+		if (statvfs(p->blocks_dir, &vfs) != 0) {
+			rc = errno;
+		} else {
+			uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+
+			p->limit = BFS_MIN((avail + total) / 10,
+					   BFS_BLOCKCACHE_AUTO_MAX);
+		}
+	}
+	if (rc == 0)
+		rc = bfs_metadb_tick_add(p->db, bc_tick, p);
+	if (rc != 0) {
+		bfs_log(LOG_ERR, "cannot start the block cache in '%s': %s",
+			p->blocks_dir, strerror(rc));
+		bfs_metadb_close(p->db);
+		p->db = NULL;
+		return rc;
+	}
+	p->started = time(NULL);
+	p->st.limit = p->limit;
+	bfs_dbg(BFS_DBG_STORE,
+		"%s: block cache in '%s', %llu-byte blocks, limit %llu bytes",
+		p->bucket, p->blocks_dir, (unsigned long long)p->bs,
+		(unsigned long long)p->limit);
+	return 0;
+}
+
+/* Write what is pending and let go of the index; idempotent. */
+static void stop(struct bc_priv *p)
+{
+	if (p->db == NULL)
+		return;
+	bfs_metadb_tick_remove(p->db, bc_tick, p);
+	bfs_metadb_close(p->db);
+	p->db = NULL;
+}
+
+static void bc_shutdown(struct bfs_store *s)
+{
+	struct bc_priv *p = priv_of(s);
+
+	stop(p);
+	if (p->inner->shutdown)
+		p->inner->shutdown(p->inner);
+}
+
+static void bc_destroy(struct bfs_store *s)
+{
+	struct bc_priv *p = priv_of(s);
+
+	stop(p);
+	p->inner->destroy(p->inner);
+	for (size_t i = 0; i < p->hot_max; i++)
+		if (p->hot[i].used)
+			blk_put(p->hot[i].b);
+	if (p->flights)
+		BFS_BUG("block cache destroyed with fetches in flight");
+	BFS_PCHECK(pthread_cond_destroy(&p->cond));
+	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
+	free(p->hot);
+	free(p->touches);
+	free(p->cache_dir);
+	free(p->bucket);
+	free(p->blocks_dir);
+	free(p->meta_dir);
+	free((char *)p->store.name);
+	free(p);
+}
+
+bool bfs_blockcache_is(const struct bfs_store *s)
+{
+	return s && s->get_range == bc_get_range;
+}
+
+struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
+					struct bfs_store *inner)
+{
+	struct bc_priv *p;
+	struct bfs_store *s;
+	uint64_t bs =
+		conf->block_size ? conf->block_size : BFS_BLOCKCACHE_BLOCK_SIZE;
+
+	if (conf->cache_dir == NULL || conf->cache_dir[0] == '\0' ||
+	    conf->bucket == NULL || conf->bucket[0] == '\0' || bs < 4096 ||
+	    bs > (1u << 30) || inner == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = bfs_xcalloc(1, sizeof(*p));
+	p->inner = inner;
+	p->cache_dir = bfs_xstrdup(conf->cache_dir);
+	p->bucket = bfs_xstrdup(conf->bucket);
+	p->blocks_dir = bfs_xasprintf("%s/blocks", conf->cache_dir);
+	p->meta_dir = bfs_xasprintf("%s/meta", conf->cache_dir);
+	p->bs = bs;
+	p->conf_size = conf->size;
+	bucket_hash(conf->bucket, p->bucket_hash);
+	p->hot_max = conf->hot_blocks ? conf->hot_blocks : HOT_DEFAULT;
+	p->hot = bfs_xcalloc(p->hot_max, sizeof(*p->hot));
+	p->touches = bfs_xcalloc(TOUCH_MAX, sizeof(*p->touches));
+	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
+	BFS_PCHECK(pthread_cond_init(&p->cond, NULL));
+
+	s = &p->store;
+	s->priv = p;
+	s->name = bfs_xasprintf("%s+blocks", inner->name);
+	s->caps = inner->caps;
+	s->start = bc_start;
+	s->head = bc_head;
+	s->get_range = bc_get_range;
+	s->put = bc_put;
+	s->del = bc_del;
+	s->copy = bc_copy;
+	s->list = bc_list;
+	if (inner->mpu_begin) {
+		s->mpu_begin = bc_mpu_begin;
+		s->mpu_part = bc_mpu_part;
+		s->mpu_complete = bc_mpu_complete;
+		s->mpu_abort = bc_mpu_abort;
+	}
+	s->get_stats = bc_get_stats;
+	s->shutdown = bc_shutdown;
+	s->destroy = bc_destroy;
+	return s;
+}
+
+/* ---- the cache dir, for `bucketfs cache` ------------------------------- */
+
+/* Open the index of cache_dir only if it exists. */
+static struct bfs_metadb *open_existing(const char *cache_dir, char *err,
+					size_t errlen)
+{
+	char *meta = bfs_xasprintf("%s/meta/data.mdb", cache_dir);
+	char *dir = bfs_xasprintf("%s/meta", cache_dir);
+	struct bfs_metadb *db = NULL;
+	struct stat st;
+
+	if (stat(meta, &st) != 0) {
+		snprintf(err, errlen, "no cache in '%s'", cache_dir);
+		errno = ENOENT;
+	} else {
+		db = bfs_metadb_open(dir, err, errlen);
+	}
+	free(meta);
+	free(dir);
+	return db;
+}
+
+struct usage {
+	uint64_t blocks, bytes;
+};
+
+static int add_usage(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct usage *u = arg;
+	struct ival iv;
+
+	(void)key;
+	(void)klen;
+	if (vlen != sizeof(iv))
+		return 0;
+	memcpy(&iv, val, sizeof(iv));
+	u->blocks++;
+	u->bytes += iv.file_len;
+	return 0;
+}
+
+int bfs_blockcache_usage(const char *cache_dir, const char *bucket,
+			 uint64_t *blocks, uint64_t *bytes,
+			 uint64_t *total_bytes)
+{
+	struct bfs_metadb *db;
+	struct bfs_metadb_txn *txn;
+	struct usage u = {0};
+	uint8_t bh[8];
+	char err[512];
+	int rc;
+
+	*blocks = *bytes = *total_bytes = 0;
+	db = open_existing(cache_dir, err, sizeof(err));
+	if (db == NULL)
+		return errno;
+	if (bucket)
+		bucket_hash(bucket, bh);
+	rc = bfs_metadb_begin(db, true, &txn);
+	if (rc == 0) {
+		rc = bfs_metadb_scan(txn, BFS_METADB_BLOCKS, bh,
+				     bucket ? sizeof(bh) : 0, add_usage, &u);
+		if (rc == 0)
+			rc = get_u64(txn, "bytes", total_bytes);
+		bfs_metadb_abort(txn);
+	}
+	bfs_metadb_close(db);
+	*blocks = u.blocks;
+	*bytes = u.bytes;
+	return rc;
+}
+
+struct dropped {
+	struct ival *ivs;
+	size_t n;
+};
+
+static int collect_drop(void *arg, const void *key, size_t klen,
+			const void *val, size_t vlen)
+{
+	struct dropped *d = arg;
+
+	(void)key;
+	(void)klen;
+	if (vlen != sizeof(struct ival))
+		return 0;
+	d->ivs = bfs_xrealloc(d->ivs, (d->n + 1) * sizeof(*d->ivs));
+	memcpy(&d->ivs[d->n++], val, sizeof(struct ival));
+	return 0;
+}
+
+/* Remove every file under blocks/ (clearing the whole cache). */
+static void remove_all_files(const char *blocks_dir)
+{
+	for (unsigned d = 0; d < 256; d++) {
+		char *dir = bfs_xasprintf("%s/%02x", blocks_dir, d);
+		DIR *dh = opendir(dir);
+		struct dirent *e;
+
+		while (dh && (e = readdir(dh)) != NULL) {
+			char *path;
+
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			path = bfs_xasprintf("%s/%s", dir, e->d_name);
+			unlink(path);
+			free(path);
+		}
+		if (dh)
+			closedir(dh);
+		free(dir);
+	}
+}
+
+int bfs_blockcache_clear(const char *cache_dir, const char *bucket,
+			 uint64_t *blocks, uint64_t *bytes, char *err,
+			 size_t errlen)
+{
+	char *blocks_dir = bfs_xasprintf("%s/blocks", cache_dir);
+	struct bfs_metadb_txn *txn = NULL;
+	struct bfs_metadb *db;
+	struct dropped d = {0};
+	uint64_t total = 0, freed = 0;
+	uint8_t bh[8];
+	int rc;
+
+	if (blocks)
+		*blocks = 0;
+	if (bytes)
+		*bytes = 0;
+	db = open_existing(cache_dir, err, errlen);
+	if (db == NULL) {
+		rc = errno;
+		goto out;
+	}
+	if (bucket)
+		bucket_hash(bucket, bh);
+	rc = bfs_metadb_begin(db, false, &txn);
+	if (rc == 0)
+		rc = bfs_metadb_del_prefix(txn, BFS_METADB_BLOCKS, bh,
+					   bucket ? sizeof(bh) : 0,
+					   collect_drop, &d, NULL);
+	if (rc == 0)
+		rc = get_u64(txn, "bytes", &total);
+	for (size_t i = 0; rc == 0 && i < d.n; i++) {
+		uint8_t lkey[LKEY_LEN];
+
+		make_lkey(d.ivs[i].atime, d.ivs[i].id, lkey);
+		rc = bfs_metadb_del(txn, BFS_METADB_LRU, lkey, LKEY_LEN);
+		if (rc == ENOENT)
+			rc = 0;
+		freed += d.ivs[i].file_len;
+	}
+	if (rc == 0 && bucket == NULL)
+		rc = bfs_metadb_del_prefix(txn, BFS_METADB_LRU, NULL, 0, NULL,
+					   NULL, NULL);
+	if (rc == 0)
+		rc = put_u64(txn, "bytes",
+			     bucket && total > freed ? total - freed : 0);
+	if (rc == 0) {
+		rc = bfs_metadb_commit(txn);
+		txn = NULL;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot clear the cache in '%s': %s",
+			 cache_dir, strerror(rc));
+		goto out;
+	}
+	if (bucket == NULL) {
+		remove_all_files(blocks_dir);
+	} else {
+		for (size_t i = 0; i < d.n; i++) {
+			char *path = block_path(blocks_dir, d.ivs[i].id);
+
+			unlink(path);
+			free(path);
+		}
+	}
+	if (blocks)
+		*blocks = d.n;
+	if (bytes)
+		*bytes = freed;
+out:
+	bfs_metadb_abort(txn);
+	bfs_metadb_close(db);
+	free(d.ivs);
+	free(blocks_dir);
+	return rc;
+}

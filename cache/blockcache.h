@@ -1,0 +1,115 @@
+/*
+ * blockcache.h - a store that wraps a store and keeps the data of
+ * ranged reads in fixed-size blocks on local disk (s3backer's
+ * block_cache; mountpoint-s3's disk data cache).
+ *
+ * Invariants:
+ * - A block is bytes [N*bs, N*bs+bs) of one version of one object: it is
+ *   indexed in the cache dir's LMDB environment by (bucket, key, ETag,
+ *   N) and stored in its own file under <cache_dir>/blocks/ with a
+ *   checksummed header (cache/blockfile.c). So only reads pinned to an
+ *   ETag (get_range's if_match) use the cache; a read with no ETag goes
+ *   straight to the inner store. A new ETag never meets old blocks.
+ * - Every block served from disk was checked against its header and
+ *   checksum in this read; a damaged block is dropped, logged and
+ *   fetched again, never served.
+ * - The files indexed never add up to more than the size limit (index
+ *   bytes on disk, headers included): a block is admitted only after
+ *   least recently used blocks have been evicted to make room. Blocks
+ *   being fetched (at most max_inflight bytes, prefetch.h) are not yet
+ *   indexed.
+ * - Safe with several processes on one cache dir: the index, the LRU
+ *   order and the byte count live in LMDB and change in one transaction.
+ * - Survives restarts; a file with no index entry (a crash between
+ *   write and index) is removed by a sweep after start.
+ * - Writes, deletes and listings pass through untouched.
+ */
+#ifndef BFS_CACHE_BLOCKCACHE_H
+#define BFS_CACHE_BLOCKCACHE_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Default block size, and the default limit when sizing automatically. */
+#define BFS_BLOCKCACHE_BLOCK_SIZE (1u << 20)
+#define BFS_BLOCKCACHE_AUTO_MAX	  (20ull << 30)
+
+struct bfs_blockcache_conf {
+	const char *cache_dir; /* blocks/ and meta/ go under it */
+	const char *bucket;    /* names the bucket's blocks in the cache */
+	uint64_t block_size;   /* 0: BFS_BLOCKCACHE_BLOCK_SIZE */
+	/* bytes on disk; 0: min(10% of (free space + this cache), 20 GiB)
+	 * measured at start */
+	uint64_t size;
+	/* checked blocks kept in memory for reads that hit one block
+	 * several times (128 KiB kernel reads of a 1 MiB block); 0: 8 */
+	unsigned hot_blocks;
+};
+
+struct bfs_blockcache_stats {
+	uint64_t hits;		/* blocks served from memory or disk */
+	uint64_t misses;	/* blocks fetched for a read */
+	uint64_t prefetched;	/* blocks fetched ahead (prefetch.h) */
+	uint64_t bytes_served;	/* bytes returned to callers */
+	uint64_t bytes_fetched; /* bytes read from the inner store */
+	uint64_t evictions;	/* blocks evicted to stay under the limit */
+	uint64_t evicted_bytes;
+	uint64_t corrupt;  /* damaged block files dropped */
+	uint64_t errors;   /* cache I/O failures (data came from the store) */
+	uint64_t bypassed; /* reads with no ETag, not cached */
+	uint64_t limit;	   /* size limit in force, bytes */
+};
+
+/*
+ * A block cache over inner.
+ * @return the store (owning inner from now on), or NULL with errno
+ *         EINVAL (bad conf); inner is untouched on failure.
+ * @note No I/O until start(), which opens the index (after fork).
+ */
+struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
+					struct bfs_store *inner);
+
+/* Whether s is a block cache made by bfs_blockcache_create(). */
+bool bfs_blockcache_is(const struct bfs_store *s);
+
+/* Copy the counters of a block cache. */
+void bfs_blockcache_get_stats(struct bfs_store *s,
+			      struct bfs_blockcache_stats *out);
+
+/*
+ * Make sure block `block` of (key, etag) is in the cache, fetching it
+ * from the inner store if it is not; no data is returned. A block that
+ * is being fetched by another thread counts as there. Used by the
+ * prefetcher from its threads.
+ * @return 0, ERANGE (the block starts past the end of the object),
+ *         ENOENT, ESTALE (the object has another ETag now), EIO,
+ *         ETIMEDOUT, EINVAL (not started, or no ETag).
+ */
+int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
+			    const char *etag, uint64_t block);
+
+/* Block size of a block cache. */
+uint64_t bfs_blockcache_block_size(const struct bfs_store *s);
+
+/*
+ * Usage of the cache dir by bucket (NULL: every bucket): blocks indexed
+ * and their bytes on disk; total_bytes: the whole cache's byte count.
+ * @return 0, ENOENT (no cache index in cache_dir), EIO.
+ */
+int bfs_blockcache_usage(const char *cache_dir, const char *bucket,
+			 uint64_t *blocks, uint64_t *bytes,
+			 uint64_t *total_bytes);
+
+/*
+ * Drop every block of bucket (NULL: every block, and every file under
+ * blocks/) from a cache dir, whether or not daemons use it (they see
+ * misses afterwards).
+ * @param blocks, bytes receive what was dropped; may be NULL.
+ * @return 0, ENOENT (no cache index in cache_dir), EIO.
+ */
+int bfs_blockcache_clear(const char *cache_dir, const char *bucket,
+			 uint64_t *blocks, uint64_t *bytes, char *err,
+			 size_t errlen);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * blockfile.h - one cached block on disk: a checksummed header that
+ * names the block (object, ETag, block number), then the data. The
+ * format is drawn at the top of blockfile.c.
+ *
+ * Invariants:
+ * - A file is written completely before the index points at it, and
+ *   never changed afterwards; a file whose header or data does not check
+ *   out is never served (bfs_blockfile_read() says EBADMSG).
+ * - Integers on disk are little-endian.
+ */
+#ifndef BFS_CACHE_BLOCKFILE_H
+#define BFS_CACHE_BLOCKFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Size of the version-1 header (the data starts right after it). */
+#define BFS_BLOCKFILE_HDR_SIZE 160
+/* Largest header a reader accepts (later versions may grow it). */
+#define BFS_BLOCKFILE_HDR_MAX 4096
+
+/* What a block file must say it holds. */
+struct bfs_blockfile_id {
+	uint8_t key_hash[32]; /* SHA-256 of bucket NUL key */
+	char etag[BFS_ETAG_MAX];
+	uint64_t block;
+};
+
+/* A decoded header. */
+struct bfs_blockfile_hdr {
+	unsigned version;
+	size_t hdr_size;
+	struct bfs_blockfile_id id;
+	uint32_t len;	   /* data bytes after the header */
+	uint32_t data_crc; /* CRC32C of the data */
+};
+
+/* CRC32C (Castagnoli) of buf, continuing from crc (start with 0). */
+uint32_t bfs_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/*
+ * Write a new block file at path (created exclusively, mode 0600) with
+ * the header for id and len bytes of data.
+ * @return 0, EEXIST, ENOSPC, EIO or another errno of open/write; on
+ *         failure no file is left behind.
+ */
+int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
+			const void *data, size_t len);
+
+/*
+ * Read the block file at path into buf and check it: magic, version,
+ * header checksum, that it names id, that it holds want_len bytes, and
+ * the data checksum.
+ * @param buf at least want_len bytes.
+ * @param why what was wrong, for the log, on EBADMSG.
+ * @return 0, ENOENT (no file), EBADMSG (damaged or not this block), EIO.
+ */
+int bfs_blockfile_read(const char *path, const struct bfs_blockfile_id *id,
+		       void *buf, size_t want_len, char *why, size_t whylen);
+
+/*
+ * Decode and check a header from the first len bytes of a file (the
+ * header checksum, magic, version and sizes; not the data).
+ * @return 0, or EBADMSG with the reason in why.
+ */
+int bfs_blockfile_parse_header(const void *buf, size_t len,
+			       struct bfs_blockfile_hdr *out, char *why,
+			       size_t whylen);
+
+#endif

@@ -1,0 +1,1093 @@
+/*
+ * metacache.c - the metadata cache store (see metacache.h): head and
+ * list answers kept in LMDB with wall-clock stamps, dropped by our own
+ * writes, confirmed by listings.
+ *
+ * The LMDB tables (cache/meta.h) it owns:
+ *   head: bucket hash (8) | SHA-256(bucket NUL key)[0..24] → entry
+ *   list: bucket hash (8) | fnv(prefix) (8) | fnv(delimiter NUL token
+ *         NUL start_after NUL max_keys) (8) → page
+ * bucket hash = SHA-256(bucket)[0..8]. Hashes keep keys under LMDB's
+ * 511-byte limit; each value repeats what it answers (the key, the
+ * request), which is compared on every hit, so a hash collision is a
+ * miss, never a wrong answer. Hashing the prefix on its own lets a
+ * write drop the pages of every prefix of its key with one range delete
+ * per prefix length.
+ *
+ * Values (native byte order; the index never leaves the machine):
+ *   entry: u8 version 1 | u8 negative | u64 stamp (ns, wall clock) |
+ *          str key | [u64 size | str etag | i64 sec | i64 nsec |
+ *          u32 n | n × (str name | str value)]
+ *   page:  u8 version 1 | u8 0 | u64 stamp | str prefix | str delimiter
+ *          | str token | str start_after | u32 max_keys | u32 n | n ×
+ *          (str key | u64 size | str etag | i64 sec | i64 nsec) | u32 m
+ *          | m × str prefix | str next_token
+ *   str:   u32 length (0xffffffff: NULL) | bytes
+ */
+#include "compat.h"
+
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cache/meta.h"
+#include "cache/metacache.h"
+#include "cache/stats.h"
+#include "log.h"
+
+#define VERSION		1
+#define HKEY_LEN	32
+#define LKEY_LEN	24
+#define STAMP_OFF	2
+#define NULL_STR	0xffffffffu
+#define SWEEP_TICKS	600	      /* about every ten minutes */
+#define SWEEP_MAX	10000	      /* entries dropped per sweep */
+#define HEAD_KEEP	(7 * 86400.0) /* unconfirmed head entries */
+#define LIST_KEEP	86400.0	      /* listing pages */
+#define ERROR_LOG_EVERY 1000
+#define FNV_OFFSET	0xcbf29ce484222325ull
+#define FNV_PRIME	0x100000001b3ull
+
+struct mc_priv {
+	struct bfs_store store;
+	struct bfs_store *inner;
+	char *meta_dir;
+	char *bucket;
+	uint8_t bucket_hash[8];
+	double attr_ttl, dir_ttl, neg_ttl;
+	struct bfs_metadb *db; /* set by start, cleared by stop */
+	time_t started;
+	unsigned ticks;
+	/* bumped by every invalidation; an answer fetched across a bump is
+	 * not stored */
+	uint64_t epoch;
+
+	pthread_mutex_t lock;
+	/* protected by lock */
+	struct bfs_metacache_stats st;
+	struct bfs_metacache_stats published;
+};
+
+static struct mc_priv *priv_of(const struct bfs_store *s)
+{
+	return s->priv;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool fresh(uint64_t stamp, double ttl)
+{
+	uint64_t now = now_ns();
+
+	if (ttl <= 0 || stamp > now + 1000000000ull)
+		return false;
+	return now < stamp || (double)(now - stamp) < ttl * 1e9;
+}
+
+static uint64_t fnv(uint64_t h, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static void bucket_hash(const char *bucket, uint8_t out[8])
+{
+	uint8_t h[32];
+
+	SHA256((const unsigned char *)bucket, strlen(bucket), h);
+	memcpy(out, h, 8);
+}
+
+static void head_key(const struct mc_priv *p, const char *key, uint8_t *out)
+{
+	size_t bl = strlen(p->bucket), kl = strlen(key);
+	char *buf = bfs_xmalloc(bl + kl + 1);
+	uint8_t h[32];
+
+	memcpy(buf, p->bucket, bl + 1);
+	memcpy(buf + bl + 1, key, kl);
+	SHA256((unsigned char *)buf, bl + 1 + kl, h);
+	free(buf);
+	memcpy(out, p->bucket_hash, 8);
+	memcpy(out + 8, h, 24);
+}
+
+static void put_u64_raw(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint64_t str_hash(uint64_t h, const char *s)
+{
+	static const uint8_t nul = 0, null_mark = 1;
+
+	if (s == NULL)
+		return fnv(h, &null_mark, 1);
+	h = fnv(h, s, strlen(s));
+	return fnv(h, &nul, 1);
+}
+
+static void list_key(const struct mc_priv *p, const struct bfs_list_req *r,
+		     uint8_t *out)
+{
+	uint64_t hp = fnv(FNV_OFFSET, r->prefix, strlen(r->prefix));
+	uint64_t hr = FNV_OFFSET;
+
+	hr = str_hash(hr, r->delimiter);
+	hr = str_hash(hr, r->token);
+	hr = str_hash(hr, r->start_after);
+	hr = fnv(hr, &r->max_keys, sizeof(r->max_keys));
+	memcpy(out, p->bucket_hash, 8);
+	put_u64_raw(out + 8, hp);
+	put_u64_raw(out + 16, hr);
+}
+
+/* A cache I/O failure: counted, logged now and then; never fatal. */
+static void cache_error(struct mc_priv *p, const char *what, int rc)
+{
+	uint64_t n;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	n = p->st.errors++;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (n % ERROR_LOG_EVERY == 0)
+		bfs_log(LOG_ERR,
+			"%s: metadata cache in '%s': %s: %s (answers come "
+			"from the bucket)",
+			p->bucket, p->meta_dir, what, strerror(rc));
+}
+
+#define COUNT(p, field)                                                        \
+	do {                                                                   \
+		BFS_PCHECK(pthread_mutex_lock(&(p)->lock));                    \
+		(p)->st.field++;                                               \
+		BFS_PCHECK(pthread_mutex_unlock(&(p)->lock));                  \
+	} while (0)
+
+/* ---- encoding -------------------------------------------------------------
+ */
+
+struct wbuf {
+	uint8_t *d;
+	size_t n, cap;
+};
+
+static void w_bytes(struct wbuf *w, const void *p, size_t len)
+{
+	if (w->n + len > w->cap) {
+		w->cap = BFS_MAX(w->cap * 2, w->n + len + 256);
+		w->d = bfs_xrealloc(w->d, w->cap);
+	}
+	memcpy(w->d + w->n, p, len);
+	w->n += len;
+}
+
+static void w_u8(struct wbuf *w, uint8_t v)
+{
+	w_bytes(w, &v, 1);
+}
+
+static void w_u32(struct wbuf *w, uint32_t v)
+{
+	w_bytes(w, &v, sizeof(v));
+}
+
+static void w_u64(struct wbuf *w, uint64_t v)
+{
+	w_bytes(w, &v, sizeof(v));
+}
+
+static void w_i64(struct wbuf *w, int64_t v)
+{
+	w_bytes(w, &v, sizeof(v));
+}
+
+static void w_str(struct wbuf *w, const char *s)
+{
+	if (s == NULL) {
+		w_u32(w, NULL_STR);
+		return;
+	}
+	w_u32(w, (uint32_t)strlen(s));
+	w_bytes(w, s, strlen(s));
+}
+
+struct rbuf {
+	const uint8_t *d;
+	size_t n, pos;
+	bool bad;
+};
+
+static bool r_bytes(struct rbuf *r, void *out, size_t len)
+{
+	if (r->bad || r->n - r->pos < len) {
+		r->bad = true;
+		memset(out, 0, len);
+		return false;
+	}
+	memcpy(out, r->d + r->pos, len);
+	r->pos += len;
+	return true;
+}
+
+static uint8_t r_u8(struct rbuf *r)
+{
+	uint8_t v;
+
+	r_bytes(r, &v, 1);
+	return v;
+}
+
+static uint32_t r_u32(struct rbuf *r)
+{
+	uint32_t v;
+
+	r_bytes(r, &v, sizeof(v));
+	return v;
+}
+
+static uint64_t r_u64(struct rbuf *r)
+{
+	uint64_t v;
+
+	r_bytes(r, &v, sizeof(v));
+	return v;
+}
+
+static int64_t r_i64(struct rbuf *r)
+{
+	int64_t v;
+
+	r_bytes(r, &v, sizeof(v));
+	return v;
+}
+
+/* A malloc'd string, or NULL (a NULL string, or r went bad). */
+static char *r_str(struct rbuf *r)
+{
+	uint32_t len = r_u32(r);
+	char *s;
+
+	if (r->bad || len == NULL_STR)
+		return NULL;
+	if (r->n - r->pos < len || memchr(r->d + r->pos, '\0', len)) {
+		r->bad = true;
+		return NULL;
+	}
+	s = bfs_xstrndup((const char *)r->d + r->pos, len);
+	r->pos += len;
+	return s;
+}
+
+/* Does the next string equal s (NULL included)? Consumes it. */
+static bool r_str_eq(struct rbuf *r, const char *s)
+{
+	uint32_t len = r_u32(r);
+	bool eq;
+
+	if (r->bad)
+		return false;
+	if (len == NULL_STR)
+		return s == NULL;
+	if (r->n - r->pos < len) {
+		r->bad = true;
+		return false;
+	}
+	eq = s && strlen(s) == len && memcmp(r->d + r->pos, s, len) == 0;
+	r->pos += len;
+	return eq;
+}
+
+static void encode_head(struct wbuf *w, const char *key, int rc,
+			const struct bfs_obj_info *info)
+{
+	w_u8(w, VERSION);
+	w_u8(w, rc == ENOENT);
+	w_u64(w, now_ns());
+	w_str(w, key);
+	if (rc == ENOENT)
+		return;
+	w_u64(w, info->size);
+	w_str(w, info->etag);
+	w_i64(w, info->mtime.tv_sec);
+	w_i64(w, info->mtime.tv_nsec);
+	w_u32(w, (uint32_t)info->meta.n);
+	for (size_t i = 0; i < info->meta.n; i++) {
+		w_str(w, info->meta.items[i].name);
+		w_str(w, info->meta.items[i].value);
+	}
+}
+
+/*
+ * Decode a head entry for key. @return 0 (found, *negative says which),
+ * or EBADMSG (damaged, or another key's).
+ */
+static int decode_head(const void *v, size_t vlen, const char *key,
+		       uint64_t *stamp, bool *negative,
+		       struct bfs_obj_info *out)
+{
+	struct rbuf r = {v, vlen, 0, false};
+	char *etag;
+	uint32_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (r_u8(&r) != VERSION)
+		return EBADMSG;
+	*negative = r_u8(&r) != 0;
+	*stamp = r_u64(&r);
+	if (!r_str_eq(&r, key))
+		return EBADMSG;
+	if (*negative)
+		return r.bad ? EBADMSG : 0;
+	out->size = r_u64(&r);
+	etag = r_str(&r);
+	if (etag) {
+		snprintf(out->etag, sizeof(out->etag), "%s", etag);
+		free(etag);
+	}
+	out->mtime.tv_sec = (time_t)r_i64(&r);
+	out->mtime.tv_nsec = (long)r_i64(&r);
+	n = r_u32(&r);
+	for (uint32_t i = 0; i < n && !r.bad; i++) {
+		char *name = r_str(&r), *value = r_str(&r);
+
+		if (name && value)
+			bfs_meta_set(&out->meta, name, value);
+		else
+			r.bad = true;
+		free(name);
+		free(value);
+	}
+	if (r.bad) {
+		bfs_obj_info_release(out);
+		return EBADMSG;
+	}
+	return 0;
+}
+
+static void encode_page(struct wbuf *w, const struct bfs_list_req *req,
+			const struct bfs_list_result *res)
+{
+	w_u8(w, VERSION);
+	w_u8(w, 0);
+	w_u64(w, now_ns());
+	w_str(w, req->prefix);
+	w_str(w, req->delimiter);
+	w_str(w, req->token);
+	w_str(w, req->start_after);
+	w_u32(w, req->max_keys);
+	w_u32(w, (uint32_t)res->nobjs);
+	for (size_t i = 0; i < res->nobjs; i++) {
+		const struct bfs_obj_info *o = &res->objs[i];
+
+		w_str(w, o->key);
+		w_u64(w, o->size);
+		w_str(w, o->etag);
+		w_i64(w, o->mtime.tv_sec);
+		w_i64(w, o->mtime.tv_nsec);
+	}
+	w_u32(w, (uint32_t)res->nprefixes);
+	for (size_t i = 0; i < res->nprefixes; i++)
+		w_str(w, res->prefixes[i]);
+	w_str(w, res->next_token);
+}
+
+/* Decode a page answering req. @return 0 or EBADMSG. */
+static int decode_page(const void *v, size_t vlen,
+		       const struct bfs_list_req *req, uint64_t *stamp,
+		       struct bfs_list_result *out)
+{
+	struct rbuf r = {v, vlen, 0, false};
+	uint32_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (r_u8(&r) != VERSION)
+		return EBADMSG;
+	r_u8(&r);
+	*stamp = r_u64(&r);
+	if (!r_str_eq(&r, req->prefix) || !r_str_eq(&r, req->delimiter) ||
+	    !r_str_eq(&r, req->token) || !r_str_eq(&r, req->start_after) ||
+	    r_u32(&r) != req->max_keys)
+		return EBADMSG;
+	n = r_u32(&r);
+	/* each object takes at least 32 bytes: a bound before allocating */
+	if (r.bad || n > vlen / 32)
+		return EBADMSG;
+	out->objs = bfs_xcalloc(BFS_MAX(n, 1), sizeof(*out->objs));
+	for (uint32_t i = 0; i < n && !r.bad; i++) {
+		struct bfs_obj_info *o = &out->objs[i];
+		char *etag;
+
+		out->nobjs++;
+		o->key = r_str(&r);
+		o->size = r_u64(&r);
+		etag = r_str(&r);
+		if (etag)
+			snprintf(o->etag, sizeof(o->etag), "%s", etag);
+		free(etag);
+		o->mtime.tv_sec = (time_t)r_i64(&r);
+		o->mtime.tv_nsec = (long)r_i64(&r);
+		if (o->key == NULL)
+			r.bad = true;
+	}
+	n = r_u32(&r);
+	if (!r.bad && n > vlen / 4)
+		r.bad = true;
+	if (!r.bad)
+		out->prefixes =
+			bfs_xcalloc(BFS_MAX(n, 1), sizeof(*out->prefixes));
+	for (uint32_t i = 0; i < n && !r.bad; i++) {
+		out->prefixes[i] = r_str(&r);
+		if (out->prefixes[i] == NULL)
+			r.bad = true;
+		else
+			out->nprefixes++;
+	}
+	out->next_token = r_str(&r);
+	if (r.bad) {
+		bfs_list_result_release(out);
+		return EBADMSG;
+	}
+	return 0;
+}
+
+/* ---- store operations ---------------------------------------------------- */
+
+static uint64_t epoch_now(struct mc_priv *p)
+{
+	return __atomic_load_n(&p->epoch, __ATOMIC_ACQUIRE);
+}
+
+/* Put key → val unless an invalidation ran since epoch0. */
+static void store_entry(struct mc_priv *p, enum bfs_metadb_table t,
+			const uint8_t *key, size_t klen, const struct wbuf *w,
+			uint64_t epoch0)
+{
+	struct bfs_metadb_txn *txn;
+	int rc;
+
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		goto fail;
+	/* invalidations bump the epoch before their transaction: if it is
+	 * unchanged here, theirs comes after ours */
+	if (epoch_now(p) != epoch0) {
+		bfs_metadb_abort(txn);
+		return;
+	}
+	rc = bfs_metadb_put(txn, t, key, klen, w->d, w->n);
+	if (rc == 0)
+		rc = bfs_metadb_commit(txn);
+	else
+		bfs_metadb_abort(txn);
+fail:
+	if (rc != 0)
+		cache_error(p, "cannot store an entry", rc);
+}
+
+static int mc_head(struct bfs_store *s, const char *key,
+		   struct bfs_obj_info *out)
+{
+	struct mc_priv *p = priv_of(s);
+	struct bfs_metadb_txn *txn;
+	uint8_t hk[HKEY_LEN];
+	uint64_t epoch0, stamp;
+	struct wbuf w = {0};
+	bool negative;
+	void *v;
+	size_t vlen;
+	int rc;
+
+	if (p->db == NULL || (p->attr_ttl <= 0 && p->neg_ttl <= 0))
+		return p->inner->head(p->inner, key, out);
+	head_key(p, key, hk);
+	rc = bfs_metadb_begin(p->db, true, &txn);
+	if (rc == 0) {
+		rc = bfs_metadb_get(txn, BFS_METADB_HEAD, hk, sizeof(hk), &v,
+				    &vlen);
+		bfs_metadb_abort(txn);
+	}
+	if (rc == 0) {
+		struct bfs_obj_info info;
+
+		rc = decode_head(v, vlen, key, &stamp, &negative, &info);
+		free(v);
+		if (rc == 0 && negative && fresh(stamp, p->neg_ttl)) {
+			COUNT(p, neg_hits);
+			return ENOENT;
+		}
+		if (rc == 0 && !negative && fresh(stamp, p->attr_ttl)) {
+			COUNT(p, head_hits);
+			*out = info;
+			return 0;
+		}
+		if (rc == 0)
+			bfs_obj_info_release(&info);
+	} else if (rc != ENOENT) {
+		cache_error(p, "cannot read an entry", rc);
+	}
+	COUNT(p, head_misses);
+	epoch0 = epoch_now(p);
+	rc = p->inner->head(p->inner, key, out);
+	if ((rc == 0 && p->attr_ttl > 0) || (rc == ENOENT && p->neg_ttl > 0)) {
+		encode_head(&w, key, rc, out);
+		store_entry(p, BFS_METADB_HEAD, hk, sizeof(hk), &w, epoch0);
+		free(w.d);
+	}
+	return rc;
+}
+
+/*
+ * A fresh page from the bucket confirms or drops the head entries of
+ * the objects it shows; txn is a write transaction.
+ */
+static int revalidate(struct mc_priv *p, struct bfs_metadb_txn *txn,
+		      const struct bfs_list_result *res, uint64_t *confirmed)
+{
+	uint64_t now = now_ns();
+	int rc = 0;
+
+	for (size_t i = 0; i < res->nobjs && rc == 0; i++) {
+		const struct bfs_obj_info *o = &res->objs[i];
+		struct bfs_obj_info info;
+		uint8_t hk[HKEY_LEN];
+		uint64_t stamp;
+		bool negative;
+		uint8_t *v;
+		size_t vlen;
+
+		head_key(p, o->key, hk);
+		if (bfs_metadb_get(txn, BFS_METADB_HEAD, hk, sizeof(hk),
+				   (void **)&v, &vlen) != 0)
+			continue;
+		if (decode_head(v, vlen, o->key, &stamp, &negative, &info) ==
+		    0) {
+			if (!negative && info.size == o->size &&
+			    strcmp(info.etag, o->etag) == 0) {
+				memcpy(v + STAMP_OFF, &now, sizeof(now));
+				rc = bfs_metadb_put(txn, BFS_METADB_HEAD, hk,
+						    sizeof(hk), v, vlen);
+				(*confirmed)++;
+			} else {
+				rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk,
+						    sizeof(hk));
+			}
+			bfs_obj_info_release(&info);
+		}
+		free(v);
+	}
+	return rc;
+}
+
+static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
+		   struct bfs_list_result *out)
+{
+	struct mc_priv *p = priv_of(s);
+	struct bfs_metadb_txn *txn;
+	uint8_t lk[LKEY_LEN];
+	uint64_t epoch0, stamp, confirmed = 0;
+	struct wbuf w = {0};
+	bool empty;
+	void *v;
+	size_t vlen;
+	int rc;
+
+	if (p->db == NULL || (p->dir_ttl <= 0 && p->neg_ttl <= 0))
+		return p->inner->list(p->inner, req, out);
+	list_key(p, req, lk);
+	rc = bfs_metadb_begin(p->db, true, &txn);
+	if (rc == 0) {
+		rc = bfs_metadb_get(txn, BFS_METADB_LIST, lk, sizeof(lk), &v,
+				    &vlen);
+		bfs_metadb_abort(txn);
+	}
+	if (rc == 0) {
+		struct bfs_list_result page;
+
+		rc = decode_page(v, vlen, req, &stamp, &page);
+		free(v);
+		if (rc == 0) {
+			empty = page.nobjs == 0 && page.nprefixes == 0;
+			if (fresh(stamp, empty ? p->neg_ttl : p->dir_ttl)) {
+				COUNT(p, list_hits);
+				*out = page;
+				return 0;
+			}
+			bfs_list_result_release(&page);
+		}
+	} else if (rc != ENOENT) {
+		cache_error(p, "cannot read an entry", rc);
+	}
+	COUNT(p, list_misses);
+	epoch0 = epoch_now(p);
+	rc = p->inner->list(p->inner, req, out);
+	if (rc != 0)
+		return rc;
+	empty = out->nobjs == 0 && out->nprefixes == 0;
+	if ((empty ? p->neg_ttl : p->dir_ttl) <= 0 && p->attr_ttl <= 0)
+		return 0;
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		goto fail;
+	if (epoch_now(p) != epoch0) {
+		bfs_metadb_abort(txn);
+		return 0;
+	}
+	if ((empty ? p->neg_ttl : p->dir_ttl) > 0) {
+		encode_page(&w, req, out);
+		rc = bfs_metadb_put(txn, BFS_METADB_LIST, lk, sizeof(lk), w.d,
+				    w.n);
+		free(w.d);
+	}
+	if (rc == 0 && p->attr_ttl > 0)
+		rc = revalidate(p, txn, out, &confirmed);
+	if (rc == 0)
+		rc = bfs_metadb_commit(txn);
+	else
+		bfs_metadb_abort(txn);
+	if (confirmed) {
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		p->st.revalidated += confirmed;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	}
+fail:
+	if (rc != 0)
+		cache_error(p, "cannot store a listing", rc);
+	return 0;
+}
+
+/*
+ * Drop what a write to key makes stale: its head entry and the pages of
+ * every prefix of it ("", "a", "a/", "a/b" ... key itself).
+ */
+static void invalidate(struct mc_priv *p, const char *key)
+{
+	struct bfs_metadb_txn *txn;
+	uint8_t hk[HKEY_LEN], pk[16];
+	size_t len = strlen(key);
+	uint64_t h = FNV_OFFSET;
+	int rc;
+
+	if (p->db == NULL)
+		return;
+	__atomic_add_fetch(&p->epoch, 1, __ATOMIC_ACQ_REL);
+	COUNT(p, invalidations);
+	head_key(p, key, hk);
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		goto fail;
+	rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk, sizeof(hk));
+	if (rc == ENOENT)
+		rc = 0;
+	memcpy(pk, p->bucket_hash, 8);
+	for (size_t i = 0; i <= len && rc == 0; i++) {
+		if (i > 0)
+			h = fnv(h, key + i - 1, 1);
+		put_u64_raw(pk + 8, h);
+		rc = bfs_metadb_del_prefix(txn, BFS_METADB_LIST, pk, sizeof(pk),
+					   NULL, NULL, NULL);
+	}
+	if (rc == 0)
+		rc = bfs_metadb_commit(txn);
+	else
+		bfs_metadb_abort(txn);
+fail:
+	if (rc != 0)
+		cache_error(p, "cannot drop stale entries", rc);
+}
+
+static int mc_put(struct bfs_store *s, const struct bfs_put_req *req,
+		  char *etag_out)
+{
+	struct mc_priv *p = priv_of(s);
+	int rc = p->inner->put(p->inner, req, etag_out);
+
+	invalidate(p, req->key);
+	return rc;
+}
+
+static int mc_del(struct bfs_store *s, const char *key)
+{
+	struct mc_priv *p = priv_of(s);
+	int rc = p->inner->del(p->inner, key);
+
+	invalidate(p, key);
+	return rc;
+}
+
+static int mc_copy(struct bfs_store *s, const char *src, const char *dst,
+		   const struct bfs_meta_list *meta, const char *if_match,
+		   char *etag_out)
+{
+	struct mc_priv *p = priv_of(s);
+	int rc = p->inner->copy(p->inner, src, dst, meta, if_match, etag_out);
+
+	invalidate(p, dst);
+	return rc;
+}
+
+static int mc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
+			   const char *upload_id, const struct bfs_part *parts,
+			   size_t nparts, char *etag_out)
+{
+	struct mc_priv *p = priv_of(s);
+	int rc = p->inner->mpu_complete(p->inner, req, upload_id, parts, nparts,
+					etag_out);
+
+	invalidate(p, req->key);
+	return rc;
+}
+
+static int mc_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->get_range(in, key, off, len, buf, got, if_match);
+}
+
+static int mc_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
+			char **upload_id)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_begin(in, req, upload_id);
+}
+
+static int mc_mpu_part(struct bfs_store *s, const char *key,
+		       const char *upload_id, int number, int fd, off_t off,
+		       size_t len, char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_part(in, key, upload_id, number, fd, off, len, etag_out);
+}
+
+static int mc_mpu_abort(struct bfs_store *s, const char *key,
+			const char *upload_id)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_abort(in, key, upload_id);
+}
+
+static void mc_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	if (in->get_stats)
+		in->get_stats(in, out);
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+void bfs_metacache_get_stats(struct bfs_store *s,
+			     struct bfs_metacache_stats *out)
+{
+	struct mc_priv *p = priv_of(s);
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	*out = p->st;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+}
+
+/* ---- housekeeping
+ * ------------------------------------------------------------ */
+
+struct old {
+	double keep;
+	uint8_t (*keys)[HKEY_LEN];
+	size_t n;
+};
+
+static int find_old(void *arg, const void *key, size_t klen, const void *val,
+		    size_t vlen)
+{
+	struct old *o = arg;
+	uint64_t stamp;
+
+	if (klen > HKEY_LEN || vlen < STAMP_OFF + sizeof(stamp))
+		return 0;
+	memcpy(&stamp, (const uint8_t *)val + STAMP_OFF, sizeof(stamp));
+	if (fresh(stamp, o->keep))
+		return 0;
+	o->keys = bfs_xrealloc(o->keys, (o->n + 1) * sizeof(*o->keys));
+	memcpy(o->keys[o->n++], key, klen);
+	return o->n >= SWEEP_MAX ? -1 : 0;
+}
+
+/* Drop this bucket's entries nobody has confirmed for a long time. */
+static void sweep(struct mc_priv *p, enum bfs_metadb_table t, size_t klen,
+		  double keep)
+{
+	struct bfs_metadb_txn *txn;
+	struct old o = {keep, NULL, 0};
+	int rc;
+
+	rc = bfs_metadb_begin(p->db, true, &txn);
+	if (rc != 0)
+		return;
+	bfs_metadb_scan(txn, t, p->bucket_hash, sizeof(p->bucket_hash),
+			find_old, &o);
+	bfs_metadb_abort(txn);
+	if (o.n == 0)
+		goto out;
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	for (size_t i = 0; rc == 0 && i < o.n; i++) {
+		rc = bfs_metadb_del(txn, t, o.keys[i], klen);
+		if (rc == ENOENT)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = bfs_metadb_commit(txn);
+	else
+		bfs_metadb_abort(txn);
+out:
+	free(o.keys);
+}
+
+static void mc_tick(void *arg)
+{
+	struct mc_priv *p = arg;
+	struct bfs_metacache_stats st;
+
+	if (p->ticks++ % SWEEP_TICKS == 0) {
+		sweep(p, BFS_METADB_HEAD, HKEY_LEN, HEAD_KEEP);
+		sweep(p, BFS_METADB_LIST, LKEY_LEN, LIST_KEEP);
+	}
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	st = p->st;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (memcmp(&st, &p->published, sizeof(st)) == 0)
+		return;
+	{
+		const struct bfs_stats_counter c[] = {
+			{"head_hits", st.head_hits},
+			{"head_misses", st.head_misses},
+			{"neg_hits", st.neg_hits},
+			{"list_hits", st.list_hits},
+			{"list_misses", st.list_misses},
+			{"invalidations", st.invalidations},
+			{"revalidated", st.revalidated},
+			{"errors", st.errors},
+		};
+
+		if (bfs_stats_publish(p->db, p->bucket, BFS_STATS_LAYER_META,
+				      p->started, c, BFS_ARRAY_SIZE(c)) == 0)
+			p->published = st;
+	}
+}
+
+static int mc_start(struct bfs_store *s)
+{
+	struct mc_priv *p = priv_of(s);
+	char err[512];
+	int rc;
+
+	if (p->inner->start) {
+		rc = p->inner->start(p->inner);
+		if (rc != 0)
+			return rc;
+	}
+	p->db = bfs_metadb_open(p->meta_dir, err, sizeof(err));
+	if (p->db == NULL) {
+		rc = errno;
+		bfs_log(LOG_ERR, "%s", err);
+		return rc;
+	}
+	p->started = time(NULL);
+	rc = bfs_metadb_tick_add(p->db, mc_tick, p);
+	if (rc != 0) {
+		bfs_metadb_close(p->db);
+		p->db = NULL;
+	}
+	return rc;
+}
+
+static void stop(struct mc_priv *p)
+{
+	if (p->db == NULL)
+		return;
+	bfs_metadb_tick_remove(p->db, mc_tick, p);
+	bfs_metadb_close(p->db);
+	p->db = NULL;
+}
+
+static void mc_shutdown(struct bfs_store *s)
+{
+	struct mc_priv *p = priv_of(s);
+
+	stop(p);
+	if (p->inner->shutdown)
+		p->inner->shutdown(p->inner);
+}
+
+static void mc_destroy(struct bfs_store *s)
+{
+	struct mc_priv *p = priv_of(s);
+
+	stop(p);
+	p->inner->destroy(p->inner);
+	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
+	free(p->meta_dir);
+	free(p->bucket);
+	free((char *)p->store.name);
+	free(p);
+}
+
+struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
+				       struct bfs_store *inner)
+{
+	struct mc_priv *p;
+	struct bfs_store *s;
+
+	if (conf->cache_dir == NULL || conf->cache_dir[0] == '\0' ||
+	    conf->bucket == NULL || conf->bucket[0] == '\0' || inner == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = bfs_xcalloc(1, sizeof(*p));
+	p->inner = inner;
+	p->meta_dir = bfs_xasprintf("%s/meta", conf->cache_dir);
+	p->bucket = bfs_xstrdup(conf->bucket);
+	bucket_hash(conf->bucket, p->bucket_hash);
+	p->attr_ttl = conf->attr_ttl;
+	p->dir_ttl = conf->dir_ttl;
+	p->neg_ttl = conf->neg_ttl;
+	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
+
+	s = &p->store;
+	s->priv = p;
+	s->name = bfs_xasprintf("%s+meta", inner->name);
+	s->caps = inner->caps;
+	s->start = mc_start;
+	s->head = mc_head;
+	s->get_range = mc_get_range;
+	s->put = mc_put;
+	s->del = mc_del;
+	s->copy = mc_copy;
+	s->list = mc_list;
+	if (inner->mpu_begin) {
+		s->mpu_begin = mc_mpu_begin;
+		s->mpu_part = mc_mpu_part;
+		s->mpu_complete = mc_mpu_complete;
+		s->mpu_abort = mc_mpu_abort;
+	}
+	s->get_stats = mc_get_stats;
+	s->shutdown = mc_shutdown;
+	s->destroy = mc_destroy;
+	return s;
+}
+
+/* ---- the cache dir, for `bucketfs cache` ------------------------------- */
+
+static struct bfs_metadb *open_existing(const char *cache_dir, char *err,
+					size_t errlen)
+{
+	char *data = bfs_xasprintf("%s/meta/data.mdb", cache_dir);
+	char *dir = bfs_xasprintf("%s/meta", cache_dir);
+	struct bfs_metadb *db = NULL;
+	struct stat st;
+
+	if (stat(data, &st) != 0) {
+		snprintf(err, errlen, "no cache in '%s'", cache_dir);
+		errno = ENOENT;
+	} else {
+		db = bfs_metadb_open(dir, err, errlen);
+	}
+	free(data);
+	free(dir);
+	return db;
+}
+
+static int count_one(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+int bfs_metacache_usage(const char *cache_dir, const char *bucket,
+			uint64_t *heads, uint64_t *lists)
+{
+	struct bfs_metadb_txn *txn;
+	struct bfs_metadb *db;
+	uint8_t bh[8];
+	char err[512];
+	int rc;
+
+	*heads = *lists = 0;
+	db = open_existing(cache_dir, err, sizeof(err));
+	if (db == NULL)
+		return errno;
+	if (bucket)
+		bucket_hash(bucket, bh);
+	rc = bfs_metadb_begin(db, true, &txn);
+	if (rc == 0) {
+		rc = bfs_metadb_scan(txn, BFS_METADB_HEAD, bh,
+				     bucket ? sizeof(bh) : 0, count_one, heads);
+		if (rc == 0)
+			rc = bfs_metadb_scan(txn, BFS_METADB_LIST, bh,
+					     bucket ? sizeof(bh) : 0, count_one,
+					     lists);
+		bfs_metadb_abort(txn);
+	}
+	bfs_metadb_close(db);
+	return rc;
+}
+
+int bfs_metacache_clear(const char *cache_dir, const char *bucket, uint64_t *n,
+			char *err, size_t errlen)
+{
+	struct bfs_metadb_txn *txn;
+	struct bfs_metadb *db;
+	size_t nh = 0, nl = 0;
+	uint8_t bh[8];
+	int rc;
+
+	if (n)
+		*n = 0;
+	db = open_existing(cache_dir, err, errlen);
+	if (db == NULL)
+		return errno;
+	if (bucket)
+		bucket_hash(bucket, bh);
+	rc = bfs_metadb_begin(db, false, &txn);
+	if (rc == 0) {
+		rc = bfs_metadb_del_prefix(txn, BFS_METADB_HEAD, bh,
+					   bucket ? sizeof(bh) : 0, NULL, NULL,
+					   &nh);
+		if (rc == 0)
+			rc = bfs_metadb_del_prefix(txn, BFS_METADB_LIST, bh,
+						   bucket ? sizeof(bh) : 0,
+						   NULL, NULL, &nl);
+		if (rc == 0)
+			rc = bfs_metadb_commit(txn);
+		else
+			bfs_metadb_abort(txn);
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "cannot clear the cache in '%s': %s",
+			 cache_dir, strerror(rc));
+	else if (n)
+		*n = nh + nl;
+	bfs_metadb_close(db);
+	return rc;
+}

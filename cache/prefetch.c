@@ -1,0 +1,612 @@
+/*
+ * prefetch.c - the prefetcher store (see prefetch.h): stream detection
+ * per object version, a bounded job queue and a pool of threads that
+ * fill the block cache ahead of sequential readers.
+ */
+#include "compat.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include "cache/blockcache.h"
+#include "cache/meta.h"
+#include "cache/prefetch.h"
+#include "cache/stats.h"
+#include "log.h"
+
+#define STREAMS		 4  /* followed per object version */
+#define OBJS_MAX	 64 /* object versions followed at once */
+#define DEFAULT_WINDOW	 (64ull << 20)
+#define DEFAULT_INFLIGHT (64ull << 20)
+#define DEFAULT_THREADS	 16
+#define NO_EOF		 UINT64_MAX
+
+struct stream {
+	bool used;
+	uint64_t next;	    /* where the next sequential read starts */
+	uint64_t window;    /* bytes to have fetched ahead; 0: random */
+	uint64_t sched_end; /* blocks below this are queued already */
+	uint64_t last;	    /* for replacing the least recently used */
+};
+
+/* One object version being read. */
+struct pobj {
+	struct pobj *next;
+	char *key;
+	char etag[BFS_ETAG_MAX];
+	uint64_t eof_block; /* blocks from here on are past the end */
+	bool sized;	    /* a head was asked for the size */
+	uint64_t last;
+	struct stream st[STREAMS];
+};
+
+struct job {
+	struct job *next;
+	char *key;
+	char etag[BFS_ETAG_MAX];
+	uint64_t block;
+};
+
+struct pf_priv {
+	struct bfs_store store;
+	struct bfs_store *inner;
+	struct bfs_store *bc; /* the block cache below inner */
+	uint64_t bs;
+	uint64_t max_window;
+	uint64_t max_inflight;
+	size_t queue_max;
+	unsigned nthreads;
+	char *meta_dir; /* NULL: no stats record */
+	char *bucket;
+	struct bfs_metadb *db;
+	time_t started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a job was queued, or stop */
+	pthread_cond_t idle; /* a job finished */
+	/* protected by lock */
+	pthread_t *threads;
+	bool running;
+	bool stopping;
+	struct pobj *objs;
+	size_t nobjs;
+	uint64_t clock;
+	struct job *head, *tail;
+	size_t njobs;
+	unsigned active;
+	uint64_t inflight;
+	struct bfs_prefetch_stats st;
+	struct bfs_prefetch_stats published;
+};
+
+static struct pf_priv *priv_of(const struct bfs_store *s)
+{
+	return s->priv;
+}
+
+/* The followed object (key, etag), made if new; lock held. */
+static struct pobj *obj_get(struct pf_priv *p, const char *key,
+			    const char *etag, bool make)
+{
+	struct pobj *o, **pp, **oldest = NULL;
+
+	for (pp = &p->objs; (o = *pp) != NULL; pp = &o->next) {
+		if (strcmp(o->key, key) == 0 && strcmp(o->etag, etag) == 0) {
+			o->last = ++p->clock;
+			return o;
+		}
+		if (oldest == NULL || o->last < (*oldest)->last)
+			oldest = pp;
+	}
+	if (!make)
+		return NULL;
+	if (p->nobjs >= OBJS_MAX && oldest) {
+		o = *oldest;
+		*oldest = o->next;
+		free(o->key);
+		free(o);
+		p->nobjs--;
+	}
+	o = bfs_xcalloc(1, sizeof(*o));
+	o->key = bfs_xstrdup(key);
+	snprintf(o->etag, sizeof(o->etag), "%s", etag);
+	o->eof_block = NO_EOF;
+	o->last = ++p->clock;
+	o->next = p->objs;
+	p->objs = o;
+	p->nobjs++;
+	return o;
+}
+
+/* Queue block b of o unless it is queued already; lock held. */
+static bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b)
+{
+	struct job *j;
+
+	for (j = p->head; j; j = j->next)
+		if (j->block == b && strcmp(j->key, o->key) == 0 &&
+		    strcmp(j->etag, o->etag) == 0)
+			return true;
+	if (p->njobs >= p->queue_max) {
+		p->st.dropped++;
+		return false;
+	}
+	j = bfs_xcalloc(1, sizeof(*j));
+	j->key = bfs_xstrdup(o->key);
+	snprintf(j->etag, sizeof(j->etag), "%s", o->etag);
+	j->block = b;
+	if (p->tail)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	p->njobs++;
+	p->st.queued++;
+	BFS_PCHECK(pthread_cond_signal(&p->work));
+	return true;
+}
+
+/* The stream a read at off continues, or NULL; lock held. */
+static struct stream *match(struct pf_priv *p, struct pobj *o, uint64_t off)
+{
+	for (int i = 0; i < STREAMS; i++) {
+		struct stream *s = &o->st[i];
+
+		if (s->used && off + p->bs >= s->next && off <= s->next + p->bs)
+			return s;
+	}
+	return NULL;
+}
+
+static struct stream *new_stream(struct pobj *o)
+{
+	struct stream *s = &o->st[0];
+
+	for (int i = 0; i < STREAMS; i++) {
+		if (!o->st[i].used) {
+			s = &o->st[i];
+			break;
+		}
+		if (o->st[i].last < s->last)
+			s = &o->st[i];
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	return s;
+}
+
+/* Learn from a finished read [off, off+got) of len asked; queue ahead. */
+static void observe(struct pf_priv *p, const char *key, const char *etag,
+		    uint64_t off, size_t len, size_t got)
+{
+	uint64_t end = off + got, first, stop, window;
+	struct bfs_obj_info info = {0};
+	struct stream *s;
+	struct pobj *o;
+	int rc;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	if (!p->running)
+		goto out;
+	o = obj_get(p, key, etag, true);
+	if (got < len) /* the object ends at end */
+		o->eof_block = BFS_MIN(o->eof_block, (end + p->bs - 1) / p->bs);
+	s = match(p, o, off);
+	if (s) {
+		p->st.sequential++;
+		s->window = s->window ? BFS_MIN(s->window * 2, p->max_window)
+				      : p->bs;
+		s->next = BFS_MAX(s->next, end);
+	} else {
+		s = new_stream(o);
+		s->next = end;
+		if (off == 0) {
+			/* a reader starting at the top is likely to go on */
+			p->st.sequential++;
+			s->window = p->bs;
+		} else {
+			p->st.random++;
+		}
+	}
+	s->last = ++p->clock;
+	if (s->window == 0)
+		goto out;
+	if (o->eof_block == NO_EOF && !o->sized) {
+		/* the size keeps the window inside the object: the head
+		 * below us is cached (open just made it) */
+		o->sized = true;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		rc = p->inner->head(p->inner, key, &info);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		if (!p->running || obj_get(p, key, etag, false) != o)
+			goto out; /* forgotten meanwhile: o is gone */
+		if (rc == 0 && strcmp(info.etag, etag) == 0)
+			o->eof_block = BFS_MIN(o->eof_block,
+					       (info.size + p->bs - 1) / p->bs);
+	}
+	/* the block holding end-1 was read whole by this read; with no
+	 * size known, one block ahead at most is wasted at the end */
+	window = o->eof_block == NO_EOF ? p->bs : s->window;
+	first = BFS_MAX((end + p->bs - 1) / p->bs, s->sched_end);
+	stop = BFS_MIN((end + window + p->bs - 1) / p->bs, o->eof_block);
+	for (uint64_t b = first; b < stop; b++) {
+		if (!enqueue(p, o, b))
+			break;
+		s->sched_end = b + 1;
+	}
+out:
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	bfs_obj_info_release(&info);
+}
+
+static void *worker(void *arg)
+{
+	struct pf_priv *p = arg;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	for (;;) {
+		struct pobj *o;
+		struct job *j;
+		int rc;
+
+		while (!p->stopping && p->head == NULL)
+			BFS_PCHECK(pthread_cond_wait(&p->work, &p->lock));
+		if (p->stopping)
+			break;
+		j = p->head;
+		p->head = j->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->njobs--;
+		o = obj_get(p, j->key, j->etag, false);
+		if (o && j->block >= o->eof_block) {
+			/* queued before the end of the object was known */
+			BFS_PCHECK(pthread_cond_broadcast(&p->idle));
+			free(j->key);
+			free(j);
+			continue;
+		}
+		p->active++;
+		p->inflight += p->bs;
+		p->st.inflight_peak = BFS_MAX(p->st.inflight_peak, p->inflight);
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+
+		rc = bfs_blockcache_prefetch(p->bc, j->key, j->etag, j->block);
+
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		p->active--;
+		p->inflight -= p->bs;
+		if (rc == 0) {
+			p->st.fetched++;
+		} else if (rc == ERANGE) {
+			o = obj_get(p, j->key, j->etag, false);
+			if (o)
+				o->eof_block = BFS_MIN(o->eof_block, j->block);
+		} else {
+			p->st.failed++;
+			bfs_dbg(BFS_DBG_STORE,
+				"prefetch of block %llu of '%s' failed: %s",
+				(unsigned long long)j->block, j->key,
+				strerror(rc));
+		}
+		BFS_PCHECK(pthread_cond_broadcast(&p->idle));
+		free(j->key);
+		free(j);
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	return NULL;
+}
+
+static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match)
+{
+	struct pf_priv *p = priv_of(s);
+	int rc;
+
+	rc = p->inner->get_range(p->inner, key, off, len, buf, got, if_match);
+	if (rc == 0 && if_match && if_match[0] && len > 0)
+		observe(p, key, if_match, off, len, *got);
+	return rc;
+}
+
+void bfs_prefetch_drain(struct bfs_store *s)
+{
+	struct pf_priv *p = priv_of(s);
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	while (p->running && (p->head || p->active))
+		BFS_PCHECK(pthread_cond_wait(&p->idle, &p->lock));
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+}
+
+void bfs_prefetch_get_stats(struct bfs_store *s, struct bfs_prefetch_stats *out)
+{
+	struct pf_priv *p = priv_of(s);
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	*out = p->st;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+}
+
+static void pf_tick(void *arg)
+{
+	struct pf_priv *p = arg;
+	struct bfs_prefetch_stats st;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	st = p->st;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (memcmp(&st, &p->published, sizeof(st)) == 0)
+		return;
+	{
+		const struct bfs_stats_counter c[] = {
+			{"sequential", st.sequential},
+			{"random", st.random},
+			{"queued", st.queued},
+			{"fetched", st.fetched},
+			{"dropped", st.dropped},
+			{"failed", st.failed},
+			{"inflight_peak", st.inflight_peak},
+		};
+
+		if (bfs_stats_publish(p->db, p->bucket,
+				      BFS_STATS_LAYER_PREFETCH, p->started, c,
+				      BFS_ARRAY_SIZE(c)) == 0)
+			p->published = st;
+	}
+}
+
+/* Stop the threads and drop what is queued; idempotent. */
+static void stop(struct pf_priv *p)
+{
+	pthread_t *threads;
+	unsigned n;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	threads = p->threads;
+	n = p->running ? p->nthreads : 0;
+	p->threads = NULL;
+	p->stopping = true;
+	BFS_PCHECK(pthread_cond_broadcast(&p->work));
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	for (unsigned i = 0; i < n; i++)
+		BFS_PCHECK(pthread_join(threads[i], NULL));
+	free(threads);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->running = false;
+	while (p->head) {
+		struct job *j = p->head;
+
+		p->head = j->next;
+		free(j->key);
+		free(j);
+	}
+	p->tail = NULL;
+	p->njobs = 0;
+	BFS_PCHECK(pthread_cond_broadcast(&p->idle));
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (p->db) {
+		bfs_metadb_tick_remove(p->db, pf_tick, p);
+		bfs_metadb_close(p->db);
+		p->db = NULL;
+	}
+}
+
+static int pf_start(struct bfs_store *s)
+{
+	struct pf_priv *p = priv_of(s);
+	char err[512];
+	int rc = 0;
+
+	if (p->inner->start) {
+		rc = p->inner->start(p->inner);
+		if (rc != 0)
+			return rc;
+	}
+	p->started = time(NULL);
+	if (p->meta_dir) {
+		p->db = bfs_metadb_open(p->meta_dir, err, sizeof(err));
+		if (p->db == NULL) {
+			bfs_log(LOG_ERR, "%s", err);
+			return errno;
+		}
+		rc = bfs_metadb_tick_add(p->db, pf_tick, p);
+		if (rc != 0) {
+			bfs_metadb_close(p->db);
+			p->db = NULL;
+			return rc;
+		}
+	}
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->threads = bfs_xcalloc(p->nthreads, sizeof(*p->threads));
+	p->stopping = false;
+	for (unsigned i = 0; i < p->nthreads && rc == 0; i++) {
+		rc = pthread_create(&p->threads[i], NULL, worker, p);
+		if (rc != 0) {
+			bfs_log(LOG_ERR, "cannot start prefetch threads: %s",
+				strerror(rc));
+			p->nthreads = i;
+		}
+	}
+	p->running = true;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (rc != 0)
+		stop(p);
+	return rc;
+}
+
+static void pf_shutdown(struct bfs_store *s)
+{
+	struct pf_priv *p = priv_of(s);
+
+	stop(p);
+	if (p->inner->shutdown)
+		p->inner->shutdown(p->inner);
+}
+
+static void pf_destroy(struct bfs_store *s)
+{
+	struct pf_priv *p = priv_of(s);
+
+	stop(p);
+	p->inner->destroy(p->inner);
+	while (p->objs) {
+		struct pobj *o = p->objs;
+
+		p->objs = o->next;
+		free(o->key);
+		free(o);
+	}
+	BFS_PCHECK(pthread_cond_destroy(&p->work));
+	BFS_PCHECK(pthread_cond_destroy(&p->idle));
+	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
+	free(p->meta_dir);
+	free(p->bucket);
+	free((char *)p->store.name);
+	free(p);
+}
+
+/* ---- pass-through -----------------------------------------------------------
+ */
+
+static int pf_head(struct bfs_store *s, const char *key,
+		   struct bfs_obj_info *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->head(in, key, out);
+}
+
+static int pf_put(struct bfs_store *s, const struct bfs_put_req *req,
+		  char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->put(in, req, etag_out);
+}
+
+static int pf_del(struct bfs_store *s, const char *key)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->del(in, key);
+}
+
+static int pf_copy(struct bfs_store *s, const char *src, const char *dst,
+		   const struct bfs_meta_list *meta, const char *if_match,
+		   char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->copy(in, src, dst, meta, if_match, etag_out);
+}
+
+static int pf_list(struct bfs_store *s, const struct bfs_list_req *req,
+		   struct bfs_list_result *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->list(in, req, out);
+}
+
+static int pf_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
+			char **upload_id)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_begin(in, req, upload_id);
+}
+
+static int pf_mpu_part(struct bfs_store *s, const char *key,
+		       const char *upload_id, int number, int fd, off_t off,
+		       size_t len, char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_part(in, key, upload_id, number, fd, off, len, etag_out);
+}
+
+static int pf_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
+			   const char *upload_id, const struct bfs_part *parts,
+			   size_t nparts, char *etag_out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_complete(in, req, upload_id, parts, nparts, etag_out);
+}
+
+static int pf_mpu_abort(struct bfs_store *s, const char *key,
+			const char *upload_id)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	return in->mpu_abort(in, key, upload_id);
+}
+
+static void pf_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
+{
+	struct bfs_store *in = priv_of(s)->inner;
+
+	if (in->get_stats)
+		in->get_stats(in, out);
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
+				      struct bfs_store *inner)
+{
+	struct bfs_store *bc = conf->blockcache;
+	struct pf_priv *p;
+	struct bfs_store *s;
+	uint64_t per;
+
+	if (!bfs_blockcache_is(bc) || inner == NULL ||
+	    (conf->cache_dir && !conf->bucket)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = bfs_xcalloc(1, sizeof(*p));
+	p->inner = inner;
+	p->bc = bc;
+	p->bs = bfs_blockcache_block_size(bc);
+	p->max_window = conf->max_window ? conf->max_window : DEFAULT_WINDOW;
+	p->max_window = BFS_MAX(p->max_window, p->bs);
+	p->max_inflight =
+		conf->max_inflight ? conf->max_inflight : DEFAULT_INFLIGHT;
+	p->nthreads = conf->threads ? conf->threads : DEFAULT_THREADS;
+	/* each thread holds one block: that bounds the bytes in flight */
+	per = BFS_MAX(p->max_inflight / p->bs, 1);
+	p->nthreads = (unsigned)BFS_MIN((uint64_t)p->nthreads, per);
+	p->queue_max = (size_t)BFS_MAX(2 * (p->max_window / p->bs), 16);
+	if (conf->cache_dir) {
+		p->meta_dir = bfs_xasprintf("%s/meta", conf->cache_dir);
+		p->bucket = bfs_xstrdup(conf->bucket);
+	}
+	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
+	BFS_PCHECK(pthread_cond_init(&p->work, NULL));
+	BFS_PCHECK(pthread_cond_init(&p->idle, NULL));
+
+	s = &p->store;
+	s->priv = p;
+	s->name = bfs_xasprintf("%s+prefetch", inner->name);
+	s->caps = inner->caps;
+	s->start = pf_start;
+	s->head = pf_head;
+	s->get_range = pf_get_range;
+	s->put = pf_put;
+	s->del = pf_del;
+	s->copy = pf_copy;
+	s->list = pf_list;
+	if (inner->mpu_begin) {
+		s->mpu_begin = pf_mpu_begin;
+		s->mpu_part = pf_mpu_part;
+		s->mpu_complete = pf_mpu_complete;
+		s->mpu_abort = pf_mpu_abort;
+	}
+	s->get_stats = pf_get_stats;
+	s->shutdown = pf_shutdown;
+	s->destroy = pf_destroy;
+	return s;
+}

@@ -1,0 +1,70 @@
+/*
+ * prefetch.h - a store that wraps a block cache and reads ahead of
+ * sequential readers: it watches the ranged reads of each object
+ * version, and when they follow one another it has a pool of threads
+ * fetch the next blocks into the block cache in parallel, so a reader
+ * finds them there (mountpoint-s3's prefetcher; s3backer's read-ahead).
+ *
+ * Invariants:
+ * - Reads are sequential when one starts where an earlier one of the
+ *   same (key, ETag) ended, give or take one block (the kernel issues
+ *   readahead out of order); a few streams per object are followed, so
+ *   two readers of one file both count as sequential. The window ahead
+ *   of a stream starts at one block and doubles on each sequential read
+ *   up to max_window; a read that matches no stream (random access)
+ *   fetches nothing ahead, so random reads are never over-fetched.
+ * - At most max_inflight bytes are being fetched ahead at once (each
+ *   thread holds one block; threads = min(threads, max_inflight / block
+ *   size)); jobs that do not fit the queue are dropped, and the reader
+ *   fetches those blocks itself.
+ * - Only reads pinned to an ETag are followed; everything else passes
+ *   through to the block cache unchanged.
+ * - Threads start in start() (after fork) and stop in shutdown().
+ */
+#ifndef BFS_CACHE_PREFETCH_H
+#define BFS_CACHE_PREFETCH_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct bfs_prefetch_conf {
+	/* the block cache the threads fill: inner or a store below it */
+	struct bfs_store *blockcache;
+	const char *cache_dir; /* for the stats record; NULL: none */
+	const char *bucket;
+	uint64_t max_window;   /* bytes; 0: 64 MiB */
+	uint64_t max_inflight; /* bytes; 0: 64 MiB */
+	unsigned threads;      /* 0: 16 */
+};
+
+struct bfs_prefetch_stats {
+	uint64_t sequential;	/* reads that continued a stream */
+	uint64_t random;	/* reads that matched no stream */
+	uint64_t queued;	/* blocks queued to fetch ahead */
+	uint64_t fetched;	/* of those, fetched (or found present) */
+	uint64_t dropped;	/* not queued: the queue was full */
+	uint64_t failed;	/* fetches that failed (past the end: not) */
+	uint64_t inflight_peak; /* most bytes being fetched at once */
+};
+
+/*
+ * A prefetcher over inner (which it then owns), filling
+ * conf->blockcache. inner is the metadata cache over the block cache in
+ * a bucket's stack: the prefetcher asks inner->head for an object's
+ * size once per object version it follows (a cache hit after open), so
+ * the window never reaches past the end of the object.
+ * @return the store, or NULL with errno EINVAL (conf->blockcache is not
+ *         a block cache, bad conf); inner is untouched on failure.
+ */
+struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
+				      struct bfs_store *inner);
+
+/* Copy the counters of a prefetcher. */
+void bfs_prefetch_get_stats(struct bfs_store *s,
+			    struct bfs_prefetch_stats *out);
+
+/* Wait until no job is queued or running (tests). */
+void bfs_prefetch_drain(struct bfs_store *s);
+
+#endif

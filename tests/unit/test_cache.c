@@ -1,0 +1,934 @@
+/*
+ * test_cache.c - unit tests of the cache layers (cache/) over the
+ * in-memory store and a counting, fault-injecting wrapper: block file
+ * format, LMDB index, block cache (hits, corruption, size limit,
+ * restart, ETag change, two processes), metadata cache (TTL, negative
+ * entries, invalidation, revalidation by listings), prefetcher.
+ */
+#include "compat.h"
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/blockcache.h"
+#include "cache/blockfile.h"
+#include "cache/meta.h"
+#include "cache/metacache.h"
+#include "cache/prefetch.h"
+#include "cache/stats.h"
+#include "store/mem.h"
+#include "tests/unit/tap.h"
+
+#define BS  (64u * 1024) /* small blocks keep the tests fast */
+#define HDR BFS_BLOCKFILE_HDR_SIZE
+
+/* ---- a counting, fault-injecting wrapper ------------------------------ */
+
+struct cnt {
+	struct bfs_store s;
+	struct bfs_store *inner;
+	bool own; /* destroy inner with us */
+	unsigned gets, heads, lists;
+	unsigned active, peak; /* get_range calls running at once */
+	unsigned fail_gets;    /* the next N get_range fail with EIO */
+	unsigned delay_us;     /* each get_range takes this long */
+	pthread_mutex_t lock;
+};
+
+static struct cnt *cnt_of(struct bfs_store *s)
+{
+	return s->priv;
+}
+
+static int c_head(struct bfs_store *s, const char *key,
+		  struct bfs_obj_info *out)
+{
+	struct cnt *c = cnt_of(s);
+
+	__atomic_add_fetch(&c->heads, 1, __ATOMIC_SEQ_CST);
+	return c->inner->head(c->inner, key, out);
+}
+
+static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
+		       size_t len, void *buf, size_t *got, const char *if_match)
+{
+	struct cnt *c = cnt_of(s);
+	bool fail = false;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	c->gets++;
+	c->active++;
+	c->peak = BFS_MAX(c->peak, c->active);
+	if (c->fail_gets) {
+		c->fail_gets--;
+		fail = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (c->delay_us)
+		usleep(c->delay_us);
+	if (fail) {
+		*got = 0;
+		rc = EIO;
+	} else {
+		rc = c->inner->get_range(c->inner, key, off, len, buf, got,
+					 if_match);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->active--;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static int c_put(struct bfs_store *s, const struct bfs_put_req *req,
+		 char *etag_out)
+{
+	return cnt_of(s)->inner->put(cnt_of(s)->inner, req, etag_out);
+}
+
+static int c_del(struct bfs_store *s, const char *key)
+{
+	return cnt_of(s)->inner->del(cnt_of(s)->inner, key);
+}
+
+static int c_copy(struct bfs_store *s, const char *src, const char *dst,
+		  const struct bfs_meta_list *meta, const char *if_match,
+		  char *etag_out)
+{
+	struct bfs_store *in = cnt_of(s)->inner;
+
+	return in->copy(in, src, dst, meta, if_match, etag_out);
+}
+
+static int c_list(struct bfs_store *s, const struct bfs_list_req *req,
+		  struct bfs_list_result *out)
+{
+	struct cnt *c = cnt_of(s);
+
+	__atomic_add_fetch(&c->lists, 1, __ATOMIC_SEQ_CST);
+	return c->inner->list(c->inner, req, out);
+}
+
+static void c_destroy(struct bfs_store *s)
+{
+	struct cnt *c = cnt_of(s);
+
+	if (c->own)
+		c->inner->destroy(c->inner);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static struct cnt *cnt_new(struct bfs_store *inner, bool own)
+{
+	struct cnt *c = bfs_xcalloc(1, sizeof(*c));
+
+	c->inner = inner;
+	c->own = own;
+	pthread_mutex_init(&c->lock, NULL);
+	c->s.priv = c;
+	c->s.name = "cnt";
+	c->s.caps = inner->caps;
+	c->s.head = c_head;
+	c->s.get_range = c_get_range;
+	c->s.put = c_put;
+	c->s.del = c_del;
+	c->s.copy = c_copy;
+	c->s.list = c_list;
+	c->s.destroy = c_destroy;
+	return c;
+}
+
+static unsigned gets_of(struct cnt *c)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->gets;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char *cache_dir;
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void fill(char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+}
+
+/* Put an object straight into store s; its ETag into etag. */
+static int put_obj(struct bfs_store *s, const char *key, const char *data,
+		   size_t len, char *etag)
+{
+	int fd = memfd_create("obj", 0);
+	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
+	int rc;
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		return EIO;
+	rc = s->put(s, &req, etag);
+	close(fd);
+	return rc;
+}
+
+struct stack {
+	struct cnt *cnt;
+	struct bfs_store *bc; /* block cache */
+	struct bfs_store *pf; /* prefetcher, or NULL */
+	struct bfs_store *top;
+};
+
+/* mem → cnt → blockcache (→ metacache) (→ prefetch), as in a bucket. */
+static int stack_open(struct stack *st, struct bfs_store *mem, uint64_t size,
+		      bool prefetch, uint64_t inflight, bool meta,
+		      double attr_ttl)
+{
+	struct bfs_blockcache_conf bconf = {
+		.cache_dir = cache_dir,
+		.bucket = "b1",
+		.block_size = BS,
+		.size = size,
+	};
+	struct bfs_prefetch_conf pconf = {
+		.cache_dir = cache_dir,
+		.bucket = "b1",
+		.max_window = 16 * BS,
+		.max_inflight = inflight,
+	};
+	struct bfs_metacache_conf mconf = {
+		.cache_dir = cache_dir,
+		.bucket = "b1",
+		.attr_ttl = attr_ttl,
+		.dir_ttl = attr_ttl,
+		.neg_ttl = attr_ttl,
+	};
+	struct bfs_store *s;
+
+	memset(st, 0, sizeof(*st));
+	st->cnt = cnt_new(mem, false);
+	s = st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
+	pconf.blockcache = s;
+	if (s && meta)
+		s = bfs_metacache_create(&mconf, s);
+	if (s && prefetch)
+		s = st->pf = bfs_prefetch_create(&pconf, s);
+	st->top = s;
+	if (s == NULL)
+		return errno;
+	return s->start(s);
+}
+
+static void stack_close(struct stack *st)
+{
+	if (st->top == NULL)
+		return;
+	st->top->shutdown(st->top);
+	st->top->destroy(st->top);
+	st->top = NULL;
+}
+
+static bool read_eq(struct bfs_store *s, const char *key, const char *etag,
+		    uint64_t off, size_t len, const char *want, size_t wlen)
+{
+	char *buf = bfs_xmalloc(len + 1);
+	size_t got = 0;
+	int rc = bfs_store_read_full(s, key, off, len, buf, &got, etag);
+	bool ok = rc == 0 && got == wlen && memcmp(buf, want, wlen) == 0;
+
+	if (!ok)
+		tap_diag("read %s [%llu,+%zu): rc %d got %zu want %zu", key,
+			 (unsigned long long)off, len, rc, got, wlen);
+	free(buf);
+	return ok;
+}
+
+struct disk {
+	uint64_t bytes;
+	unsigned files;
+	char first[4096];
+};
+
+static int du_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	static struct disk *d;
+
+	(void)ftw;
+	if (path == NULL) {
+		d = (struct disk *)st;
+		return 0;
+	}
+	if (flag == FTW_F && strstr(path, ".blk")) {
+		d->bytes += (uint64_t)st->st_size;
+		if (d->files++ == 0)
+			snprintf(d->first, sizeof(d->first), "%s", path);
+	}
+	return 0;
+}
+
+static struct disk du_blocks(void)
+{
+	struct disk d = {0};
+	char *dir = bfs_xasprintf("%s/blocks", cache_dir);
+
+	du_one(NULL, (const struct stat *)&d, 0, NULL);
+	nftw(dir, du_one, 16, FTW_PHYS);
+	free(dir);
+	return d;
+}
+
+/* ---- cases ------------------------------------------------------------ */
+
+static void test_blockfile(void)
+{
+	struct bfs_blockfile_id id = {.block = 7};
+	char data[5000], buf[5000], why[128] = "";
+	char *path = bfs_xasprintf("%s/t.blk", cache_dir);
+	int fd;
+
+	tap_ok(bfs_crc32c(0, "123456789", 9) == 0xE3069283u,
+	       "blockfile: CRC32C of \"123456789\" is e3069283");
+	memset(id.key_hash, 0xab, sizeof(id.key_hash));
+	snprintf(id.etag, sizeof(id.etag), "etag-1");
+	fill(data, sizeof(data), 1);
+	tap_ok(bfs_blockfile_write(path, &id, data, sizeof(data)) == 0 &&
+		       bfs_blockfile_read(path, &id, buf, sizeof(buf), why,
+					  sizeof(why)) == 0 &&
+		       memcmp(buf, data, sizeof(data)) == 0,
+	       "blockfile: a written block reads back");
+	snprintf(id.etag, sizeof(id.etag), "etag-2");
+	tap_ok(bfs_blockfile_read(path, &id, buf, sizeof(buf), why,
+				  sizeof(why)) == EBADMSG,
+	       "blockfile: another ETag is refused (%s)", why);
+	snprintf(id.etag, sizeof(id.etag), "etag-1");
+	fd = open(path, O_RDWR);
+	if (fd >= 0) {
+		char c = 0;
+
+		pread(fd, &c, 1, HDR + 100);
+		c ^= 1;
+		pwrite(fd, &c, 1, HDR + 100);
+		close(fd);
+	}
+	tap_ok(bfs_blockfile_read(path, &id, buf, sizeof(buf), why,
+				  sizeof(why)) == EBADMSG,
+	       "blockfile: a flipped data bit is detected (%s)", why);
+	unlink(path);
+	free(path);
+}
+
+static int count_cb(void *arg, const void *k, size_t kl, const void *v,
+		    size_t vl)
+{
+	(void)k;
+	(void)kl;
+	(void)v;
+	(void)vl;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_metadb(void)
+{
+	char err[256] = "";
+	char *dir = bfs_xasprintf("%s/meta", cache_dir);
+	struct bfs_metadb *a = bfs_metadb_open(dir, err, sizeof(err));
+	struct bfs_metadb *b = bfs_metadb_open(dir, err, sizeof(err));
+	struct bfs_metadb_txn *t;
+	void *v = NULL;
+	size_t vl = 0, n = 0;
+	int seen = 0, rc;
+
+	tap_ok(a && a == b, "metadb: one environment per dir per process");
+	rc = bfs_metadb_begin(a, false, &t);
+	if (rc == 0) {
+		bfs_metadb_put(t, BFS_METADB_STATE, "tx1", 3, "v1", 2);
+		bfs_metadb_put(t, BFS_METADB_STATE, "tx2", 3, "v2", 2);
+		bfs_metadb_put(t, BFS_METADB_STATE, "ty1", 3, "v3", 2);
+		rc = bfs_metadb_commit(t);
+	}
+	if (rc == 0)
+		rc = bfs_metadb_begin(a, true, &t);
+	if (rc == 0) {
+		rc = bfs_metadb_get(t, BFS_METADB_STATE, "tx2", 3, &v, &vl);
+		bfs_metadb_scan(t, BFS_METADB_STATE, "tx", 2, count_cb, &seen);
+		bfs_metadb_abort(t);
+	}
+	tap_ok(rc == 0 && vl == 2 && memcmp(v, "v2", 2) == 0 && seen == 2,
+	       "metadb: put, get (copied out) and prefix scan");
+	free(v);
+	rc = bfs_metadb_begin(a, false, &t);
+	if (rc == 0) {
+		rc = bfs_metadb_del_prefix(t, BFS_METADB_STATE, "t", 1, NULL,
+					   NULL, &n);
+		rc = rc ? rc : bfs_metadb_commit(t);
+	}
+	tap_ok(rc == 0 && n == 3, "metadb: prefix delete (%zu entries)", n);
+	rc = bfs_metadb_begin(a, true, &t);
+	if (rc == 0) {
+		rc = bfs_metadb_get(t, BFS_METADB_STATE, "tx1", 3, &v, &vl);
+		bfs_metadb_abort(t);
+	}
+	tap_ok(rc == ENOENT, "metadb: MDB_NOTFOUND is ENOENT");
+	bfs_metadb_close(b);
+	bfs_metadb_close(a);
+	free(dir);
+}
+
+static void test_hits(struct bfs_store *mem)
+{
+	size_t len = 3 * BS + 1000;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct bfs_blockcache_stats bst;
+	struct stack st;
+	unsigned g0, g1;
+	size_t got;
+	char tmp[16];
+	int rc;
+
+	fill(data, len, 2);
+	put_obj(mem, "hits/a", data, len, etag);
+	rc = stack_open(&st, mem, 0, false, 0, false, 0);
+	tap_ok(rc == 0, "blockcache: starts on a fresh dir");
+	if (rc != 0)
+		goto out;
+	tap_ok(read_eq(st.top, "hits/a", etag, 0, len, data, len),
+	       "blockcache: first read returns the object");
+	g0 = gets_of(st.cnt);
+	tap_ok(g0 == 4, "blockcache: first read fetched 4 blocks (%u GETs)",
+	       g0);
+	tap_ok(read_eq(st.top, "hits/a", etag, 0, len, data, len) &&
+		       read_eq(st.top, "hits/a", etag, BS - 10, 20,
+			       data + BS - 10, 20),
+	       "blockcache: second read returns the same bytes");
+	g1 = gets_of(st.cnt);
+	tap_ok(g1 == g0, "blockcache: second read makes no inner GET (%u)",
+	       g1 - g0);
+	tap_ok(read_eq(st.top, "hits/a", etag, len - 10, 100, data + len - 10,
+		       10),
+	       "blockcache: a read over the end is short");
+	got = 1;
+	rc = st.top->get_range(st.top, "hits/a", len, 10, tmp, &got, etag);
+	tap_ok(rc == 0 && got == 0, "blockcache: a read at the end gives 0");
+	rc = st.top->get_range(st.top, "hits/a", len + 5, 10, tmp, &got, etag);
+	tap_ok(rc == ERANGE, "blockcache: a read past the end is ERANGE");
+	g0 = gets_of(st.cnt);
+	read_eq(st.top, "hits/a", NULL, 0, 100, data, 100);
+	read_eq(st.top, "hits/a", NULL, 0, 100, data, 100);
+	bfs_blockcache_get_stats(st.bc, &bst);
+	tap_ok(gets_of(st.cnt) == g0 + 2 && bst.bypassed == 2,
+	       "blockcache: reads with no ETag go to the store");
+	tap_ok(bst.misses == 4 && bst.hits >= 4 && bst.limit > 0,
+	       "blockcache: stats count hits %llu, misses %llu, limit %llu",
+	       (unsigned long long)bst.hits, (unsigned long long)bst.misses,
+	       (unsigned long long)bst.limit);
+	stack_close(&st);
+	/* restart: same dir, new instance, nothing in memory */
+	rc = stack_open(&st, mem, 0, false, 0, false, 0);
+	g0 = gets_of(st.cnt);
+	tap_ok(rc == 0 && read_eq(st.top, "hits/a", etag, 0, len, data, len) &&
+		       gets_of(st.cnt) == g0,
+	       "blockcache: a restart keeps the blocks (no GET after it)");
+out:
+	stack_close(&st);
+	free(data);
+}
+
+/* Flip one data byte of every block file. */
+static int corrupt_all(void)
+{
+	char *top = bfs_xasprintf("%s/blocks", cache_dir);
+	int n = 0;
+
+	for (unsigned d = 0; d < 256; d++) {
+		char *dir = bfs_xasprintf("%s/%02x", top, d);
+		DIR *dh = opendir(dir);
+		struct dirent *e;
+
+		while (dh && (e = readdir(dh))) {
+			char *p;
+			int fd;
+			char c = 0;
+
+			if (!strstr(e->d_name, ".blk"))
+				continue;
+			p = bfs_xasprintf("%s/%s", dir, e->d_name);
+			fd = open(p, O_RDWR);
+			if (fd >= 0 && pread(fd, &c, 1, HDR + 3) == 1) {
+				c ^= 0x40;
+				if (pwrite(fd, &c, 1, HDR + 3) == 1)
+					n++;
+			}
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		}
+		if (dh)
+			closedir(dh);
+		free(dir);
+	}
+	free(top);
+	return n;
+}
+
+static void test_corrupt(struct bfs_store *mem)
+{
+	char err[256];
+	size_t len = 2 * BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct bfs_blockcache_stats bst;
+	struct stack st;
+	unsigned g0;
+	int n;
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	fill(data, len, 3);
+	put_obj(mem, "corrupt/a", data, len, etag);
+	if (stack_open(&st, mem, 0, false, 0, false, 0) != 0) {
+		tap_ok(0, "blockcache: starts for the corruption case");
+		return;
+	}
+	read_eq(st.top, "corrupt/a", etag, 0, len, data, len);
+	stack_close(&st); /* drop the checked copies kept in memory */
+	n = corrupt_all();
+	stack_open(&st, mem, 0, false, 0, false, 0);
+	g0 = gets_of(st.cnt);
+	tap_ok(n == 2 && read_eq(st.top, "corrupt/a", etag, 0, len, data, len),
+	       "blockcache: damaged blocks are not served (%d damaged)", n);
+	bfs_blockcache_get_stats(st.bc, &bst);
+	tap_ok(bst.corrupt == 2 && gets_of(st.cnt) == g0 + 2,
+	       "blockcache: damaged blocks are dropped and fetched again "
+	       "(%llu dropped, %u GETs)",
+	       (unsigned long long)bst.corrupt, gets_of(st.cnt) - g0);
+	stack_close(&st);
+	stack_open(&st, mem, 0, false, 0, false, 0);
+	g0 = gets_of(st.cnt);
+	tap_ok(read_eq(st.top, "corrupt/a", etag, 0, len, data, len) &&
+		       gets_of(st.cnt) == g0,
+	       "blockcache: the blocks fetched again are cached");
+	stack_close(&st);
+	free(data);
+}
+
+static void test_limit(struct bfs_store *mem)
+{
+	uint64_t limit = 4 * (BS + HDR) + 100;
+	size_t len = 16 * BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	struct bfs_blockcache_stats bst;
+	uint64_t blocks = 0, bytes = 0, total = 0, peak = 0;
+	struct stack st;
+	bool ok = true;
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	fill(data, len, 4);
+	put_obj(mem, "limit/a", data, len, etag);
+	if (stack_open(&st, mem, limit, false, 0, false, 0) != 0) {
+		tap_ok(0, "blockcache: starts with a small limit");
+		return;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t off = 0; off < len; off += BS) {
+			struct disk d;
+
+			ok = ok && read_eq(st.top, "limit/a", etag, off, BS,
+					   data + off, BS);
+			d = du_blocks();
+			peak = BFS_MAX(peak, d.bytes);
+		}
+	}
+	bfs_blockcache_get_stats(st.bc, &bst);
+	tap_ok(ok, "blockcache: reading 4x the limit returns the right bytes");
+	tap_ok(peak <= limit && bst.evictions >= 12,
+	       "blockcache: the files never exceed the limit (peak %llu of "
+	       "%llu, %llu evictions)",
+	       (unsigned long long)peak, (unsigned long long)limit,
+	       (unsigned long long)bst.evictions);
+	bfs_blockcache_usage(cache_dir, "b1", &blocks, &bytes, &total);
+	tap_ok(blocks == 4 && bytes == du_blocks().bytes && total == bytes,
+	       "blockcache: index, byte count and files agree (%llu blocks, "
+	       "%llu bytes)",
+	       (unsigned long long)blocks, (unsigned long long)bytes);
+	stack_close(&st);
+	free(data);
+}
+
+static void test_etag_change(struct bfs_store *mem)
+{
+	size_t len = BS + 500;
+	char *v1 = bfs_xmalloc(len), *v2 = bfs_xmalloc(len);
+	char e1[BFS_ETAG_MAX], e2[BFS_ETAG_MAX], buf[100];
+	struct stack st;
+	unsigned g0;
+	size_t got;
+	int rc;
+
+	fill(v1, len, 5);
+	fill(v2, len, 6);
+	put_obj(mem, "etag/a", v1, len, e1);
+	if (stack_open(&st, mem, 0, false, 0, false, 0) != 0) {
+		tap_ok(0, "blockcache: starts for the ETag case");
+		return;
+	}
+	read_eq(st.top, "etag/a", e1, 0, len, v1, len);
+	put_obj(mem, "etag/a", v2, len, e2); /* another client's write */
+	g0 = gets_of(st.cnt);
+	tap_ok(strcmp(e1, e2) != 0 &&
+		       read_eq(st.top, "etag/a", e2, 0, len, v2, len) &&
+		       gets_of(st.cnt) == g0 + 2,
+	       "blockcache: a new ETag never meets the old blocks");
+	stack_close(&st);
+	stack_open(&st, mem, 0, false, 0, false, 0);
+	tap_ok(read_eq(st.top, "etag/a", e2, 0, len, v2, len),
+	       "blockcache: after a restart the new version is served");
+	rc = st.top->get_range(st.top, "etag/b-none", 0, sizeof(buf), buf, &got,
+			       e1);
+	tap_ok(rc == ENOENT || rc == ESTALE,
+	       "blockcache: a missing object is an error, not a hit");
+	stack_close(&st);
+	free(v1);
+	free(v2);
+}
+
+static void test_fault(struct bfs_store *mem)
+{
+	size_t len = BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], buf[64];
+	struct stack st;
+	size_t got;
+	int rc;
+
+	fill(data, len, 7);
+	put_obj(mem, "fault/a", data, len, etag);
+	if (stack_open(&st, mem, 0, false, 0, false, 0) != 0) {
+		tap_ok(0, "blockcache: starts for the fault case");
+		return;
+	}
+	st.cnt->fail_gets = 1;
+	rc = st.top->get_range(st.top, "fault/a", 0, sizeof(buf), buf, &got,
+			       etag);
+	tap_ok(rc == EIO && read_eq(st.top, "fault/a", etag, 0, len, data, len),
+	       "blockcache: a failed fetch is an error and is not cached");
+	stack_close(&st);
+	free(data);
+}
+
+/* A child process reading through its own stack on the same dir. */
+static int child_reader(struct bfs_store *mem, const char *key,
+			const char *etag, const char *data, size_t len)
+{
+	struct stack st;
+	bool ok = true;
+
+	if (stack_open(&st, mem, 6 * (BS + HDR), true, 4 * BS, true, 5) != 0)
+		return 2;
+	for (int i = 0; i < 30 && ok; i++) {
+		size_t off = (size_t)(i * 7919 * 13) % len;
+		size_t n = BFS_MIN(len - off, (size_t)3 * BS);
+
+		ok = read_eq(st.top, key, etag, off, n, data + off, n);
+	}
+	stack_close(&st);
+	return ok ? 0 : 1;
+}
+
+static void test_two_processes(struct bfs_store *mem)
+{
+	size_t len = 12 * BS + 77;
+	char *a = bfs_xmalloc(len), *b = bfs_xmalloc(len);
+	char ea[BFS_ETAG_MAX], eb[BFS_ETAG_MAX];
+	uint64_t blocks = 0, bytes = 0, total = 0;
+	struct stack st;
+	pid_t pid;
+	int status = -1;
+	bool ok;
+
+	fill(a, len, 8);
+	fill(b, len, 9);
+	put_obj(mem, "two/a", a, len, ea);
+	put_obj(mem, "two/b", b, len, eb);
+	/* no environment is open here: the child opens its own */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int rc = child_reader(mem, "two/a", ea, a, len);
+
+		rc = rc ? rc : child_reader(mem, "two/b", eb, b, len);
+		_exit(rc);
+	}
+	ok = child_reader(mem, "two/b", eb, b, len) == 0 &&
+	     child_reader(mem, "two/a", ea, a, len) == 0;
+	waitpid(pid, &status, 0);
+	tap_ok(ok && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "two processes on one dir read the right bytes (child status "
+	       "%d)",
+	       status);
+	bfs_blockcache_usage(cache_dir, NULL, &blocks, &bytes, &total);
+	tap_ok(total == bytes && bytes == du_blocks().bytes &&
+		       bytes <= 6 * (BS + HDR),
+	       "two processes keep index, count and files in agreement "
+	       "(%llu blocks, %llu bytes, count %llu, files %llu)",
+	       (unsigned long long)blocks, (unsigned long long)bytes,
+	       (unsigned long long)total,
+	       (unsigned long long)du_blocks().bytes);
+	stack_open(&st, mem, 6 * (BS + HDR), true, 4 * BS, true, 5);
+	tap_ok(read_eq(st.top, "two/a", ea, 0, len, a, len) &&
+		       read_eq(st.top, "two/b", eb, 0, len, b, len),
+	       "two processes leave a cache that serves the right bytes");
+	stack_close(&st);
+	free(a);
+	free(b);
+}
+
+static void test_prefetch(struct bfs_store *mem)
+{
+	size_t len = 24 * BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	struct bfs_prefetch_stats pst;
+	struct bfs_blockcache_stats bst;
+	struct stack st;
+	bool ok = true;
+	unsigned g;
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	fill(data, len, 10);
+	put_obj(mem, "pf/a", data, len, etag);
+	if (stack_open(&st, mem, 0, true, 4 * BS, false, 0) != 0) {
+		tap_ok(0, "prefetch: starts");
+		return;
+	}
+	st.cnt->delay_us = 2000;
+	for (size_t off = 0; off < len; off += 16384)
+		ok = ok && read_eq(st.top, "pf/a", etag, off, 16384, data + off,
+				   16384);
+	bfs_prefetch_drain(st.top);
+	g = gets_of(st.cnt);
+	bfs_prefetch_get_stats(st.top, &pst);
+	bfs_blockcache_get_stats(st.bc, &bst);
+	tap_ok(ok, "prefetch: a sequential read returns the right bytes");
+	tap_ok(g == 24, "prefetch: each block is fetched once (%u GETs)", g);
+	tap_ok(bst.prefetched > 0 && pst.sequential > 0,
+	       "prefetch: blocks are fetched ahead (%llu ahead, %llu by the "
+	       "reader)",
+	       (unsigned long long)bst.prefetched,
+	       (unsigned long long)bst.misses);
+	tap_ok(st.cnt->peak <= 4 + 1 && pst.inflight_peak <= 4 * BS,
+	       "prefetch: fetches in flight stay under max_inflight (peak %u "
+	       "GETs)",
+	       st.cnt->peak);
+	stack_close(&st);
+
+	/* random reads: nothing beyond the blocks read */
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	stack_open(&st, mem, 0, true, 4 * BS, false, 0);
+	{
+		static const unsigned blocks[] = {17, 3, 11, 20, 6, 14, 1};
+
+		for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++) {
+			size_t off = blocks[i] * BS + 4096;
+
+			ok = ok && read_eq(st.top, "pf/a", etag, off, 4096,
+					   data + off, 4096);
+		}
+		bfs_prefetch_drain(st.top);
+		g = gets_of(st.cnt);
+		tap_ok(ok && g == BFS_ARRAY_SIZE(blocks),
+		       "prefetch: random reads fetch only the blocks they "
+		       "read (%u GETs for %zu reads)",
+		       g, BFS_ARRAY_SIZE(blocks));
+	}
+	stack_close(&st);
+	free(data);
+}
+
+static int find_stats(void *arg, const struct bfs_stats_record *r)
+{
+	int *found = arg;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->layer, BFS_STATS_LAYER_BLOCKS) == 0 &&
+		    strcmp(r->c[i].name, "hits") == 0 && r->c[i].value > 0 &&
+		    r->alive)
+			(*found)++;
+	return 0;
+}
+
+static void test_stats_and_clear(struct bfs_store *mem)
+{
+	size_t len = 2 * BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256] = "";
+	uint64_t blocks = 0, bytes = 0, total = 0, nmeta = 0;
+	char *dir = bfs_xasprintf("%s/meta", cache_dir);
+	struct bfs_metadb *db;
+	struct bfs_obj_info info = {0};
+	struct stack st;
+	int found = 0, rc;
+
+	fill(data, len, 11);
+	put_obj(mem, "stats/a", data, len, etag);
+	stack_open(&st, mem, 0, true, 4 * BS, true, 60);
+	read_eq(st.top, "stats/a", etag, 0, len, data, len);
+	read_eq(st.top, "stats/a", etag, 0, len, data, len);
+	st.top->head(st.top, "stats/a", &info);
+	bfs_obj_info_release(&info);
+	db = bfs_metadb_open(dir, err, sizeof(err));
+	bfs_metadb_tick_now(db);
+	bfs_stats_read(db, "b1", find_stats, &found);
+	tap_ok(found == 1, "stats: a running cache publishes its record");
+	bfs_metadb_close(db);
+	stack_close(&st);
+	rc = bfs_blockcache_clear(cache_dir, "b1", &blocks, &bytes, err,
+				  sizeof(err));
+	bfs_metacache_clear(cache_dir, "b1", &nmeta, err, sizeof(err));
+	tap_ok(rc == 0 && blocks > 0 && nmeta > 0 && du_blocks().files == 0,
+	       "clear: drops the blocks (%llu), their files and the "
+	       "metadata (%llu)",
+	       (unsigned long long)blocks, (unsigned long long)nmeta);
+	bfs_blockcache_usage(cache_dir, NULL, &blocks, &bytes, &total);
+	tap_ok(blocks == 0 && total == 0, "clear: the byte count is 0");
+	free(dir);
+	free(data);
+}
+
+static void test_meta(struct bfs_store *mem)
+{
+	char v1[100], v2[200], e1[BFS_ETAG_MAX], e2[BFS_ETAG_MAX];
+	struct bfs_obj_info info = {0};
+	struct bfs_list_req req = {.prefix = "m/", .delimiter = "/"};
+	struct bfs_list_result res = {0};
+	struct stack st;
+	unsigned h0, l0;
+	bool seen;
+	int rc;
+
+	fill(v1, sizeof(v1), 12);
+	fill(v2, sizeof(v2), 13);
+	put_obj(mem, "m/a", v1, sizeof(v1), e1);
+	if (stack_open(&st, mem, 0, false, 0, true, 0.4) != 0) {
+		tap_ok(0, "metacache: starts");
+		return;
+	}
+	rc = st.top->head(st.top, "m/a", &info);
+	bfs_obj_info_release(&info);
+	h0 = st.cnt->heads;
+	rc = rc ? rc : st.top->head(st.top, "m/a", &info);
+	tap_ok(rc == 0 && st.cnt->heads == h0 && info.size == sizeof(v1) &&
+		       strcmp(info.etag, e1) == 0,
+	       "metacache: a second head within attr_ttl asks nobody");
+	bfs_obj_info_release(&info);
+	put_obj(mem, "m/a", v2, sizeof(v2), e2); /* another client */
+	st.top->head(st.top, "m/a", &info);
+	tap_ok(strcmp(info.etag, e1) == 0,
+	       "metacache: within attr_ttl the cached answer stands");
+	bfs_obj_info_release(&info);
+	usleep(450000);
+	st.top->head(st.top, "m/a", &info);
+	tap_ok(strcmp(info.etag, e2) == 0 && info.size == sizeof(v2),
+	       "metacache: after attr_ttl the change is seen");
+	bfs_obj_info_release(&info);
+
+	rc = st.top->head(st.top, "m/new", &info);
+	h0 = st.cnt->heads;
+	rc = st.top->head(st.top, "m/new", &info);
+	tap_ok(rc == ENOENT && st.cnt->heads == h0,
+	       "metacache: a missing key is remembered for neg_ttl");
+	l0 = st.cnt->lists;
+	st.top->list(st.top, &req, &res);
+	bfs_list_result_release(&res);
+	st.top->list(st.top, &req, &res);
+	bfs_list_result_release(&res);
+	tap_ok(st.cnt->lists == l0 + 1,
+	       "metacache: a second listing within dir_ttl asks nobody");
+	rc = put_obj(st.top, "m/new", v1, sizeof(v1), e1);
+	rc = rc ? rc : st.top->head(st.top, "m/new", &info);
+	bfs_obj_info_release(&info);
+	st.top->list(st.top, &req, &res);
+	seen = false;
+	for (size_t i = 0; i < res.nobjs; i++)
+		seen = seen || strcmp(res.objs[i].key, "m/new") == 0;
+	bfs_list_result_release(&res);
+	tap_ok(rc == 0 && seen,
+	       "metacache: our own put shows at once in head and listing");
+	rc = st.top->del(st.top, "m/new");
+	rc = rc ? rc : st.top->head(st.top, "m/new", &info);
+	tap_ok(rc == ENOENT, "metacache: our own delete shows at once");
+
+	/* a listing confirms head entries of unchanged objects */
+	st.top->head(st.top, "m/a", &info);
+	bfs_obj_info_release(&info);
+	usleep(450000);
+	st.top->list(st.top, &req, &res);
+	bfs_list_result_release(&res);
+	h0 = st.cnt->heads;
+	st.top->head(st.top, "m/a", &info);
+	tap_ok(st.cnt->heads == h0 && strcmp(info.etag, e2) == 0,
+	       "metacache: a listing with the same ETag keeps a head entry");
+	bfs_obj_info_release(&info);
+	stack_close(&st);
+
+	/* restart: entries are on disk */
+	stack_open(&st, mem, 0, false, 0, true, 30);
+	st.top->head(st.top, "m/a", &info);
+	bfs_obj_info_release(&info);
+	stack_close(&st);
+	stack_open(&st, mem, 0, false, 0, true, 30);
+	h0 = st.cnt->heads;
+	rc = st.top->head(st.top, "m/a", &info);
+	tap_ok(rc == 0 && st.cnt->heads == h0 && strcmp(info.etag, e2) == 0,
+	       "metacache: a restart keeps the entries");
+	bfs_obj_info_release(&info);
+	stack_close(&st);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct bfs_store *mem = bfs_mem_create("mem");
+
+	cache_dir = bfs_xasprintf("%s/bfs-test-cache.XXXXXX",
+				  tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(cache_dir) == NULL) {
+		tap_ok(0, "make a temporary cache dir");
+		return tap_done();
+	}
+	test_blockfile();
+	test_metadb();
+	test_hits(mem);
+	test_corrupt(mem);
+	test_limit(mem);
+	test_etag_change(mem);
+	test_fault(mem);
+	test_two_processes(mem);
+	test_prefetch(mem);
+	test_meta(mem);
+	test_stats_and_clear(mem);
+	mem->destroy(mem);
+	rm_rf(cache_dir);
+	free(cache_dir);
+	return tap_done();
+}
