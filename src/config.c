@@ -120,7 +120,8 @@ static const struct key_def opt_keys[] = {
 	 .min = 0,
 	 .max = 1099511627776.0 * 1024, /* 1P */
 	 .help = "Upper bound of the block cache on disk; 0 sizes it "
-		 "automatically."},
+		 "automatically at each start: a tenth of the free space "
+		 "(counting the cache itself), at most 20G."},
 	{.name = "log_level",
 	 .type = KT_STR,
 	 .off = OPT(log_level),
@@ -275,6 +276,14 @@ static const struct key_def opt_keys[] = {
 	 .min = 1 * MiB,
 	 .max = 64 * GiB,
 	 .help = "Bytes of reads ahead and uploads held in memory at once."},
+	{.name = "block_size",
+	 .type = KT_SIZE,
+	 .off = OPT(block_size),
+	 .def = "1M",
+	 .min = 64 * 1024,
+	 .max = 64 * MiB,
+	 .help = "Size of the blocks the block cache fetches and keeps; "
+		 "the unit of ranged reads from the bucket."},
 };
 #undef OPT
 

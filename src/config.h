@@ -103,6 +103,7 @@ struct bfs_options {
 	unsigned retries;
 	unsigned max_keys; /* listing page size, for tests */
 	uint64_t max_inflight;
+	uint64_t block_size; /* block cache */
 };
 
 struct bfs_config {
