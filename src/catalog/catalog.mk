@@ -23,3 +23,9 @@ tests_unit_test_store_mem_SOURCES = tests/unit/test_store_mem.c \
 	tests/unit/store_conformance.c src/store/mem.c src/store/store.c \
 	src/log.c
 tests_unit_test_store_mem_LDADD = $(FUSE_LIBS) -lpthread
+libbfs_a_SOURCES += src/catalog/ice_resolve.h src/catalog/ice_resolve.c
+check_PROGRAMS += tests/unit/test_iceberg
+tests_unit_test_iceberg_SOURCES = tests/unit/test_iceberg.c \
+	src/catalog/ice_resolve.c src/store/mem.c src/store/store.c src/log.c
+tests_unit_test_iceberg_LDADD = $(AVRO_LIBS) $(JANSSON_LIBS) $(ZLIB_LIBS) \
+	$(FUSE_LIBS) -lpthread
