@@ -563,10 +563,18 @@ static int avro_each(const char *key, char *buf, size_t len, avro_row_fn fn,
 {
 	avro_file_reader_t reader;
 	avro_value_iface_t *iface = NULL;
+	avro_schema_t schema;
 	avro_value_t row;
-	FILE *fp = fmemopen(buf, len, "rb");
+	FILE *fp;
 	int rc = 0, ar;
 
+	/* avro-c leaks on a failed open: refuse what is plainly not Avro */
+	if (len < 4 || memcmp(buf, "Obj\x01", 4) != 0) {
+		snprintf(err, errlen, "'%s' is not an Avro file (bad magic)",
+			 key);
+		return EIO;
+	}
+	fp = fmemopen(buf, len, "rb");
 	if (fp == NULL)
 		return errno;
 	if (avro_file_reader_fp(fp, key, 1, &reader) != 0) {
@@ -574,13 +582,15 @@ static int avro_each(const char *key, char *buf, size_t len, avro_row_fn fn,
 			 avro_strerror());
 		return EIO;
 	}
-	iface = avro_generic_class_from_schema(
-		avro_file_reader_get_writer_schema(reader));
+	/* the reader hands out a reference of its own */
+	schema = avro_file_reader_get_writer_schema(reader);
+	iface = avro_generic_class_from_schema(schema);
 	if (iface == NULL || avro_generic_value_new(iface, &row) != 0) {
 		snprintf(err, errlen, "'%s': unusable Avro schema: %s", key,
 			 avro_strerror());
 		if (iface)
 			avro_value_iface_decref(iface);
+		avro_schema_decref(schema);
 		avro_file_reader_close(reader);
 		return EIO;
 	}
@@ -596,6 +606,7 @@ static int avro_each(const char *key, char *buf, size_t len, avro_row_fn fn,
 	}
 	avro_value_decref(&row);
 	avro_value_iface_decref(iface);
+	avro_schema_decref(schema);
 	avro_file_reader_close(reader);
 	return rc;
 }
