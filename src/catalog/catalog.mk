@@ -29,3 +29,4 @@ tests_unit_test_iceberg_SOURCES = tests/unit/test_iceberg.c \
 	src/catalog/ice_resolve.c src/store/mem.c src/store/store.c src/log.c
 tests_unit_test_iceberg_LDADD = $(AVRO_LIBS) $(JANSSON_LIBS) $(ZLIB_LIBS) \
 	$(FUSE_LIBS) -lpthread
+libbfs_a_SOURCES += src/catalog/iceberg_ns.h src/catalog/iceberg_ns.c

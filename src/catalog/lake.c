@@ -6,6 +6,7 @@
 
 #include "catalog/bucket_tables.h"
 #include "catalog/bucket_view.h"
+#include "catalog/iceberg_ns.h"
 #include "catalog/lake.h"
 #include "catalog/stack.h"
 #include "catalog/vdir.h"
@@ -109,12 +110,23 @@ static int open_catalog(struct bfs_lake *lake, const struct bfs_config *cfg,
 		bfs_bucket_tables_add_tables(ns, root);
 		bfs_vdir_node(root, out);
 		return 0;
+	case BFS_CATALOG_ICEBERG: {
+		struct bfs_catalog_conf full = *c;
+		struct bfs_ns *raw;
+
+		full.prefix = bfs_xasprintf("%s%s", b->prefix ? b->prefix : "",
+					    c->prefix ? c->prefix : "");
+		raw = bfs_bucket_view_create(c->name, s, full.prefix, false);
+		add_ns(lake, raw);
+		ns = bfs_iceberg_ns_create(&full, s, raw, cfg->opts.dir_ttl);
+		free(full.prefix);
+		add_ns(lake, ns);
+		bfs_iceberg_ns_root(ns, out);
+		return 0;
+	}
 	default:
-		snprintf(err, errlen,
-			 "catalog '%s': this type is not supported by this "
-			 "build",
-			 c->name);
-		return ENOTSUP;
+		snprintf(err, errlen, "catalog '%s': unknown type", c->name);
+		return EINVAL;
 	}
 }
 

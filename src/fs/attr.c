@@ -60,7 +60,10 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st)
 		st->st_nlink = 1;
 		st->st_size = (off_t)node->info.size;
 	}
-	st->st_mtim = node->have_info ? node->info.mtime : fs->start;
+	/* catalogs know sizes from manifests but no mtime: use the mount's */
+	st->st_mtim = node->have_info && node->info.mtime.tv_sec != 0
+			      ? node->info.mtime
+			      : fs->start;
 	/* metadata=listing: what a listing says, nothing more, so that
 	 * ls -l and stat agree whichever filled the inode */
 	if (node->have_info && bfs_fs_objects_mode(fs, node)) {

@@ -1,0 +1,37 @@
+/*
+ * iceberg_ns.h - an Iceberg catalog as directories: tables found under
+ * the catalog's prefix (any folder holding metadata/), shown as
+ * `<namespace…>/<table>/` with
+ *   current/             the live data files of the current snapshot,
+ *                        under their partition sub-paths
+ *   current/.deletes/    its live delete files
+ *   snapshots/<id>/      the same for every snapshot (time travel)
+ *   metadata/, data/     the raw table folder
+ * Per-file facts are xattrs user.iceberg.{record_count,partition,
+ * snapshot_id,content}. Read-only.
+ *
+ * The table list and each table's metadata are re-read after dir_ttl
+ * seconds; a snapshot's file list is resolved once (snapshots never
+ * change) and kept until unmount, so listing current/ of a table with
+ * thousands of files costs one resolution. A table whose metadata is
+ * corrupt still lists; its current/ and snapshots/ give EIO and the log
+ * names the file and the problem.
+ */
+#ifndef BFS_CATALOG_ICEBERG_NS_H
+#define BFS_CATALOG_ICEBERG_NS_H
+
+#include "catalog/ns.h"
+#include "config.h"
+
+/*
+ * The namespace of catalog conf over store (not owned), with raw, a
+ * read-only bucket view of the same store, for metadata/ and data/.
+ */
+struct bfs_ns *bfs_iceberg_ns_create(const struct bfs_catalog_conf *conf,
+				     struct bfs_store *store,
+				     struct bfs_ns *raw, double ttl);
+
+/* The catalog's root directory node. */
+void bfs_iceberg_ns_root(struct bfs_ns *ns, struct bfs_node *out);
+
+#endif
