@@ -645,3 +645,20 @@ void bfs_iceberg_ns_root(struct bfs_ns *ns, struct bfs_node *out)
 {
 	vnode(cat_of(ns), "N", NULL, out);
 }
+
+int bfs_iceberg_find_tables(struct bfs_store *store, const char *prefix,
+			    char ***tables, size_t *n)
+{
+	struct bfs_catalog_conf conf = {.name = "show",
+					.prefix = (char *)prefix};
+	struct ice_cat *c =
+		cat_of(bfs_iceberg_ns_create(&conf, store, NULL, 0));
+	int rc = walk(c, c->prefix, 0);
+
+	*tables = bfs_xcalloc(c->ntables + 1, sizeof(char *));
+	*n = 0;
+	for (size_t i = 0; rc == 0 && i < c->ntables; i++)
+		(*tables)[(*n)++] = bfs_xstrdup(c->tables[i]->prefix);
+	ice_destroy(&c->ns);
+	return rc;
+}

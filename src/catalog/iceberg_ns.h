@@ -34,4 +34,12 @@ struct bfs_ns *bfs_iceberg_ns_create(const struct bfs_catalog_conf *conf,
 /* The catalog's root directory node. */
 void bfs_iceberg_ns_root(struct bfs_ns *ns, struct bfs_node *out);
 
+/*
+ * The key prefixes of every table below prefix (for `catalog show`).
+ * @param tables receives *n malloc'd strings in a malloc'd array.
+ * @return 0 or the store's errno.
+ */
+int bfs_iceberg_find_tables(struct bfs_store *store, const char *prefix,
+			    char ***tables, size_t *n);
+
 #endif

@@ -193,6 +193,8 @@ static int cmd_show(const char *given, const char *name)
 	for (size_t i = 0; i < c->ntables; i++)
 		printf("  table  %s = %s\n", c->tables[i].name,
 		       c->tables[i].pattern);
+	if (c->type == BFS_CATALOG_ICEBERG)
+		rc = bfs_cli_catalog_show_iceberg(&cfg, c) ? 1 : 0;
 out:
 	bfs_config_release(&cfg);
 	return rc;

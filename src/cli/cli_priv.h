@@ -21,4 +21,10 @@ int bfs_cli_cache(int argc, char **argv);
  */
 char *bfs_cli_config_path(const char *given);
 
+struct bfs_config;
+struct bfs_catalog_conf;
+/* Print each table of an Iceberg catalog (catalog_show.c). */
+int bfs_cli_catalog_show_iceberg(const struct bfs_config *cfg,
+				 const struct bfs_catalog_conf *c);
+
 #endif
