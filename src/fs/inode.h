@@ -46,6 +46,9 @@ struct bfs_inode {
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
+	/* ETag at the last open for reading: the version the kernel's page
+	 * cache holds; "" when unknown (written through us meanwhile) */
+	char cache_etag[BFS_ETAG_MAX];
 };
 
 struct bfs_itable {

@@ -431,12 +431,34 @@ static int open_locked(struct bfs_fs *fs, struct bfs_inode *in, int flags,
 	return 0;
 }
 
+/*
+ * Whether the kernel may keep its page cache of in at this open: only
+ * while the ETag is the one of the last open, so the pages hold this
+ * version; in->lock held, after open_locked().
+ */
+static bool keep_cache_locked(struct bfs_inode *in)
+{
+	bool keep;
+
+	if (in->staged) {
+		/* written through us: the next clean open starts afresh */
+		in->cache_etag[0] = '\0';
+		return false;
+	}
+	keep = in->cache_etag[0] != '\0' &&
+	       strcmp(in->cache_etag, in->node.info.etag) == 0;
+	snprintf(in->cache_etag, sizeof(in->cache_etag), "%s",
+		 in->node.info.etag);
+	return keep;
+}
+
 static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct bfs_fs *fs = bfs_fs(req);
 	struct bfs_inode *in = bfs_inode_get(&fs->itable, ino);
 	struct bfs_fh *fh;
+	bool keep = false;
 	int rc;
 
 	if (in == NULL) {
@@ -447,6 +469,8 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	fh->in = in;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	rc = open_locked(fs, in, fi->flags, fh);
+	if (rc == 0)
+		keep = keep_cache_locked(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0) {
 		fh_free(fs, fh);
@@ -455,7 +479,7 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)fh;
-	fi->keep_cache = 0;
+	fi->keep_cache = keep;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* the opener was interrupted: undo the open */
 		BFS_PCHECK(pthread_mutex_lock(&in->lock));
