@@ -30,3 +30,26 @@ tests_unit_test_iceberg_SOURCES = tests/unit/test_iceberg.c \
 tests_unit_test_iceberg_LDADD = $(AVRO_LIBS) $(JANSSON_LIBS) $(ZLIB_LIBS) \
 	$(FUSE_LIBS) -lpthread
 libbfs_a_SOURCES += src/catalog/iceberg_ns.h src/catalog/iceberg_ns.c
+
+# libFuzzer targets for Iceberg metadata JSON and path re-rooting:
+# `make fuzz-iceberg` builds them with clang and runs each for FUZZ_TIME
+# seconds (FUZZ_CC, FUZZ_FLAGS, FUZZ_TIME come from src/config.mk).
+ICE_FUZZ_SRC = $(top_srcdir)/src/catalog/ice_resolve.c \
+	$(top_srcdir)/src/store/store.c $(top_srcdir)/src/log.c
+ICE_FUZZ_LIBS = $(AVRO_LIBS) $(JANSSON_LIBS) $(ZLIB_LIBS) $(FUSE_LIBS) \
+	-lpthread
+tests/fuzz/fuzz_iceberg_meta tests/fuzz/fuzz_iceberg_path: \
+		tests/fuzz/%: $(top_srcdir)/tests/fuzz/%.c $(ICE_FUZZ_SRC)
+	@mkdir -p tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 $(WARN_CFLAGS) \
+		-Wno-format-nonliteral $(AM_CPPFLAGS) $(CPPFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/$*.c $(ICE_FUZZ_SRC) $(ICE_FUZZ_LIBS)
+fuzz-iceberg: tests/fuzz/fuzz_iceberg_meta tests/fuzz/fuzz_iceberg_path
+	@mkdir -p tests/fuzz/corpus-iceberg-meta tests/fuzz/corpus-iceberg-path
+	tests/fuzz/fuzz_iceberg_meta -max_total_time=$(FUZZ_TIME) -timeout=5 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		tests/fuzz/corpus-iceberg-meta $(top_srcdir)/tests/fuzz/seeds-iceberg
+	tests/fuzz/fuzz_iceberg_path -max_total_time=$(FUZZ_TIME) -timeout=5 \
+		-rss_limit_mb=2048 -print_final_stats=1 tests/fuzz/corpus-iceberg-path
+fuzz: fuzz-config fuzz-iceberg
+.PHONY: fuzz-iceberg fuzz

@@ -469,14 +469,14 @@ static char *get_string(avro_value_t *rec, const char *name)
 static void value_text(avro_value_t *v, char *buf, size_t len)
 {
 	avro_value_t u;
-	int32_t i;
-	int64_t l;
-	double d;
-	float f;
-	int b;
-	const char *s;
-	const void *bytes;
-	size_t n;
+	int32_t i = 0;
+	int64_t l = 0;
+	double d = 0;
+	float f = 0;
+	int b = 0;
+	const char *s = "";
+	const void *bytes = NULL;
+	size_t n = 0;
 
 	if (!unwrap(v, &u)) {
 		snprintf(buf, len, "null");
