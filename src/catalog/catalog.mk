@@ -53,3 +53,7 @@ fuzz-iceberg: tests/fuzz/fuzz_iceberg_meta tests/fuzz/fuzz_iceberg_path
 		-rss_limit_mb=2048 -print_final_stats=1 tests/fuzz/corpus-iceberg-path
 fuzz: fuzz-config fuzz-iceberg
 .PHONY: fuzz-iceberg fuzz
+# test helper: rewrites the paths inside Iceberg Avro files
+check_PROGRAMS += tests/tools/ice_rewrite
+tests_tools_ice_rewrite_SOURCES = tests/tools/ice_rewrite.c src/log.c
+tests_tools_ice_rewrite_LDADD = $(AVRO_LIBS) $(FUSE_LIBS) -lpthread

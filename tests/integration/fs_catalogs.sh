@@ -107,6 +107,32 @@ t_is "DuckDB: current/ of lineitem has 51,793 rows" \
 t_is "DuckDB: data/ (every file ever written) has 111,968 rows" \
 	"$($Q "select count(*) from read_parquet('$L/data/*.parquet')")" 111968
 
+# the same tables with every path rewritten to s3://some-bucket/...
+export ICE_REWRITE=$BFS_BUILD/tests/tools/ice_rewrite
+for t in lineitem_iceberg iceberg_v2_partitioned_position_deletes legacy_v1; do
+	"$BFS_SRCDIR/tests/tools/ice_rewrite_table.sh" "$FIX/$t" "$W/rw_$t" \
+		"s3://some-bucket/warehouse/$t" 2>"$W/rw.err" || t_diag_file "$W/rw.err"
+	chmod -R u+w "$W/rw_$t"
+	cp -r "$W/rw_$t" "$B/wh/ns/"
+done
+sleep 1.2 # dir_ttl: the catalog looks for new tables
+t_ok "rewritten metadata claims s3://some-bucket" \
+	grep -q 's3://some-bucket/warehouse/legacy_v1' "$B/wh/ns/rw_legacy_v1/metadata/v2.metadata.json"
+for t in lineitem_iceberg iceberg_v2_partitioned_position_deletes legacy_v1; do
+	t_is "$t with s3:// paths: the same current/ as the original" \
+		"$(cd "$C/rw_$t/current" && find . | sort | tr '\n' ' ')" \
+		"$(cd "$C/$t/current" && find . | sort | tr '\n' ' ')"
+done
+t_is "DuckDB: the rewritten lineitem has 51,793 rows" \
+	"$($Q "select count(*) from read_parquet('$C/rw_lineitem_iceberg/current/**/*.parquet')")" 51793
+
+t_ok "catalog show lists the tables" \
+	sh -c "'$BFS_BIN' catalog show wh --config '$BFS_CONF' >'$W/show.out' 2>&1"
+t_ok "catalog show: lineitem's snapshot, files and records" \
+	grep -Eq "ns/lineitem_iceberg/ +snapshot 2354745328521181395 +v2 +1 data files +51793 records +0 delete files +2 snapshots" "$W/show.out"
+t_ok "catalog show: delete files counted" \
+	grep -Eq "ns/iceberg_v2_partitioned_position_deletes/ .* 3 delete files" "$W/show.out"
+
 # corrupt tables: EIO for that table only, with a log line naming the file
 cp -r "$FIX/lineitem_iceberg" "$B/wh/ns/trunc_json"
 head -c 100 "$FIX/lineitem_iceberg/metadata/v2.metadata.json" >"$B/wh/ns/trunc_json/metadata/v2.metadata.json"
