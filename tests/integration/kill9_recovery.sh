@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# kill9_recovery.sh - kill -9 of the daemon during a write: what close
+# acknowledged is in the bucket, what no close or fsync acknowledged is
+# neither uploaded nor lost — the next start moves it to lost+found and
+# logs bucket and key — and nothing half-written appears as the object.
+. "$(dirname "$0")/../lib.sh"
+
+bfs_mount || t_abort "mount"
+B=$BFS_B
+echo "committed" >"$B/done.txt"
+echo "old version" >"$B/partial.txt"
+pid=$BFS_PID
+python3 - "$B/partial.txt" "$pid" >"$W/crash.out" 2>&1 <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"unsaved new version\n")
+os.kill(int(sys.argv[2]), 9)
+time.sleep(0.3)
+try:
+    os.close(fd)
+    print("close: ok")
+except OSError as e:
+    print("close:", e.strerror)
+PY
+t_ok "the writer's close after the crash fails" grep -q "close: Transport endpoint" "$W/crash.out"
+fusermount3 -u -z "$BFS_MNT" 2>/dev/null
+unset "_t_pid_of[$BFS_MNT]"
+t_ok "the dead daemon left its staging dir" \
+	sh -c "ls '$W/cache/staging/$pid/' | grep -q '.data$'"
+bfs_mount || t_abort "mount again"
+B=$BFS_B
+bfs_log_expect "unsaved writes"
+t_is "acknowledged data is in the bucket" "$(cat "$B/done.txt")" committed
+t_is "the object is the old version, not half of the new" "$(cat "$B/partial.txt")" "old version"
+t_ok "the unacknowledged write is in lost+found" \
+	sh -c "grep -l 'unsaved new version' '$W'/cache/lost+found/*.data"
+t_ok "its sidecar names the key" sh -c "grep -l 'partial.txt' '$W'/cache/lost+found/*.key"
+t_ok "the start logged it with bucket and key" \
+	grep -q "unsaved writes of bucket 'builtin' key 'partial.txt'" "$BFS_LOG"
+t_fails "the dead daemon's staging dir is gone" test -d "$W/cache/staging/$pid"
+t_ok "unmount" bfs_umount
+t_plan_done
