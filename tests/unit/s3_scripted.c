@@ -73,6 +73,8 @@ static bool stopping(void)
 	return s;
 }
 
+static void seen_release(struct seen *r);
+
 static void send_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -160,17 +162,23 @@ static void serve_one(int fd)
 {
 	struct seen rq = {0};
 	struct canned c = {.status = 500, .body = NULL};
-	bool have = false;
-	char *head;
+	bool have = false, is_head;
+	char *head, *hdrs = NULL, *body = NULL;
 	size_t blen;
 
 	if (read_request(fd, &rq) != 0)
 		return;
+	is_head = strcmp(rq.method, "HEAD") == 0;
 	BFS_PCHECK(pthread_mutex_lock(&S.lock));
 	if (S.nr < BFS_ARRAY_SIZE(S.r))
 		S.r[S.nr++] = rq;
+	else
+		seen_release(&rq);
 	if (S.qi < S.nq) {
 		c = S.q[S.qi++];
+		/* copies: the test may reset the script while we send */
+		c.headers = hdrs = c.headers ? bfs_xstrdup(c.headers) : NULL;
+		c.body = body = c.body ? bfs_xstrdup(c.body) : NULL;
 		have = true;
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&S.lock));
@@ -178,7 +186,7 @@ static void serve_one(int fd)
 		c.body = "<Error><Code>InternalError</Code><Message>no canned "
 			 "reply left</Message></Error>";
 	if (c.drop)
-		return;
+		goto out;
 	if (c.delay_ms) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 
@@ -196,9 +204,12 @@ static void serve_one(int fd)
 				     c.status, blen,
 				     c.headers ? c.headers : "");
 	send_all(fd, head, strlen(head));
-	if (blen && strcmp(rq.method, "HEAD") != 0)
+	if (blen && !is_head)
 		send_all(fd, c.body, blen);
 	free(head);
+out:
+	free(hdrs);
+	free(body);
 }
 
 static void *server(void *arg)
