@@ -10,6 +10,7 @@
 #include "cache/metacache.h"
 #include "cache/prefetch.h"
 #include "catalog/stack.h"
+#include "catalog/stack_s3.h"
 #include "secret.h"
 #include "store/local.h"
 #include "store/providers.h"
@@ -19,7 +20,6 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 				 const struct bfs_bucket_conf *b, char *err,
 				 size_t errlen)
 {
-	const struct bfs_options *o = &cfg->opts;
 	struct bfs_endpoint ep = {0};
 	struct bfs_secret *akid = NULL, *secret = NULL;
 	struct bfs_s3_conf conf = {0};
@@ -40,19 +40,7 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 	}
 	if (rc != 0)
 		goto out;
-	conf.name = b->name;
-	conf.base_url = ep.base_url;
-	conf.host = ep.host;
-	conf.bucket = b->bucket;
-	conf.region = ep.region;
-	conf.path_style = ep.path_style;
-	conf.access_key_id = akid->data;
-	conf.secret_access_key = secret->data;
-	conf.connections = o->connections;
-	conf.connect_timeout = o->connect_timeout;
-	conf.request_timeout = o->request_timeout;
-	conf.retries = o->retries;
-	conf.max_keys = o->max_keys;
+	bfs_stack_s3_conf(cfg, b, &ep, akid->data, secret->data, &conf);
 	conf.probe_conditional_put = true;
 	s = bfs_s3_create(&conf, err, errlen);
 	if (s == NULL)
