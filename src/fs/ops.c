@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fs/fs_priv.h"
+#include "fs/stream.h"
 #include "fs/upload.h"
 #include "log.h"
 
@@ -47,10 +48,21 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	gen = st->wgen;
 	size = bfs_staged_size(st);
 	bfs_fs_build_meta(fs, in, &meta);
-	rc = bfs_upload_file(
-		in->node.store, fs->opts, in->node.key, st->fd, size, &meta,
-		st->unconditional ? NULL : st->base_etag,
-		!st->unconditional && st->base_etag[0] == '\0', etag);
+	rc = ECANCELED;
+	if (st->stream) {
+		struct bfs_put_req req;
+
+		bfs_upload_req(in->node.store, in->node.key, st->fd, size,
+			       &meta, st->unconditional ? NULL : st->base_etag,
+			       !st->unconditional && st->base_etag[0] == '\0',
+			       &req);
+		rc = bfs_stream_finish(&st->stream, &req, size, etag);
+	}
+	if (rc == ECANCELED)
+		rc = bfs_upload_file(
+			in->node.store, fs->opts, in->node.key, st->fd, size,
+			&meta, st->unconditional ? NULL : st->base_etag,
+			!st->unconditional && st->base_etag[0] == '\0', etag);
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
 			in->node.store->name, in->node.key,
@@ -633,6 +645,7 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			 size_t size, off_t off, struct fuse_file_info *fi)
 {
+	struct bfs_fs *fs = bfs_fs(req);
 	struct bfs_fh *fh = fh_of(fi);
 	struct bfs_inode *in = fh->in;
 	ssize_t n = -1;
@@ -646,7 +659,11 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (n < 0) {
 			rc = errno;
 		} else {
-			bfs_staged_touch(in->staged);
+			bfs_staged_wrote(in->staged);
+			bfs_stream_wrote(&in->staged->stream, in->node.store,
+					 fs->opts, in->node.key, in->staged->fd,
+					 (uint64_t)off, (uint64_t)n,
+					 bfs_staged_size(in->staged));
 			in->mtime_set = false; /* written now */
 		}
 	}

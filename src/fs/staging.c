@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fs/staging.h"
+#include "fs/stream.h"
 #include "log.h"
 
 #define FILL_CHUNK (8u << 20)
@@ -155,6 +156,12 @@ static void mark_dirty(struct bfs_staged *st)
 
 void bfs_staged_touch(struct bfs_staged *st)
 {
+	bfs_stream_break(st->stream);
+	bfs_staged_wrote(st);
+}
+
+void bfs_staged_wrote(struct bfs_staged *st)
+{
 	mark_dirty(st);
 	st->wgen++;
 	clock_gettime(CLOCK_REALTIME, &st->mtime);
@@ -164,6 +171,7 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 {
 	if (st == NULL)
 		return;
+	bfs_stream_abort(&st->stream);
 	if (st->fd >= 0)
 		close(st->fd);
 	if (discard) {

@@ -20,6 +20,8 @@
 
 #include "store/store.h"
 
+struct bfs_stream;
+
 struct bfs_staged {
 	int fd;
 	char *path;	/* the .data file */
@@ -30,6 +32,7 @@ struct bfs_staged {
 	 * the object did not exist: the condition of the next upload */
 	char base_etag[BFS_ETAG_MAX];
 	bool unconditional; /* replaces an unreadable object: no condition */
+	struct bfs_stream *stream; /* multipart fed while writing, or NULL */
 	struct timespec mtime;
 };
 
@@ -63,6 +66,9 @@ void bfs_staged_mark_clean(struct bfs_staged *st, const char *store_name,
 			   const char *key, const char *etag);
 
 /* A write happened: bump the generation and the mtime. */
+void bfs_staged_wrote(struct bfs_staged *st);
+/* The same for a change that is not a plain write (truncate): a
+ * streamed upload cannot go on. */
 void bfs_staged_touch(struct bfs_staged *st);
 
 /*

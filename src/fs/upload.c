@@ -112,22 +112,29 @@ static int upload_multipart(struct bfs_store *s, const struct bfs_options *opts,
 	return rc;
 }
 
+void bfs_upload_req(struct bfs_store *s, const char *key, int fd, uint64_t size,
+		    const struct bfs_meta_list *meta, const char *if_match,
+		    bool if_none_match, struct bfs_put_req *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->key = key;
+	out->fd = fd;
+	out->size = size;
+	out->meta = meta;
+	if (if_match && if_match[0] && (s->caps & BFS_CAP_IF_MATCH))
+		out->if_match = if_match;
+	if (if_none_match && (s->caps & BFS_CAP_IF_NONE_MATCH))
+		out->if_none_match = true;
+}
+
 int bfs_upload_file(struct bfs_store *s, const struct bfs_options *opts,
 		    const char *key, int fd, uint64_t size,
 		    const struct bfs_meta_list *meta, const char *if_match,
 		    bool if_none_match, char *etag_out)
 {
-	struct bfs_put_req req = {
-		.key = key,
-		.fd = fd,
-		.size = size,
-		.meta = meta,
-	};
+	struct bfs_put_req req;
 
-	if (if_match && if_match[0] && (s->caps & BFS_CAP_IF_MATCH))
-		req.if_match = if_match;
-	if (if_none_match && (s->caps & BFS_CAP_IF_NONE_MATCH))
-		req.if_none_match = true;
+	bfs_upload_req(s, key, fd, size, meta, if_match, if_none_match, &req);
 	if ((s->caps & BFS_CAP_MULTIPART) && s->mpu_begin &&
 	    size >= opts->multipart_threshold && size > 0)
 		return upload_multipart(s, opts, &req, etag_out);

@@ -23,6 +23,14 @@ int bfs_upload_file(struct bfs_store *s, const struct bfs_options *opts,
 		    bool if_none_match, char *etag_out);
 
 /*
+ * The put request for fd[0, size) as key, with the conditions the store
+ * honours (caps) — what bfs_upload_file and a streamed upload send.
+ */
+void bfs_upload_req(struct bfs_store *s, const char *key, int fd, uint64_t size,
+		    const struct bfs_meta_list *meta, const char *if_match,
+		    bool if_none_match, struct bfs_put_req *out);
+
+/*
  * Part size for an object of size bytes: at least want, grown to a
  * multiple of 1 MiB so 10,000 parts cover the object.
  */

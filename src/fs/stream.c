@@ -1,0 +1,212 @@
+/*
+ * stream.c - multipart uploads fed while the writer writes (see stream.h).
+ */
+#include "compat.h"
+
+#include <pthread.h>
+
+#include "fs/stream.h"
+#include "fs/upload.h"
+#include "log.h"
+
+#define MAX_PARTS 10000
+
+/* One part in flight; owned by the stream, written by its thread only
+ * until joined. */
+struct part_job {
+	struct bfs_stream *st;
+	int number;
+	pthread_t thread;
+	int rc;
+	char etag[BFS_ETAG_MAX];
+};
+
+struct bfs_stream {
+	struct bfs_store *s;
+	char *key;
+	char *upload_id;
+	int fd;
+	unsigned parallel;
+	uint64_t part_size;
+	uint64_t seq_end; /* the writer's end: every byte below was written */
+	bool broken;
+	int nsent;		/* parts 1..nsent are started */
+	int njoined;		/* parts 1..njoined are finished */
+	int njobs;		/* entries of jobs */
+	struct part_job **jobs; /* one per started part */
+	struct bfs_part *parts; /* results of joined parts */
+};
+
+static void *send_part(void *arg)
+{
+	struct part_job *j = arg;
+	struct bfs_stream *st = j->st;
+	uint64_t off = (uint64_t)(j->number - 1) * st->part_size;
+
+	j->rc = st->s->mpu_part(st->s, st->key, st->upload_id, j->number,
+				st->fd, (off_t)off, (size_t)st->part_size,
+				j->etag);
+	return NULL;
+}
+
+/* Wait for the oldest part still running. */
+static void join_one(struct bfs_stream *st)
+{
+	struct part_job *j = st->jobs[st->njoined];
+
+	BFS_PCHECK(pthread_join(j->thread, NULL));
+	st->parts[st->njoined].number = j->number;
+	memcpy(st->parts[st->njoined].etag, j->etag, BFS_ETAG_MAX);
+	if (j->rc != 0) {
+		bfs_log(LOG_WARNING,
+			"%s: part %d of '%s' failed (%s): the file will be "
+			"uploaded whole at close",
+			st->s->name, j->number, st->key, strerror(j->rc));
+		st->broken = true;
+	}
+	st->njoined++;
+}
+
+static void join_all(struct bfs_stream *st)
+{
+	while (st->njoined < st->nsent)
+		join_one(st);
+}
+
+static void start_part(struct bfs_stream *st)
+{
+	struct part_job *j;
+
+	if (st->nsent - st->njoined >= (int)st->parallel)
+		join_one(st); /* backpressure on the writer */
+	st->jobs = bfs_xrealloc(st->jobs,
+				(size_t)(st->nsent + 1) * sizeof(*st->jobs));
+	st->parts = bfs_xrealloc(st->parts,
+				 (size_t)(st->nsent + 1) * sizeof(*st->parts));
+	j = bfs_xcalloc(1, sizeof(*j));
+	st->jobs[st->nsent] = j;
+	memset(&st->parts[st->nsent], 0, sizeof(st->parts[0]));
+	j->st = st;
+	j->number = ++st->nsent;
+	st->njobs = st->nsent;
+	BFS_PCHECK(pthread_create(&j->thread, NULL, send_part, j));
+}
+
+void bfs_stream_wrote(struct bfs_stream **sp, struct bfs_store *s,
+		      const struct bfs_options *o, const char *key, int fd,
+		      uint64_t off, uint64_t len, uint64_t size)
+{
+	struct bfs_stream *st = *sp;
+
+	if (st == NULL) {
+		struct bfs_put_req req = {.key = key};
+
+		/* only a file written from its start, in order, past the
+		 * threshold is worth a stream */
+		if (!(s->caps & BFS_CAP_MULTIPART) || s->mpu_begin == NULL ||
+		    off + len != size || size < o->multipart_threshold ||
+		    size > o->multipart_threshold + len)
+			return;
+		st = bfs_xcalloc(1, sizeof(*st));
+		st->s = s;
+		st->key = bfs_xstrdup(key);
+		st->fd = fd;
+		st->parallel = BFS_MAX(1u, o->upload_parallel);
+		st->part_size = bfs_upload_part_size(0, o->part_size);
+		st->seq_end = off + len;
+		if (s->mpu_begin(s, &req, &st->upload_id) != 0) {
+			free(st->key);
+			free(st);
+			return;
+		}
+		*sp = st;
+		bfs_dbg(BFS_DBG_FS, "'%s': streaming multipart upload started",
+			key);
+	} else if (st->broken) {
+		return;
+	} else if (off != st->seq_end) {
+		st->broken = true;
+		return;
+	} else {
+		st->seq_end = off + len;
+	}
+	while (!st->broken &&
+	       st->seq_end >= (uint64_t)(st->nsent + 1) * st->part_size) {
+		if (st->nsent + 1 >= MAX_PARTS) {
+			st->broken = true;
+			break;
+		}
+		start_part(st);
+	}
+}
+
+void bfs_stream_break(struct bfs_stream *st)
+{
+	if (st)
+		st->broken = true;
+}
+
+static void stream_free(struct bfs_stream *st)
+{
+	for (int i = 0; i < st->njobs; i++)
+		free(st->jobs[i]);
+	free(st->jobs);
+	free(st->parts);
+	free(st->upload_id);
+	free(st->key);
+	free(st);
+}
+
+void bfs_stream_abort(struct bfs_stream **sp)
+{
+	struct bfs_stream *st = *sp;
+
+	if (st == NULL)
+		return;
+	join_all(st);
+	st->s->mpu_abort(st->s, st->key, st->upload_id);
+	stream_free(st);
+	*sp = NULL;
+}
+
+int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
+		      uint64_t size, char *etag_out)
+{
+	struct bfs_stream *st = *sp;
+	uint64_t done;
+	int rc;
+
+	join_all(st);
+	done = (uint64_t)st->nsent * st->part_size;
+	if (st->broken || size != st->seq_end || size < done) {
+		bfs_dbg(BFS_DBG_FS,
+			"'%s': streamed upload dropped, uploading whole",
+			st->key);
+		bfs_stream_abort(sp);
+		return ECANCELED;
+	}
+	if (size > done || st->nsent == 0) {
+		/* the last part, smaller than the others */
+		struct bfs_part last = {.number = st->nsent + 1};
+
+		rc = st->s->mpu_part(st->s, st->key, st->upload_id, last.number,
+				     st->fd, (off_t)done, (size_t)(size - done),
+				     last.etag);
+		if (rc != 0) {
+			bfs_stream_abort(sp);
+			return ECANCELED;
+		}
+		st->parts = bfs_xrealloc(st->parts, (size_t)(st->nsent + 1) *
+							    sizeof(*st->parts));
+		st->parts[st->nsent++] = last;
+	}
+	rc = st->s->mpu_complete(st->s, req, st->upload_id, st->parts,
+				 (size_t)st->nsent, etag_out);
+	bfs_dbg(BFS_DBG_FS, "'%s': streamed upload of %d parts %s", st->key,
+		st->nsent, rc == 0 ? "completed" : "failed");
+	if (rc != 0)
+		st->s->mpu_abort(st->s, st->key, st->upload_id);
+	stream_free(st);
+	*sp = NULL;
+	return rc;
+}

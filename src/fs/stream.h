@@ -1,0 +1,50 @@
+/*
+ * stream.h - multipart uploads that start while a sequential writer is
+ * still writing, so closing a large file waits only for its last parts.
+ *
+ * A staged file that only ever grew at its end (the pattern of cp, dd, a
+ * download) and passed multipart_threshold gets a multipart upload; every
+ * time another part_size bytes are complete, that part is sent by a
+ * thread of its own (at most upload_parallel at once). Any other write —
+ * before the end, a truncate, a second writer's hole — marks the stream
+ * broken: it is aborted at flush and the file goes up whole, as without a
+ * stream. All parts but the last have the same size (R2 requires it).
+ * All calls with the inode's lock held.
+ */
+#ifndef BFS_FS_STREAM_H
+#define BFS_FS_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store/store.h"
+
+struct bfs_stream;
+
+/*
+ * Note a write of len bytes at off to the staged file fd (already
+ * written), starting or feeding the stream.
+ * @param sp the inode's stream pointer (NULL until one starts).
+ */
+void bfs_stream_wrote(struct bfs_stream **sp, struct bfs_store *s,
+		      const struct bfs_options *o, const char *key, int fd,
+		      uint64_t off, uint64_t len, uint64_t size);
+
+/* Something other than an append happened: the stream cannot be used. */
+void bfs_stream_break(struct bfs_stream *st);
+
+/*
+ * Finish the stream as the upload of fd[0, size) with the conditions and
+ * metadata of req (req->fd and size unused).
+ * @return 0 (uploaded; etag_out set), ECANCELED (the stream was broken or
+ *         failed and has been aborted: upload the file whole instead), or
+ *         the store's errno of the completion (ESTALE, EEXIST ...).
+ */
+int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
+		      uint64_t size, char *etag_out);
+
+/* Abort and free a stream (unlink, failed writer). */
+void bfs_stream_abort(struct bfs_stream **sp);
+
+#endif
