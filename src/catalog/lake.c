@@ -248,6 +248,14 @@ void bfs_lake_root(struct bfs_lake *lake, struct bfs_node *out)
 	bfs_node_copy(out, &lake->root);
 }
 
+struct bfs_store *bfs_lake_store(struct bfs_lake *lake, const char *name)
+{
+	for (size_t i = 0; i < lake->nstores; i++)
+		if (strcmp(lake->stores[i]->name, name) == 0)
+			return lake->stores[i];
+	return NULL;
+}
+
 void bfs_lake_shutdown(struct bfs_lake *lake)
 {
 	for (size_t i = 0; i < lake->nstores; i++)

@@ -38,6 +38,9 @@ int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen);
 /* The root node of the mount. */
 void bfs_lake_root(struct bfs_lake *lake, struct bfs_node *out);
 
+/* The store whose name (s->name) is name, or NULL. */
+struct bfs_store *bfs_lake_store(struct bfs_lake *lake, const char *name);
+
 /* Flush and stop every store. */
 void bfs_lake_shutdown(struct bfs_lake *lake);
 

@@ -240,6 +240,38 @@ static void fuse_arg(struct session_args *s, const char *arg)
 	s->argv[s->argc] = NULL;
 }
 
+/*
+ * Move a dead daemon's unacknowledged writes to lost+found and abort the
+ * multipart uploads it left open in our buckets.
+ */
+static void abort_left_uploads(struct bfs_lake *lake, const char *cache_dir)
+{
+	struct bfs_open_upload *u = NULL;
+	size_t n = 0;
+
+	bfs_staging_recover(cache_dir, &u, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct bfs_store *s = bfs_lake_store(lake, u[i].store);
+		int rc;
+
+		if (s == NULL || s->mpu_abort == NULL) {
+			bfs_log(LOG_WARNING,
+				"%s: multipart upload '%s' of '%s' left open "
+				"by a daemon that stopped; this mount does not "
+				"serve that bucket, abort it there",
+				u[i].store, u[i].upload_id, u[i].key);
+			continue;
+		}
+		rc = s->mpu_abort(s, u[i].key, u[i].upload_id);
+		bfs_log(rc == 0 || rc == ENOENT ? LOG_NOTICE : LOG_WARNING,
+			"%s: multipart upload of '%s' left open by a daemon "
+			"that stopped: %s",
+			u[i].store, u[i].key,
+			rc == 0 || rc == ENOENT ? "aborted" : strerror(rc));
+	}
+	bfs_open_uploads_free(u, n);
+}
+
 static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		       struct session_args *sa, int status_fd)
 {
@@ -271,7 +303,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 			 cfg->opts.cache_dir, strerror(rc));
 	if (rc != 0)
 		goto out;
-	bfs_staging_recover(cfg->opts.cache_dir);
+	abort_left_uploads(lake, cfg->opts.cache_dir);
 	fconf.staging_dir = staging;
 	bfs_lake_root(lake, &fconf.root);
 	fs = bfs_fs_create(&fconf, err, sizeof(err));

@@ -663,7 +663,8 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			bfs_stream_wrote(&in->staged->stream, in->node.store,
 					 fs->opts, in->node.key, in->staged->fd,
 					 (uint64_t)off, (uint64_t)n,
-					 bfs_staged_size(in->staged));
+					 bfs_staged_size(in->staged),
+					 in->staged->mpu_path);
 			in->mtime_set = false; /* written now */
 		}
 	}

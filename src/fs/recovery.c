@@ -95,8 +95,46 @@ static bool sidecar_clean(const char *path, char *what, size_t whatlen)
 	}
 }
 
+/* Read a .mpu note: "store\nkey\nupload_id\n". */
+static void read_note(const char *path, struct bfs_open_upload **u, size_t *n)
+{
+	char buf[4200], *a, *b, *c;
+	FILE *f = fopen(path, "re");
+	size_t len;
+
+	if (f == NULL)
+		return;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	a = buf;
+	b = strchr(a, '\n');
+	c = b ? strchr(b + 1, '\n') : NULL;
+	if (c == NULL)
+		return;
+	*b++ = '\0';
+	*c++ = '\0';
+	c[strcspn(c, "\n")] = '\0';
+	*u = bfs_xrealloc(*u, (*n + 1) * sizeof(**u));
+	(*u)[*n].store = bfs_xstrdup(a);
+	(*u)[*n].key = bfs_xstrdup(b);
+	(*u)[*n].upload_id = bfs_xstrdup(c);
+	(*n)++;
+}
+
+void bfs_open_uploads_free(struct bfs_open_upload *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(u[i].store);
+		free(u[i].key);
+		free(u[i].upload_id);
+	}
+	free(u);
+}
+
 /* Recover one dead daemon's staging dir. */
-static unsigned recover_dir(const char *cache_dir, const char *dir)
+static unsigned recover_dir(const char *cache_dir, const char *dir,
+			    struct bfs_open_upload **uploads, size_t *nup)
 {
 	char *lf = bfs_xasprintf("%s/lost+found", cache_dir);
 	DIR *d = opendir(dir);
@@ -112,6 +150,14 @@ static unsigned recover_dir(const char *cache_dir, const char *dir)
 		char *data, *side, *dest;
 		char what[4400];
 
+		if (n > 4 && strcmp(de->d_name + n - 4, ".mpu") == 0) {
+			char *note = bfs_xasprintf("%s/%s", dir, de->d_name);
+
+			read_note(note, uploads, nup);
+			unlink(note);
+			free(note);
+			continue;
+		}
 		if (n < 6 || strcmp(de->d_name + n - 5, ".data") != 0)
 			continue;
 		data = bfs_xasprintf("%s/%s", dir, de->d_name);
@@ -147,13 +193,16 @@ static unsigned recover_dir(const char *cache_dir, const char *dir)
 	return moved;
 }
 
-unsigned bfs_staging_recover(const char *cache_dir)
+unsigned bfs_staging_recover(const char *cache_dir,
+			     struct bfs_open_upload **uploads, size_t *n)
 {
 	char *top = bfs_xasprintf("%s/staging", cache_dir);
 	DIR *d = opendir(top);
 	struct dirent *de;
 	unsigned moved = 0;
 
+	*uploads = NULL;
+	*n = 0;
 	if (d == NULL) {
 		free(top);
 		return 0;
@@ -171,7 +220,7 @@ unsigned bfs_staging_recover(const char *cache_dir)
 		 * alive */
 		if ((fd < 0 && errno == ENOENT) ||
 		    (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)) {
-			moved += recover_dir(cache_dir, dir);
+			moved += recover_dir(cache_dir, dir, uploads, n);
 			unlink(lock);
 			rmdir(dir);
 		}

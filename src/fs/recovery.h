@@ -33,10 +33,23 @@ int bfs_staging_open(const char *cache_dir, char **dir, int *lock_fd, char *err,
  */
 void bfs_staging_close(const char *dir, int lock_fd);
 
+/* A multipart upload a dead daemon left open. */
+struct bfs_open_upload {
+	char *store; /* the store's name, as in log lines */
+	char *key;
+	char *upload_id;
+};
+
 /*
  * Recover the staging dirs of dead daemons under cache_dir.
+ * @param uploads receives the multipart uploads they left open (*n of
+ *        them; the caller aborts them and frees with
+ *        bfs_open_uploads_free()).
  * @return the number of files moved to lost+found.
  */
-unsigned bfs_staging_recover(const char *cache_dir);
+unsigned bfs_staging_recover(const char *cache_dir,
+			     struct bfs_open_upload **uploads, size_t *n);
+
+void bfs_open_uploads_free(struct bfs_open_upload *u, size_t n);
 
 #endif

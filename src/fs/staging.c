@@ -51,6 +51,7 @@ struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
 	}
 	st->path = bfs_xstrdup(tmpl);
 	st->key_path = bfs_xasprintf("%.*s.key", (int)(strlen(tmpl) - 5), tmpl);
+	st->mpu_path = bfs_xasprintf("%.*s.mpu", (int)(strlen(tmpl) - 5), tmpl);
 	kfd = open(st->key_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		   0600);
 	if (kfd < 0) {
@@ -186,5 +187,6 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 	}
 	free(st->path);
 	free(st->key_path);
+	free(st->mpu_path);
 	free(st);
 }

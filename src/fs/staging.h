@@ -26,6 +26,7 @@ struct bfs_staged {
 	int fd;
 	char *path;	/* the .data file */
 	char *key_path; /* the .key sidecar */
+	char *mpu_path; /* the .mpu note of a streamed upload */
 	uint64_t wgen;
 	uint64_t clean_gen;
 	/* ETag the staged content was built on (or last uploaded), "" if

@@ -4,6 +4,7 @@
 #include "compat.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "fs/stream.h"
 #include "fs/upload.h"
@@ -26,6 +27,7 @@ struct bfs_stream {
 	char *key;
 	char *upload_id;
 	int fd;
+	char *mpu_path; /* the note of the open upload */
 	unsigned parallel;
 	uint64_t part_size;
 	uint64_t seq_end; /* the writer's end: every byte below was written */
@@ -92,9 +94,21 @@ static void start_part(struct bfs_stream *st)
 	BFS_PCHECK(pthread_create(&j->thread, NULL, send_part, j));
 }
 
+/* Note the open upload for a later start to abort if we die. */
+static void write_note(struct bfs_stream *st)
+{
+	FILE *f = fopen(st->mpu_path, "we");
+
+	if (f == NULL)
+		return;
+	fprintf(f, "%s\n%s\n%s\n", st->s->name, st->key, st->upload_id);
+	fclose(f);
+}
+
 void bfs_stream_wrote(struct bfs_stream **sp, struct bfs_store *s,
 		      const struct bfs_options *o, const char *key, int fd,
-		      uint64_t off, uint64_t len, uint64_t size)
+		      uint64_t off, uint64_t len, uint64_t size,
+		      const char *mpu_path)
 {
 	struct bfs_stream *st = *sp;
 
@@ -119,6 +133,8 @@ void bfs_stream_wrote(struct bfs_stream **sp, struct bfs_store *s,
 			free(st);
 			return;
 		}
+		st->mpu_path = bfs_xstrdup(mpu_path);
+		write_note(st);
 		*sp = st;
 		bfs_dbg(BFS_DBG_FS, "'%s': streaming multipart upload started",
 			key);
@@ -152,6 +168,9 @@ static void stream_free(struct bfs_stream *st)
 		free(st->jobs[i]);
 	free(st->jobs);
 	free(st->parts);
+	if (st->mpu_path)
+		unlink(st->mpu_path);
+	free(st->mpu_path);
 	free(st->upload_id);
 	free(st->key);
 	free(st);

@@ -9,7 +9,10 @@
  * before the end, a truncate, a second writer's hole — marks the stream
  * broken: it is aborted at flush and the file goes up whole, as without a
  * stream. All parts but the last have the same size (R2 requires it).
- * All calls with the inode's lock held.
+ * The upload id is written to a `.mpu` file beside the staged file while
+ * the upload is open, so a daemon that dies leaves a note from which the
+ * next start aborts it (recovery.h). All calls with the inode's lock
+ * held.
  */
 #ifndef BFS_FS_STREAM_H
 #define BFS_FS_STREAM_H
@@ -29,7 +32,8 @@ struct bfs_stream;
  */
 void bfs_stream_wrote(struct bfs_stream **sp, struct bfs_store *s,
 		      const struct bfs_options *o, const char *key, int fd,
-		      uint64_t off, uint64_t len, uint64_t size);
+		      uint64_t off, uint64_t len, uint64_t size,
+		      const char *mpu_path);
 
 /* Something other than an append happened: the stream cannot be used. */
 void bfs_stream_break(struct bfs_stream *st);

@@ -39,4 +39,30 @@ t_ok "the start logged it with bucket and key" \
 	grep -q "unsaved writes of bucket 'builtin' key 'partial.txt'" "$BFS_LOG"
 t_fails "the dead daemon's staging dir is gone" test -d "$W/cache/staging/$pid"
 t_ok "unmount" bfs_umount
+
+# a streamed multipart upload open when the daemon dies is aborted by the
+# next start
+bfs_mount -o multipart_threshold=5M,part_size=5M || t_abort "mount"
+pid=$BFS_PID
+python3 - "$BFS_B/big" "$pid" >"$W/crash2.out" 2>&1 <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+for _ in range(12):
+    os.write(fd, os.urandom(1 << 20))
+time.sleep(0.5)
+os.kill(int(sys.argv[2]), 9)
+PY
+fusermount3 -u -z "$BFS_MNT" 2>/dev/null
+unset "_t_pid_of[$BFS_MNT]"
+t_ok "the dead daemon left a note of its open upload" \
+	sh -c "ls '$W/cache/staging/$pid/' | grep -q '.mpu$'"
+t_ok "the local store holds the open upload" \
+	sh -c "[ -n \"\$(ls -A '$W/builtin/.bucketfs/uploads')\" ]"
+bfs_mount || t_abort "mount again"
+bfs_log_expect "left open by a daemon that stopped: aborted"
+t_ok "the next start aborts it" \
+	grep -q "multipart upload of 'big' left open by a daemon that stopped: aborted" "$BFS_LOG"
+t_is "nothing of it is left in the store" "$(ls -A "$W/builtin/.bucketfs/uploads" | wc -l)" 0
+t_fails "no half-written object" test -e "$BFS_B/big"
+t_ok "unmount" bfs_umount
 t_plan_done
