@@ -335,6 +335,99 @@ out:
 		cache_error(p, "cannot drop a block from the index", rc);
 }
 
+/* Files evicted in a transaction, unlinked once it is committed. */
+struct victims {
+	uint64_t *ids;
+	size_t n;
+	uint64_t bytes;
+};
+
+/*
+ * Evict least recently used blocks in txn until *total + room fits the
+ * limit; *total is adjusted.
+ */
+static int evict(struct bc_priv *p, struct bfs_metadb_txn *txn, uint64_t room,
+		 uint64_t *total, struct victims *v)
+{
+	int rc = 0;
+
+	while (rc == 0 && *total + room > p->limit) {
+		uint8_t lkey[BFS_METADB_KEY_MAX];
+		uint8_t *victim;
+		size_t lklen, vlen;
+		struct ival viv;
+
+		rc = bfs_metadb_first(txn, BFS_METADB_LRU, lkey, &lklen,
+				      (void **)&victim, &vlen);
+		if (rc == ENOENT) {
+			/* nothing left to evict: the count was off */
+			*total = 0;
+			return 0;
+		}
+		if (rc != 0)
+			break;
+		rc = bfs_metadb_del(txn, BFS_METADB_LRU, lkey, lklen);
+		if (rc == 0 && vlen == IKEY_LEN &&
+		    get_ival(txn, victim, &viv) == 0 &&
+		    viv.id == get_be64(lkey + 8)) {
+			rc = bfs_metadb_del(txn, BFS_METADB_BLOCKS, victim,
+					    IKEY_LEN);
+			*total = *total > viv.file_len ? *total - viv.file_len
+						       : 0;
+			v->ids = bfs_xrealloc(v->ids,
+					      (v->n + 1) * sizeof(*v->ids));
+			v->ids[v->n++] = viv.id;
+			v->bytes += viv.file_len;
+		}
+		free(victim);
+	}
+	return rc;
+}
+
+/* After the commit: nobody opens them from now on. */
+static void bury(struct bc_priv *p, struct victims *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		char *path = block_path(p->blocks_dir, v->ids[i]);
+
+		unlink(path);
+		free(path);
+	}
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->st.evictions += v->n;
+	p->st.evicted_bytes += v->bytes;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	free(v->ids);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Evict down to the limit (it may be lower than the last mount's). */
+static int trim(struct bc_priv *p)
+{
+	struct bfs_metadb_txn *txn;
+	struct victims v = {0};
+	uint64_t total;
+	int rc;
+
+	rc = bfs_metadb_begin(p->db, false, &txn);
+	if (rc != 0)
+		return rc;
+	rc = get_u64(txn, "bytes", &total);
+	if (rc == 0)
+		rc = evict(p, txn, 0, &total, &v);
+	if (rc == 0)
+		rc = put_u64(txn, "bytes", total);
+	if (rc == 0) {
+		rc = bfs_metadb_commit(txn);
+	} else {
+		bfs_metadb_abort(txn);
+	}
+	if (rc == 0)
+		bury(p, &v);
+	free(v.ids);
+	return rc;
+}
+
 /*
  * Admit a fetched block: write its file, then in one transaction evict
  * least recently used blocks until it fits and index it.
@@ -346,9 +439,9 @@ static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	struct bfs_blockfile_id bid;
 	struct bfs_metadb_txn *txn = NULL;
 	uint64_t file_len = BFS_BLOCKFILE_HDR_SIZE + b->len;
-	uint64_t *evicted = NULL, evicted_bytes = 0;
-	size_t nevicted = 0;
+	struct victims v = {0};
 	uint64_t id = 0, total;
+	uint8_t lkey[LKEY_LEN];
 	struct ival iv;
 	char *path = NULL;
 	int rc;
@@ -388,52 +481,20 @@ static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	if (rc != ENOENT)
 		goto fail_index;
 	rc = get_u64(txn, "bytes", &total);
-	while (rc == 0 && total + file_len > p->limit) {
-		uint8_t lkey[BFS_METADB_KEY_MAX];
-		uint8_t *victim;
-		size_t lklen, vlen;
-		struct ival viv;
-
-		rc = bfs_metadb_first(txn, BFS_METADB_LRU, lkey, &lklen,
-				      (void **)&victim, &vlen);
-		if (rc == ENOENT) {
-			/* nothing left to evict: the count was off */
-			total = 0;
-			rc = 0;
-			break;
-		}
-		if (rc != 0)
-			break;
-		rc = bfs_metadb_del(txn, BFS_METADB_LRU, lkey, lklen);
-		if (rc == 0 && vlen == IKEY_LEN &&
-		    get_ival(txn, victim, &viv) == 0 &&
-		    viv.id == get_be64(lkey + 8)) {
-			rc = bfs_metadb_del(txn, BFS_METADB_BLOCKS, victim,
-					    IKEY_LEN);
-			total = total > viv.file_len ? total - viv.file_len : 0;
-			evicted = bfs_xrealloc(
-				evicted, (nevicted + 1) * sizeof(*evicted));
-			evicted[nevicted++] = viv.id;
-			evicted_bytes += viv.file_len;
-		}
-		free(victim);
-	}
+	if (rc == 0)
+		rc = evict(p, txn, file_len, &total, &v);
 	if (rc != 0)
 		goto fail_index;
 	iv.id = id;
 	iv.atime = now_ns();
 	iv.file_len = (uint32_t)file_len;
 	iv.data_len = (uint32_t)b->len;
-	{
-		uint8_t lkey[LKEY_LEN];
-
-		make_lkey(iv.atime, id, lkey);
-		rc = bfs_metadb_put(txn, BFS_METADB_BLOCKS, ikey, IKEY_LEN, &iv,
-				    sizeof(iv));
-		if (rc == 0)
-			rc = bfs_metadb_put(txn, BFS_METADB_LRU, lkey, LKEY_LEN,
-					    ikey, IKEY_LEN);
-	}
+	make_lkey(iv.atime, id, lkey);
+	rc = bfs_metadb_put(txn, BFS_METADB_BLOCKS, ikey, IKEY_LEN, &iv,
+			    sizeof(iv));
+	if (rc == 0)
+		rc = bfs_metadb_put(txn, BFS_METADB_LRU, lkey, LKEY_LEN, ikey,
+				    IKEY_LEN);
 	if (rc == 0)
 		rc = put_u64(txn, "bytes", total + file_len);
 	if (rc != 0)
@@ -442,18 +503,7 @@ static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	txn = NULL;
 	if (rc != 0)
 		goto fail_index;
-	/* the index no longer names them: nobody opens them from now on */
-	for (size_t i = 0; i < nevicted; i++) {
-		char *ep = block_path(p->blocks_dir, evicted[i]);
-
-		unlink(ep);
-		free(ep);
-	}
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	p->st.evictions += nevicted;
-	p->st.evicted_bytes += evicted_bytes;
-	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	free(evicted);
+	bury(p, &v);
 	free(path);
 	return id;
 fail_index:
@@ -463,7 +513,7 @@ fail:
 	if (path)
 		unlink(path);
 	free(path);
-	free(evicted);
+	free(v.ids);
 	return 0;
 }
 
@@ -1161,6 +1211,8 @@ static int bc_start(struct bfs_store *s)
 					   BFS_BLOCKCACHE_AUTO_MAX);
 		}
 	}
+	if (rc == 0)
+		rc = trim(p);
 	if (rc == 0)
 		rc = bfs_metadb_tick_add(p->db, bc_tick, p);
 	if (rc != 0) {

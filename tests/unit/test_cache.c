@@ -575,6 +575,11 @@ static void test_limit(struct bfs_store *mem)
 	       "%llu bytes)",
 	       (unsigned long long)blocks, (unsigned long long)bytes);
 	stack_close(&st);
+	stack_open(&st, mem, 2 * (BS + HDR), false, 0, false, 0);
+	bfs_blockcache_usage(cache_dir, "b1", &blocks, &bytes, &total);
+	tap_ok(blocks == 2 && du_blocks().bytes == 2 * (BS + HDR),
+	       "blockcache: a smaller limit at start evicts down to it");
+	stack_close(&st);
 	free(data);
 }
 

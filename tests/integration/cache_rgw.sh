@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# cache_rgw.sh - the cache layers on a real mount over Ceph RGW: a second
+# read makes no GET, the block cache serves reads after the kernel's
+# pages are gone, a restart keeps both caches, an object changed by
+# another client (the aws CLI) is seen after attr_ttl, a damaged block
+# file is detected and fetched again, the block cache stays under
+# cache_size while reading more than that, two mounts share one cache
+# dir, and `bucketfs cache clear` empties it. Counts come from `bucketfs
+# cache stats` (what the daemons publish about once a second).
+. "$(dirname "$0")/../lib.sh"
+
+# always over RGW, whatever store tests/run asks for
+BFS_TEST_STORE=rgw
+bfs_store_setup || t_abort "RGW and a bucket for the test"
+RGW_BUCKET=$(awk '/^bucket = / { print $3 }' "$BFS_CONF")
+CACHE=$W/cache
+TTL=2
+
+aws_rgw()
+{
+	env -u AWS_PROFILE -u AWS_CA_BUNDLE AWS_CONFIG_FILE=/dev/null \
+		AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+		aws --endpoint-url "$STORE_URL" "$@"
+}
+
+# put FILE KEY: another client writes the object
+put()
+{
+	aws_rgw s3 cp --quiet "$1" "s3://$RGW_BUCKET/$2"
+}
+
+# stat_of LAYER COUNTER: the sum over the running daemons
+stat_of()
+{
+	"$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |
+		awk -v l="$1" -v c="$2" '$2 == l && $3 == c { v = $4 } END { print v + 0 }'
+}
+
+# the daemons publish their counters about once a second
+settle()
+{
+	sleep 2.5
+}
+
+# drop the kernel's pages of FILE, so the next read reaches the daemon
+drop_pages()
+{
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(fd)' "$1"
+}
+
+# GETs of the daemons: blocks fetched for reads and ahead of them
+fetched()
+{
+	echo $(($(stat_of blocks misses) + $(stat_of blocks prefetched)))
+}
+
+blk_bytes()
+{
+	find "$CACHE/blocks" -name '*.blk' -printf '%s\n' 2>/dev/null |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+md5()
+{
+	md5sum <"$1" | cut -d' ' -f1
+}
+
+rand_file "$W/big" 5
+head -c 1234567 /dev/urandom >"$W/mid"
+echo "version one" >"$W/v1"
+echo "version two, longer" >"$W/v2"
+seed()
+{
+	put "$W/big" d/big && put "$W/mid" d/mid && put "$W/v1" d/v
+}
+t_ok "another client writes the objects" seed
+
+# ---- one mount: hits, page cache, TTL --------------------------------
+OPTS="attr_ttl=$TTL,dir_ttl=$TTL,neg_ttl=$TTL"
+bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount over RGW"
+
+t_is "first read returns the object" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
+settle
+f1=$(fetched)
+t_ok "first read fetched the object's 5 blocks ($f1)" test "$f1" -eq 5
+t_is "second read returns the object" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
+settle
+t_is "second read makes no GET" "$(fetched)" "$f1"
+h0=$(stat_of blocks hits)
+drop_pages "$BFS_B/d/big"
+t_is "read after the kernel's pages are dropped" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
+settle
+t_is "... comes from the block cache: no GET" "$(fetched)" "$f1"
+h1=$(stat_of blocks hits)
+t_ok "... and counts block hits ($h0 -> $h1)" test "$h1" -gt "$h0"
+
+t_is "a small object reads" "$(cat "$BFS_B/d/v")" "version one"
+put "$W/v2" d/v
+sleep $((TTL + 1))
+t_is "a change by another client is seen after attr_ttl" \
+	"$(cat "$BFS_B/d/v")" "version two, longer"
+ls -l "$BFS_B/d" >/dev/null
+ls -l "$BFS_B/d" >/dev/null
+settle
+t_ok "metadata answers come from the cache ($(stat_of metadata head_hits) head hits)" \
+	test "$(stat_of metadata head_hits)" -gt 0
+t_ok "unmount" bfs_umount
+
+# ---- restart: both caches kept ------------------------------------------
+bfs_mount "$BFS_BUCKET" -o attr_ttl=60,dir_ttl=60,neg_ttl=60 ||
+	t_abort "mount again"
+cat "$BFS_B/d/mid" >/dev/null # cached from here on, with a long TTL
+t_ok "unmount" bfs_umount
+bfs_mount "$BFS_BUCKET" -o attr_ttl=60,dir_ttl=60,neg_ttl=60 ||
+	t_abort "mount a third time"
+t_is "after a restart the object reads" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
+t_is "... and another" "$(md5 "$BFS_B/d/mid")" "$(md5 "$W/mid")"
+settle
+t_is "a restart keeps the block cache: no GET" "$(fetched)" 0
+t_is "a restart keeps the metadata cache: no HEAD" \
+	"$(stat_of metadata head_misses)" 0
+t_ok "unmount" bfs_umount
+
+# ---- a damaged block file -------------------------------------------------
+n=$(python3 - "$CACHE/blocks" <<'EOF'
+import os, sys
+n = 0
+for d, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        if f.endswith(".blk"):
+            p = os.path.join(d, f)
+            off = min(300, os.path.getsize(p) - 1)  # in the data
+            with open(p, "r+b") as fh:
+                fh.seek(off)
+                b = fh.read(1)
+                fh.seek(off)
+                fh.write(bytes([b[0] ^ 0x20]))
+            n += 1
+print(n)
+EOF
+)
+t_ok "every block file is damaged ($n)" test "$n" -ge 6
+bfs_log_expect 'is damaged .*; dropped and fetched again'
+bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount after the damage"
+t_is "damaged blocks are never served" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
+settle
+# two kernel reads of one block may both find it damaged: at least 5
+c=$(stat_of blocks corrupt)
+f=$(fetched)
+t_ok "damaged blocks are detected ($c)" test "$c" -ge 5
+t_ok "... and fetched again ($f)" test "$f" -ge 5 -a "$f" -le "$c"
+t_ok "... and logged" grep -q 'is damaged' "$BFS_LOG"
+t_ok "unmount" bfs_umount
+
+# ---- the size limit ---------------------------------------------------------
+LIMIT=$((3 * 1048576))
+bfs_mount "$BFS_BUCKET" -o "$OPTS,cache_size=3M" || t_abort "mount with cache_size=3M"
+peak=0
+ok=0
+for f in big mid big; do
+	[ "$(md5 "$BFS_B/d/$f")" = "$(md5 "$W/$f")" ] || ok=1
+	drop_pages "$BFS_B/d/$f"
+	b=$(blk_bytes)
+	[ "$b" -gt "$peak" ] && peak=$b
+done
+t_ok "reading 11 MiB through a 3 MiB cache returns the right bytes" test "$ok" -eq 0
+t_ok "the block files never exceed cache_size (peak $peak of $LIMIT)" \
+	test "$peak" -le "$LIMIT"
+settle
+t_ok "least recently used blocks were evicted ($(stat_of blocks evictions))" \
+	test "$(stat_of blocks evictions)" -gt 0
+t_ok "unmount" bfs_umount
+
+# ---- two mounts on one cache dir -----------------------------------------
+bfs_mount "$BFS_BUCKET" -o "$OPTS,cache_size=4M" || t_abort "first of two mounts"
+M1=$BFS_B
+BFS_MNT=$W/mnt2 bfs_mount "$BFS_BUCKET" -o "$OPTS,cache_size=4M" ||
+	t_abort "second of two mounts"
+M2=$BFS_B
+ok=0
+for i in 1 2 3; do
+	md5 "$M1/d/big" >"$W/r1.$i" &
+	p1=$!
+	md5 "$M2/d/mid" >"$W/r2.$i" &
+	p2=$!
+	md5 "$M2/d/big" >"$W/r3.$i" &
+	p3=$!
+	# not a bare wait: the daemons are children of this shell too
+	wait "$p1" "$p2" "$p3"
+	[ "$(cat "$W/r1.$i")" = "$(md5 "$W/big")" ] || ok=1
+	[ "$(cat "$W/r2.$i")" = "$(md5 "$W/mid")" ] || ok=1
+	[ "$(cat "$W/r3.$i")" = "$(md5 "$W/big")" ] || ok=1
+	drop_pages "$M1/d/big"
+	drop_pages "$M2/d/big"
+	drop_pages "$M2/d/mid"
+done
+t_ok "two mounts on one cache dir read the right bytes" test "$ok" -eq 0
+settle
+t_is "both daemons report to the cache dir" "$(stat_of blocks daemons)" 2
+t_ok "unmount the second" bfs_umount "$W/mnt2"
+t_ok "unmount the first" bfs_umount "$W/mnt"
+idx=$("$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |
+	awk '$2 == "blocks" && $3 == "bytes_on_disk" { print $4 }')
+t_is "index and block files agree after both" "$idx" "$(blk_bytes)"
+t_ok "and stay under cache_size ($idx)" test "$idx" -le $((4 * 1048576))
+
+# ---- clear ----------------------------------------------------------------
+t_ok "cache clear" "$BFS_BIN" cache clear --config "$BFS_CONF" "$BFS_BUCKET"
+t_is "cache clear removes every block file" "$(blk_bytes)" 0
+t_is "cache clear empties the metadata cache" \
+	"$("$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |
+		awk '$2 == "metadata" && $3 == "entries" { print $4 }')" 0
+
+t_plan_done
