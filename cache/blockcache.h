@@ -22,6 +22,9 @@
  *   order and the byte count live in LMDB and change in one transaction.
  * - Survives restarts; a file with no index entry (a crash between
  *   write and index) is removed by a sweep after start.
+ * - A block is fetched with one get_range of the whole block: a store
+ *   returns less than asked only at the end of an object (store.h), so
+ *   a short block is the object's last.
  * - Writes, deletes and listings pass through untouched.
  */
 #ifndef BFS_CACHE_BLOCKCACHE_H

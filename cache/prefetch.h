@@ -1,9 +1,11 @@
 /*
- * prefetch.h - a store that wraps a block cache and reads ahead of
- * sequential readers: it watches the ranged reads of each object
- * version, and when they follow one another it has a pool of threads
- * fetch the next blocks into the block cache in parallel, so a reader
- * finds them there (mountpoint-s3's prefetcher; s3backer's read-ahead).
+ * prefetch.h - a store that wraps the top of a bucket's cache stack and
+ * reads ahead of sequential readers: it watches the ranged reads of each
+ * object version, and when they follow one another it has a pool of
+ * threads fetch the next blocks into the block cache in parallel (each
+ * thread calls the block cache, which calls the driver: the HTTP layer
+ * is thread-safe), so a reader finds them there (mountpoint-s3's
+ * prefetcher; s3backer's read-ahead).
  *
  * Invariants:
  * - Reads are sequential when one starts where an earlier one of the
@@ -11,8 +13,9 @@
  *   readahead out of order); a few streams per object are followed, so
  *   two readers of one file both count as sequential. The window ahead
  *   of a stream starts at one block and doubles on each sequential read
- *   up to max_window; a read that matches no stream (random access)
- *   fetches nothing ahead, so random reads are never over-fetched.
+ *   up to max_window, and never past the end of the object; a read
+ *   that matches no stream (random access) fetches nothing ahead, so
+ *   random reads are never over-fetched.
  * - At most max_inflight bytes are being fetched ahead at once (each
  *   thread holds one block; threads = min(threads, max_inflight / block
  *   size)); jobs that do not fit the queue are dropped, and the reader
