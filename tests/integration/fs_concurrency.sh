@@ -38,6 +38,8 @@ rand_file "$L/slow" 16
 	done
 ) >"$B/slow" &
 writer=$!
+# the subshell creates the file: read only once it exists
+wait_for 50 test -e "$B/slow"
 reads=0
 bad=0
 while kill -0 "$writer" 2>/dev/null; do
