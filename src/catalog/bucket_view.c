@@ -70,7 +70,8 @@ static void make_node(struct bucket_view *v, const char *key,
 static int prefix_exists(struct bucket_view *v, const char *prefix,
 			 bool *exists)
 {
-	struct bfs_list_req req = {.prefix = prefix, .max_keys = 1};
+	struct bfs_list_req req = {
+		.prefix = prefix, .delimiter = "/", .max_keys = 1};
 	struct bfs_list_result res = {0};
 	int rc;
 
