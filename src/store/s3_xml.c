@@ -529,10 +529,23 @@ int bfs_s3_xml_list(const char *body, size_t len, struct bfs_list_result *out,
 		}
 	}
 	if (st.truncated && !res.next_token) {
-		snprintf(err, errlen,
-			 "truncated listing without <NextContinuationToken>");
-		rc = EIO;
-		goto fail;
+		/* ListObjects (v1) pages by marker: the last key or common
+		 * prefix returned, whichever sorts last */
+		const char *last =
+			res.nobjs ? res.objs[res.nobjs - 1].key : NULL;
+		const char *lp =
+			res.nprefixes ? res.prefixes[res.nprefixes - 1] : NULL;
+
+		if (lp && (!last || strcmp(lp, last) > 0))
+			last = lp;
+		if (last == NULL) {
+			snprintf(err, errlen,
+				 "truncated listing without "
+				 "<NextContinuationToken>");
+			rc = EIO;
+			goto fail;
+		}
+		res.next_token = bfs_xstrdup(last);
 	}
 	if (!st.truncated && res.next_token) {
 		free(res.next_token);

@@ -78,9 +78,19 @@ static const struct xcase cases[] = {
 	 "2006-03-01/\"><s3:Contents><s3:Key>k</s3:Key><s3:Size>2</s3:Size>"
 	 "</s3:Contents></s3:ListBucketResult>",
 	 0, "objs=1 [k 2  0.000000000] prefixes=0 token=-", NULL},
-	{"list: truncated without continuation token", LIST,
+	{"list: truncated v1 page: the marker is the last key", LIST,
 	 HDR "<ListBucketResult" NS "><IsTruncated>true</IsTruncated>"
 	     "<Contents><Key>k1</Key><Size>5</Size></Contents>"
+	     "</ListBucketResult>",
+	 0, "objs=1 [k1 5  0.000000000] prefixes=0 token=k1", NULL},
+	{"list: truncated v1 page: a later common prefix is the marker", LIST,
+	 HDR "<ListBucketResult" NS "><IsTruncated>true</IsTruncated>"
+	     "<Contents><Key>a</Key><Size>5</Size></Contents>"
+	     "<CommonPrefixes><Prefix>b/</Prefix></CommonPrefixes>"
+	     "</ListBucketResult>",
+	 0, "objs=1 [a 5  0.000000000] prefixes=1 [b/] token=b/", NULL},
+	{"list: truncated and empty, without a token", LIST,
+	 HDR "<ListBucketResult" NS "><IsTruncated>true</IsTruncated>"
 	     "</ListBucketResult>",
 	 EIO, NULL, "NextContinuationToken"},
 	{"list: body cut in the middle", LIST,
