@@ -57,6 +57,8 @@ struct s3_priv {
 	/* the server fails truncated ListObjectsV2 pages (s3rver): page
 	 * with ListObjects v1 and markers instead */
 	atomic_bool list_v1;
+	/* a truncated v2 page has been answered: a 500 is a fault here */
+	atomic_bool list_v2_pages;
 	_Atomic uint64_t errors;
 };
 
@@ -212,6 +214,7 @@ struct s3_op {
 	bool embeds_error;    /* a 200 may carry <Error> (copy, complete) */
 	int quiet_err;	      /* an errno that is an answer here (debug) */
 	int err_412;	      /* errno for 412 (ESTALE or EEXIST) */
+	bool answer_500;      /* no retries on 500: the caller falls back */
 	char *path;	      /* encoded path, built by s3_do */
 };
 
@@ -320,7 +323,8 @@ static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 	char err[128];
 	bool again;
 
-	(void)arg;
+	if (resp->status == 500 && ((struct s3_ctx *)arg)->op->answer_500)
+		return false;
 	if (resp->status == 429 || resp->status == 500 || resp->status == 502 ||
 	    resp->status == 503 || resp->status == 504)
 		return true;
@@ -1680,6 +1684,9 @@ again:
 	if (!v1 && req->start_after && req->start_after[0])
 		qadd(&q, "start-after", req->start_after);
 	op.query = q;
+	/* until a truncated v2 page has worked, a 500 is tried with v1 at
+	 * once rather than after the retries' back-off */
+	op.answer_500 = !v1 && !req->token && !atomic_load(&p->list_v2_pages);
 	rc = s3_run(p, &op, &resp);
 	if (rc && !v1 && !req->token && resp.status == 500) {
 		/* s3rver answers 500 to every truncated v2 page; v1 works */
@@ -1701,6 +1708,8 @@ again:
 	if (rc)
 		goto out;
 	rc = bfs_s3_xml_list(resp.body, resp.body_len, out, err, sizeof(err));
+	if (rc == 0 && !v1 && out->next_token)
+		atomic_store(&p->list_v2_pages, true);
 	if (rc)
 		s3_fail(p, &op, rc, LOG_ERR, resp.status, BFS_HTTP_OK, NULL,
 			err, NULL, NULL, NULL, 0);
