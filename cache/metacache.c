@@ -328,6 +328,7 @@ static void encode_head(struct wbuf *w, const char *key, int rc,
 		w_str(w, info->meta.items[i].name);
 		w_str(w, info->meta.items[i].value);
 	}
+	w_i64(w, info->answered);
 }
 
 /*
@@ -370,6 +371,9 @@ static int decode_head(const void *v, size_t vlen, const char *key,
 		free(name);
 		free(value);
 	}
+	/* entries written before the answer's date was kept end here */
+	if (!r.bad && r.pos < r.n)
+		out->answered = (time_t)r_i64(&r);
 	if (r.bad) {
 		bfs_obj_info_release(out);
 		return EBADMSG;
@@ -550,17 +554,81 @@ static int mc_head(struct bfs_store *s, const char *key,
 }
 
 /*
- * A fresh page from the bucket confirms or drops the head entries of
- * the objects it shows; txn is a write transaction.
+ * head is what a HEAD said of the version listed shows: the same ETag,
+ * size and Last-Modified second (listings give milliseconds, HEAD whole
+ * seconds; a metadata-only replace keeps the ETag but not the date).
+ * Two versions may share a second, so the HEAD must have been answered
+ * after that second ended (the server's Date): then any later version
+ * has a later Last-Modified.
+ */
+static bool same_version(const struct bfs_obj_info *head,
+			 const struct bfs_obj_info *listed)
+{
+	return head->size == listed->size &&
+	       strcmp(head->etag, listed->etag) == 0 &&
+	       head->mtime.tv_sec == listed->mtime.tv_sec &&
+	       head->answered > head->mtime.tv_sec;
+}
+
+/* Hand head's user metadata to the listed entry of the same version. */
+static void recall_meta(struct bfs_obj_info *listed, struct bfs_obj_info *head)
+{
+	bfs_meta_list_release(&listed->meta);
+	listed->meta = head->meta;
+	memset(&head->meta, 0, sizeof(head->meta));
+	listed->meta_known = true;
+}
+
+/*
+ * Listed objects whose version has a remembered head get its metadata,
+ * whatever the head entry's age: the version is the same, so is its
+ * metadata; the listing's own age (dir_ttl) is the only staleness. So
+ * metadata=objects needs no HEAD for them (ls -l after attr_ttl, after
+ * a restart).
+ */
+static void recall_page_meta(struct mc_priv *p, struct bfs_list_result *res)
+{
+	struct bfs_metadb_txn *txn;
+
+	if (res->nobjs == 0 || bfs_metadb_begin(p->db, true, &txn) != 0)
+		return;
+	for (size_t i = 0; i < res->nobjs; i++) {
+		struct bfs_obj_info *o = &res->objs[i];
+		struct bfs_obj_info info;
+		uint8_t hk[HKEY_LEN];
+		uint64_t stamp;
+		bool negative;
+		void *v;
+		size_t vlen;
+
+		head_key(p, o->key, hk);
+		if (bfs_metadb_get(txn, BFS_METADB_HEAD, hk, sizeof(hk), &v,
+				   &vlen) != 0)
+			continue;
+		if (decode_head(v, vlen, o->key, &stamp, &negative, &info) ==
+		    0) {
+			if (!negative && same_version(&info, o))
+				recall_meta(o, &info);
+			bfs_obj_info_release(&info);
+		}
+		free(v);
+	}
+	bfs_metadb_abort(txn);
+}
+
+/*
+ * A fresh page from the bucket confirms (and recalls the metadata of)
+ * or drops the head entries of the objects it shows; txn is a write
+ * transaction.
  */
 static int revalidate(struct mc_priv *p, struct bfs_metadb_txn *txn,
-		      const struct bfs_list_result *res, uint64_t *confirmed)
+		      struct bfs_list_result *res, uint64_t *confirmed)
 {
 	uint64_t now = now_ns();
 	int rc = 0;
 
 	for (size_t i = 0; i < res->nobjs && rc == 0; i++) {
-		const struct bfs_obj_info *o = &res->objs[i];
+		struct bfs_obj_info *o = &res->objs[i];
 		struct bfs_obj_info info;
 		uint8_t hk[HKEY_LEN];
 		uint64_t stamp;
@@ -574,11 +642,11 @@ static int revalidate(struct mc_priv *p, struct bfs_metadb_txn *txn,
 			continue;
 		if (decode_head(v, vlen, o->key, &stamp, &negative, &info) ==
 		    0) {
-			if (!negative && info.size == o->size &&
-			    strcmp(info.etag, o->etag) == 0) {
+			if (!negative && same_version(&info, o)) {
 				memcpy(v + STAMP_OFF, &now, sizeof(now));
 				rc = bfs_metadb_put(txn, BFS_METADB_HEAD, hk,
 						    sizeof(hk), v, vlen);
+				recall_meta(o, &info);
 				(*confirmed)++;
 			} else {
 				rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk,
@@ -622,6 +690,8 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 			empty = page.nobjs == 0 && page.nprefixes == 0;
 			if (fresh(stamp, empty ? p->neg_ttl : p->dir_ttl)) {
 				COUNT(p, list_hits);
+				if (p->attr_ttl > 0)
+					recall_page_meta(p, &page);
 				*out = page;
 				return 0;
 			}

@@ -85,7 +85,9 @@ static void *meta_worker(void *arg)
 		if (i >= j->d->n)
 			return NULL;
 		node = &j->d->ents[i].node;
-		if (node->type != BFS_NODE_FILE || node->store == NULL)
+		/* meta_known: the metadata cache recalled this version's */
+		if (node->type != BFS_NODE_FILE || node->store == NULL ||
+		    node->info.meta_known)
 			continue;
 		/* a failed HEAD leaves the listing's facts: the entry is
 		 * still listed, with the mount's default owner and mode */
@@ -97,7 +99,9 @@ static void *meta_worker(void *arg)
 	}
 }
 
-#define META_THREADS 8
+/* as many as the default connections: HEADs are short, the server
+ * the bottleneck */
+#define META_THREADS 16
 
 /*
  * metadata=objects: listings carry no user metadata, so fetch it with

@@ -804,6 +804,9 @@ static int s3_head_op(struct s3_priv *p, const char *key,
 	v = bfs_http_headers_get(&resp.headers, "last-modified");
 	if (v && bfs_http_parse_date(v, &t) == 0)
 		info.mtime.tv_sec = t;
+	v = bfs_http_headers_get(&resp.headers, "date");
+	if (v && bfs_http_parse_date(v, &t) == 0)
+		info.answered = t;
 	for (size_t i = 0; i < resp.headers.n; i++) {
 		const char *n = resp.headers.v[i].name;
 

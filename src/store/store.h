@@ -74,8 +74,16 @@ struct bfs_obj_info {
 	uint64_t size;
 	char etag[BFS_ETAG_MAX];
 	struct timespec mtime; /* Last-Modified */
-	/* user metadata: filled by head; list leaves it empty */
+	/* user metadata: filled by head; list leaves it empty unless
+	 * meta_known */
 	struct bfs_meta_list meta;
+	/* list entries: meta is this version's user metadata, recalled from
+	 * a head of the same ETag, size and Last-Modified (metacache) */
+	bool meta_known;
+	/* head: the server's clock (Date) when it answered; 0 if unknown.
+	 * An answer given after the Last-Modified second ended describes
+	 * the version of that second: a later change has a later date. */
+	time_t answered;
 };
 
 /* One ListObjectsV2-style page request. */
