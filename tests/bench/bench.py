@@ -301,7 +301,34 @@ def child_puts(port, prefix, n):
     return {"s": s, "ok": True}
 
 
+def child_heads(port, prefix, delimiter, expect, par):
+    """The listing, then a HEAD of every object in it, par at once on
+    kept-alive connections: the least metadata=objects can send cold."""
+    s3 = S3(int(port))
+    s3.conn().connect()
+    t0 = time.perf_counter()
+    keys, prefixes, _ = s3.list(prefix, delimiter)
+    names = sorted(keys)
+    bad = []
+
+    def one(chunk):
+        c = S3(int(port))
+        for k in chunk:
+            if c.head(k) is None:
+                bad.append(k)
+
+    par = int(par)
+    chunks = [names[i::par] for i in range(par)]
+    with concurrent.futures.ThreadPoolExecutor(par) as ex:
+        list(ex.map(one, chunks))
+    s = time.perf_counter() - t0
+    n = len(keys) + len(prefixes)
+    return {"s": s, "ok": n == int(expect) and not bad,
+            "why": "%d entries (expected %s), %d HEADs failed" % (n, expect, len(bad))}
+
+
 CHILDREN = {
+    "_heads": child_heads,
     "_read": child_read,
     "_ttfb": child_ttfb,
     "_write": child_write,
@@ -852,6 +879,9 @@ class Bench:
             self.measure(row, "requests",
                          lambda: self.child("_list", self.port, "many/", "/", a.nobj)["s"])
         self.drop_caches()
+        self.measure("ls_heads", "requests", lambda: self.child(
+            "_heads", self.port, "many/", "/", a.nobj, CURL_PAR)["s"])
+        self.drop_caches()
         self.measure("find", "requests", lambda: self.child(
             "_list", self.port, "", "", 1 + a.nobj + a.nsmall)["s"])
 
@@ -914,6 +944,7 @@ ROWS = [
     ("ls_cold", "ls -l of {nobj} objects, cold", "s", "lo"),
     ("ls_warm", "ls -l of {nobj} objects, warm", "s", "lo"),
     ("ls_restart", "ls -l of {nobj} objects, after restart (cache dir kept)", "s", "lo"),
+    ("ls_heads", "the listing of {nobj} objects and a HEAD of each (16 at once)", "s", "lo"),
     ("find", "find over everything ({nfiles} files), cold", "s", "lo"),
     ("write", "sequential write {size} (until close returns)", "MiB/s", "hi"),
     ("creates", "{nsmall} small-file creates", "s", "lo"),
@@ -1022,6 +1053,10 @@ class Report:
         le("ls_cold", "requests", 1.2, "bucketfs-listing",
            "ls -l, metadata=listing, cold ≤ 1.2× the bare listing requests")
         le("ls_cold", "s3fs", 0.3, "bucketfs", "ls -l, metadata=objects, cold ≤ 0.3× s3fs")
+        x, y = M("ls_heads", "requests"), M("ls_cold", "s3fs")
+        if isinstance(x, float) and isinstance(y, float):
+            out.append(("(its floor: the listing and a HEAD per object, 16 at once, vs s3fs)",
+                        "%s s / %s s = %.2f×" % (fmt(x), fmt(y), x / y), "a floor, not a target"))
         le("ls_restart", "requests", 1.2, "bucketfs",
            "ls -l, metadata=objects, after a restart with the LMDB cache kept ≤ 1.2× the bare listing")
         for p, name in (("bucketfs-listing", "listing"), ("bucketfs", "objects")):
