@@ -91,8 +91,10 @@ static int mem_head(struct bfs_store *s, const char *key,
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	p->stats.requests++;
 	i = find(p, key, &found);
-	if (found)
+	if (found) {
 		fill_info(&p->objs[i], out, true);
+		out->answered = time(NULL); /* as a server's Date */
+	}
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	return found ? 0 : ENOENT;
 }
