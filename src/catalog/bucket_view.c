@@ -82,6 +82,48 @@ static int prefix_exists(struct bucket_view *v, const char *prefix,
 	return rc;
 }
 
+/* Keys a name probe asks for: room for a few siblings such as name.bak
+ * that sort between name and name/. */
+#define PROBE_KEYS 8
+
+/*
+ * What the bucket holds at key (a file) and under dirkey = key "/" (a
+ * directory), from one LIST of the keys that start with key: key itself
+ * is the first of them, and everything under dirkey rolls up into one
+ * common prefix. *decided is false when the page was cut before dirkey
+ * could show (siblings such as key.txt filled it); *empty says the page
+ * held nothing at all.
+ */
+static int probe_name(struct bucket_view *v, const char *key,
+		      const char *dirkey, bool *file, bool *dir, bool *decided,
+		      bool *empty)
+{
+	struct bfs_list_req req = {
+		.prefix = key, .delimiter = "/", .max_keys = PROBE_KEYS};
+	struct bfs_list_result res = {0};
+	size_t dlen = strlen(dirkey);
+	int rc;
+
+	*file = *dir = *decided = *empty = false;
+	rc = v->store->list(v->store, &req, &res);
+	if (rc != 0)
+		goto out;
+	for (size_t i = 0; i < res.nobjs; i++) {
+		if (strcmp(res.objs[i].key, key) == 0)
+			*file = true;
+		else if (strncmp(res.objs[i].key, dirkey, dlen) == 0)
+			*dir = true; /* a store that ignored the delimiter */
+	}
+	for (size_t i = 0; i < res.nprefixes; i++)
+		if (strncmp(res.prefixes[i], dirkey, dlen) == 0)
+			*dir = true;
+	*decided = *dir || res.next_token == NULL;
+	*empty = res.nobjs == 0 && res.nprefixes == 0;
+out:
+	bfs_list_result_release(&res);
+	return rc;
+}
+
 static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 		       const char *name, struct bfs_node *out)
 {
@@ -89,7 +131,7 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 	struct bfs_obj_info info = {0};
 	char *key = NULL;
 	char *dirkey = NULL;
-	bool is_dir = false;
+	bool is_dir = false, is_file = false, decided = false, empty = false;
 	int rc;
 
 	rc = bfs_ns_name_valid(name);
@@ -101,13 +143,40 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 		rc = ENAMETOOLONG;
 		goto out;
 	}
-	rc = prefix_exists(v, dirkey, &is_dir);
+	/*
+	 * One LIST answers the common cases: nothing there (a new name: one
+	 * request where a directory probe and a HEAD were two), a directory,
+	 * or a file (then a HEAD for its metadata).
+	 */
+	rc = probe_name(v, key, dirkey, &is_file, &is_dir, &decided, &empty);
 	if (rc != 0)
 		goto out;
+	if (!is_dir && !(is_file && decided) && !empty) {
+		/*
+		 * The page was cut before key/, or held only siblings: ask
+		 * about key/ on its own. Without the file, the HEAD below
+		 * says "no such name" too, so that answer is never older
+		 * than neg_ttl (a page of siblings may be cached dir_ttl).
+		 */
+		rc = prefix_exists(v, dirkey, &is_dir);
+		if (rc != 0)
+			goto out;
+		is_file = true;
+	}
 	if (is_dir) {
 		make_node(v, dirkey, BFS_NODE_DIR, NULL, out);
 		goto out;
 	}
+	if (!is_file && !(v->store->caps & BFS_CAP_LOCAL)) {
+		rc = ENOENT;
+		goto out;
+	}
+	/*
+	 * (The local store leaves damaged objects out of its listings;
+	 * its HEAD still finds them, so that they read EIO and can be
+	 * removed, and costs no round trip.)
+	 */
+	/* the listing has no metadata (mode, owner, mtime): ask for it */
 	rc = v->store->head(v->store, key, &info);
 	if (rc == 0) {
 		make_node(v, key, BFS_NODE_FILE, &info, out);

@@ -132,6 +132,67 @@ static void test_bucket_view(void)
 	s->destroy(s);
 }
 
+/*
+ * Names that share a prefix with siblings sorting between "name" and
+ * "name/" (name.bak, name-2): the one-LIST probe of a lookup must still
+ * find the file, the directory, or nothing.
+ */
+static void test_name_probe(void)
+{
+	struct bfs_store *s = bfs_mem_create("mem");
+	struct bfs_ns *ns = bfs_bucket_view_create("mem", s, "", true);
+	struct bfs_store_stats before, after;
+	struct bfs_node root, n = {0};
+	char key[64];
+	int rc;
+
+	for (int i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "p.%02d", i);
+		put(s, key, "sibling");
+		snprintf(key, sizeof(key), "m.%02d", i);
+		put(s, key, "sibling");
+		snprintf(key, sizeof(key), "s-%02d", i);
+		put(s, key, "sibling");
+	}
+	put(s, "p/x", "under p");
+	put(s, "q", "file q");
+	put(s, "q.bak", "backup");
+	put(s, "s", "file s");
+	put(s, "s/y", "under s");
+	put(s, "fresh-1", "a sibling of a new name");
+	bfs_bucket_view_root(ns, &root);
+
+	rc = ns->ops->lookup(ns, &root, "p", &n);
+	tap_ok(rc == 0 && n.type == BFS_NODE_DIR && strcmp(n.key, "p/") == 0,
+	       "a directory behind a page of name.NN siblings is found");
+	bfs_node_release(&n);
+	rc = ns->ops->lookup(ns, &root, "q", &n);
+	tap_ok(rc == 0 && n.type == BFS_NODE_FILE && n.have_info &&
+		       n.info.size == 6,
+	       "a file with a name.bak sibling is a file, with its HEAD");
+	bfs_node_release(&n);
+	rc = ns->ops->lookup(ns, &root, "s", &n);
+	tap_ok(rc == 0 && n.type == BFS_NODE_DIR,
+	       "file and directory 's' behind a full page: the directory "
+	       "wins");
+	bfs_node_release(&n);
+	tap_ok(ns->ops->lookup(ns, &root, "m", &n) == ENOENT,
+	       "a missing name behind a full page of siblings is ENOENT");
+
+	tap_ok(ns->ops->lookup(ns, &root, "fresh", &n) == ENOENT,
+	       "a missing name with a name-1 sibling is ENOENT");
+	s->get_stats(s, &before);
+	rc = ns->ops->lookup(ns, &root, "brand-new", &n);
+	s->get_stats(s, &after);
+	tap_ok(rc == ENOENT && after.requests - before.requests == 1,
+	       "a missing name costs one request (%llu)",
+	       (unsigned long long)(after.requests - before.requests));
+
+	bfs_node_release(&root);
+	ns->ops->destroy(ns);
+	s->destroy(s);
+}
+
 static void test_prefix_view(void)
 {
 	struct bfs_store *s = bfs_mem_create("mem");
@@ -238,6 +299,7 @@ static void test_bucket_tables(void)
 int main(void)
 {
 	test_bucket_view();
+	test_name_probe();
 	test_prefix_view();
 	test_bucket_tables();
 	return tap_done();
