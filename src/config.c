@@ -284,6 +284,16 @@ static const struct key_def opt_keys[] = {
 	 .max = 64 * MiB,
 	 .help = "Size of the blocks the block cache fetches and keeps; "
 		 "the unit of ranged reads from the bucket."},
+	{.name = "readahead",
+	 .type = KT_SIZE,
+	 .off = OPT(readahead),
+	 .def = "1M",
+	 .min = 0,
+	 .max = 64 * MiB,
+	 .help = "The kernel's read-ahead for the mount, and so the size "
+		 "of the reads it sends to bucketfs (up to 1 MiB each); "
+		 "0 keeps the kernel's 128 KiB. Set when mounting as "
+		 "root."},
 };
 #undef OPT
 

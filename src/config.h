@@ -104,6 +104,7 @@ struct bfs_options {
 	unsigned max_keys; /* listing page size, for tests */
 	uint64_t max_inflight;
 	uint64_t block_size; /* block cache */
+	uint64_t readahead;  /* the kernel's, bytes; 0: its default */
 };
 
 struct bfs_config {

@@ -15,12 +15,14 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <signal.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/lake.h"
 #include "cli/cli_priv.h"
 #include "cli/notify.h"
+#include "cli/readahead.h"
 #include "config.h"
 #include "fs/fs.h"
 #include "fs/recovery.h"
@@ -272,6 +274,53 @@ static void abort_left_uploads(struct bfs_lake *lake, const char *cache_dir)
 	bfs_open_uploads_free(u, n);
 }
 
+struct readahead_job {
+	char *mp; /* absolute */
+	uint64_t bytes;
+};
+
+/*
+ * Larger kernel reads (see readahead.c); without root, the default. The
+ * kernel lowers the read-ahead to what FUSE's INIT reply allows when it
+ * reads that reply, so this waits for the mount to answer a stat (INIT
+ * done) before it raises it: a thread, as the loop must run meanwhile.
+ */
+static void *readahead_main(void *arg)
+{
+	struct readahead_job *j = arg;
+	struct stat sb;
+	char dev[64];
+	int rc;
+
+	rc = stat(j->mp, &sb) == 0 ? 0 : errno;
+	if (rc == 0)
+		rc = bfs_mount_device(j->mp, dev, sizeof(dev));
+	if (rc == 0)
+		rc = bfs_set_readahead(dev, j->bytes);
+	if (rc != 0)
+		bfs_log(rc == EACCES || rc == EROFS ? LOG_INFO : LOG_WARNING,
+			"kernel read-ahead of %s left at its default: %s",
+			j->mp, strerror(rc));
+	free(j->mp);
+	free(j);
+	return NULL;
+}
+
+static void set_readahead(char *mp, uint64_t bytes)
+{
+	struct readahead_job *j = bfs_xcalloc(1, sizeof(*j));
+	pthread_t t;
+
+	j->mp = mp;
+	j->bytes = bytes;
+	if (pthread_create(&t, NULL, readahead_main, j) != 0) {
+		free(j->mp);
+		free(j);
+		return;
+	}
+	pthread_detach(t);
+}
+
 static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		       struct session_args *sa, int status_fd)
 {
@@ -282,6 +331,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	struct bfs_fs *fs = NULL;
 	char err[512] = "";
 	char *staging = NULL;
+	char *abs_mp = NULL;
 	int lock_fd = -1;
 	int rc;
 
@@ -325,6 +375,9 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		rc = EIO;
 		goto out;
 	}
+	/* resolved before the mount: afterwards, looking up the path would
+	 * wait for this very daemon */
+	abs_mp = realpath(a->mountpoint, NULL);
 	if (fuse_session_mount(se, a->mountpoint) != 0) {
 		snprintf(err, sizeof(err),
 			 "cannot mount on '%s' (see messages above or the "
@@ -335,6 +388,10 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	}
 	bfs_log(LOG_INFO, "mounted %s%s%s on %s", a->name ? "'" : "the lake",
 		a->name ? a->name : "", a->name ? "'" : "", a->mountpoint);
+	if (abs_mp && cfg->opts.readahead) {
+		set_readahead(abs_mp, cfg->opts.readahead);
+		abs_mp = NULL; /* the thread's */
+	}
 	report(status_fd, "");
 	status_fd = -1;
 	bfs_notify("READY=1");
@@ -376,6 +433,7 @@ out:
 	if (staging)
 		bfs_staging_close(staging, lock_fd);
 	free(staging);
+	free(abs_mp);
 	if (err[0]) {
 		bfs_log(LOG_ERR, "%s", err);
 		report(status_fd, err);

@@ -91,5 +91,22 @@ t_fails "SIGTERM unmounted it" sh -c "grep -q ' $MNT ' /proc/mounts"
 bfs_mount || t_abort "mount again"
 t_is "the write open at SIGTERM is in the bucket" \
 	"$(cat "$BFS_B/open-at-term.txt" 2>&1)" "flushed by SIGTERM"
+
+# the kernel's read-ahead, raised once the mount answers (readahead=1M)
+ra_kb()
+{
+	cat "/sys/class/bdi/$(mountpoint -d "$BFS_MNT")/read_ahead_kb"
+}
+wait_ra()
+{
+	[ "$(ra_kb)" = "$1" ]
+}
+t_ok "the kernel reads the mount with 1 MiB of read-ahead" \
+	wait_for 50 wait_ra 1024
+t_ok "unmount" bfs_umount
+bfs_mount -o readahead=256K || t_abort "mount with readahead=256K"
+t_ok "-o readahead=256K sets 256 KiB" wait_for 50 wait_ra 256
+t_is "... and reads still return the file" \
+	"$(cat "$BFS_B/open-at-term.txt" 2>&1)" "flushed by SIGTERM"
 t_ok "unmount" bfs_umount
 t_plan_done
