@@ -52,17 +52,14 @@ struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
 	st->path = bfs_xstrdup(tmpl);
 	st->key_path = bfs_xasprintf("%.*s.key", (int)(strlen(tmpl) - 5), tmpl);
 	st->mpu_path = bfs_xasprintf("%.*s.mpu", (int)(strlen(tmpl) - 5), tmpl);
+	st->sidecar = bfs_xasprintf("%s\n%s", store_name, key);
 	kfd = open(st->key_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		   0600);
 	if (kfd < 0) {
 		rc = errno;
 		goto fail;
 	}
-	rc = write_all(kfd, store_name, strlen(store_name));
-	if (rc == 0)
-		rc = write_all(kfd, "\n", 1);
-	if (rc == 0)
-		rc = write_all(kfd, key, strlen(key));
+	rc = write_all(kfd, st->sidecar, strlen(st->sidecar));
 	close(kfd);
 	if (rc != 0)
 		goto fail;
@@ -114,11 +111,11 @@ uint64_t bfs_staged_size(const struct bfs_staged *st)
 	return (uint64_t)sb.st_size;
 }
 
-void bfs_staged_mark_clean(struct bfs_staged *st, const char *store_name,
-			   const char *key, const char *etag)
+/* Rewrite the whole sidecar (it names another key now): a new file
+ * renamed over the old one, so a crash leaves one or the other. */
+static bool rewrite_sidecar(struct bfs_staged *st, const char *text)
 {
 	char *tmp = bfs_xasprintf("%s.tmp", st->key_path);
-	char *text = bfs_xasprintf("%s\n%s\nclean %s\n", store_name, key, etag);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd >= 0 && write_all(fd, text, strlen(text)) == 0 && close(fd) == 0)
@@ -128,31 +125,64 @@ void bfs_staged_mark_clean(struct bfs_staged *st, const char *store_name,
 	if (fd != -1)
 		unlink(tmp);
 	free(tmp);
-	free(text);
+	return fd == -1;
+}
+
+void bfs_staged_mark_clean(struct bfs_staged *st, const char *store_name,
+			   const char *key, const char *etag)
+{
+	char *head = bfs_xasprintf("%s\n%s", store_name, key);
+	char *line = bfs_xasprintf("\nclean %s\n", etag);
+	size_t hlen = strlen(head);
+	int fd = -1;
+	bool ok = false;
+
+	if (strcmp(head, st->sidecar) == 0)
+		fd = open(st->key_path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		/*
+		 * Append the clean line in place, no new file: cut any older
+		 * clean line first, so a crash in between leaves the sidecar
+		 * dirty (the data kept), never naming a wrong state. Recovery
+		 * needs only the line's start, which one small write puts
+		 * there whole.
+		 */
+		ok = ftruncate(fd, (off_t)hlen) == 0 &&
+		     pwrite(fd, line, strlen(line), (off_t)hlen) ==
+			     (ssize_t)strlen(line);
+		close(fd);
+	}
+	if (!ok) {
+		char *text = bfs_xasprintf("%s%s", head, line);
+
+		ok = rewrite_sidecar(st, text);
+		free(text);
+		if (ok) {
+			free(st->sidecar);
+			st->sidecar = head;
+			head = NULL;
+		}
+	}
+	if (ok)
+		st->sidecar_clean = true;
+	free(head);
+	free(line);
 }
 
 /* A write after the upload makes the sidecar wrong again. */
 static void mark_dirty(struct bfs_staged *st)
 {
-	if (st->wgen == st->clean_gen) {
-		int fd = open(st->key_path, O_RDWR | O_CLOEXEC);
-		char buf[4200];
-		ssize_t n;
+	int fd;
 
-		if (fd < 0)
-			return;
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		if (n > 0) {
-			char *clean;
-
-			buf[n] = '\0';
-			clean = strstr(buf, "\nclean ");
-			if (clean && ftruncate(fd, clean - buf + 1) != 0)
-				bfs_log(LOG_WARNING, "cannot update '%s'",
-					st->key_path);
-		}
+	if (!st->sidecar_clean)
+		return; /* it says dirty already */
+	fd = open(st->key_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)strlen(st->sidecar)) != 0)
+		bfs_log(LOG_WARNING, "cannot update '%s'", st->key_path);
+	else
+		st->sidecar_clean = false;
+	if (fd >= 0)
 		close(fd);
-	}
 }
 
 void bfs_staged_touch(struct bfs_staged *st)
@@ -188,5 +218,6 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 	free(st->path);
 	free(st->key_path);
 	free(st->mpu_path);
+	free(st->sidecar);
 	free(st);
 }

@@ -35,6 +35,9 @@ struct bfs_staged {
 	bool unconditional; /* replaces an unreadable object: no condition */
 	struct bfs_stream *stream; /* multipart fed while writing, or NULL */
 	struct timespec mtime;
+	/* what the sidecar says before its clean line: "store\nkey" */
+	char *sidecar;
+	bool sidecar_clean; /* the sidecar ends with a clean line */
 };
 
 /*
