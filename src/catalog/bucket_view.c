@@ -89,17 +89,19 @@ static int prefix_exists(struct bucket_view *v, const char *prefix,
 /*
  * What the bucket holds at key (a file) and under dirkey = key "/" (a
  * directory), from one LIST of the keys that start with key: key itself
- * is the first of them, and everything under dirkey rolls up into one
- * common prefix. *decided is false when the page was cut before dirkey
- * could show (siblings such as key.txt filled it); *empty says the page
- * held nothing at all.
+ * is the first of them, then siblings such as key.txt, then the first
+ * key under dirkey. *decided is false when the page was cut before
+ * dirkey could show; *empty says the page held nothing at all. No
+ * delimiter: s3rver leaves out the common prefix of a name whose
+ * directory holds only deeper ones (a/b/c listed with prefix "a" and
+ * delimiter "/" gives nothing), and the first key under dirkey is
+ * enough.
  */
 static int probe_name(struct bucket_view *v, const char *key,
 		      const char *dirkey, bool *file, bool *dir, bool *decided,
 		      bool *empty)
 {
-	struct bfs_list_req req = {
-		.prefix = key, .delimiter = "/", .max_keys = PROBE_KEYS};
+	struct bfs_list_req req = {.prefix = key, .max_keys = PROBE_KEYS};
 	struct bfs_list_result res = {0};
 	size_t dlen = strlen(dirkey);
 	int rc;
@@ -112,7 +114,7 @@ static int probe_name(struct bucket_view *v, const char *key,
 		if (strcmp(res.objs[i].key, key) == 0)
 			*file = true;
 		else if (strncmp(res.objs[i].key, dirkey, dlen) == 0)
-			*dir = true; /* a store that ignored the delimiter */
+			*dir = true;
 	}
 	for (size_t i = 0; i < res.nprefixes; i++)
 		if (strncmp(res.prefixes[i], dirkey, dlen) == 0)
