@@ -42,6 +42,11 @@
 #define IKEY_LEN	40
 #define LKEY_LEN	16
 #define HOT_DEFAULT	8
+#define FRESH_DEFAULT	16
+#define FRESH_NS	2000000000ull /* a fresh block unread this long goes */
+#define VERIFIED_SLOTS	8192	      /* files remembered as verified */
+#define POOL_BLOCKS	8	      /* idle block buffers kept */
+#define POOL_RUNS	4	      /* idle run buffers kept */
 #define TOUCH_MAX	1024
 #define TOUCH_NS	1000000000ull /* one note per block per second */
 #define SWEEP_EVERY	3600	      /* seconds between orphan sweeps */
@@ -56,10 +61,24 @@ struct ival {
 };
 _Static_assert(sizeof(struct ival) == 24, "ival has no padding");
 
+/*
+ * Buffers of one size kept for reuse. A fresh malloc of a megabyte or
+ * more is mapped anew and each of its pages faulted in and zeroed on
+ * first touch: without reuse that was a quarter of the CPU of a cold
+ * sequential read.
+ */
+struct bufpool {
+	pthread_mutex_t lock;
+	size_t size;
+	unsigned max, n;
+	void **free;
+};
+
 /* A block's data in memory; refs changed atomically. */
 struct blk {
 	unsigned refs;
 	size_t len;
+	struct bufpool *pool; /* it goes back there */
 	uint8_t data[];
 };
 
@@ -70,6 +89,36 @@ struct hot {
 	uint64_t id;	/* 0: not indexed (could not be stored) */
 	uint64_t atime; /* as last written to the index */
 	uint64_t last;	/* for LRU among the hot blocks */
+};
+
+/*
+ * A block fetched ahead (prefetch) and kept in memory until a reader
+ * takes it, so that the reader need not read back and check the file
+ * just written. Bounded: when the set is full a new block is kept only
+ * on disk, unless the oldest entry went unread for FRESH_NS.
+ */
+struct fresh {
+	bool used;
+	uint8_t ikey[IKEY_LEN];
+	struct blk *b;
+	uint64_t id;
+	uint64_t atime;
+	uint64_t born; /* now_ns() when kept */
+};
+
+/*
+ * A block file whose data checksum this instance verified, by file id
+ * and the file's identity on disk (device, inode, size, modification
+ * and change times): while all of them are unchanged, later reads of
+ * the file read only the bytes they want and check only its header.
+ * Direct-mapped by id: a collision forgets the older file, which is
+ * then verified again on its next read.
+ */
+struct verified {
+	uint64_t id; /* 0: empty slot */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+	uint64_t noted; /* access time last noted for the LRU order */
 };
 
 /* One block being fetched; waiters share its result. */
@@ -109,6 +158,11 @@ struct bc_priv {
 	struct hot *hot;
 	size_t hot_max;
 	uint64_t hot_clock;
+	struct fresh *fresh;
+	size_t fresh_max;
+	struct verified *verified; /* VERIFIED_SLOTS entries */
+	struct bufpool blkpool;	   /* struct blk of bs data bytes */
+	struct bufpool runpool;	   /* BFS_BLOCKCACHE_RUN_MAX bytes */
 	struct flight *flights;
 	uint64_t landed; /* fetches finished, ever */
 	struct touch *touches;
@@ -129,6 +183,7 @@ struct obj {
 static int bc_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match);
+static void verified_forget(struct bc_priv *p, uint64_t id);
 
 static struct bc_priv *priv_of(const struct bfs_store *s)
 {
@@ -204,12 +259,54 @@ static char *block_path(const char *blocks_dir, uint64_t id)
 			     (unsigned)(id & 0xff), id);
 }
 
-static struct blk *blk_new(size_t cap)
+static void pool_init(struct bufpool *bp, size_t size, unsigned max)
 {
-	struct blk *b = bfs_xmalloc(sizeof(*b) + cap);
+	BFS_PCHECK(pthread_mutex_init(&bp->lock, NULL));
+	bp->size = size;
+	bp->max = max;
+	bp->n = 0;
+	bp->free = bfs_xcalloc(max, sizeof(*bp->free));
+}
+
+static void pool_destroy(struct bufpool *bp)
+{
+	for (unsigned i = 0; i < bp->n; i++)
+		free(bp->free[i]);
+	free(bp->free);
+	BFS_PCHECK(pthread_mutex_destroy(&bp->lock));
+}
+
+/* A buffer of bp->size bytes (contents undefined). */
+static void *pool_get(struct bufpool *bp)
+{
+	void *buf = NULL;
+
+	BFS_PCHECK(pthread_mutex_lock(&bp->lock));
+	if (bp->n > 0)
+		buf = bp->free[--bp->n];
+	BFS_PCHECK(pthread_mutex_unlock(&bp->lock));
+	return buf ? buf : bfs_xmalloc(bp->size);
+}
+
+static void pool_put(struct bufpool *bp, void *buf)
+{
+	BFS_PCHECK(pthread_mutex_lock(&bp->lock));
+	if (bp->n < bp->max) {
+		bp->free[bp->n++] = buf;
+		buf = NULL;
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&bp->lock));
+	free(buf);
+}
+
+/* A block buffer of bp->size - sizeof(struct blk) data bytes. */
+static struct blk *blk_new(struct bufpool *bp)
+{
+	struct blk *b = pool_get(bp);
 
 	b->refs = 1;
 	b->len = 0;
+	b->pool = bp;
 	return b;
 }
 
@@ -222,7 +319,7 @@ static struct blk *blk_ref(struct blk *b)
 static void blk_put(struct blk *b)
 {
 	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(b);
+		pool_put(b->pool, b);
 }
 
 /* A cache I/O failure: counted, logged now and then; never fatal. */
@@ -331,6 +428,9 @@ out:
 	path = block_path(p->blocks_dir, id);
 	unlink(path);
 	free(path);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	verified_forget(p, id);
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	if (rc != 0 && rc != ENOENT)
 		cache_error(p, "cannot drop a block from the index", rc);
 }
@@ -434,11 +534,11 @@ static int trim(struct bc_priv *p)
  * @return the file id, or 0 if the block is not cached.
  */
 static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
-		      const uint8_t *ikey, const struct blk *b)
+		      const uint8_t *ikey, const uint8_t *data, size_t len)
 {
 	struct bfs_blockfile_id bid;
 	struct bfs_metadb_txn *txn = NULL;
-	uint64_t file_len = BFS_BLOCKFILE_HDR_SIZE + b->len;
+	uint64_t file_len = BFS_BLOCKFILE_HDR_SIZE + len;
 	struct victims v = {0};
 	uint64_t id = 0, total;
 	uint8_t lkey[LKEY_LEN];
@@ -456,13 +556,13 @@ static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 			return 0;
 	} while (id == 0);
 	path = block_path(p->blocks_dir, id);
-	rc = bfs_blockfile_write(path, &bid, b->data, b->len);
+	rc = bfs_blockfile_write(path, &bid, data, len);
 	if (rc == ENOENT) {
 		char *dir = bfs_xasprintf("%s/%02x", p->blocks_dir,
 					  (unsigned)(id & 0xff));
 
 		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-			rc = bfs_blockfile_write(path, &bid, b->data, b->len);
+			rc = bfs_blockfile_write(path, &bid, data, len);
 		free(dir);
 	}
 	if (rc != 0) {
@@ -488,7 +588,7 @@ static uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	iv.id = id;
 	iv.atime = now_ns();
 	iv.file_len = (uint32_t)file_len;
-	iv.data_len = (uint32_t)b->len;
+	iv.data_len = (uint32_t)len;
 	make_lkey(iv.atime, id, lkey);
 	rc = bfs_metadb_put(txn, BFS_METADB_BLOCKS, ikey, IKEY_LEN, &iv,
 			    sizeof(iv));
@@ -555,6 +655,130 @@ static void hot_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
 	h->id = id;
 	h->atime = atime;
 	h->last = ++p->hot_clock;
+}
+
+/* Keep a block fetched ahead (a reference is taken), if there is room;
+ * lock held. */
+static struct fresh *fresh_slot(struct bc_priv *p, uint64_t now)
+{
+	struct fresh *f = NULL;
+
+	for (size_t i = 0; i < p->fresh_max; i++) {
+		struct fresh *e = &p->fresh[i];
+
+		if (!e->used)
+			return e;
+		/* blocks nearest the reader came first: keep them, unless
+		 * nobody read them for a while */
+		if (e->born + FRESH_NS < now &&
+		    (f == NULL || e->born < f->born))
+			f = e;
+	}
+	return f;
+}
+
+static void fresh_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
+			 uint64_t id, uint64_t atime)
+{
+	uint64_t now = now_ns();
+	struct fresh *f = fresh_slot(p, now);
+
+	if (f == NULL)
+		return;
+	if (f->used)
+		blk_put(f->b);
+	f->used = true;
+	memcpy(f->ikey, ikey, IKEY_LEN);
+	f->b = blk_ref(b);
+	f->id = id;
+	f->atime = atime;
+	f->born = now;
+}
+
+/* The fresh entry for ikey, or NULL; lock held. */
+static struct fresh *fresh_find(struct bc_priv *p, const uint8_t *ikey)
+{
+	for (size_t i = 0; i < p->fresh_max; i++)
+		if (p->fresh[i].used &&
+		    memcmp(p->fresh[i].ikey, ikey, IKEY_LEN) == 0)
+			return &p->fresh[i];
+	return NULL;
+}
+
+/* Move a block fetched ahead into the hot set; lock held.
+ * @return its hot entry, or NULL if it was not kept. */
+static struct hot *fresh_take(struct bc_priv *p, const uint8_t *ikey)
+{
+	struct fresh *f = fresh_find(p, ikey);
+
+	if (f == NULL)
+		return NULL;
+	hot_insert(p, ikey, f->b, f->id, f->atime);
+	blk_put(f->b);
+	memset(f, 0, sizeof(*f));
+	return hot_find(p, ikey);
+}
+
+static int64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct verified *verified_slot(struct bc_priv *p, uint64_t id)
+{
+	/* ids are random; the low byte also names the directory */
+	return &p->verified[(id >> 8) % VERIFIED_SLOTS];
+}
+
+/* The entry of file id if its data was verified and the file on disk is
+ * still the one verified, else NULL; lock held. */
+static struct verified *verified_find(struct bc_priv *p, uint64_t id,
+				      const struct bfs_blockfile *bf)
+{
+	struct verified *v = verified_slot(p, id);
+
+	if (v->id != id || v->dev != bf->dev || v->ino != bf->ino ||
+	    v->size != bf->size || v->mtime_ns != bf->mtime_ns ||
+	    v->ctime_ns != bf->ctime_ns)
+		return NULL;
+	return v;
+}
+
+/*
+ * Remember that the data of file id (as bf found it) checked out; lock
+ * held. Only once the coarse clock (the one the kernel stamps files
+ * with) has moved past the file's change time: a write into the file
+ * after this point then gives it a later ctime, so the entry no longer
+ * matches. A file changed within the clock tick it was stamped in could
+ * keep its times; such a file is not remembered, and is verified on
+ * each read until its stamp is in the past.
+ */
+static void verified_add(struct bc_priv *p, uint64_t id,
+			 const struct bfs_blockfile *bf, uint64_t atime)
+{
+	struct verified *v = verified_slot(p, id);
+
+	if (coarse_now_ns() <= BFS_MAX(bf->mtime_ns, bf->ctime_ns))
+		return;
+	v->id = id;
+	v->dev = bf->dev;
+	v->ino = bf->ino;
+	v->size = bf->size;
+	v->mtime_ns = bf->mtime_ns;
+	v->ctime_ns = bf->ctime_ns;
+	v->noted = atime;
+}
+
+/* Forget file id (dropped from the index); lock held. */
+static void verified_forget(struct bc_priv *p, uint64_t id)
+{
+	struct verified *v = verified_slot(p, id);
+
+	if (v->id == id)
+		memset(v, 0, sizeof(*v));
 }
 
 /*
@@ -636,15 +860,47 @@ out:
 /* ---- one block ------------------------------------------------------------
  */
 
-/* Read an indexed block from disk, checked; ENOENT if not there. */
-static int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
-		     const uint8_t *ikey, bool check_only, struct blk **out,
-		     struct ival *iv)
+/* What a reader wants of one block (NULL: a prefetch wants none). */
+struct want {
+	size_t boff; /* from this offset in the block */
+	size_t len;  /* at most this many bytes */
+	char *dst;
+	size_t got;  /* bytes copied */
+	size_t blen; /* the block's length */
+};
+
+/* Copy what w wants of a block of blen bytes; nothing when w starts
+ * past its end. */
+static void copy_out(struct want *w, const uint8_t *data, size_t blen)
 {
+	w->blen = blen;
+	w->got = 0;
+	if (w->boff > blen)
+		return;
+	w->got = BFS_MIN(w->len, blen - w->boff);
+	memcpy(w->dst, data + w->boff, w->got);
+}
+
+/*
+ * Serve w from the indexed file of a block. A file this instance
+ * verified before, unchanged since (struct verified), has its header
+ * checked and only the wanted bytes read; any other file is read whole
+ * and its data checksum checked, and *out receives the block (for the
+ * hot set). With w NULL (prefetch) only the index is asked. *flush is
+ * set when the access notes must be written now.
+ * @return 0, or ENOENT (not indexed, or damaged and dropped: fetch it).
+ */
+static int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
+		     const uint8_t *ikey, struct want *w, struct blk **out,
+		     struct ival *iv, bool *flush)
+{
+	struct bfs_blockfile bf = {.fd = -1};
 	struct bfs_metadb_txn *txn;
 	struct bfs_blockfile_id bid;
-	struct blk *b;
+	struct verified *v;
+	struct blk *b = NULL;
 	char why[128] = "";
+	bool known = false;
 	char *path;
 	int rc;
 
@@ -661,27 +917,58 @@ static int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
 			cache_error(p, "cannot read the index", rc);
 		return ENOENT;
 	}
-	if (check_only)
+	if (w == NULL)
 		return 0;
 	if (iv->data_len > p->bs) {
 		snprintf(why, sizeof(why), "index says %u bytes", iv->data_len);
 		rc = EBADMSG;
-		b = NULL;
-	} else {
-		memcpy(bid.key_hash, o->key_hash, 32);
-		snprintf(bid.etag, sizeof(bid.etag), "%s", o->etag);
-		bid.block = block;
-		path = block_path(p->blocks_dir, iv->id);
-		b = blk_new(p->bs);
-		rc = bfs_blockfile_read(path, &bid, b->data, iv->data_len, why,
-					sizeof(why));
-		free(path);
+		goto fail;
 	}
+	memcpy(bid.key_hash, o->key_hash, 32);
+	snprintf(bid.etag, sizeof(bid.etag), "%s", o->etag);
+	bid.block = block;
+	path = block_path(p->blocks_dir, iv->id);
+	rc = bfs_blockfile_open(path, &bid, iv->data_len, &bf, why,
+				sizeof(why));
+	free(path);
+	if (rc != 0)
+		goto fail;
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	v = verified_find(p, iv->id, &bf);
+	if (v) {
+		known = true;
+		/* the index may hold a later access by another process */
+		v->noted = BFS_MAX(v->noted, iv->atime);
+		*flush = touch_note(p, ikey, iv->id, &v->noted);
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (known) {
+		w->blen = bf.len;
+		w->got = 0;
+		if (w->boff <= bf.len) {
+			size_t n = BFS_MIN(w->len, bf.len - w->boff);
+
+			rc = bfs_blockfile_pread(&bf, w->dst, n, w->boff, why,
+						 sizeof(why));
+			if (rc == 0)
+				w->got = n;
+		}
+	} else {
+		b = blk_new(&p->blkpool);
+		rc = bfs_blockfile_verify(&bf, b->data, why, sizeof(why));
+		if (rc == 0) {
+			b->len = bf.len;
+			BFS_PCHECK(pthread_mutex_lock(&p->lock));
+			verified_add(p, iv->id, &bf, iv->atime);
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		}
+	}
+	bfs_blockfile_close(&bf);
 	if (rc == 0) {
-		b->len = iv->data_len;
 		*out = b;
 		return 0;
 	}
+fail:
 	blk_put(b);
 	if (rc == EBADMSG) {
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
@@ -705,7 +992,7 @@ static int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
 static int fetch(struct bc_priv *p, const struct obj *o, uint64_t block,
 		 struct blk **out)
 {
-	struct blk *b = blk_new(p->bs);
+	struct blk *b = blk_new(&p->blkpool);
 	size_t got = 0;
 	int rc;
 
@@ -721,6 +1008,17 @@ static int fetch(struct bc_priv *p, const struct obj *o, uint64_t block,
 	b->len = got;
 	*out = b;
 	return 0;
+}
+
+/* The fetch in flight for ikey, or NULL; lock held. */
+static struct flight *flight_find(struct bc_priv *p, const uint8_t *ikey)
+{
+	struct flight *f;
+
+	for (f = p->flights; f; f = f->next)
+		if (memcmp(f->ikey, ikey, IKEY_LEN) == 0)
+			break;
+	return f;
 }
 
 /* Finish a flight with rc and b (not consumed); lock held. */
@@ -744,13 +1042,23 @@ static void flight_land(struct bc_priv *p, struct flight *f, int rc,
 	}
 }
 
+/* Copy w out of b, then let go of b (either may be NULL). */
+static void serve(struct want *w, struct blk *b)
+{
+	if (w && b)
+		copy_out(w, b->data, b->len);
+	blk_put(b);
+}
+
 /*
- * Block `block` of o: from memory, from disk, or fetched (once, however
- * many threads ask). With out NULL (prefetch) the block is only made
- * present, and a block being fetched or indexed counts as present.
+ * Block `block` of o for w: from memory (hot, or fetched ahead), from
+ * disk, or fetched (once, however many threads ask). With w NULL
+ * (prefetch) the block is only made present, and a block in memory,
+ * being fetched or indexed counts as present; a block it fetches is
+ * kept in memory for the reader (struct fresh).
  */
 static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
-		     struct blk **out)
+		     struct want *w)
 {
 	uint8_t ikey[IKEY_LEN];
 	struct flight *f;
@@ -766,23 +1074,28 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 		uint64_t landed;
 
 		h = hot_find(p, ikey);
+		if (h == NULL && w)
+			h = fresh_take(p, ikey);
+		if (h == NULL && w == NULL && fresh_find(p, ikey)) {
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			return 0;
+		}
 		if (h) {
-			if (out) {
-				*out = blk_ref(h->b);
+			if (w) {
+				b = blk_ref(h->b);
 				h->last = ++p->hot_clock;
 				p->st.hits++;
 				flush = touch_note(p, ikey, h->id, &h->atime);
 			}
 			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			serve(w, b);
 			if (flush)
 				flush_touches(p);
 			return 0;
 		}
-		for (f = p->flights; f; f = f->next)
-			if (memcmp(f->ikey, ikey, IKEY_LEN) == 0)
-				break;
+		f = flight_find(p, ikey);
 		if (f) {
-			if (out == NULL) {
+			if (w == NULL) {
 				BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 				return 0;
 			}
@@ -791,36 +1104,41 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 				BFS_PCHECK(
 					pthread_cond_wait(&p->cond, &p->lock));
 			rc = f->rc;
-			if (rc == 0)
-				*out = blk_ref(f->b);
+			if (rc == 0 && f->b)
+				b = blk_ref(f->b);
 			if (--f->waiters == 0) {
 				blk_put(f->b);
 				free(f);
 			}
+			if (rc == 0 && b == NULL)
+				continue; /* admitted, not kept in memory */
 			if (rc == 0)
 				p->st.hits++;
 			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			serve(w, b);
 			return rc;
 		}
 		landed = p->landed;
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		rc = from_disk(p, o, block, ikey, out == NULL, &b, &iv);
+		rc = from_disk(p, o, block, ikey, w, &b, &iv, &flush);
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		if (rc == 0) {
-			if (out) {
+			if (b) {
 				hot_insert(p, ikey, b, iv.id, iv.atime);
 				h = hot_find(p, ikey);
 				flush = touch_note(p, ikey, iv.id, &h->atime);
-				p->st.hits++;
-				*out = b;
 			}
+			if (w)
+				p->st.hits++;
 			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			serve(w, b);
 			if (flush)
 				flush_touches(p);
 			return 0;
 		}
-		/* a fetch that landed while we looked may have indexed it */
-		if (landed == p->landed)
+		/* a fetch that landed while we looked may have indexed it;
+		 * one may have started meanwhile */
+		if (landed == p->landed && flight_find(p, ikey) == NULL)
 			break;
 	}
 	f = bfs_xcalloc(1, sizeof(*f));
@@ -832,25 +1150,24 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 	rc = fetch(p, o, block, &b);
 	iv.id = 0;
 	if (rc == 0 && b->len > 0)
-		iv.id = admit(p, o, block, ikey, b);
+		iv.id = admit(p, o, block, ikey, b->data, b->len);
 	iv.atime = now_ns();
 
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	if (rc == 0) {
-		if (out)
+		if (w)
 			p->st.misses++;
 		else
 			p->st.prefetched++;
 		p->st.bytes_fetched += b->len;
-		if (out)
+		if (w)
 			hot_insert(p, ikey, b, iv.id, iv.atime);
+		else if (b->len > 0)
+			fresh_insert(p, ikey, b, iv.id, iv.atime);
 	}
 	flight_land(p, f, rc, b);
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (out)
-		*out = b;
-	else
-		blk_put(b);
+	serve(w, b);
 	return rc;
 }
 
@@ -877,27 +1194,25 @@ static int bc_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	obj_init(&o, p->bucket, key, if_match);
 	while (done < len) {
 		uint64_t pos = off + done;
-		uint64_t block = pos / p->bs;
-		size_t boff = (size_t)(pos % p->bs), n;
-		struct blk *b;
-		bool last;
+		struct want w = {
+			.boff = (size_t)(pos % p->bs),
+			.len = len - done,
+			.dst = (char *)buf + done,
+		};
 
-		rc = get_block(p, &o, block, &b);
-		if (rc == ERANGE && done > 0)
+		rc = get_block(p, &o, pos / p->bs, &w);
+		if (rc == ERANGE && done > 0) {
 			rc = 0;
+			break;
+		}
 		if (rc != 0)
 			break;
-		if (boff > b->len) {
-			blk_put(b);
+		if (w.boff > w.blen) {
 			rc = done > 0 ? 0 : ERANGE;
 			break;
 		}
-		n = BFS_MIN(len - done, b->len - boff);
-		memcpy((char *)buf + done, b->data + boff, n);
-		done += n;
-		last = b->len < p->bs;
-		blk_put(b);
-		if (last)
+		done += w.got;
+		if (w.blen < p->bs) /* the object's last block */
 			break;
 	}
 	*got = done;
@@ -907,17 +1222,151 @@ static int bc_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	return rc;
 }
 
+/*
+ * For a prefetch: a flight registered for block, unless the block is
+ * present (in memory, being fetched or indexed): then NULL.
+ */
+static struct flight *claim(struct bc_priv *p, const struct obj *o,
+			    uint64_t block, const uint8_t *ikey)
+{
+	struct flight *f;
+	struct blk *b;
+	struct ival iv;
+	bool flush = false;
+	int rc;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	for (;;) {
+		uint64_t landed;
+
+		if (hot_find(p, ikey) || fresh_find(p, ikey))
+			goto present;
+		if (flight_find(p, ikey))
+			goto present;
+		landed = p->landed;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		rc = from_disk(p, o, block, ikey, NULL, &b, &iv, &flush);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		if (rc == 0)
+			goto present;
+		/* a fetch that landed while we looked may have indexed it;
+		 * one may have started meanwhile */
+		if (landed == p->landed && flight_find(p, ikey) == NULL)
+			break;
+	}
+	f = bfs_xcalloc(1, sizeof(*f));
+	memcpy(f->ikey, ikey, IKEY_LEN);
+	f->next = p->flights;
+	p->flights = f;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	return f;
+present:
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	return NULL;
+}
+
+/*
+ * Fetch blocks [first, first+n), claimed by the flights fl, with one
+ * get_range; admit each, keep what fits in memory for the reader, land
+ * the flights. A block that starts past the data fetched lands with
+ * ERANGE (one that starts exactly at the end: empty).
+ * @return the result for the first block.
+ */
+static int fetch_run(struct bc_priv *p, const struct obj *o, uint64_t first,
+		     uint64_t n, struct flight **fl)
+{
+	size_t want = (size_t)(n * p->bs), got = 0;
+	bool pooled = want <= p->runpool.size;
+	uint8_t *buf = pooled ? pool_get(&p->runpool) : bfs_xmalloc(want);
+	int rc, rc0 = 0;
+
+	rc = p->inner->get_range(p->inner, o->key, first * p->bs, want, buf,
+				 &got, o->etag);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t boff = i * p->bs, id = 0, atime;
+		uint8_t ikey[IKEY_LEN];
+		struct blk *b = NULL;
+		size_t len = 0;
+		bool keep;
+		int brc = rc;
+
+		if (brc == 0 && boff > got)
+			brc = ERANGE;
+		if (brc == 0)
+			len = BFS_MIN(p->bs, got - boff);
+		make_ikey(p, o, first + i, ikey);
+		if (brc == 0 && len > 0)
+			id = admit(p, o, first + i, ikey, buf + boff, len);
+		atime = now_ns();
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		keep = fresh_slot(p, atime) != NULL || len == 0;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		if (brc == 0 && (keep || id == 0)) {
+			/* a waiter must get the data if it is not on disk */
+			b = blk_new(&p->blkpool);
+			memcpy(b->data, buf + boff, len);
+			b->len = len;
+		}
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		if (brc == 0) {
+			p->st.prefetched++;
+			p->st.bytes_fetched += len;
+			if (b && len > 0)
+				fresh_insert(p, ikey, b, id, atime);
+		}
+		flight_land(p, fl[i], brc, b);
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		blk_put(b);
+		if (i == 0)
+			rc0 = brc;
+	}
+	if (pooled)
+		pool_put(&p->runpool, buf);
+	else
+		free(buf);
+	return rc0;
+}
+
 int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
-			    const char *etag, uint64_t block)
+			    const char *etag, uint64_t first, uint64_t n)
 {
 	struct bc_priv *p = priv_of(s);
+	struct flight **fl;
+	uint64_t b, run = 0;
 	struct obj o;
+	int rc = 0, rrc;
 
 	if (!bfs_blockcache_is(s) || p->db == NULL || etag == NULL ||
-	    etag[0] == '\0')
+	    etag[0] == '\0' || n == 0)
 		return EINVAL;
 	obj_init(&o, p->bucket, key, etag);
-	return get_block(p, &o, block, NULL);
+	if (n == 1)
+		return get_block(p, &o, first, NULL);
+	fl = bfs_xcalloc(n, sizeof(*fl));
+	/* one request per run of blocks that are not present */
+	for (b = first; b <= first + n; b++) {
+		uint8_t ikey[IKEY_LEN];
+		struct flight *f = NULL;
+
+		if (b < first + n) {
+			make_ikey(p, &o, b, ikey);
+			f = claim(p, &o, b, ikey);
+		}
+		if (f) {
+			fl[run++] = f;
+			continue;
+		}
+		if (run == 0)
+			continue;
+		rrc = fetch_run(p, &o, b - run, run, fl);
+		if (rc == 0 && b - run == first)
+			rc = rrc;
+		else if (rc == 0 && rrc != 0 && rrc != ERANGE)
+			rc = rrc;
+		run = 0;
+	}
+	free(fl);
+	return rc;
 }
 
 static int bc_head(struct bfs_store *s, const char *key,
@@ -1187,6 +1636,16 @@ static int bc_start(struct bfs_store *s)
 			p->blocks_dir, strerror(rc));
 		return rc;
 	}
+	/* the 256 subdirectories now rather than on the first block each
+	 * receives: a mkdir costs about as much as writing a block file */
+	for (unsigned d = 0; d < 256; d++) {
+		char *dir = bfs_xasprintf("%s/%02x", p->blocks_dir, d);
+		bool made = mkdir(dir, 0700) == 0 || errno == EEXIST;
+
+		free(dir);
+		if (!made)
+			break; /* admit() makes them as it goes */
+	}
 	p->db = bfs_metadb_open(p->meta_dir, err, sizeof(err));
 	if (p->db == NULL) {
 		rc = errno;
@@ -1259,11 +1718,18 @@ static void bc_destroy(struct bfs_store *s)
 	for (size_t i = 0; i < p->hot_max; i++)
 		if (p->hot[i].used)
 			blk_put(p->hot[i].b);
+	for (size_t i = 0; i < p->fresh_max; i++)
+		if (p->fresh[i].used)
+			blk_put(p->fresh[i].b);
 	if (p->flights)
 		BFS_BUG("block cache destroyed with fetches in flight");
 	BFS_PCHECK(pthread_cond_destroy(&p->cond));
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->hot);
+	free(p->fresh);
+	free(p->verified);
+	pool_destroy(&p->blkpool);
+	pool_destroy(&p->runpool);
 	free(p->touches);
 	free(p->cache_dir);
 	free(p->bucket);
@@ -1303,6 +1769,12 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	bucket_hash(conf->bucket, p->bucket_hash);
 	p->hot_max = conf->hot_blocks ? conf->hot_blocks : HOT_DEFAULT;
 	p->hot = bfs_xcalloc(p->hot_max, sizeof(*p->hot));
+	p->fresh_max = conf->fresh_blocks ? conf->fresh_blocks : FRESH_DEFAULT;
+	p->fresh = bfs_xcalloc(p->fresh_max, sizeof(*p->fresh));
+	p->verified = bfs_xcalloc(VERIFIED_SLOTS, sizeof(*p->verified));
+	/* as many as the hot set holds at once, and a few runs */
+	pool_init(&p->blkpool, sizeof(struct blk) + bs, POOL_BLOCKS);
+	pool_init(&p->runpool, BFS_MAX(BFS_BLOCKCACHE_RUN_MAX, bs), POOL_RUNS);
 	p->touches = bfs_xcalloc(TOUCH_MAX, sizeof(*p->touches));
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
 	BFS_PCHECK(pthread_cond_init(&p->cond, NULL));

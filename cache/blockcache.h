@@ -37,6 +37,9 @@
 /* Default block size, and the default limit when sizing automatically. */
 #define BFS_BLOCKCACHE_BLOCK_SIZE (1u << 20)
 #define BFS_BLOCKCACHE_AUTO_MAX	  (20ull << 30)
+/* Largest run of blocks bfs_blockcache_prefetch() fetches with one
+ * request without allocating a buffer for it. */
+#define BFS_BLOCKCACHE_RUN_MAX (4ull << 20)
 
 struct bfs_blockcache_conf {
 	const char *cache_dir; /* blocks/ and meta/ go under it */
@@ -48,6 +51,9 @@ struct bfs_blockcache_conf {
 	/* checked blocks kept in memory for reads that hit one block
 	 * several times (128 KiB kernel reads of a 1 MiB block); 0: 8 */
 	unsigned hot_blocks;
+	/* blocks fetched ahead kept in memory until a reader takes them
+	 * (else it reads them back from disk); 0: 16 */
+	unsigned fresh_blocks;
 };
 
 struct bfs_blockcache_stats {
@@ -81,16 +87,19 @@ void bfs_blockcache_get_stats(struct bfs_store *s,
 			      struct bfs_blockcache_stats *out);
 
 /*
- * Make sure block `block` of (key, etag) is in the cache, fetching it
- * from the inner store if it is not; no data is returned. A block that
- * is being fetched by another thread counts as there. Used by the
- * prefetcher from its threads.
- * @return 0, ERANGE (the block starts past the end of the object),
+ * Make sure blocks [first, first+n) of (key, etag) are in the cache,
+ * fetching those that are not from the inner store, one get_range per
+ * run of missing blocks (fewer, larger requests: a server's cost per
+ * request dominates at 1 MiB); no data is returned. A block in memory,
+ * being fetched by another thread or indexed counts as there. Fetched
+ * blocks are kept in memory for a reader while there is room. Used by
+ * the prefetcher from its threads.
+ * @return 0, ERANGE (block first starts past the end of the object),
  *         ENOENT, ESTALE (the object has another ETag now), EIO,
- *         ETIMEDOUT, EINVAL (not started, or no ETag).
+ *         ETIMEDOUT, EINVAL (not started, no ETag, n 0).
  */
 int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
-			    const char *etag, uint64_t block);
+			    const char *etag, uint64_t first, uint64_t n);
 
 /* Block size of a block cache. */
 uint64_t bfs_blockcache_block_size(const struct bfs_store *s);

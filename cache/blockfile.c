@@ -315,23 +315,36 @@ static int read_all(int fd, void *buf, size_t len, off_t off, size_t *got)
 	return 0;
 }
 
-int bfs_blockfile_read(const char *path, const struct bfs_blockfile_id *id,
-		       void *buf, size_t want_len, char *why, size_t whylen)
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+int bfs_blockfile_open(const char *path, const struct bfs_blockfile_id *id,
+		       size_t want_len, struct bfs_blockfile *bf, char *why,
+		       size_t whylen)
 {
 	uint8_t h[BFS_BLOCKFILE_HDR_MAX];
 	struct bfs_blockfile_hdr hdr;
 	struct stat st;
 	size_t got;
-	int fd, rc;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ENOENT : errno;
-	if (fstat(fd, &st) != 0) {
+	memset(bf, 0, sizeof(*bf));
+	bf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (bf->fd < 0)
+		return errno;
+	if (fstat(bf->fd, &st) != 0) {
 		rc = errno;
 		goto out;
 	}
-	rc = read_all(fd, h, BFS_MIN(sizeof(h), (size_t)st.st_size), 0, &got);
+	bf->dev = (uint64_t)st.st_dev;
+	bf->ino = (uint64_t)st.st_ino;
+	bf->size = (uint64_t)st.st_size;
+	bf->mtime_ns = ts_ns(&st.st_mtim);
+	bf->ctime_ns = ts_ns(&st.st_ctim);
+	rc = read_all(bf->fd, h, BFS_MIN(sizeof(h), (size_t)st.st_size), 0,
+		      &got);
 	if (rc != 0)
 		goto out;
 	rc = bfs_blockfile_parse_header(h, got, &hdr, why, whylen);
@@ -358,21 +371,64 @@ int bfs_blockfile_read(const char *path, const struct bfs_blockfile_id *id,
 			 want_len);
 		goto out;
 	}
-	rc = read_all(fd, buf, want_len, (off_t)hdr.hdr_size, &got);
-	if (rc != 0)
-		goto out;
-	if (got != want_len) {
-		snprintf(why, whylen, "truncated");
-		rc = EBADMSG;
-		goto out;
-	}
-	if (bfs_crc32c(0, buf, want_len) != hdr.data_crc) {
-		snprintf(why, whylen, "data checksum mismatch");
-		rc = EBADMSG;
-		goto out;
-	}
-	rc = 0;
+	bf->hdr_size = hdr.hdr_size;
+	bf->len = hdr.len;
+	bf->data_crc = hdr.data_crc;
+	return 0;
 out:
-	close(fd);
+	bfs_blockfile_close(bf);
+	return rc;
+}
+
+int bfs_blockfile_pread(const struct bfs_blockfile *bf, void *buf, size_t len,
+			uint64_t off, char *why, size_t whylen)
+{
+	size_t got;
+	int rc;
+
+	if (off > bf->len || len > bf->len - off)
+		return EINVAL;
+	rc = read_all(bf->fd, buf, len, (off_t)(bf->hdr_size + off), &got);
+	if (rc != 0)
+		return rc;
+	if (got != len) {
+		snprintf(why, whylen, "truncated");
+		return EBADMSG;
+	}
+	return 0;
+}
+
+int bfs_blockfile_verify(const struct bfs_blockfile *bf, void *buf, char *why,
+			 size_t whylen)
+{
+	int rc = bfs_blockfile_pread(bf, buf, bf->len, 0, why, whylen);
+
+	if (rc != 0)
+		return rc;
+	if (bfs_crc32c(0, buf, bf->len) != bf->data_crc) {
+		snprintf(why, whylen, "data checksum mismatch");
+		return EBADMSG;
+	}
+	return 0;
+}
+
+void bfs_blockfile_close(struct bfs_blockfile *bf)
+{
+	if (bf->fd >= 0)
+		close(bf->fd);
+	bf->fd = -1;
+}
+
+int bfs_blockfile_read(const char *path, const struct bfs_blockfile_id *id,
+		       void *buf, size_t want_len, char *why, size_t whylen)
+{
+	struct bfs_blockfile bf;
+	int rc;
+
+	rc = bfs_blockfile_open(path, id, want_len, &bf, why, whylen);
+	if (rc != 0)
+		return rc;
+	rc = bfs_blockfile_verify(&bf, buf, why, whylen);
+	bfs_blockfile_close(&bf);
 	return rc;
 }

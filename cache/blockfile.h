@@ -6,7 +6,12 @@
  * Invariants:
  * - A file is written completely before the index points at it, and
  *   never changed afterwards; a file whose header or data does not check
- *   out is never served (bfs_blockfile_read() says EBADMSG).
+ *   out is never served (bfs_blockfile_read() and bfs_blockfile_verify()
+ *   say EBADMSG).
+ * - bfs_blockfile_open() checks the header only; a caller serves ranges
+ *   with bfs_blockfile_pread() only after bfs_blockfile_verify() passed
+ *   on that very file (same identity, struct bfs_blockfile): blockcache.c
+ *   remembers which files it verified.
  * - Integers on disk are little-endian.
  */
 #ifndef BFS_CACHE_BLOCKFILE_H
@@ -60,6 +65,50 @@ int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
  */
 int bfs_blockfile_read(const char *path, const struct bfs_blockfile_id *id,
 		       void *buf, size_t want_len, char *why, size_t whylen);
+
+/* A block file opened by bfs_blockfile_open(), its header checked. */
+struct bfs_blockfile {
+	int fd;
+	size_t hdr_size;
+	uint32_t len;	   /* data bytes after the header */
+	uint32_t data_crc; /* CRC32C of the data, from the header */
+	/* what identifies this file on disk: an in-place change to it
+	 * changes the size or the change time (ctime cannot be set by
+	 * callers of utimensat) */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
+/*
+ * Open the block file at path and check its header: magic, version,
+ * header checksum, that it names id, that it holds want_len bytes and
+ * that the file is exactly that long. The data is not read.
+ * @param why what was wrong, for the log, on EBADMSG.
+ * @return 0 (bf open: close it), ENOENT (no file), EBADMSG, EIO or
+ *         another errno of open/read; on failure nothing is open.
+ */
+int bfs_blockfile_open(const char *path, const struct bfs_blockfile_id *id,
+		       size_t want_len, struct bfs_blockfile *bf, char *why,
+		       size_t whylen);
+
+/*
+ * Read all bf->len data bytes into buf and check the data checksum.
+ * @param buf at least bf->len bytes.
+ * @return 0, EBADMSG (checksum mismatch, truncated), EIO.
+ */
+int bfs_blockfile_verify(const struct bfs_blockfile *bf, void *buf, char *why,
+			 size_t whylen);
+
+/*
+ * Read data bytes [off, off+len) of bf into buf, unchecked: only for a
+ * file whose data bfs_blockfile_verify() checked before.
+ * @return 0, EINVAL (past bf->len), EBADMSG (truncated meanwhile), EIO.
+ */
+int bfs_blockfile_pread(const struct bfs_blockfile *bf, void *buf, size_t len,
+			uint64_t off, char *why, size_t whylen);
+
+/* Close bf; a closed or never opened one (fd -1) is fine. */
+void bfs_blockfile_close(struct bfs_blockfile *bf);
 
 /*
  * Decode and check a header from the first len bytes of a file (the
