@@ -452,6 +452,7 @@ class Bench:
         if m is not None and m.hung:
             self.fail(row, col, "not run: an earlier workload on this mount hung")
             return None
+        prof = self.perf_start(row, col, m)
         try:
             v = fn()
         except Failed as e:
@@ -459,8 +460,44 @@ class Bench:
                 m.hung = True
             self.fail(row, col, str(e))
             return None
+        finally:
+            self.perf_stop(prof)
         self.record(row, col, v)
         return v
+
+    # -- profiles (--perf DIR): perf record -g on the bucketfs daemon and
+    # on s3rver during each workload of the first run; DIR/ROW.txt gets
+    # the top of `perf report --no-children` of each
+    def perf_start(self, row, col, m):
+        if not self.a.perf or m is None or col != "bucketfs" or self.cur_run != 1:
+            return None
+        os.makedirs(self.a.perf, exist_ok=True)
+        pids = [str(m.proc.pid), str(self.s3rver.pid)]
+        data = os.path.join(self.w, "perf-%s.data" % row)
+        p = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-o", data,
+                              "-p", ",".join(pids)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # attached before the workload starts
+        return (row, p, data)
+
+    def perf_stop(self, prof):
+        if prof is None:
+            return
+        row, p, data = prof
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.stop(p)
+        out = os.path.join(self.a.perf, "%s.txt" % row)
+        with open(out, "w") as f:
+            for sort in ("comm", "comm,dso,sym"):
+                r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
+                                    "--sort", sort, "-g", "none", "--percent-limit", "1.5"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                f.write("\n".join(l for l in r.stdout.decode(errors="replace").splitlines()
+                                  if l.strip() and not l.startswith("#")) + "\n\n")
+        self.say("  profile of %s: %s" % (row, out))
 
     # -- server
     def start_s3rver(self):
@@ -1197,6 +1234,9 @@ def main():
     ap.add_argument("--doc", default=os.path.join(TOP, "doc", "benchmarks.md"))
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("--perf", metavar="DIR",
+                    help="profile the bucketfs daemon and s3rver with perf during each workload of "
+                    "the first run; DIR/ROW.txt (numbers of a profiled run are slower)")
     a = ap.parse_args()
     a.peers = [p for p in a.peers.split(",") if p]
     bad = [p for p in a.peers if p not in PEERS]
