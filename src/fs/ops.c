@@ -58,11 +58,16 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 			       &req);
 		rc = bfs_stream_finish(&st->stream, &req, size, etag);
 	}
-	if (rc == ECANCELED)
+	if (rc == ECANCELED) {
+		unsigned char md5[16], sha256[32];
+		bool hashed = bfs_seqhash_finish(&st->hash, size, md5, sha256);
+
 		rc = bfs_upload_file(
 			in->node.store, fs->opts, in->node.key, st->fd, size,
 			&meta, st->unconditional ? NULL : st->base_etag,
-			!st->unconditional && st->base_etag[0] == '\0', etag);
+			!st->unconditional && st->base_etag[0] == '\0',
+			hashed ? md5 : NULL, hashed ? sha256 : NULL, etag);
+	}
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
 			in->node.store->name, in->node.key,
@@ -660,6 +665,10 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			rc = errno;
 		} else {
 			bfs_staged_wrote(in->staged);
+			bfs_seqhash_wrote(&in->staged->hash, in->staged->fd,
+					  (uint64_t)off, (uint64_t)n,
+					  bfs_staged_size(in->staged),
+					  fs->opts->multipart_threshold);
 			bfs_stream_wrote(&in->staged->stream, in->node.store,
 					 fs->opts, in->node.key, in->staged->fd,
 					 (uint64_t)off, (uint64_t)n,

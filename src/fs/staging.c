@@ -188,6 +188,7 @@ static void mark_dirty(struct bfs_staged *st)
 void bfs_staged_touch(struct bfs_staged *st)
 {
 	bfs_stream_break(st->stream);
+	bfs_seqhash_break(&st->hash);
 	bfs_staged_wrote(st);
 }
 
@@ -203,6 +204,7 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 	if (st == NULL)
 		return;
 	bfs_stream_abort(&st->stream);
+	bfs_seqhash_break(&st->hash);
 	if (st->fd >= 0)
 		close(st->fd);
 	if (discard) {

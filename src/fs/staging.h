@@ -34,6 +34,7 @@ struct bfs_staged {
 	char base_etag[BFS_ETAG_MAX];
 	bool unconditional; /* replaces an unreadable object: no condition */
 	struct bfs_stream *stream; /* multipart fed while writing, or NULL */
+	struct bfs_seqhash *hash;  /* digests fed while writing, or NULL */
 	struct timespec mtime;
 	/* what the sidecar says before its clean line: "store\nkey" */
 	char *sidecar;

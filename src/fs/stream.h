@@ -51,4 +51,35 @@ int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
 /* Abort and free a stream (unlink, failed writer). */
 void bfs_stream_abort(struct bfs_stream **sp);
 
+/*
+ * Digests of a file written from its start, in order, computed by a
+ * thread of their own while the writer writes, so that the single put
+ * at close need not read the whole file again first (the store signs the
+ * body with its SHA-256 and sends its MD5). Only files below the
+ * multipart threshold are hashed (larger ones go up in parts, each
+ * hashed on its own); any other write or a truncate drops the hashes.
+ * All calls with the inode's lock held.
+ */
+struct bfs_seqhash;
+
+/*
+ * Note a write of len bytes at off to fd (already written; size is the
+ * file's size after it), starting, feeding or dropping the hashes.
+ * @param limit size at which hashing stops (the multipart threshold).
+ */
+void bfs_seqhash_wrote(struct bfs_seqhash **hp, int fd, uint64_t off,
+		       uint64_t len, uint64_t size, uint64_t limit);
+
+/* Something other than an append happened: drop the hashes. */
+void bfs_seqhash_break(struct bfs_seqhash **hp);
+
+/*
+ * Wait for the thread to hash fd[0, size) and take the digests; the
+ * hashes are gone afterwards either way.
+ * @return true with md5 (16 bytes) and sha256 (32 bytes) set, false if
+ *         they do not cover exactly fd[0, size).
+ */
+bool bfs_seqhash_finish(struct bfs_seqhash **hp, uint64_t size,
+			unsigned char *md5, unsigned char *sha256);
+
 #endif

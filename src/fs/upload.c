@@ -130,7 +130,8 @@ void bfs_upload_req(struct bfs_store *s, const char *key, int fd, uint64_t size,
 int bfs_upload_file(struct bfs_store *s, const struct bfs_options *opts,
 		    const char *key, int fd, uint64_t size,
 		    const struct bfs_meta_list *meta, const char *if_match,
-		    bool if_none_match, char *etag_out)
+		    bool if_none_match, const unsigned char *md5,
+		    const unsigned char *sha256, char *etag_out)
 {
 	struct bfs_put_req req;
 
@@ -138,5 +139,7 @@ int bfs_upload_file(struct bfs_store *s, const struct bfs_options *opts,
 	if ((s->caps & BFS_CAP_MULTIPART) && s->mpu_begin &&
 	    size >= opts->multipart_threshold && size > 0)
 		return upload_multipart(s, opts, &req, etag_out);
+	req.md5 = md5;
+	req.sha256 = sha256;
 	return s->put(s, &req, etag_out);
 }

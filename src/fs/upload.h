@@ -13,6 +13,8 @@
  * Upload fd[0, size) as object key.
  * @param if_match the ETag the object must still have, or NULL.
  * @param if_none_match the object must not exist.
+ * @param md5, sha256 digests of fd[0, size) when the caller has them
+ *        (NULL: the store reads the file for them); used by a single put.
  * Conditions are sent only when the store honours them (caps).
  * @return 0, ESTALE/EEXIST (the object changed meanwhile), or the
  *         store's errno; on failure a multipart upload is aborted.
@@ -20,7 +22,8 @@
 int bfs_upload_file(struct bfs_store *s, const struct bfs_options *opts,
 		    const char *key, int fd, uint64_t size,
 		    const struct bfs_meta_list *meta, const char *if_match,
-		    bool if_none_match, char *etag_out);
+		    bool if_none_match, const unsigned char *md5,
+		    const unsigned char *sha256, char *etag_out);
 
 /*
  * The put request for fd[0, size) as key, with the conditions the store

@@ -719,6 +719,36 @@ static int digest_fd(struct s3_priv *p, int fd, off_t off, uint64_t len,
 	return rc;
 }
 
+/*
+ * A digest the caller gave must be the body's: where the server's ETag is
+ * the body's MD5 (plain, not multipart or KMS), say so loudly if it is
+ * not ours (the server took the body; the caller's hashing is wrong).
+ */
+static void check_given_md5(struct s3_priv *p, const struct bfs_put_req *req,
+			    const struct digests *d, const char *etag)
+{
+	if (!req->md5 || strlen(etag) != 32 ||
+	    strspn(etag, "0123456789abcdef") != 32)
+		return;
+	if (strcmp(etag, d->md5_hex) != 0)
+		bfs_log(LOG_ERR,
+			"%s: PUT '%.200s': the server's MD5 %s is not the "
+			"one computed while the file was written (%s)",
+			p->name, req->key, etag, d->md5_hex);
+}
+
+/* Digests the caller computed (while the file was written). */
+static void digest_given(struct s3_priv *p, const unsigned char *md5,
+			 const unsigned char *sha256, struct digests *d)
+{
+	if (p->conf.unsigned_payload)
+		snprintf(d->sha256, sizeof(d->sha256), "UNSIGNED-PAYLOAD");
+	else
+		hex(sha256, 32, d->sha256);
+	hex(md5, 16, d->md5_hex);
+	EVP_EncodeBlock((unsigned char *)d->md5_b64, md5, 16);
+}
+
 static void xml_escape_append(char **buf, size_t *len, size_t *cap,
 			      const char *s)
 {
@@ -1077,7 +1107,10 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 	rc = check_key(req->key);
 	if (rc)
 		return rc;
-	rc = digest_fd(p, req->fd, req->offset, req->size, &d);
+	if (req->md5 && req->sha256)
+		digest_given(p, req->md5, req->sha256, &d);
+	else
+		rc = digest_fd(p, req->fd, req->offset, req->size, &d);
 	if (rc) {
 		bfs_log(LOG_ERR,
 			"%s: PUT '%.200s': cannot read the data to "
@@ -1102,6 +1135,8 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 		rc = put_once(p, &plain, &d, false, etag);
 		if (rc == 0 && !etag[0])
 			rc = current_etag(p, req->key, etag);
+		if (rc == 0)
+			check_given_md5(p, req, &d, etag);
 		if (rc == 0 && etag_out)
 			memcpy(etag_out, etag, BFS_ETAG_MAX);
 		return rc;
@@ -1141,6 +1176,8 @@ static int s3_put(struct bfs_store *s, const struct bfs_put_req *req,
 	}
 	if (rc == 0 && !etag[0])
 		rc = current_etag(p, req->key, etag);
+	if (rc == 0)
+		check_given_md5(p, req, &d, etag);
 	if (rc == 0 && etag_out)
 		memcpy(etag_out, etag, BFS_ETAG_MAX);
 	return rc;

@@ -114,6 +114,10 @@ struct bfs_put_req {
 	const char *content_type;	  /* NULL: a default */
 	const char *if_match;		  /* replace only this ETag, or NULL */
 	bool if_none_match;		  /* create only if absent */
+	/* digests of the body when the caller has them, else NULL: put
+	 * need not read the body once more for them */
+	const unsigned char *md5;    /* 16 bytes */
+	const unsigned char *sha256; /* 32 bytes */
 };
 
 /* A finished part of a multipart upload. */
