@@ -131,4 +131,60 @@ t_is "listing mode: stat shows the mount's owner and mode" \
 t_is "listing mode: ls -l agrees" \
 	"$(ls -ln "$B" | awk '$NF=="meta"{print $1, $3, $4}')" "-rw----r-- 4321 8765"
 t_ok "unmount" bfs_umount
+
+# special files are not stored: mknod and mkfifo fail, nothing is left
+bfs_mount || t_abort "mount for special files"
+B=$BFS_B
+t_fails_with "mkfifo is not supported" "Function not implemented" mkfifo "$B/fifo"
+t_fails_with "mknod is not supported" "Function not implemented" mknod "$B/null" c 1 3
+t_fails "no fifo is left" test -e "$B/fifo"
+echo "open to all" >"$B/pub"
+chmod 644 "$B/pub"
+t_ok "unmount" bfs_umount
+
+# -o ro: reads work, every change fails with EROFS (the kernel refuses
+# them before they reach the daemon)
+bfs_mount -o ro || t_abort "mount with -o ro"
+B=$BFS_B
+t_is "ro: a file reads" "$(cat "$B/pub")" "open to all"
+t_fails_with "ro: a new file fails" "Read-only file system" sh -c "echo x > '$B/ro-new'"
+t_fails_with "ro: overwriting fails" "Read-only file system" sh -c "echo x > '$B/pub'"
+t_fails_with "ro: rm fails" "Read-only file system" rm "$B/pub"
+t_fails_with "ro: mkdir fails" "Read-only file system" mkdir "$B/ro-dir"
+t_fails_with "ro: chmod fails" "Read-only file system" chmod 600 "$B/pub"
+t_ok "unmount" bfs_umount
+bfs_mount || t_abort "mount after -o ro"
+B=$BFS_B
+t_is "ro changed nothing" "$(cat "$B/pub"; stat -c %a "$B/pub")" "open to all
+644"
+t_ok "unmount" bfs_umount
+
+# other users: without allow_other the kernel keeps them out of the
+# mount; with allow_other,default_permissions it checks the mode bits
+as_nobody()
+{
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+# the test's own directories above the mount point are 0700: let others
+# through them, so that only the mount decides
+d=$(dirname "$BFS_MNT")
+while [ "$d" != / ] && [ -O "$d" ]; do
+	chmod o+x "$d"
+	d=$(dirname "$d")
+done
+bfs_mount || t_abort "mount without allow_other"
+B=$BFS_B
+t_fails_with "without allow_other another user cannot enter" "Permission denied" \
+	as_nobody ls "$B"
+t_ok "unmount" bfs_umount
+bfs_mount -o allow_other,default_permissions || t_abort "mount with default_permissions"
+B=$BFS_B
+t_is "default_permissions: another user reads a 644 file" \
+	"$(as_nobody cat "$B/pub" 2>&1)" "open to all"
+t_fails_with "default_permissions: a 640 file of another owner is refused" "Permission denied" \
+	as_nobody cat "$B/meta"
+t_fails_with "default_permissions: no write to a file of another owner" \
+	"Permission denied" as_nobody sh -c "echo x >> '$B/pub'"
+t_is "... the file is unchanged" "$(cat "$B/pub")" "open to all"
+t_ok "unmount" bfs_umount
 t_plan_done
