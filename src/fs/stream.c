@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -238,6 +239,11 @@ int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
 /* Below this a file is hashed at close as before: a thread costs more. */
 #define HASH_MIN   (1u << 20)
 #define HASH_CHUNK (1u << 20)
+/* Threads hashing at once, whatever the number of writers: past it, a
+ * file is hashed at its upload as before. */
+#define HASH_THREADS 8
+
+static atomic_uint hash_threads;
 
 struct bfs_seqhash {
 	int fd;
@@ -312,6 +318,8 @@ static void seqhash_free(struct bfs_seqhash *h)
 {
 	if (h->running)
 		BFS_PCHECK(pthread_join(h->thread, NULL));
+	if (h->md5)
+		atomic_fetch_sub(&hash_threads, 1);
 	BFS_PCHECK(pthread_cond_destroy(&h->cond));
 	BFS_PCHECK(pthread_mutex_destroy(&h->lock));
 	EVP_MD_CTX_free(h->md5);
@@ -356,16 +364,22 @@ void bfs_seqhash_wrote(struct bfs_seqhash **hp, int fd, uint64_t off,
 	h->end = size;
 	BFS_PCHECK(pthread_cond_signal(&h->cond));
 	BFS_PCHECK(pthread_mutex_unlock(&h->lock));
-	if (!h->running && size >= HASH_MIN) {
-		h->md5 = EVP_MD_CTX_new();
-		h->sha = EVP_MD_CTX_new();
-		if (h->md5 == NULL || h->sha == NULL)
-			BFS_BUG("EVP_MD_CTX_new: out of memory");
-		EVP_DigestInit_ex(h->md5, EVP_md5(), NULL);
-		EVP_DigestInit_ex(h->sha, EVP_sha256(), NULL);
-		BFS_PCHECK(pthread_create(&h->thread, NULL, hash_thread, h));
-		h->running = true;
+	if (h->running || size < HASH_MIN)
+		return;
+	if (atomic_fetch_add(&hash_threads, 1) >= HASH_THREADS) {
+		atomic_fetch_sub(&hash_threads, 1); /* none to spare */
+		bfs_seqhash_break(hp);
+		return;
 	}
+	/* counted in hash_threads from here until freed */
+	h->md5 = EVP_MD_CTX_new();
+	h->sha = EVP_MD_CTX_new();
+	if (h->md5 == NULL || h->sha == NULL)
+		BFS_BUG("EVP_MD_CTX_new: out of memory");
+	EVP_DigestInit_ex(h->md5, EVP_md5(), NULL);
+	EVP_DigestInit_ex(h->sha, EVP_sha256(), NULL);
+	BFS_PCHECK(pthread_create(&h->thread, NULL, hash_thread, h));
+	h->running = true;
 }
 
 bool bfs_seqhash_finish(struct bfs_seqhash **hp, uint64_t size,
@@ -390,6 +404,8 @@ bool bfs_seqhash_finish(struct bfs_seqhash **hp, uint64_t size,
 	BFS_PCHECK(pthread_join(h->thread, NULL));
 	h->running = false;
 	ok = h->err == 0 && h->end == size && h->hashed <= size;
+	bfs_dbg(BFS_DBG_FS, "%llu of %llu bytes hashed while written",
+		(unsigned long long)h->hashed, (unsigned long long)size);
 	if (ok) {
 		unsigned char *buf = bfs_xmalloc(HASH_CHUNK);
 
