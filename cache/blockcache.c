@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -42,11 +43,9 @@
 #define IKEY_LEN	40
 #define LKEY_LEN	16
 #define HOT_DEFAULT	8
-#define FRESH_DEFAULT	16
-#define FRESH_NS	2000000000ull /* a fresh block unread this long goes */
-#define VERIFIED_SLOTS	8192	      /* files remembered as verified */
-#define POOL_BLOCKS	8	      /* idle block buffers kept */
-#define POOL_RUNS	4	      /* idle run buffers kept */
+#define VERIFIED_SLOTS	8192 /* files remembered as verified */
+#define POOL_BLOCKS	8    /* idle block buffers kept */
+#define POOL_RUNS	4    /* idle run buffers kept */
 #define TOUCH_MAX	1024
 #define TOUCH_NS	1000000000ull /* one note per block per second */
 #define SWEEP_EVERY	3600	      /* seconds between orphan sweeps */
@@ -89,21 +88,6 @@ struct hot {
 	uint64_t id;	/* 0: not indexed (could not be stored) */
 	uint64_t atime; /* as last written to the index */
 	uint64_t last;	/* for LRU among the hot blocks */
-};
-
-/*
- * A block fetched ahead (prefetch) and kept in memory until a reader
- * takes it, so that the reader need not read back and check the file
- * just written. Bounded: when the set is full a new block is kept only
- * on disk, unless the oldest entry went unread for FRESH_NS.
- */
-struct fresh {
-	bool used;
-	uint8_t ikey[IKEY_LEN];
-	struct blk *b;
-	uint64_t id;
-	uint64_t atime;
-	uint64_t born; /* now_ns() when kept */
 };
 
 /*
@@ -158,8 +142,6 @@ struct bc_priv {
 	struct hot *hot;
 	size_t hot_max;
 	uint64_t hot_clock;
-	struct fresh *fresh;
-	size_t fresh_max;
 	struct verified *verified; /* VERIFIED_SLOTS entries */
 	struct bufpool blkpool;	   /* struct blk of bs data bytes */
 	struct bufpool runpool;	   /* BFS_BLOCKCACHE_RUN_MAX bytes */
@@ -276,6 +258,26 @@ static void pool_destroy(struct bufpool *bp)
 	BFS_PCHECK(pthread_mutex_destroy(&bp->lock));
 }
 
+#define HUGE_PAGE (2u << 20)
+
+/*
+ * A buffer of size bytes. One of whole huge pages is aligned to them
+ * and asks for them (transparent huge pages in "madvise" mode): a cold
+ * read fills tens of MiB of new buffers, and faulting them in 4 KiB
+ * at a time cost more than the copies into them.
+ */
+static void *buf_alloc(size_t size)
+{
+	void *buf = NULL;
+
+	if (size < HUGE_PAGE || size % HUGE_PAGE != 0)
+		return bfs_xmalloc(size);
+	if (posix_memalign(&buf, HUGE_PAGE, size) != 0)
+		return bfs_xmalloc(size);
+	(void)madvise(buf, size, MADV_HUGEPAGE); /* a hint; fine if not */
+	return buf;
+}
+
 /* A buffer of bp->size bytes (contents undefined). */
 static void *pool_get(struct bufpool *bp)
 {
@@ -285,7 +287,7 @@ static void *pool_get(struct bufpool *bp)
 	if (bp->n > 0)
 		buf = bp->free[--bp->n];
 	BFS_PCHECK(pthread_mutex_unlock(&bp->lock));
-	return buf ? buf : bfs_xmalloc(bp->size);
+	return buf ? buf : buf_alloc(bp->size);
 }
 
 static void pool_put(struct bufpool *bp, void *buf)
@@ -659,66 +661,6 @@ static void hot_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
 
 /* Keep a block fetched ahead (a reference is taken), if there is room;
  * lock held. */
-static struct fresh *fresh_slot(struct bc_priv *p, uint64_t now)
-{
-	struct fresh *f = NULL;
-
-	for (size_t i = 0; i < p->fresh_max; i++) {
-		struct fresh *e = &p->fresh[i];
-
-		if (!e->used)
-			return e;
-		/* blocks nearest the reader came first: keep them, unless
-		 * nobody read them for a while */
-		if (e->born + FRESH_NS < now &&
-		    (f == NULL || e->born < f->born))
-			f = e;
-	}
-	return f;
-}
-
-static void fresh_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
-			 uint64_t id, uint64_t atime)
-{
-	uint64_t now = now_ns();
-	struct fresh *f = fresh_slot(p, now);
-
-	if (f == NULL)
-		return;
-	if (f->used)
-		blk_put(f->b);
-	f->used = true;
-	memcpy(f->ikey, ikey, IKEY_LEN);
-	f->b = blk_ref(b);
-	f->id = id;
-	f->atime = atime;
-	f->born = now;
-}
-
-/* The fresh entry for ikey, or NULL; lock held. */
-static struct fresh *fresh_find(struct bc_priv *p, const uint8_t *ikey)
-{
-	for (size_t i = 0; i < p->fresh_max; i++)
-		if (p->fresh[i].used &&
-		    memcmp(p->fresh[i].ikey, ikey, IKEY_LEN) == 0)
-			return &p->fresh[i];
-	return NULL;
-}
-
-/* Move a block fetched ahead into the hot set; lock held.
- * @return its hot entry, or NULL if it was not kept. */
-static struct hot *fresh_take(struct bc_priv *p, const uint8_t *ikey)
-{
-	struct fresh *f = fresh_find(p, ikey);
-
-	if (f == NULL)
-		return NULL;
-	hot_insert(p, ikey, f->b, f->id, f->atime);
-	blk_put(f->b);
-	memset(f, 0, sizeof(*f));
-	return hot_find(p, ikey);
-}
-
 static int64_t coarse_now_ns(void)
 {
 	struct timespec ts;
@@ -1051,11 +993,10 @@ static void serve(struct want *w, struct blk *b)
 }
 
 /*
- * Block `block` of o for w: from memory (hot, or fetched ahead), from
- * disk, or fetched (once, however many threads ask). With w NULL
+ * Block `block` of o for w: from memory (the hot set), from disk, or
+ * fetched (once, however many threads ask). With w NULL
  * (prefetch) the block is only made present, and a block in memory,
- * being fetched or indexed counts as present; a block it fetches is
- * kept in memory for the reader (struct fresh).
+ * being fetched or indexed counts as present.
  */
 static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 		     struct want *w)
@@ -1074,12 +1015,6 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 		uint64_t landed;
 
 		h = hot_find(p, ikey);
-		if (h == NULL && w)
-			h = fresh_take(p, ikey);
-		if (h == NULL && w == NULL && fresh_find(p, ikey)) {
-			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-			return 0;
-		}
 		if (h) {
 			if (w) {
 				b = blk_ref(h->b);
@@ -1162,8 +1097,6 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 		p->st.bytes_fetched += b->len;
 		if (w)
 			hot_insert(p, ikey, b, iv.id, iv.atime);
-		else if (b->len > 0)
-			fresh_insert(p, ikey, b, iv.id, iv.atime);
 	}
 	flight_land(p, f, rc, b);
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
@@ -1239,7 +1172,7 @@ static struct flight *claim(struct bc_priv *p, const struct obj *o,
 	for (;;) {
 		uint64_t landed;
 
-		if (hot_find(p, ikey) || fresh_find(p, ikey))
+		if (hot_find(p, ikey))
 			goto present;
 		if (flight_find(p, ikey))
 			goto present;
@@ -1283,7 +1216,7 @@ static int fetch_run(struct bc_priv *p, const struct obj *o, uint64_t first,
 	rc = p->inner->get_range(p->inner, o->key, first * p->bs, want, buf,
 				 &got, o->etag);
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t boff = i * p->bs, id = 0, atime;
+		uint64_t boff = i * p->bs, id = 0;
 		uint8_t ikey[IKEY_LEN];
 		struct blk *b = NULL;
 		size_t len = 0;
@@ -1297,12 +1230,13 @@ static int fetch_run(struct bc_priv *p, const struct obj *o, uint64_t first,
 		make_ikey(p, o, first + i, ikey);
 		if (brc == 0 && len > 0)
 			id = admit(p, o, first + i, ikey, buf + boff, len);
-		atime = now_ns();
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
-		keep = fresh_slot(p, atime) != NULL || len == 0;
+		/* a reader waiting for it gets the data at once (else it
+		 * reads the file back); so does one if it could not be
+		 * stored, or if it is empty (past the end: nothing to store) */
+		keep = fl[i]->waiters > 0 || id == 0;
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		if (brc == 0 && (keep || id == 0)) {
-			/* a waiter must get the data if it is not on disk */
+		if (brc == 0 && keep) {
 			b = blk_new(&p->blkpool);
 			memcpy(b->data, buf + boff, len);
 			b->len = len;
@@ -1311,8 +1245,6 @@ static int fetch_run(struct bc_priv *p, const struct obj *o, uint64_t first,
 		if (brc == 0) {
 			p->st.prefetched++;
 			p->st.bytes_fetched += len;
-			if (b && len > 0)
-				fresh_insert(p, ikey, b, id, atime);
 		}
 		flight_land(p, fl[i], brc, b);
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
@@ -1718,15 +1650,11 @@ static void bc_destroy(struct bfs_store *s)
 	for (size_t i = 0; i < p->hot_max; i++)
 		if (p->hot[i].used)
 			blk_put(p->hot[i].b);
-	for (size_t i = 0; i < p->fresh_max; i++)
-		if (p->fresh[i].used)
-			blk_put(p->fresh[i].b);
 	if (p->flights)
 		BFS_BUG("block cache destroyed with fetches in flight");
 	BFS_PCHECK(pthread_cond_destroy(&p->cond));
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->hot);
-	free(p->fresh);
 	free(p->verified);
 	pool_destroy(&p->blkpool);
 	pool_destroy(&p->runpool);
@@ -1769,8 +1697,6 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	bucket_hash(conf->bucket, p->bucket_hash);
 	p->hot_max = conf->hot_blocks ? conf->hot_blocks : HOT_DEFAULT;
 	p->hot = bfs_xcalloc(p->hot_max, sizeof(*p->hot));
-	p->fresh_max = conf->fresh_blocks ? conf->fresh_blocks : FRESH_DEFAULT;
-	p->fresh = bfs_xcalloc(p->fresh_max, sizeof(*p->fresh));
 	p->verified = bfs_xcalloc(VERIFIED_SLOTS, sizeof(*p->verified));
 	/* as many as the hot set holds at once, and a few runs */
 	pool_init(&p->blkpool, sizeof(struct blk) + bs, POOL_BLOCKS);

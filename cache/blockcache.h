@@ -10,9 +10,12 @@
  *   checksummed header (cache/blockfile.c). So only reads pinned to an
  *   ETag (get_range's if_match) use the cache; a read with no ETag goes
  *   straight to the inner store. A new ETag never meets old blocks.
- * - Every block served from disk was checked against its header and
- *   checksum in this read; a damaged block is dropped, logged and
- *   fetched again, never served.
+ * - Every read from disk checks the file's header (object, ETag, block,
+ *   length, header checksum). The data checksum is checked over the
+ *   whole block the first time an instance reads the file; later reads
+ *   read only the bytes wanted, while the file's identity (device,
+ *   inode, size, mtime, ctime) is the one verified. A damaged block is
+ *   dropped, logged and fetched again, never served.
  * - The files indexed never add up to more than the size limit (index
  *   bytes on disk, headers included): a block is admitted only after
  *   least recently used blocks have been evicted to make room. Blocks
@@ -51,9 +54,6 @@ struct bfs_blockcache_conf {
 	/* checked blocks kept in memory for reads that hit one block
 	 * several times (128 KiB kernel reads of a 1 MiB block); 0: 8 */
 	unsigned hot_blocks;
-	/* blocks fetched ahead kept in memory until a reader takes them
-	 * (else it reads them back from disk); 0: 16 */
-	unsigned fresh_blocks;
 };
 
 struct bfs_blockcache_stats {
@@ -91,9 +91,9 @@ void bfs_blockcache_get_stats(struct bfs_store *s,
  * fetching those that are not from the inner store, one get_range per
  * run of missing blocks (fewer, larger requests: a server's cost per
  * request dominates at 1 MiB); no data is returned. A block in memory,
- * being fetched by another thread or indexed counts as there. Fetched
- * blocks are kept in memory for a reader while there is room. Used by
- * the prefetcher from its threads.
+ * being fetched by another thread or indexed counts as there. A reader
+ * waiting for a block gets it from memory; others read it from disk.
+ * Used by the prefetcher from its threads.
  * @return 0, ERANGE (block first starts past the end of the object),
  *         ENOENT, ESTALE (the object has another ETag now), EIO,
  *         ETIMEDOUT, EINVAL (not started, no ETag, n 0).

@@ -20,10 +20,16 @@
 #define DEFAULT_INFLIGHT (64ull << 20)
 #define DEFAULT_THREADS	 16
 /* Largest request of a job: a server's cost per request dominates at
- * 1 MiB (s3rver on loopback: ~270 MiB/s with 1 MiB ranges, ~560 MiB/s
- * with 4 MiB ones), so a wide window is fetched in runs of blocks. */
+ * 1 MiB (s3rver on loopback, 4 requests at once: ~270 MiB/s with 1 MiB
+ * ranges, ~560 MiB/s with 4 MiB ones), so a wide window is fetched in
+ * runs of blocks. */
 #define RUN_MAX_BYTES BFS_BLOCKCACHE_RUN_MAX
 #define NO_EOF	      UINT64_MAX
+/* Random reads: blocks are grouped by GROUP_BLOCKS (aligned); a random
+ * read into a group where another block was read before queues the rest
+ * of the group. Remembered for the first SEEN_BLOCKS of an object. */
+#define GROUP_BLOCKS 4
+#define SEEN_BLOCKS  4096
 
 struct stream {
 	bool used;
@@ -43,6 +49,8 @@ struct pobj {
 	bool sized;	    /* a head was asked for the size */
 	uint64_t last;
 	struct stream st[STREAMS];
+	uint64_t seen[SEEN_BLOCKS / 64];		   /* read at random */
+	uint64_t grouped[SEEN_BLOCKS / GROUP_BLOCKS / 64]; /* queued whole */
 };
 
 /* Blocks [block, block+n) of one object version, fetched together. */
@@ -125,6 +133,40 @@ static struct pobj *obj_get(struct pf_priv *p, const char *key,
 	return o;
 }
 
+static bool bit(const uint64_t *set, uint64_t i)
+{
+	return (set[i / 64] >> (i % 64)) & 1;
+}
+
+static void set_bit(uint64_t *set, uint64_t i)
+{
+	set[i / 64] |= 1ull << (i % 64);
+}
+
+/*
+ * Note a random read of blocks [b0, b1] of o; lock held.
+ * @return the first block of a group to queue whole (another of its
+ *         blocks was read at random before, and it was not queued
+ *         yet), or NO_EOF.
+ */
+static uint64_t note_random(struct pobj *o, uint64_t b0, uint64_t b1)
+{
+	uint64_t g0 = b0 - b0 % GROUP_BLOCKS, g = NO_EOF;
+
+	if (b1 >= SEEN_BLOCKS || b1 - b0 >= GROUP_BLOCKS)
+		return NO_EOF;
+	for (uint64_t b = g0; b < b1 - b1 % GROUP_BLOCKS + GROUP_BLOCKS; b++) {
+		if (g == NO_EOF && (b < b0 || b > b1) && bit(o->seen, b) &&
+		    !bit(o->grouped, b / GROUP_BLOCKS)) {
+			g = b - b % GROUP_BLOCKS;
+			set_bit(o->grouped, b / GROUP_BLOCKS);
+		}
+	}
+	for (uint64_t b = b0; b <= b1; b++)
+		set_bit(o->seen, b);
+	return g;
+}
+
 /* Queue blocks [b, b+n) of o unless b is queued already; lock held. */
 static bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b,
 		    uint64_t n)
@@ -189,7 +231,7 @@ static struct stream *new_stream(struct pobj *o)
 static void observe(struct pf_priv *p, const char *key, const char *etag,
 		    uint64_t off, size_t len, size_t got)
 {
-	uint64_t end = off + got, first, stop, window, run;
+	uint64_t end = off + got, first, stop, window, run, group = NO_EOF;
 	struct bfs_obj_info info = {0};
 	struct stream *s;
 	struct pobj *o;
@@ -226,7 +268,12 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		}
 	}
 	s->last = ++p->clock;
-	if (s->window == 0)
+	/* a random read near earlier ones: reads cluster there, and the
+	 * rest of the group comes in one request while the reader goes on
+	 * (a scattered read fetches its own blocks only) */
+	if (s->window == 0 && end > off)
+		group = note_random(o, off / p->bs, (end - 1) / p->bs);
+	if (s->window == 0 && group == NO_EOF)
 		goto out;
 	if (o->eof_block == NO_EOF && !o->sized) {
 		/* the size keeps the window inside the object: the head
@@ -240,6 +287,12 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		if (rc == 0 && strcmp(info.etag, etag) == 0)
 			o->eof_block = BFS_MIN(o->eof_block,
 					       (info.size + p->bs - 1) / p->bs);
+	}
+	if (s->window == 0) {
+		stop = BFS_MIN(group + GROUP_BLOCKS, o->eof_block);
+		if (group < stop && enqueue(p, o, group, stop - group))
+			p->st.grouped++;
+		goto out;
 	}
 	/* the block holding end-1 was read whole by this read; with no
 	 * size known, one block ahead at most is wasted at the end */
@@ -379,6 +432,7 @@ static void pf_tick(void *arg)
 			{"queued", st.queued},
 			{"fetched", st.fetched},
 			{"dropped", st.dropped},
+			{"grouped", st.grouped},
 			{"failed", st.failed},
 			{"inflight_peak", st.inflight_peak},
 		};

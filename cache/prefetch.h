@@ -47,6 +47,7 @@ struct bfs_prefetch_stats {
 	uint64_t queued;	/* blocks queued to fetch ahead */
 	uint64_t fetched;	/* of those, fetched (or found present) */
 	uint64_t dropped;	/* not queued: the queue was full */
+	uint64_t grouped;	/* groups queued for clustered random reads */
 	uint64_t failed;	/* fetches that failed (past the end: not) */
 	uint64_t inflight_peak; /* most bytes being fetched at once */
 };

@@ -52,7 +52,8 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 os.close(fd)' "$1"
 }
 
-# GETs of the daemons: blocks fetched for reads and ahead of them
+# blocks the daemons fetched, for reads and ahead of them (a run of
+# adjacent blocks is one GET)
 fetched()
 {
 	echo $(($(stat_of blocks misses) + $(stat_of blocks prefetched)))
