@@ -25,9 +25,12 @@
  *   order and the byte count live in LMDB and change in one transaction.
  * - Survives restarts; a file with no index entry (a crash between
  *   write and index) is removed by a sweep after start.
- * - A block is fetched with one get_range of the whole block: a store
- *   returns less than asked only at the end of an object (store.h), so
- *   a short block is the object's last.
+ * - A block is fetched with one get_range of the whole block (or of a
+ *   run of blocks): a store returns less than asked only at the end of
+ *   an object (store.h), so a short block is the object's last. A small
+ *   read that misses is served by a ranged GET of its own bytes while
+ *   its block is fetched in a thread of its own; those bytes are not
+ *   cached.
  * - Writes, deletes and listings pass through untouched.
  */
 #ifndef BFS_CACHE_BLOCKCACHE_H
@@ -67,7 +70,10 @@ struct bfs_blockcache_stats {
 	uint64_t corrupt;  /* damaged block files dropped */
 	uint64_t errors;   /* cache I/O failures (data came from the store) */
 	uint64_t bypassed; /* reads with no ETag, not cached */
-	uint64_t limit;	   /* size limit in force, bytes */
+	/* small reads served by a ranged GET of their bytes while their
+	 * block was fetched in the background */
+	uint64_t ranged;
+	uint64_t limit; /* size limit in force, bytes */
 };
 
 /*
@@ -100,6 +106,9 @@ void bfs_blockcache_get_stats(struct bfs_store *s,
  */
 int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
 			    const char *etag, uint64_t first, uint64_t n);
+
+/* Wait until no block is being fetched in the background (tests). */
+void bfs_blockcache_drain(struct bfs_store *s);
 
 /* Block size of a block cache. */
 uint64_t bfs_blockcache_block_size(const struct bfs_store *s);

@@ -404,6 +404,7 @@ void bfs_prefetch_drain(struct bfs_store *s)
 	while (p->running && (p->head || p->active))
 		BFS_PCHECK(pthread_cond_wait(&p->idle, &p->lock));
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	bfs_blockcache_drain(p->bc);
 }
 
 void bfs_prefetch_get_stats(struct bfs_store *s, struct bfs_prefetch_stats *out)

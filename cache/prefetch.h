@@ -68,7 +68,8 @@ struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 void bfs_prefetch_get_stats(struct bfs_store *s,
 			    struct bfs_prefetch_stats *out);
 
-/* Wait until no job is queued or running (tests). */
+/* Wait until no job is queued or running and the block cache fetches
+ * nothing in the background (tests). */
 void bfs_prefetch_drain(struct bfs_store *s);
 
 #endif
