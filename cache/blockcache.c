@@ -663,8 +663,6 @@ static void hot_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
 	h->last = ++p->hot_clock;
 }
 
-/* Keep a block fetched ahead (a reference is taken), if there is room;
- * lock held. */
 static int64_t coarse_now_ns(void)
 {
 	struct timespec ts;
