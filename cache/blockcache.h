@@ -19,8 +19,8 @@
  * - The files indexed never add up to more than the size limit (index
  *   bytes on disk, headers included): a block is admitted only after
  *   least recently used blocks have been evicted to make room. Blocks
- *   being fetched (at most max_inflight bytes, prefetch.h) are not yet
- *   indexed.
+ *   being fetched (at most max_inflight bytes, prefetch.h) or admitted
+ *   behind a reader (at most 8) are not yet indexed.
  * - Safe with several processes on one cache dir: the index, the LRU
  *   order and the byte count live in LMDB and change in one transaction.
  * - Survives restarts; a file with no index entry (a crash between
