@@ -126,10 +126,16 @@ static void fh_free(struct bfs_fs *fs, struct bfs_fh *fh)
 
 static void bfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
+	/*
+	 * READDIRPLUS on every call, not "auto": opendir has every entry's
+	 * attributes already (from the listing, or the HEADs of
+	 * metadata=objects), while in auto mode the kernel asks for them
+	 * with the first batch only and then sends one LOOKUP per later
+	 * entry that ls -l stats (9,000 LOOKUPs for 10,000 files).
+	 */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
-	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
-		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	/* data changes only through us or via a new ETag: no auto-inval
 	 * on mtime changes the kernel could misread */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;

@@ -26,7 +26,9 @@
 
 #define ERR_BODY_MAX	 (64 * 1024)
 #define DEFAULT_MAX_BODY (1024 * 1024)
-#define RETRY_AFTER_MAX	 20.0 /* seconds: longest Retry-After obeyed */
+#define RETRY_AFTER_MAX	 20.0	      /* seconds: longest Retry-After obeyed */
+#define BIG_TRANSFER	 (512 * 1024) /* bodies at least this large ... */
+#define BIG_BUFFER	 (256 * 1024) /* ... move in chunks this large */
 
 /* One pooled easy handle and the socket of its kept-alive connection. */
 struct slot {
@@ -735,6 +737,10 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	/* a large GET in large chunks: libcurl's 16 KiB receive buffer
+	 * costs a recv and a write_cb per 16 KiB */
+	if (req->buf_size >= BIG_TRANSFER)
+		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)BIG_BUFFER);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 
@@ -750,6 +756,11 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 		curl_easy_setopt(c, CURLOPT_READDATA, &x);
 		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
 		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		/* large bodies in large chunks: fewer read_cb calls */
+		if (req->body.kind != BFS_HTTP_BODY_NONE &&
+		    req->body.len >= BIG_TRANSFER)
+			curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE,
+					 (long)BIG_BUFFER);
 		curl_easy_setopt(
 			c, CURLOPT_INFILESIZE_LARGE,
 			(curl_off_t)(req->body.kind == BFS_HTTP_BODY_NONE
