@@ -1006,6 +1006,21 @@ struct bg {
 	struct blk *b; /* fetched already (a reference): admit it only */
 };
 
+/* Free g and count its thread out; last: stop() waits for the count,
+ * and then p may go. */
+static void bg_free(struct bg *g)
+{
+	struct bc_priv *p = g->p;
+
+	blk_put(g->b);
+	free(g->key);
+	free(g);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->nbg--;
+	BFS_PCHECK(pthread_cond_broadcast(&p->cond));
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+}
+
 static void *bg_main(void *arg)
 {
 	struct bg *g = arg;
@@ -1036,14 +1051,8 @@ static void *bg_main(void *arg)
 	}
 	flight_land(p, g->f, rc, b);
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	blk_put(b);
-	free(g->key);
-	free(g);
-	/* last: stop() waits for this, and then p may go */
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	p->nbg--;
-	BFS_PCHECK(pthread_cond_broadcast(&p->cond));
-	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	g->b = b; /* the reference bg_free puts: given, or fetched */
+	bg_free(g);
 	return NULL;
 }
 
@@ -1085,13 +1094,7 @@ static int bg_start(struct bc_priv *p, const struct obj *o, uint64_t block,
 	BFS_PCHECK(pthread_attr_destroy(&attr));
 	if (rc == 0)
 		return 0;
-	blk_put(g->b);
-	free(g->key);
-	free(g);
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	p->nbg--;
-	BFS_PCHECK(pthread_cond_broadcast(&p->cond));
-	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	bg_free(g);
 	return EAGAIN;
 }
 
