@@ -580,48 +580,14 @@ static void recall_meta(struct bfs_obj_info *listed, struct bfs_obj_info *head)
 }
 
 /*
- * Listed objects whose version has a remembered head get its metadata,
- * whatever the head entry's age: the version is the same, so is its
- * metadata; the listing's own age (dir_ttl) is the only staleness. So
- * metadata=objects needs no HEAD for them (ls -l after attr_ttl, after
- * a restart).
+ * The head entries of the objects a page shows. An entry of the listed
+ * version gives the object its user metadata, whatever the entry's age:
+ * the metadata of a version does not change, so metadata=objects needs
+ * no HEAD for it (ls -l after attr_ttl, after a restart). A page fresh
+ * from the bucket (confirmed not NULL; txn a write transaction) also
+ * stamps that entry fresh again and drops an entry of another version.
  */
-static void recall_page_meta(struct mc_priv *p, struct bfs_list_result *res)
-{
-	struct bfs_metadb_txn *txn;
-
-	if (res->nobjs == 0 || bfs_metadb_begin(p->db, true, &txn) != 0)
-		return;
-	for (size_t i = 0; i < res->nobjs; i++) {
-		struct bfs_obj_info *o = &res->objs[i];
-		struct bfs_obj_info info;
-		uint8_t hk[HKEY_LEN];
-		uint64_t stamp;
-		bool negative;
-		void *v;
-		size_t vlen;
-
-		head_key(p, o->key, hk);
-		if (bfs_metadb_get(txn, BFS_METADB_HEAD, hk, sizeof(hk), &v,
-				   &vlen) != 0)
-			continue;
-		if (decode_head(v, vlen, o->key, &stamp, &negative, &info) ==
-		    0) {
-			if (!negative && same_version(&info, o))
-				recall_meta(o, &info);
-			bfs_obj_info_release(&info);
-		}
-		free(v);
-	}
-	bfs_metadb_abort(txn);
-}
-
-/*
- * A fresh page from the bucket confirms (and recalls the metadata of)
- * or drops the head entries of the objects it shows; txn is a write
- * transaction.
- */
-static int revalidate(struct mc_priv *p, struct bfs_metadb_txn *txn,
+static int match_page(struct mc_priv *p, struct bfs_metadb_txn *txn,
 		      struct bfs_list_result *res, uint64_t *confirmed)
 {
 	uint64_t now = now_ns();
@@ -642,16 +608,19 @@ static int revalidate(struct mc_priv *p, struct bfs_metadb_txn *txn,
 			continue;
 		if (decode_head(v, vlen, o->key, &stamp, &negative, &info) ==
 		    0) {
-			if (!negative && same_version(&info, o)) {
+			bool same = !negative && same_version(&info, o);
+
+			if (same && confirmed) {
 				memcpy(v + STAMP_OFF, &now, sizeof(now));
 				rc = bfs_metadb_put(txn, BFS_METADB_HEAD, hk,
 						    sizeof(hk), v, vlen);
-				recall_meta(o, &info);
 				(*confirmed)++;
-			} else {
+			} else if (confirmed) {
 				rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk,
 						    sizeof(hk));
 			}
+			if (same)
+				recall_meta(o, &info);
 			bfs_obj_info_release(&info);
 		}
 		free(v);
@@ -690,8 +659,11 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 			empty = page.nobjs == 0 && page.nprefixes == 0;
 			if (fresh(stamp, empty ? p->neg_ttl : p->dir_ttl)) {
 				COUNT(p, list_hits);
-				if (p->attr_ttl > 0)
-					recall_page_meta(p, &page);
+				if (p->attr_ttl > 0 && page.nobjs > 0 &&
+				    bfs_metadb_begin(p->db, true, &txn) == 0) {
+					match_page(p, txn, &page, NULL);
+					bfs_metadb_abort(txn);
+				}
 				*out = page;
 				return 0;
 			}
@@ -722,7 +694,7 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 		free(w.d);
 	}
 	if (rc == 0 && p->attr_ttl > 0)
-		rc = revalidate(p, txn, out, &confirmed);
+		rc = match_page(p, txn, out, &confirmed);
 	if (rc == 0)
 		rc = bfs_metadb_commit(txn);
 	else
