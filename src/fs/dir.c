@@ -99,20 +99,21 @@ static void *meta_worker(void *arg)
 	}
 }
 
-/* as many as the default connections: HEADs are short, the server
- * the bottleneck */
-#define META_THREADS 16
+/* HEADs are short and the server is the bottleneck: one thread per
+ * kept-alive connection, up to this many */
+#define META_THREADS_MAX 64
 
 /*
  * metadata=objects: listings carry no user metadata, so fetch it with
  * parallel HEADs before the entries are shown; ls -l then agrees with
  * stat.
  */
-static void fetch_meta(struct dir_handle *d)
+static void fetch_meta(struct dir_handle *d, unsigned connections)
 {
 	struct meta_job j = {.d = d};
-	pthread_t threads[META_THREADS];
-	size_t n = BFS_MIN((size_t)META_THREADS, d->n);
+	pthread_t threads[META_THREADS_MAX];
+	size_t n = BFS_MIN(BFS_MIN((size_t)META_THREADS_MAX, d->n),
+			   (size_t)BFS_MAX(connections, 1u));
 
 	BFS_PCHECK(pthread_mutex_init(&j.lock, NULL));
 	for (size_t i = 0; i < n; i++)
@@ -154,7 +155,7 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (bfs_fs_objects_mode(fs, &dir) && dir.store)
-		fetch_meta(d);
+		fetch_meta(d, fs->opts->connections);
 	add_staged(fs, ino, d);
 	bfs_node_release(&dir);
 	fi->fh = (uint64_t)(uintptr_t)d;
