@@ -116,11 +116,9 @@ static int probe_name(struct bucket_view *v, const char *key,
 		else if (strncmp(res.objs[i].key, dirkey, dlen) == 0)
 			*dir = true;
 	}
-	for (size_t i = 0; i < res.nprefixes; i++)
-		if (strncmp(res.prefixes[i], dirkey, dlen) == 0)
-			*dir = true;
+	/* no delimiter, so no common prefixes */
 	*decided = *dir || res.next_token == NULL;
-	*empty = res.nobjs == 0 && res.nprefixes == 0;
+	*empty = res.nobjs == 0;
 out:
 	bfs_list_result_release(&res);
 	return rc;
