@@ -328,6 +328,31 @@ bfs_store_setup()
 	esac
 }
 
+# aws_store ARGS...: the aws CLI as "another client" of the store under
+# test (STORE_URL, keys from the environment bfs_store_setup exported),
+# with no profile, CA bundle or config file of this machine
+aws_store()
+{
+	env -u AWS_PROFILE -u AWS_CA_BUNDLE AWS_CONFIG_FILE=/dev/null \
+		AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+		aws --endpoint-url "$STORE_URL" "$@"
+}
+
+# bfs_cache_stat LAYER COUNTER: the sum over the running daemons of one
+# `bucketfs cache stats` counter; they publish about once a second, so
+# wait (bfs_cache_settle) after the work to be counted
+bfs_cache_stat()
+{
+	"$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |
+		awk -v l="$1" -v c="$2" '$2 == l && $3 == c { v = $4 } END { print v + 0 }'
+}
+
+bfs_cache_settle()
+{
+	sleep 2.5
+}
+
 # -------------------------------------------------------------- mounts
 
 _t_nlog=0

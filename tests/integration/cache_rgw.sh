@@ -16,31 +16,10 @@ RGW_BUCKET=$(awk '/^bucket = / { print $3 }' "$BFS_CONF")
 CACHE=$W/cache
 TTL=2
 
-aws_rgw()
-{
-	env -u AWS_PROFILE -u AWS_CA_BUNDLE AWS_CONFIG_FILE=/dev/null \
-		AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-		aws --endpoint-url "$STORE_URL" "$@"
-}
-
 # put FILE KEY: another client writes the object
 put()
 {
-	aws_rgw s3 cp --quiet "$1" "s3://$RGW_BUCKET/$2"
-}
-
-# stat_of LAYER COUNTER: the sum over the running daemons
-stat_of()
-{
-	"$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |
-		awk -v l="$1" -v c="$2" '$2 == l && $3 == c { v = $4 } END { print v + 0 }'
-}
-
-# the daemons publish their counters about once a second
-settle()
-{
-	sleep 2.5
+	aws_store s3 cp --quiet "$1" "s3://$RGW_BUCKET/$2"
 }
 
 # drop the kernel's pages of FILE, so the next read reaches the daemon
@@ -56,7 +35,7 @@ os.close(fd)' "$1"
 # adjacent blocks is one GET)
 fetched()
 {
-	echo $(($(stat_of blocks misses) + $(stat_of blocks prefetched)))
+	echo $(($(bfs_cache_stat blocks misses) + $(bfs_cache_stat blocks prefetched)))
 }
 
 blk_bytes()
@@ -85,18 +64,18 @@ OPTS="attr_ttl=$TTL,dir_ttl=$TTL,neg_ttl=$TTL"
 bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount over RGW"
 
 t_is "first read returns the object" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
-settle
+bfs_cache_settle
 f1=$(fetched)
 t_ok "first read fetched the object's 5 blocks ($f1)" test "$f1" -eq 5
 t_is "second read returns the object" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
-settle
+bfs_cache_settle
 t_is "second read makes no GET" "$(fetched)" "$f1"
-h0=$(stat_of blocks hits)
+h0=$(bfs_cache_stat blocks hits)
 drop_pages "$BFS_B/d/big"
 t_is "read after the kernel's pages are dropped" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
-settle
+bfs_cache_settle
 t_is "... comes from the block cache: no GET" "$(fetched)" "$f1"
-h1=$(stat_of blocks hits)
+h1=$(bfs_cache_stat blocks hits)
 t_ok "... and counts block hits ($h0 -> $h1)" test "$h1" -gt "$h0"
 
 t_is "a small object reads" "$(cat "$BFS_B/d/v")" "version one"
@@ -106,9 +85,9 @@ t_is "a change by another client is seen after attr_ttl" \
 	"$(cat "$BFS_B/d/v")" "version two, longer"
 ls -l "$BFS_B/d" >/dev/null
 ls -l "$BFS_B/d" >/dev/null
-settle
-t_ok "metadata answers come from the cache ($(stat_of metadata head_hits) head hits)" \
-	test "$(stat_of metadata head_hits)" -gt 0
+bfs_cache_settle
+t_ok "metadata answers come from the cache ($(bfs_cache_stat metadata head_hits) head hits)" \
+	test "$(bfs_cache_stat metadata head_hits)" -gt 0
 t_ok "unmount" bfs_umount
 
 # ---- restart: both caches kept ------------------------------------------
@@ -120,10 +99,10 @@ bfs_mount "$BFS_BUCKET" -o attr_ttl=60,dir_ttl=60,neg_ttl=60 ||
 	t_abort "mount a third time"
 t_is "after a restart the object reads" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
 t_is "... and another" "$(md5 "$BFS_B/d/mid")" "$(md5 "$W/mid")"
-settle
+bfs_cache_settle
 t_is "a restart keeps the block cache: no GET" "$(fetched)" 0
 t_is "a restart keeps the metadata cache: no HEAD" \
-	"$(stat_of metadata head_misses)" 0
+	"$(bfs_cache_stat metadata head_misses)" 0
 t_ok "unmount" bfs_umount
 
 # ---- a damaged block file -------------------------------------------------
@@ -148,9 +127,9 @@ t_ok "every block file is damaged ($n)" test "$n" -ge 6
 bfs_log_expect 'is damaged .*; dropped and fetched again'
 bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount after the damage"
 t_is "damaged blocks are never served" "$(md5 "$BFS_B/d/big")" "$(md5 "$W/big")"
-settle
+bfs_cache_settle
 # two kernel reads of one block may both find it damaged: at least 5
-c=$(stat_of blocks corrupt)
+c=$(bfs_cache_stat blocks corrupt)
 f=$(fetched)
 t_ok "damaged blocks are detected ($c)" test "$c" -ge 5
 t_ok "... and fetched again ($f)" test "$f" -ge 5 -a "$f" -le $((2 * c))
@@ -171,9 +150,9 @@ done
 t_ok "reading 11 MiB through a 3 MiB cache returns the right bytes" test "$ok" -eq 0
 t_ok "the block files never exceed cache_size (peak $peak of $LIMIT)" \
 	test "$peak" -le "$LIMIT"
-settle
-t_ok "least recently used blocks were evicted ($(stat_of blocks evictions))" \
-	test "$(stat_of blocks evictions)" -gt 0
+bfs_cache_settle
+t_ok "least recently used blocks were evicted ($(bfs_cache_stat blocks evictions))" \
+	test "$(bfs_cache_stat blocks evictions)" -gt 0
 t_ok "unmount" bfs_umount
 
 # ---- two mounts on one cache dir -----------------------------------------
@@ -200,8 +179,8 @@ for i in 1 2 3; do
 	drop_pages "$M2/d/mid"
 done
 t_ok "two mounts on one cache dir read the right bytes" test "$ok" -eq 0
-settle
-t_is "both daemons report to the cache dir" "$(stat_of blocks daemons)" 2
+bfs_cache_settle
+t_is "both daemons report to the cache dir" "$(bfs_cache_stat blocks daemons)" 2
 t_ok "unmount the second" bfs_umount "$W/mnt2"
 t_ok "unmount the first" bfs_umount "$W/mnt"
 idx=$("$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |

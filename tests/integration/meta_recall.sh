@@ -4,8 +4,8 @@
 # of a version, listings that show the same version (ETag, size,
 # Last-Modified) recall it from the metadata cache instead of sending a
 # HEAD again: after attr_ttl, after dir_ttl, after a restart. A version
-# changed by another client (metadata replaced in place, content
-# rewritten) is seen after the listing's TTL. HEADs are counted with
+# changed by another client (metadata replaced in place) is seen after
+# the listing's TTL. HEADs are counted with
 # `bucketfs cache stats` (metadata head_misses: each one a HEAD sent).
 . "$(dirname "$0")/../lib.sh"
 
@@ -14,27 +14,6 @@ bfs_store_setup || t_abort "RGW and a bucket for the test"
 RGW_BUCKET=$(awk '/^bucket = / { print $3 }' "$BFS_CONF")
 N=30
 OPTS="metadata=objects,attr_ttl=1,dir_ttl=1,neg_ttl=1"
-
-aws_rgw()
-{
-	env -u AWS_PROFILE -u AWS_CA_BUNDLE AWS_CONFIG_FILE=/dev/null \
-		AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-		aws --endpoint-url "$STORE_URL" "$@"
-}
-
-# stat_of LAYER COUNTER: the sum over the running daemons
-stat_of()
-{
-	"$BFS_BIN" cache stats --config "$BFS_CONF" "$BFS_BUCKET" |
-		awk -v l="$1" -v c="$2" '$2 == l && $3 == c { v = $4 } END { print v + 0 }'
-}
-
-# the daemons publish their counters about once a second
-settle()
-{
-	sleep 2.5
-}
 
 # modes: the distinct modes ls -l shows in r/, with their counts
 modes()
@@ -48,7 +27,7 @@ seed()
 {
 	# mode 0100600 as s3fs writes it: decimal st_mode
 	for i in $(seq -w 1 $N); do
-		aws_rgw s3api put-object --bucket "$RGW_BUCKET" --key "r/f$i" \
+		aws_store s3api put-object --bucket "$RGW_BUCKET" --key "r/f$i" \
 			--body "$W/body" --metadata mode=33152 >/dev/null || return 1
 	done
 }
@@ -58,20 +37,20 @@ sleep 1.2
 
 bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount with metadata=objects"
 t_is "ls -l shows the metadata's mode" "$(modes)" "$N -rw------- "
-settle
-h1=$(stat_of metadata head_misses)
+bfs_cache_settle
+h1=$(bfs_cache_stat metadata head_misses)
 t_ok "the first ls -l sent a HEAD per object ($h1)" test "$h1" -ge $N
 sleep 2.2 # past attr_ttl and dir_ttl: a fresh listing
 t_is "ls -l after the TTLs shows the same modes" "$(modes)" "$N -rw------- "
 t_is "... and sends no HEAD: the listing shows the same versions" \
-	"$(stat_of metadata head_misses)" "$h1"
-t_ok "... the listing was fetched again" test "$(stat_of metadata list_misses)" -ge 2
+	"$(bfs_cache_stat metadata head_misses)" "$h1"
+t_ok "... the listing was fetched again" test "$(bfs_cache_stat metadata list_misses)" -ge 2
 
 # another client replaces one object's metadata in place: same ETag and
 # size, a later Last-Modified
 replace()
 {
-	aws_rgw s3api copy-object --bucket "$RGW_BUCKET" --key r/f01 \
+	aws_store s3api copy-object --bucket "$RGW_BUCKET" --key r/f01 \
 		--copy-source "$RGW_BUCKET/r/f01" --metadata-directive REPLACE \
 		--metadata mode=33188 >/dev/null
 }
@@ -79,8 +58,8 @@ t_ok "another client replaces one object's metadata (mode 0644)" replace
 sleep 2.2
 t_is "ls -l after the TTLs shows the new mode" "$(modes)" \
 	"1 -rw-r--r-- $((N - 1)) -rw------- "
-settle
-h2=$(stat_of metadata head_misses)
+bfs_cache_settle
+h2=$(bfs_cache_stat metadata head_misses)
 t_ok "... with one HEAD for the changed object ($h1 -> $h2)" \
 	test "$h2" -ge $((h1 + 1)) -a "$h2" -le $((h1 + 3))
 t_ok "unmount" bfs_umount
@@ -88,9 +67,9 @@ t_ok "unmount" bfs_umount
 bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount again, cache dir kept"
 t_is "after a restart ls -l shows the modes" "$(modes)" \
 	"1 -rw-r--r-- $((N - 1)) -rw------- "
-settle
+bfs_cache_settle
 t_is "... without a HEAD: the metadata cache kept them" \
-	"$(stat_of metadata head_misses)" 0
+	"$(bfs_cache_stat metadata head_misses)" 0
 t_is "stat agrees with ls -l" "$(stat -c %a "$BFS_B/r/f01") $(stat -c %a "$BFS_B/r/f02")" \
 	"644 600"
 t_ok "unmount" bfs_umount

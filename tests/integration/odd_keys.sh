@@ -12,10 +12,8 @@ bfs_store_setup || t_abort "store setup"
 bucket=$(sed -n 's/^bucket = //p' "$BFS_CONF" | tail -1)
 long=$(printf 'L%.0s' $(seq 1 300))
 put() {
-	env AWS_CA_BUNDLE= AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-		aws --endpoint-url "$STORE_URL" s3api put-object --bucket "$bucket" \
-		--key "$1" --body "$2" >/dev/null 2>>"$W/aws.err"
+	aws_store s3api put-object --bucket "$bucket" --key "$1" --body "$2" \
+		>/dev/null 2>>"$W/aws.err"
 }
 echo file-a >"$W/a"
 echo content >"$W/c"
