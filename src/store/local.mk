@@ -8,3 +8,9 @@ tests_unit_test_store_local_SOURCES = tests/unit/test_store_local.c \
 	tests/unit/store_conformance.c tests/unit/store_conformance.h \
 	src/store/local.c src/store/store.c src/log.c
 tests_unit_test_store_local_LDADD = $(OPENSSL_LIBS) $(FUSE_LIBS) -lpthread
+
+# bfs_store_list_all() against listings that never end
+check_PROGRAMS += tests/unit/test_list_bounds
+tests_unit_test_list_bounds_SOURCES = tests/unit/test_list_bounds.c \
+	src/store/store.c src/log.c
+tests_unit_test_list_bounds_LDADD = $(FUSE_LIBS) -lpthread

@@ -22,7 +22,7 @@
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_PARTS	     10000
 #define MAX_COPY_SIZE	     (5ULL << 30)
-#define LIST_BODY_MAX	     (32u << 20)
+#define LIST_BODY_MAX	     (8u << 20)
 #define DELETE_BATCH	     1000
 #define DEFAULT_CONTENT_TYPE "application/octet-stream"
 

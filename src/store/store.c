@@ -6,6 +6,7 @@
 
 #include <strings.h>
 
+#include "log.h"
 #include "store/store.h"
 
 void bfs_meta_list_release(struct bfs_meta_list *m)
@@ -113,22 +114,129 @@ int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 	return rc;
 }
 
-int bfs_store_list_all(struct bfs_store *s, const char *prefix,
-		       const char *delimiter, bfs_list_fn fn, void *arg)
+/* The greatest name of a page: objects and prefixes each come in byte
+ * order, so it is the last of one of them. NULL for an empty page. */
+static const char *page_last(const struct bfs_list_result *res)
+{
+	const char *a = res->nobjs ? res->objs[res->nobjs - 1].key : NULL;
+	const char *b =
+		res->nprefixes ? res->prefixes[res->nprefixes - 1] : NULL;
+
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return strcmp(a, b) > 0 ? a : b;
+}
+
+static size_t page_bytes(const struct bfs_list_result *res)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < res->nobjs; i++)
+		n += strlen(res->objs[i].key);
+	for (size_t i = 0; i < res->nprefixes; i++)
+		n += strlen(res->prefixes[i]);
+	return n;
+}
+
+/*
+ * Is this page a sign of a listing that never ends? Logs the fault once
+ * and returns EIO, else 0 and advances the counters in *st.
+ */
+struct list_state {
+	unsigned pages, empty;
+	uint64_t entries, bytes;
+	char *last; /* greatest name so far, or NULL */
+};
+
+static int page_check(struct bfs_store *s, const char *prefix,
+		      const struct bfs_list_limits *lim, const char *sent,
+		      const struct bfs_list_result *res, struct list_state *st)
+{
+	const char *last = page_last(res);
+	const char *name = s->name ? s->name : "store";
+
+	st->pages++;
+	st->entries += res->nobjs + res->nprefixes;
+	st->bytes += page_bytes(res);
+	if (res->next_token && sent && strcmp(res->next_token, sent) == 0) {
+		bfs_log(LOG_ERR,
+			"%s: listing of '%s' refused: the server answered "
+			"page %u with the continuation token it was sent, so "
+			"its listing never ends (a server fault)",
+			name, prefix, st->pages);
+		return EIO;
+	}
+	if (last && st->last && strcmp(last, st->last) <= 0) {
+		bfs_log(LOG_ERR,
+			"%s: listing of '%s' refused: page %u ends at '%s', "
+			"not after the previous page's '%s', so the server "
+			"repeats itself (a server fault)",
+			name, prefix, st->pages, last, st->last);
+		return EIO;
+	}
+	st->empty = last ? 0 : st->empty + 1;
+	if (!res->next_token)
+		goto advance;
+	if (st->entries > lim->max_entries || st->bytes > lim->max_bytes ||
+	    st->pages >= lim->max_pages || st->empty >= lim->max_empty) {
+		bfs_log(LOG_ERR,
+			"%s: listing of '%s' refused after %u pages, %llu "
+			"entries, %llu bytes of names%s: past the bound of %u "
+			"pages, %u entries, %llu bytes, %u empty pages in a "
+			"row (a server that never ends its listing, or a "
+			"directory too large to hold)",
+			name, prefix, st->pages,
+			(unsigned long long)st->entries,
+			(unsigned long long)st->bytes,
+			st->empty ? " (the last ones empty)" : "",
+			lim->max_pages, lim->max_entries,
+			(unsigned long long)lim->max_bytes, lim->max_empty);
+		return EIO;
+	}
+advance:
+	if (last) {
+		free(st->last);
+		st->last = bfs_xstrdup(last);
+	}
+	return 0;
+}
+
+int bfs_store_list_bounded(struct bfs_store *s, const char *prefix,
+			   const char *delimiter,
+			   const struct bfs_list_limits *limits, bfs_list_fn fn,
+			   void *arg)
 {
 	struct bfs_list_req req = {.prefix = prefix, .delimiter = delimiter};
+	struct bfs_list_limits lim =
+		limits ? *limits : (struct bfs_list_limits){0};
+	struct list_state st = {0};
 	char *token = NULL;
 	int rc;
 
+	if (!lim.max_entries)
+		lim.max_entries = BFS_LIST_MAX_ENTRIES;
+	if (!lim.max_bytes)
+		lim.max_bytes = BFS_LIST_MAX_BYTES;
+	if (!lim.max_pages)
+		lim.max_pages = BFS_LIST_MAX_PAGES;
+	if (!lim.max_empty)
+		lim.max_empty = BFS_LIST_MAX_EMPTY;
 	for (;;) {
 		struct bfs_list_result res = {0};
 
 		req.token = token;
 		rc = s->list(s, &req, &res);
+		if (rc == 0)
+			rc = page_check(s, prefix ? prefix : "", &lim, token,
+					&res, &st);
 		free(token);
 		token = NULL;
-		if (rc != 0)
-			return rc;
+		if (rc != 0) {
+			bfs_list_result_release(&res);
+			break;
+		}
 		for (size_t i = 0; i < res.nobjs && rc == 0; i++)
 			rc = fn(arg, &res.objs[i], NULL);
 		for (size_t i = 0; i < res.nprefixes && rc == 0; i++)
@@ -140,5 +248,12 @@ int bfs_store_list_all(struct bfs_store *s, const char *prefix,
 			break;
 	}
 	free(token);
+	free(st.last);
 	return rc;
+}
+
+int bfs_store_list_all(struct bfs_store *s, const char *prefix,
+		       const char *delimiter, bfs_list_fn fn, void *arg)
+{
+	return bfs_store_list_bounded(s, prefix, delimiter, NULL, fn, arg);
 }

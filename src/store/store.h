@@ -257,13 +257,43 @@ int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			const char *if_match);
 
 /*
+ * Bounds on one listing consumed page by page, whatever the server
+ * sends (doc/SEMANTICS.md, "Limits"). A listing that passes one is a
+ * server fault or a directory too large to hold: EIO and one log line.
+ * Each page's body is bounded by the driver (8 MiB in the s3 store).
+ */
+#define BFS_LIST_MAX_ENTRIES 1000000u	  /* objects + common prefixes */
+#define BFS_LIST_MAX_BYTES   (256u << 20) /* of names */
+#define BFS_LIST_MAX_PAGES   100000u
+/* truncated pages in a row that hold nothing */
+#define BFS_LIST_MAX_EMPTY 1000u
+
+struct bfs_list_limits {
+	unsigned max_entries; /* 0: BFS_LIST_MAX_ENTRIES */
+	uint64_t max_bytes;   /* 0: BFS_LIST_MAX_BYTES */
+	unsigned max_pages;   /* 0: BFS_LIST_MAX_PAGES */
+	unsigned max_empty;   /* 0: BFS_LIST_MAX_EMPTY */
+};
+
+/*
  * Call fn for every object and common prefix under req's prefix, across
  * all pages. fn returns 0 to go on or an errno to stop (returned as is).
  * obj is NULL for a prefix entry and prefix NULL for an object entry.
+ * A server whose listing never ends is caught: a continuation token
+ * equal to the one just sent, a page whose last name does not sort after
+ * the previous page's last name (S3 lists in byte order), or a listing
+ * beyond the BFS_LIST_MAX_* bounds ends it with EIO and one log line
+ * naming the store and the fault.
+ * @return 0, EIO, or an errno of s->list or fn.
  */
 typedef int (*bfs_list_fn)(void *arg, const struct bfs_obj_info *obj,
 			   const char *prefix);
 int bfs_store_list_all(struct bfs_store *s, const char *prefix,
 		       const char *delimiter, bfs_list_fn fn, void *arg);
+/* bfs_store_list_all with explicit bounds (NULL: the defaults). */
+int bfs_store_list_bounded(struct bfs_store *s, const char *prefix,
+			   const char *delimiter,
+			   const struct bfs_list_limits *lim, bfs_list_fn fn,
+			   void *arg);
 
 #endif
