@@ -23,11 +23,13 @@ tests_unit_test_store_mem_SOURCES = tests/unit/test_store_mem.c \
 	tests/unit/store_conformance.c src/store/mem.c src/store/store.c \
 	src/log.c
 tests_unit_test_store_mem_LDADD = $(FUSE_LIBS) -lpthread
-libbfs_a_SOURCES += src/catalog/ice_resolve.h src/catalog/ice_resolve.c
+libbfs_a_SOURCES += src/catalog/ice_resolve.h src/catalog/ice_resolve.c \
+	src/catalog/ice_avro.h src/catalog/ice_avro.c
 check_PROGRAMS += tests/unit/test_iceberg
 tests_unit_test_iceberg_SOURCES = tests/unit/test_iceberg.c \
-	src/catalog/ice_resolve.c src/store/mem.c src/store/store.c src/log.c
-tests_unit_test_iceberg_LDADD = $(AVRO_LIBS) $(JANSSON_LIBS) $(ZLIB_LIBS) \
+	src/catalog/ice_resolve.c src/catalog/ice_avro.c src/store/mem.c \
+	src/store/store.c src/log.c
+tests_unit_test_iceberg_LDADD = $(AVRO_LIBS) $(JANSSON_LIBS) $(CODEC_LIBS) \
 	$(FUSE_LIBS) -lpthread
 libbfs_a_SOURCES += src/catalog/iceberg_ns.h src/catalog/iceberg_ns.c
 
@@ -35,8 +37,9 @@ libbfs_a_SOURCES += src/catalog/iceberg_ns.h src/catalog/iceberg_ns.c
 # `make fuzz-iceberg` builds them with clang and runs each for FUZZ_TIME
 # seconds (FUZZ_CC, FUZZ_FLAGS, FUZZ_TIME come from src/config.mk).
 ICE_FUZZ_SRC = $(top_srcdir)/src/catalog/ice_resolve.c \
+	$(top_srcdir)/src/catalog/ice_avro.c \
 	$(top_srcdir)/src/store/store.c $(top_srcdir)/src/log.c
-ICE_FUZZ_LIBS = $(AVRO_LIBS) $(JANSSON_LIBS) $(ZLIB_LIBS) $(FUSE_LIBS) \
+ICE_FUZZ_LIBS = $(AVRO_LIBS) $(JANSSON_LIBS) $(CODEC_LIBS) $(FUSE_LIBS) \
 	-lpthread
 tests/fuzz/fuzz_iceberg_meta tests/fuzz/fuzz_iceberg_path: \
 		tests/fuzz/%: $(top_srcdir)/tests/fuzz/%.c $(ICE_FUZZ_SRC)

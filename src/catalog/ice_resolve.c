@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "catalog/ice_avro.h"
 #include "catalog/ice_resolve.h"
 
 #define META_MAX (64u << 20)
@@ -557,30 +558,39 @@ static char *partition_text(avro_value_t *df)
 
 typedef int (*avro_row_fn)(void *arg, avro_value_t *row);
 
-/* Decode every record of the Avro container in buf. */
+/*
+ * Decode every record of the Avro container in buf, whatever its codec:
+ * ice_avro.c rewrites it with codec null first (avro-c has no zstd).
+ * @param meta receives the container's metadata; may be NULL
+ */
 static int avro_each(const char *key, char *buf, size_t len, avro_row_fn fn,
-		     void *arg, char *err, size_t errlen)
+		     void *arg, struct bfs_ice_avro_meta *meta, char *err,
+		     size_t errlen)
 {
 	avro_file_reader_t reader;
 	avro_value_iface_t *iface = NULL;
 	avro_schema_t schema;
 	avro_value_t row;
+	char *plain = NULL;
+	size_t plen = 0;
 	FILE *fp;
 	int rc = 0, ar;
 
-	/* avro-c leaks on a failed open: refuse what is plainly not Avro */
-	if (len < 4 || memcmp(buf, "Obj\x01", 4) != 0) {
-		snprintf(err, errlen, "'%s' is not an Avro file (bad magic)",
-			 key);
-		return EIO;
+	/* also refuses what is plainly not Avro: avro-c leaks on those */
+	rc = bfs_ice_avro_plain(key, buf, len, AVRO_MAX, &plain, &plen, meta,
+				err, errlen);
+	if (rc != 0)
+		return rc;
+	fp = fmemopen(plain, plen, "rb");
+	if (fp == NULL) {
+		rc = errno;
+		goto out;
 	}
-	fp = fmemopen(buf, len, "rb");
-	if (fp == NULL)
-		return errno;
 	if (avro_file_reader_fp(fp, key, 1, &reader) != 0) {
 		snprintf(err, errlen, "'%s' is not an Avro file: %s", key,
 			 avro_strerror());
-		return EIO;
+		rc = EIO;
+		goto out;
 	}
 	/* the reader hands out a reference of its own */
 	schema = avro_file_reader_get_writer_schema(reader);
@@ -592,7 +602,8 @@ static int avro_each(const char *key, char *buf, size_t len, avro_row_fn fn,
 			avro_value_iface_decref(iface);
 		avro_schema_decref(schema);
 		avro_file_reader_close(reader);
-		return EIO;
+		rc = EIO;
+		goto out;
 	}
 	while ((ar = avro_file_reader_read_value(reader, &row)) == 0) {
 		rc = fn(arg, &row);
@@ -608,6 +619,10 @@ static int avro_each(const char *key, char *buf, size_t len, avro_row_fn fn,
 	avro_value_iface_decref(iface);
 	avro_schema_decref(schema);
 	avro_file_reader_close(reader);
+out:
+	free(plain);
+	if (rc != 0 && meta)
+		bfs_ice_avro_meta_release(meta);
 	return rc;
 }
 
@@ -699,7 +714,7 @@ static int read_manifest(struct bfs_store *s, struct manifest_ctx *c,
 	if (rc != 0)
 		return rc == ENOENT ? EIO : rc;
 	c->manifest_key = key;
-	rc = avro_each(key, buf, len, manifest_row, c, c->err, c->errlen);
+	rc = avro_each(key, buf, len, manifest_row, c, NULL, c->err, c->errlen);
 	free(buf);
 	return rc;
 }
@@ -763,7 +778,7 @@ int bfs_ice_snapshot_files(struct bfs_store *s, const char *table_prefix,
 			rc = EIO;
 		if (rc == 0)
 			rc = avro_each(snap->manifest_list, buf, len, list_row,
-				       &lc, err, errlen);
+				       &lc, NULL, err, errlen);
 		free(buf);
 	} else {
 		for (size_t i = 0; i < snap->nmanifests && rc == 0; i++)
