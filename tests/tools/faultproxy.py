@@ -29,7 +29,10 @@ METHOD ("*" for any); "POST:uploadId=" matches only POSTs whose path holds
                           it), then reset instead of answering
     badxml                forward, then answer 200 with truncated XML
 
-Each injected fault is logged on stderr. Python 3 standard library only.
+Each injected fault is logged on stderr. With --requests FILE, every
+request is appended to FILE as one line "METHOD PATH RANGE" (RANGE is the
+Range header's value, "-" when there is none), written before it is
+forwarded, so that a test can count what a client asked for. Python 3 standard library only.
 """
 
 import argparse
@@ -44,6 +47,7 @@ import threading
 import urllib.parse
 
 STALL_MAX = 30.0
+REQ_LOCK = threading.Lock()
 
 
 class Rules:
@@ -171,6 +175,13 @@ class Handler(socketserver.StreamRequestHandler):
         for k, v in headers:
             if k.lower() == "content-length":
                 clen = int(v)
+        if self.server.requests:
+            rng = "-"
+            for k, v in headers:
+                if k.lower() == "range":
+                    rng = v.replace(" ", "")
+            with REQ_LOCK, open(self.server.requests, "a", encoding="utf-8") as f:
+                f.write("%s %s %s\n" % (method, path, rng))
         mode = self.rules.take(method, path)
         if mode:
             self.log("%s %s: %s" % (method, path[:120], mode))
@@ -241,6 +252,7 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--control", required=True)
     ap.add_argument("--port-file")
+    ap.add_argument("--requests")
     args = ap.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
     if up.scheme != "http" or not up.hostname:
@@ -248,6 +260,7 @@ def main():
     Handler.rules = Rules(args.control)
     Handler.upstream = up
     srv = Server(("127.0.0.1", 0), Handler)
+    srv.requests = args.requests
     port = srv.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:

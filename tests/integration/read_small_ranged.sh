@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# read_small_ranged.sh - what a lone small random read asks the server for
+# (issue 15), counted at the server's door: Ceph RGW behind
+# tests/tools/faultproxy.py, which logs every request with its Range. A
+# 4 KiB read in the middle of a cold 4 MiB file reads the right bytes, is
+# served by a ranged GET of at most 64 KiB around it, and no GET of the
+# file asks for more than one block (1 MiB): never the whole object, never
+# a group of blocks for one read.
+BFS_TEST_STORE=rgw
+. "$(dirname "$0")/../lib.sh"
+
+store_start_rgw || t_abort "Ceph RGW starts"
+bucket=bfs-read-ranged-$$
+s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
+export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
+rand_file "$W/data" 4
+aws_store s3 cp --quiet "$W/data" "s3://$bucket/big" || t_abort "put the object"
+
+echo "0 none 0 *" >"$W/faults.ctl"
+python3 "$BFS_SRCDIR/tests/tools/faultproxy.py" --upstream "$STORE_URL" \
+	--control "$W/faults.ctl" --port-file "$W/proxy.port" \
+	--requests "$W/requests" >"$W/proxy.out" 2>"$W/proxy.log" &
+proxy_pid=$!
+_t_stop+=("kill $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null")
+wait_for 50 test -s "$W/proxy.port" || t_abort "the proxy starts"
+
+BFS_CONF=$W/bucketfs.conf
+mkdir -p "$W/builtin" "$W/cache" "$W/mnt"
+cat >"$BFS_CONF" <<CONF
+[bucketfs]
+builtin_dir = $W/builtin
+cache_dir = $W/cache
+
+[bucket counted]
+provider = custom
+endpoint = http://127.0.0.1:$(cat "$W/proxy.port")
+bucket = $bucket
+CONF
+
+bfs_mount counted || t_abort "mount through the proxy"
+off=$((2 * 1048576 + 131 * 4096 + 123))
+t_ok "a 4 KiB read in the middle of a cold file reads the right bytes" \
+	python3 - "$BFS_B/big" "$W/data" "$off" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+got = os.pread(fd, 4096, int(sys.argv[3]))
+os.close(fd)
+with open(sys.argv[2], "rb") as f:
+    f.seek(int(sys.argv[3]))
+    sys.exit(len(got) != 4096 or got != f.read(4096))
+PY
+t_ok "unmounts" bfs_umount
+
+# GET lines of the object: "GET /bucket/big bytes=LO-HI" (or "-")
+grep -E "^GET /$bucket/big(\?[^ ]*)? " "$W/requests" >"$W/gets" || true
+t_diag "GETs of the file: $(tr '\n' ';' <"$W/gets")"
+t_ok "the read was served by a ranged GET of at most 64 KiB around it" \
+	awk -v o="$off" '{ split(substr($3, 7), r, "-")
+		if ($3 ~ /^bytes=/ && r[1] <= o && r[2] >= o + 4095 &&
+		    r[2] - r[1] + 1 <= 65536) f = 1 } END { exit !f }' "$W/gets"
+t_ok "no GET of the file without a range (not the whole object)" \
+	awk '$3 == "-" { bad = 1 } END { exit bad }' "$W/gets"
+t_ok "no GET of the file asks for more than one block (1 MiB)" \
+	awk '{ split(substr($3, 7), r, "-"); if (r[2] - r[1] + 1 > 1048576) bad = 1 }
+		END { exit bad }' "$W/gets"
+t_plan_done
