@@ -210,8 +210,8 @@ static int dec_bzip2(const unsigned char *in, size_t n, struct obuf *o)
 		if (rc != 0)
 			break;
 		b.next_out = o->p + o->len;
-		b.avail_out = before = (unsigned)BFS_MIN(o->cap - o->len,
-							 (size_t)UINT_MAX);
+		b.avail_out = before =
+			(unsigned)BFS_MIN(o->cap - o->len, (size_t)UINT_MAX);
 		br = BZ2_bzDecompress(&b);
 		o->len += before - b.avail_out;
 		if (br == BZ_OK && b.avail_in == 0 && b.avail_out == before)
@@ -261,9 +261,9 @@ static const struct {
 	const char *name;
 	dec_fn fn;
 } codecs[] = {
-	{"null", dec_null},	    {"deflate", dec_deflate},
-	{"snappy", dec_snappy},	    {"zstandard", dec_zstd},
-	{"bzip2", dec_bzip2},	    {"xz", dec_xz},
+	{"null", dec_null},	{"deflate", dec_deflate},
+	{"snappy", dec_snappy}, {"zstandard", dec_zstd},
+	{"bzip2", dec_bzip2},	{"xz", dec_xz},
 };
 
 /* ---- the container ---- */
@@ -282,8 +282,8 @@ static void add_kv(struct bfs_ice_avro_meta *m, const unsigned char *k,
 	e->len = vn;
 }
 
-int bfs_ice_avro_plain(const char *key, const char *buf, size_t len,
-		       size_t max, char **out, size_t *outlen,
+int bfs_ice_avro_plain(const char *key, const char *buf, size_t len, size_t max,
+		       char **out, size_t *outlen,
 		       struct bfs_ice_avro_meta *meta, char *err, size_t errlen)
 {
 	struct bfs_ice_avro_meta m = {.codec = "null"};

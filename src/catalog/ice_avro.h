@@ -45,8 +45,8 @@ struct bfs_ice_avro_meta {
  * @return 0, or EIO with err saying why (bad framing, an unknown codec
  *         named, a block that does not decode, over max).
  */
-int bfs_ice_avro_plain(const char *key, const char *buf, size_t len,
-		       size_t max, char **out, size_t *outlen,
+int bfs_ice_avro_plain(const char *key, const char *buf, size_t len, size_t max,
+		       char **out, size_t *outlen,
 		       struct bfs_ice_avro_meta *meta, char *err,
 		       size_t errlen);
 

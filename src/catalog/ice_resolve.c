@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "catalog/ice_avro.h"
+#include "catalog/ice_partition.h"
 #include "catalog/ice_resolve.h"
 
 #define META_MAX (64u << 20)
@@ -635,6 +636,11 @@ struct manifest_ctx {
 	char *err;
 	size_t errlen;
 	const char *manifest_key;
+	/* the manifest's metadata and, read at its first entry, its
+	 * partition spec with the source types (none: raw values) */
+	struct bfs_ice_avro_meta meta;
+	struct bfs_ice_pspec spec;
+	bool spec_tried, have_spec;
 };
 
 /* The sub-path shown for a file: below data/, else partition/basename. */
@@ -697,7 +703,24 @@ static int manifest_row(void *arg, avro_value_t *row)
 								   : 0;
 	f->snapshot_id =
 		get_long(row, "snapshot_id", &v) ? v : c->inherited_snapshot;
-	f->partition = partition_text(&df);
+	if (!c->spec_tried) {
+		c->spec_tried = true;
+		c->have_spec =
+			bfs_ice_pspec_parse(
+				bfs_ice_avro_meta_get(&c->meta,
+						      "partition-spec"),
+				bfs_ice_avro_meta_get(&c->meta, "schema"),
+				&c->spec) == 0;
+	}
+	if (c->have_spec) {
+		avro_value_t part;
+
+		f->partition = field(&df, "partition", &part)
+				       ? bfs_ice_partition_path(&c->spec, &part)
+				       : bfs_xstrdup("");
+	} else {
+		f->partition = partition_text(&df);
+	}
 	f->sub = sub_path(f->key, c->table_prefix, f->partition);
 	c->n++;
 	return 0;
@@ -714,8 +737,13 @@ static int read_manifest(struct bfs_store *s, struct manifest_ctx *c,
 	if (rc != 0)
 		return rc == ENOENT ? EIO : rc;
 	c->manifest_key = key;
-	rc = avro_each(key, buf, len, manifest_row, c, NULL, c->err, c->errlen);
+	rc = avro_each(key, buf, len, manifest_row, c, &c->meta, c->err,
+		       c->errlen);
 	free(buf);
+	bfs_ice_avro_meta_release(&c->meta);
+	if (c->have_spec)
+		bfs_ice_pspec_release(&c->spec);
+	c->spec_tried = c->have_spec = false;
 	return rc;
 }
 

@@ -31,6 +31,11 @@ struct bfs_ice_file {
 	int64_t record_count;
 	int64_t snapshot_id; /* the snapshot that added it */
 	enum bfs_ice_content content;
+	/* filled by the namespace from a listing of the file's folder: the
+	 * object's size and mtime (what a read delivers), or missing */
+	bool listed, missing;
+	uint64_t obj_size;
+	struct timespec obj_mtime;
 };
 
 struct bfs_ice_snapshot {

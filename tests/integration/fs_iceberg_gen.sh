@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# fs_iceberg_gen.sh - the generated Iceberg tables of
+# tests/fixtures/iceberg_gen (written by tests/tools/ice_gen.py) through a
+# mount: manifests in every Avro codec, and partition paths synthesised
+# for files outside data/ that are the paths Iceberg Java writes, so
+# DuckDB's hive partitioning reads the same values and types from both.
+# Runs on the store named by BFS_TEST_STORE.
+. "$(dirname "$0")/../lib.sh"
+
+GEN=$BFS_SRCDIR/tests/fixtures/iceberg_gen
+Q="node $BFS_SRCDIR/tests/tools/duckdb_query.mjs"
+bfs_store_setup || t_abort "store setup"
+cat >>"$BFS_CONF" <<CONF
+
+[catalog gen]
+type = iceberg
+bucket = $BFS_BUCKET
+prefix = gen/
+CONF
+bfs_mount || t_abort "mount the lake"
+M=$BFS_MNT
+B=$BFS_B
+C=$M/catalogs/gen
+
+mkdir -p "$B/gen"
+for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
+	codec_xz codec_lz4 parts_engine parts_migrated; do
+	cp -r "$GEN/$t" "$B/gen/" || t_diag "copy of $t failed"
+done
+
+for c in null deflate snappy zstandard bzip2 xz; do
+	t_is "codec $c: current/ has the 2 live files" \
+		"$(find "$C/codec_$c/current" -type f | wc -l)" 2
+done
+# partition_integer (DuckDB's test data) has manifest sizes that are not
+# its objects': stat shows the object's, so a reader gets whole files
+f=$(find "$C/codec_zstandard/current" -name '*00001.parquet')
+t_is "a file's size is its object's, not the manifest's" \
+	"$(stat -c %s "$f") $(getfattr --absolute-names --only-values -n user.iceberg.file_size_in_bytes "$f")" \
+	"$(stat -c %s "$GEN/codec_zstandard/data/partition_col=42/"*.parquet) 930"
+t_is "DuckDB: zstandard manifests, 2 rows through current/" \
+	"$($Q "select count(*) from read_parquet('$C/codec_zstandard/current/**/*.parquet')")" 2
+t_fails_with "an unknown codec: current/ is EIO" "Input/output error" \
+	ls "$C/codec_lz4/current"
+bfs_log_expect "unknown Avro codec 'lz4x'"
+bfs_log_expect "cannot list 'C|'"
+
+t_is "migrated table: 3 files, at the paths Iceberg Java gives them" \
+	"$(cd "$C/parts_migrated/current" && find . -type f | sort | tr '\n' ' ')" \
+	"$(sed -n 's/^file /.\//p' "$GEN/parts_migrated/EXPECTED" | sort | tr '\n' ' ')"
+t_is "migrated and engine-written tables show the same tree" \
+	"$(cd "$C/parts_migrated/current" && find . | sort | tr '\n' ' ')" \
+	"$(cd "$C/parts_engine/current" && find . | sort | tr '\n' ' ')"
+f=$(find "$C/parts_migrated/current" -name 00000-0-part.parquet)
+t_is "xattr user.iceberg.partition in the human form" \
+	"$(getfattr --absolute-names --only-values -n user.iceberg.partition "$f")" \
+	"$(sed -n 's/^partition 00000-0-part.parquet //p' "$GEN/parts_migrated/EXPECTED")"
+cols="p_date, typeof(p_date), p_decimal, p_bool, p_str, ts_hour, id_bucket"
+hive() {
+	$Q "select $cols from read_parquet('$C/$1/current/**/*.parquet', hive_partitioning = true) where p_date is not null order by p_date"
+}
+t_is "DuckDB hive partitioning: the same values and types as the engine's paths" \
+	"$(hive parts_migrated)" "$(hive parts_engine)"
+t_ok "DuckDB hive partitioning: p_date is a DATE 2022-02-22, p_decimal 123.321" \
+	sh -c "printf '%s\n' \"\$1\" | grep -q '2022-02-22.DATE.123.321'" _ "$(hive parts_migrated)"
+t_ok "unmount" bfs_umount
+t_plan_done
