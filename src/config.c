@@ -82,6 +82,8 @@ static int check_account(const char *v, char *why, size_t whylen);
 static int check_endpoint(const char *v, char *why, size_t whylen);
 static int check_ref(const char *v, char *why, size_t whylen);
 static int check_secret(const char *v, char *why, size_t whylen);
+static int check_log_file(const char *v, char *why, size_t whylen);
+static int check_metrics(const char *v, char *why, size_t whylen);
 
 static const char *const metadata_names[] = {"default", "listing", "objects",
 					     NULL};
@@ -136,6 +138,30 @@ static const struct key_def opt_keys[] = {
 	 .check = check_debug,
 	 .help = "Debug output of subsystems, comma separated: fs, http, "
 		 "sigv4, meta, store, catalog, or all."},
+	{.name = "log_file",
+	 .type = KT_STR,
+	 .off = OPT(log_file),
+	 .def = "",
+	 .example = "/var/lib/bucketfs/bucketfs.log",
+	 .def_doc = "syslog when /dev/log exists, else "
+		    "$XDG_STATE_HOME/bucketfs/bucketfs.log "
+		    "(~/.local/state/bucketfs/bucketfs.log); "
+		    "/var/lib/bucketfs/bucketfs.log for root",
+	 .check = check_log_file,
+	 .help = "Where a mount that runs in the background logs: an "
+		 "absolute file name, or syslog. A mount in the foreground "
+		 "(-f, systemd) logs to stderr."},
+	{.name = "metrics",
+	 .type = KT_STR,
+	 .off = OPT(metrics),
+	 .def = "",
+	 .example = "127.0.0.1:9100",
+	 .def_doc = "off",
+	 .check = check_metrics,
+	 .help = "Serve counters in the Prometheus text format at "
+		 "http://HOST:PORT/metrics (HOST a numeric address; port 0 "
+		 "picks a free one) or on an absolute unix socket path. "
+		 "'bucketfs stats MOUNTPOINT' finds and prints them."},
 	{.name = "metadata",
 	 .type = KT_ENUM,
 	 .off = OPT(metadata),
@@ -571,6 +597,18 @@ static char *xdg_dir(const char *var, const char *fallback)
 	return r;
 }
 
+char *bfs_config_state_dir(void)
+{
+	char *dir, *r;
+
+	if (geteuid() == 0)
+		return bfs_xstrdup("/var/lib/bucketfs");
+	dir = xdg_dir("XDG_STATE_HOME", ".local/state");
+	r = bfs_xasprintf("%s/bucketfs", dir);
+	free(dir);
+	return r;
+}
+
 char *bfs_config_default_path(void)
 {
 	const char *env = getenv("BUCKETFS_CONFIG");
@@ -762,6 +800,35 @@ static int check_level(const char *v, char *why, size_t whylen)
 		return 0;
 	snprintf(why, whylen, "expected err, warning, notice, info or debug");
 	return EINVAL;
+}
+
+static int check_log_file(const char *v, char *why, size_t whylen)
+{
+	if (v[0] == '\0' || v[0] == '/' || strcmp(v, "syslog") == 0)
+		return 0;
+	snprintf(why, whylen, "expected an absolute file name or syslog");
+	return EINVAL;
+}
+
+static int check_metrics(const char *v, char *why, size_t whylen)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	unsigned long port;
+
+	if (v[0] == '\0' || v[0] == '/')
+		return 0;
+	if (colon == NULL || colon == v) {
+		snprintf(why, whylen, "expected HOST:PORT or a socket path");
+		return EINVAL;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port > 65535) {
+		snprintf(why, whylen, "expected a port number after ':'");
+		return EINVAL;
+	}
+	return 0;
 }
 
 static int check_debug(const char *v, char *why, size_t whylen)
@@ -2070,6 +2137,8 @@ void bfs_config_release(struct bfs_config *cfg)
 	free(o->builtin_dir);
 	free(o->cache_dir);
 	free(o->log_level);
+	free(o->log_file);
+	free(o->metrics);
 	free(o->debug);
 	for (size_t i = 0; i < cfg->nbuckets; i++) {
 		struct bfs_bucket_conf *b = &cfg->buckets[i];
@@ -2331,6 +2400,11 @@ static void man_keys(FILE *f, const struct key_def *keys, size_t n)
 		man_text(f, dbuf);
 		fputs(".\n", f);
 	}
+}
+
+void bfs_config_print_man_options(FILE *f)
+{
+	man_keys(f, opt_keys, BFS_ARRAY_SIZE(opt_keys));
 }
 
 void bfs_config_print_man(FILE *f)

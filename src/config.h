@@ -84,6 +84,8 @@ struct bfs_options {
 	uint64_t cache_size; /* bytes; 0 = automatic */
 	char *log_level;     /* err ... debug */
 	char *debug;	     /* "http,fs" */
+	char *log_file;	     /* "", "syslog" or an absolute path */
+	char *metrics;	     /* "", "HOST:PORT" or a socket path */
 	enum bfs_metadata_mode metadata;
 	double attr_ttl; /* seconds */
 	double dir_ttl;
@@ -149,6 +151,8 @@ const struct bfs_catalog_conf *bfs_config_catalog(const struct bfs_config *cfg,
 
 /* Print the option table as --help text to f. */
 void bfs_config_print_help(FILE *f);
+/* Print the -o options as troff .TP paragraphs (for bucketfs(8)). */
+void bfs_config_print_man_options(FILE *f);
 
 /*
  * Parse configuration text from memory, as bfs_config_load() parses a
@@ -168,6 +172,13 @@ int bfs_config_load_buffer(const char *name, const char *buf, size_t len,
  * @return a malloc'd path; the caller frees it.
  */
 char *bfs_config_default_path(void);
+
+/*
+ * The directory of a daemon's state outside the cache (its default log
+ * file): /var/lib/bucketfs for root, else $XDG_STATE_HOME/bucketfs
+ * (~/.local/state/bucketfs). @return a malloc'd path.
+ */
+char *bfs_config_state_dir(void);
 
 /*
  * Check a bucket, catalog or table name: 1 to 128 of [A-Za-z0-9._-],

@@ -1,19 +1,23 @@
 /*
- * log.c - logging to stderr or syslog, and the process-wide allocation
+ * log.c - logging to stderr, a file or syslog, and the process-wide allocation
  * helpers declared in compat.h.
  */
 #include "compat.h"
 
+#include <fcntl.h>
 #include <fuse_log.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 unsigned bfs_log_debug_mask;
 static int log_level = LOG_INFO;
 static bool log_syslog;
+static int log_fd = -1;	    /* log_file=, when set */
+static bool log_tee_stderr; /* a starting daemon: its warnings on stderr */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {
@@ -83,6 +87,59 @@ void bfs_log_to_syslog(const char *ident)
 	log_syslog = true;
 }
 
+int bfs_log_to_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return errno;
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = fd;
+	log_syslog = false;
+	return 0;
+}
+
+void bfs_log_tee_stderr(bool on)
+{
+	log_tee_stderr = on;
+}
+
+static const char *level_name(int level)
+{
+	return level >= 0 && level < (int)BFS_ARRAY_SIZE(level_names)
+		       ? level_names[level]
+		       : "?";
+}
+
+/* One write per line, so that daemons sharing a file do not interleave
+ * inside a line (O_APPEND). */
+static void file_line(int level, const char *line)
+{
+	char buf[2200];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(buf, sizeof(buf),
+		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ bucketfs[%ld] %s: "
+		     "%s\n",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)getpid(),
+		     level_name(level), line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf)) {
+		n = (int)sizeof(buf) - 1;
+		buf[n - 1] = '\n';
+	}
+	if (write(log_fd, buf, (size_t)n) != n) {
+		/* nowhere left to say it */
+	}
+}
+
 void bfs_vlog(int level, const char *fmt, va_list ap)
 {
 	char line[2048];
@@ -92,18 +149,18 @@ void bfs_vlog(int level, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_syslog) {
+	if (log_syslog)
 		syslog(level, "%s", line);
+	else if (log_fd >= 0)
+		file_line(level, line);
+	if ((log_syslog || log_fd >= 0) &&
+	    (!log_tee_stderr || level > LOG_WARNING))
 		return;
-	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	BFS_PCHECK(pthread_mutex_lock(&log_lock));
 	fprintf(stderr, "%02d:%02d:%02d.%03ld bucketfs[%s]: %s\n", tm.tm_hour,
-		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-		level >= 0 && level < (int)BFS_ARRAY_SIZE(level_names)
-			? level_names[level]
-			: "?",
+		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_name(level),
 		line);
 	BFS_PCHECK(pthread_mutex_unlock(&log_lock));
 }

@@ -2,9 +2,11 @@
  * log.h - the one logging entry point of bucketfs.
  *
  * Levels are syslog's. Output goes to stderr in the foreground and to
- * syslog when the daemon has detached. Debug output is enabled per
- * subsystem (`-o debug=http,sigv4,meta,fs`). Never pass a secret to
- * these functions: log lines are for the operator and may be shipped.
+ * syslog or a file (log_file=) when the daemon has detached; a daemon
+ * that is still starting writes its warnings to stderr as well, so that the
+ * mount command shows why a mount failed. Debug output is enabled per subsystem
+ * (`-o debug=http,sigv4,meta,fs`). Never pass a secret to these functions: log
+ * lines are for the operator and may be shipped.
  */
 #ifndef BFS_LOG_H
 #define BFS_LOG_H
@@ -46,6 +48,14 @@ void bfs_log_set_level(int level);
 int bfs_log_set_debug(const char *list);
 /* Send further lines to syslog with this ident instead of stderr. */
 void bfs_log_to_syslog(const char *ident);
+/*
+ * Send further lines to the file at path (appended, created 0640)
+ * instead of stderr or syslog. @return 0 or the errno of open.
+ */
+int bfs_log_to_file(const char *path);
+/* While on, warnings and errors sent to syslog or a file go to stderr
+ * too. */
+void bfs_log_tee_stderr(bool on);
 /* Install bfs_log as libfuse's log function. */
 void bfs_log_install_fuse(void);
 /*

@@ -398,8 +398,8 @@ bfs_mount()
 }
 
 # bfs_mount_daemon [ARGS...]: mounts without -f (the daemon forks and
-# the command returns once the mount is live). Its log goes to syslog;
-# the command's own output is in $BFS_LOG.
+# the command returns once the mount is live). Its log goes to
+# $BFS_LOG.file (log_file=); the command's own output is in $BFS_LOG.
 bfs_mount_daemon()
 {
 	bfs_store_setup || return 1
@@ -408,7 +408,8 @@ bfs_mount_daemon()
 	BFS_LOG=$W/daemon.$_t_nlog.log
 	mkdir -p "$BFS_MNT"
 	_t_mounts+=("$BFS_MNT")
-	if ! "$BFS_BIN" "${_t_args[@]}" "$@" "$BFS_MNT" >"$BFS_LOG" 2>&1; then
+	if ! "$BFS_BIN" "${_t_args[@]}" -o "log_file=$BFS_LOG.file" "$@" \
+		"$BFS_MNT" >"$BFS_LOG" 2>&1; then
 		t_diag "bucketfs mount (daemon) failed:"
 		t_diag_file "$BFS_LOG"
 		return 1

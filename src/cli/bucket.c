@@ -212,21 +212,7 @@ struct bucket_args {
 
 static void bucket_usage(void)
 {
-	fprintf(stderr,
-		"usage: bucketfs bucket connect NAME --provider "
-		"s3|r2|gcs|custom [--bucket B]\n"
-		"              [--region R] [--endpoint URL] [--account-id "
-		"ID] [--path-style]\n"
-		"              [--prefix P] [--allow-insecure] [--no-test] "
-		"[--keys-from-stdin]\n"
-		"       bucketfs bucket test NAME [--write]\n"
-		"       bucketfs bucket list\n"
-		"       bucketfs bucket show NAME\n"
-		"       bucketfs bucket remove NAME\n"
-		"(every command takes --config FILE; keys come from a prompt, "
-		"from stdin with\n"
-		"--keys-from-stdin, or from AWS_ACCESS_KEY_ID and "
-		"AWS_SECRET_ACCESS_KEY)\n");
+	bfs_cli_help(stderr, "bucket");
 }
 
 static int parse_args(int argc, char **argv, struct bucket_args *a)

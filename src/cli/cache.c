@@ -24,9 +24,7 @@
 
 static void cache_usage(void)
 {
-	fprintf(stderr, "usage: bucketfs cache stats [BUCKET]\n"
-			"       bucketfs cache clear [BUCKET]\n"
-			"(both take --config FILE)\n");
+	bfs_cli_help(stderr, "cache");
 }
 
 /* Counters of one (bucket, layer), summed over live daemons. */

@@ -202,14 +202,7 @@ out:
 
 static void catalog_usage(void)
 {
-	fprintf(stderr,
-		"usage: bucketfs catalog add NAME --type "
-		"managed|bucket-tables|iceberg --bucket B [--prefix P]\n"
-		"       bucketfs catalog table add CATALOG TABLE PATTERN\n"
-		"       bucketfs catalog list\n"
-		"       bucketfs catalog show NAME\n"
-		"       bucketfs catalog remove NAME\n"
-		"(every command takes --config FILE)\n");
+	bfs_cli_help(stderr, "catalog");
 }
 
 int bfs_cli_catalog(int argc, char **argv)

@@ -20,47 +20,42 @@ void bfs_cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void usage(FILE *f)
+static bool is_help(const char *a)
 {
-	fprintf(f,
-		"usage: bucketfs mount [OPTIONS] [NAME] MOUNTPOINT\n"
-		"       bucketfs NAME MOUNTPOINT [-o OPTIONS]   (mount.fuse3 "
-		"form)\n"
-		"       bucketfs bucket connect|test|list|show|remove ...  "
-		"(bucketfs bucket)\n"
-		"       bucketfs key rotate\n"
-		"       bucketfs cache stats|clear [BUCKET]\n"
-		"       bucketfs --version | --help\n"
-		"\n"
-		"Mounts object-storage buckets and lakehouse catalogs as "
-		"files. Without\n"
-		"NAME, MOUNTPOINT shows the whole lake: buckets/<name>/ for "
-		"every bucket.\n"
-		"Unmount with: fusermount3 -u MOUNTPOINT\n"
-		"\n"
-		"Options:\n"
-		"  --config FILE   configuration file (also -o config=FILE)\n"
-		"  -f              stay in the foreground, log to stderr\n"
-		"  -d              debug: foreground and FUSE request trace\n"
-		"  -s              single-threaded\n"
-		"  -o OPT[,OPT]    bucketfs options below, or FUSE mount "
-		"options\n"
-		"                  (allow_other, default_permissions, ro ...)\n"
-		"\n");
-	bfs_config_print_help(f);
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* `bucketfs GROUP ... --help`: the group's usage, whatever else is
+ * given. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++)
+		if (is_help(argv[i]))
+			return true;
+	return false;
 }
 
 int bfs_cli_main(int argc, char **argv)
 {
+	static const char *const groups[] = {"mount", "bucket", "key",
+					     "catalog", "cache"};
+
 	if (argc < 2) {
-		usage(stderr);
+		bfs_cli_help(stderr, NULL);
 		return 2;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
+	if (is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+		if (argc >= 3 && strcmp(argv[2], "--man") == 0)
+			bfs_cli_help_man(stdout);
+		else
+			bfs_cli_help(stdout, argc >= 3 ? argv[2] : NULL);
 		return 0;
 	}
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(groups); i++)
+		if (strcmp(argv[1], groups[i]) == 0 && wants_help(argc, argv)) {
+			bfs_cli_help(stdout, groups[i]);
+			return 0;
+		}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("bucketfs %s\n", PACKAGE_VERSION);
 		return 0;

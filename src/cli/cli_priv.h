@@ -4,8 +4,18 @@
 #ifndef BFS_CLI_PRIV_H
 #define BFS_CLI_PRIV_H
 
+#include <stdio.h>
+
 /* Print "bucketfs: <message>" on stderr: one clear line per error. */
 void bfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Print the usage of one command group ("mount", "bucket", ...), or of
+ * every command and option when group is NULL or unknown (help.c).
+ */
+void bfs_cli_help(FILE *f, const char *group);
+/* Print the same as the troff source of bucketfs(8). */
+void bfs_cli_help_man(FILE *f);
 
 /* Commands: each returns the process exit status. */
 int bfs_cli_mount(int argc, char **argv);

@@ -290,8 +290,6 @@ int bfs_cli_key(int argc, char **argv)
 	}
 	if (cmd && strcmp(cmd, "rotate") == 0)
 		return rotate(given);
-	fprintf(stderr, "usage: bucketfs key rotate [--config FILE]\n"
-			"  re-encrypts every key of the config file under a "
-			"new master key\n");
+	bfs_cli_help(stderr, "key");
 	return 2;
 }

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fuse_log.h>
 #include <fuse_lowlevel.h>
 #include <signal.h>
 #include <pthread.h>
@@ -31,8 +32,9 @@
 
 struct mount_args {
 	const char *config;
-	const char *name; /* bucket or catalog, NULL for the lake */
-	const char *mountpoint;
+	const char *name;	/* bucket or catalog, NULL for the lake */
+	const char *mountpoint; /* absolute once checked */
+	char *abs_mountpoint;	/* what mountpoint points to then */
 	bool foreground;
 	bool debug;
 	bool single_thread;
@@ -59,6 +61,7 @@ static void free_args(struct mount_args *a)
 	for (size_t i = 0; i < a->nopts; i++)
 		free(a->opts[i]);
 	free(a->opts);
+	free(a->abs_mountpoint);
 }
 
 static int parse_args(int argc, char **argv, struct mount_args *a)
@@ -196,7 +199,7 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
-static int wait_for_child(int fd)
+static int wait_for_child(int fd, const char *log_dest)
 {
 	char msg[1024];
 	ssize_t n, got = 0;
@@ -206,8 +209,9 @@ static int wait_for_child(int fd)
 	close(fd);
 	msg[got] = '\0';
 	if (got == 0) {
-		bfs_cli_error("the mount daemon exited before mounting (see "
-			      "the system log)");
+		bfs_cli_error("the mount daemon exited before mounting (its "
+			      "log: %s)",
+			      log_dest);
 		return 1;
 	}
 	if (msg[0] != '\0') {
@@ -321,6 +325,103 @@ static void set_readahead(char *mp, uint64_t bytes)
 	pthread_detach(t);
 }
 
+static char fuse_msg[512];
+
+static void capture_fuse_log(enum fuse_log_level level, const char *fmt,
+			     va_list ap)
+{
+	size_t n = strlen(fuse_msg);
+
+	/* libfuse writes one message in several calls */
+	(void)level;
+	vsnprintf(fuse_msg + n, sizeof(fuse_msg) - n, fmt, ap);
+	fuse_msg[strcspn(fuse_msg, "\n")] = '\0';
+}
+
+/*
+ * Let libfuse parse the FUSE options here, in the foreground, so that
+ * an option neither bucketfs nor FUSE knows is named on the terminal
+ * instead of failing a detached daemon. fuse_session_new only parses
+ * and allocates: no device is opened, no thread started.
+ */
+static int check_fuse_options(struct session_args *sa)
+{
+	static const struct fuse_lowlevel_ops none;
+	struct fuse_args args = FUSE_ARGS_INIT(sa->argc, sa->argv);
+	struct fuse_session *se;
+	const char *p, *q;
+
+	fuse_msg[0] = '\0';
+	fuse_set_log_func(capture_fuse_log);
+	se = fuse_session_new(&args, &none, sizeof(none), NULL);
+	bfs_log_install_fuse();
+	fuse_opt_free_args(&args);
+	if (se) {
+		fuse_session_destroy(se);
+		return 0;
+	}
+	/* libfuse 3: "fuse: unknown option(s): `-o foo,bar'" */
+	p = strstr(fuse_msg, "unknown option");
+	q = p ? strstr(p, "-o ") : NULL;
+	if (q) {
+		size_t n = strcspn(q + 3, "'");
+
+		bfs_cli_error("unknown option%s '%.*s': neither a bucketfs "
+			      "option (see 'bucketfs --help') nor a FUSE "
+			      "mount option",
+			      memchr(q + 3, ',', n) ? "s" : "", (int)n, q + 3);
+	} else {
+		bfs_cli_error("bad FUSE option: %s",
+			      fuse_msg[0] ? fuse_msg : "rejected by libfuse");
+	}
+	return EINVAL;
+}
+
+/*
+ * Where a detached daemon logs (log_file=): syslog when asked or, by
+ * default, when a syslog socket exists; otherwise a file. Chosen and
+ * opened before the fork so that a bad path fails the mount command.
+ * @param dest what the mount command names when the daemon fails.
+ */
+static int open_daemon_log(const struct bfs_options *o, char **dest)
+{
+	struct stat sb;
+	char *path = NULL, *dir, *slash;
+	int rc;
+
+	if (strcmp(o->log_file, "syslog") == 0 ||
+	    (o->log_file[0] == '\0' && stat("/dev/log", &sb) == 0 &&
+	     S_ISSOCK(sb.st_mode))) {
+		bfs_log_to_syslog("bucketfs");
+		*dest = bfs_xstrdup("syslog");
+		return 0;
+	}
+	if (o->log_file[0]) {
+		path = bfs_xstrdup(o->log_file);
+	} else {
+		dir = bfs_config_state_dir();
+		path = bfs_xasprintf("%s/bucketfs.log", dir);
+		free(dir);
+	}
+	dir = bfs_xstrdup(path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir_p(dir, 0700);
+	}
+	free(dir);
+	rc = bfs_log_to_file(path);
+	if (rc != 0) {
+		bfs_cli_error("cannot open log file '%s': %s (set -o "
+			      "log_file=PATH or log_file=syslog)",
+			      path, strerror(rc));
+		free(path);
+		return rc;
+	}
+	*dest = path;
+	return 0;
+}
+
 static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		       struct session_args *sa, int status_fd)
 {
@@ -380,8 +481,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	abs_mp = realpath(a->mountpoint, NULL);
 	if (fuse_session_mount(se, a->mountpoint) != 0) {
 		snprintf(err, sizeof(err),
-			 "cannot mount on '%s' (see messages above or the "
-			 "system log)",
+			 "cannot mount on '%s' (see the messages above)",
 			 a->mountpoint);
 		rc = EIO;
 		goto out_signals;
@@ -395,8 +495,10 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	report(status_fd, "");
 	status_fd = -1;
 	bfs_notify("READY=1");
-	if (!a->foreground)
+	if (!a->foreground) {
+		bfs_log_tee_stderr(false);
 		detach_stdio();
+	}
 	if (a->single_thread) {
 		rc = fuse_session_loop(se);
 	} else {
@@ -435,6 +537,9 @@ out:
 	free(staging);
 	free(abs_mp);
 	if (err[0]) {
+		/* the waiting mount command prints this line itself */
+		if (status_fd >= 0)
+			bfs_log_tee_stderr(false);
 		bfs_log(LOG_ERR, "%s", err);
 		report(status_fd, err);
 	} else if (status_fd >= 0) {
@@ -450,6 +555,7 @@ int bfs_cli_mount(int argc, char **argv)
 	struct session_args sa = {0};
 	char err[1024] = "";
 	char *fuse_opts = NULL;
+	char *log_dest = NULL;
 	int status_pipe[2] = {-1, -1};
 	int rc;
 
@@ -508,6 +614,16 @@ int bfs_cli_mount(int argc, char **argv)
 	rc = check_mountpoint(a.mountpoint);
 	if (rc != 0)
 		goto out;
+	/* the daemon changes to "/": a relative mount point must be
+	 * resolved here */
+	a.abs_mountpoint = realpath(a.mountpoint, NULL);
+	if (a.abs_mountpoint == NULL) {
+		rc = errno;
+		bfs_cli_error("cannot mount on '%s': %s", a.mountpoint,
+			      strerror(rc));
+		goto out;
+	}
+	a.mountpoint = a.abs_mountpoint;
 	if (a.name && !bfs_config_bucket(&cfg, a.name) &&
 	    !bfs_config_catalog(&cfg, a.name)) {
 		bfs_cli_error("unknown bucket or catalog '%s' (see 'bucketfs "
@@ -528,9 +644,19 @@ int bfs_cli_mount(int argc, char **argv)
 	}
 	if (a.debug)
 		fuse_arg(&sa, "-d");
+	rc = check_fuse_options(&sa);
+	if (rc != 0)
+		goto out;
 	bfs_log_install_fuse();
 	if (!a.foreground) {
 		pid_t pid;
+
+		rc = open_daemon_log(&cfg.opts, &log_dest);
+		if (rc != 0)
+			goto out;
+		/* until the mount is live, the daemon's lines reach this
+		 * terminal too */
+		bfs_log_tee_stderr(true);
 
 		if (pipe2(status_pipe, O_CLOEXEC) != 0) {
 			rc = errno;
@@ -546,7 +672,7 @@ int bfs_cli_mount(int argc, char **argv)
 		if (pid > 0) {
 			close(status_pipe[1]);
 			status_pipe[1] = -1;
-			rc = wait_for_child(status_pipe[0]);
+			rc = wait_for_child(status_pipe[0], log_dest);
 			status_pipe[0] = -1;
 			goto out;
 		}
@@ -556,7 +682,6 @@ int bfs_cli_mount(int argc, char **argv)
 		if (chdir("/") != 0) {
 			/* cannot fail for "/" in practice */
 		}
-		bfs_log_to_syslog("bucketfs");
 	}
 	rc = run_session(&a, &cfg, &sa, status_pipe[1]);
 	status_pipe[1] = -1;
@@ -568,6 +693,7 @@ out:
 		close(status_pipe[1]);
 	bfs_config_release(&cfg);
 	free(fuse_opts);
+	free(log_dest);
 	free_args(&a);
 	for (int i = 0; i < sa.argc; i++)
 		free(sa.argv[i]);

@@ -1,0 +1,296 @@
+/*
+ * help.c - the one table of commands and their options, from which
+ * `bucketfs --help`, `bucketfs COMMAND --help` and the man page
+ * bucketfs(8) (`bucketfs help --man`, doc/bucketfs.8) are all printed,
+ * so that none of them can miss a command another one lists.
+ */
+#include "compat.h"
+
+#include "cli/cli_priv.h"
+#include "config.h"
+
+struct opt_doc {
+	const char *flag; /* "--provider P" */
+	const char *text;
+};
+
+struct cmd_doc {
+	const char *group;	/* argv[1]; "mount" for both mount forms */
+	const char *const *syn; /* lines after "bucketfs " */
+	const char *text;
+	const struct opt_doc *opts; /* ends with {NULL} */
+};
+
+static const struct opt_doc config_opt[] = {
+	{"--config FILE", "configuration file; default $BUCKETFS_CONFIG, "
+			  "else /etc/bucketfs/bucketfs.conf (root) or "
+			  "~/.config/bucketfs/bucketfs.conf"},
+	{"--help, -h", "this help"},
+	{NULL, NULL},
+};
+
+static const char *const mount_syn[] = {
+	"mount [OPTIONS] [NAME] MOUNTPOINT",
+	"NAME MOUNTPOINT [-o OPTIONS]",
+	NULL,
+};
+static const struct opt_doc mount_opts[] = {
+	{"--config FILE", "configuration file (also -o config=FILE)"},
+	{"-f", "stay in the foreground and log to stderr"},
+	{"-d", "debug: foreground and a trace of every FUSE request"},
+	{"-s", "single-threaded"},
+	{"-o OPT[,OPT...]", "bucketfs options (below) or FUSE mount options "
+			    "(allow_other, default_permissions, ro ...); "
+			    "an option that is neither is refused by name"},
+	{"--help, -h", "this help"},
+	{NULL, NULL},
+};
+
+static const char *const bucket_syn[] = {
+	"bucket connect NAME --provider s3|r2|gcs|custom [--bucket B] "
+	"[--region R] [--endpoint URL] [--account-id ID] [--path-style] "
+	"[--prefix P] [--allow-insecure] [--no-test] [--keys-from-stdin]",
+	"bucket test NAME [--write]",
+	"bucket list",
+	"bucket show NAME",
+	"bucket remove NAME",
+	NULL,
+};
+static const struct opt_doc bucket_opts[] = {
+	{"--provider P", "s3, r2, gcs or custom (connect)"},
+	{"--bucket B", "the bucket's name at the provider; default NAME"},
+	{"--region R", "the bucket's region"},
+	{"--endpoint URL", "the S3 endpoint (custom providers)"},
+	{"--account-id ID", "the account of an r2 bucket"},
+	{"--path-style", "path-style URLs instead of virtual hosts"},
+	{"--prefix P", "serve only keys under this prefix"},
+	{"--allow-insecure", "allow an http:// endpoint that is not loopback"},
+	{"--no-test", "write the connection without testing it"},
+	{"--keys-from-stdin", "read the access key id and secret from stdin, "
+			      "one a line, instead of a prompt or "
+			      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"},
+	{"--write", "test: also write, read back and delete an object"},
+	{"--config FILE", "configuration file to read and edit"},
+	{"--help, -h", "this help"},
+	{NULL, NULL},
+};
+
+static const char *const catalog_syn[] = {
+	"catalog add NAME --type managed|bucket-tables|iceberg --bucket B "
+	"[--prefix P]",
+	"catalog table add CATALOG TABLE PATTERN",
+	"catalog list",
+	"catalog show NAME",
+	"catalog remove NAME",
+	NULL,
+};
+static const struct opt_doc catalog_opts[] = {
+	{"--type T", "managed, bucket-tables or iceberg (add)"},
+	{"--bucket B", "the bucket the catalog reads (add)"},
+	{"--prefix P", "where in the bucket the catalog lives (add)"},
+	{"--config FILE", "configuration file to read and edit"},
+	{"--help, -h", "this help"},
+	{NULL, NULL},
+};
+
+static const char *const key_syn[] = {"key rotate", NULL};
+static const char *const cache_syn[] = {
+	"cache stats [BUCKET]",
+	"cache clear [BUCKET]",
+	NULL,
+};
+static const char *const help_syn[] = {
+	"--help | -h | help [--man]",
+	"--version | -V",
+	NULL,
+};
+static const struct opt_doc help_opts[] = {
+	{"--man", "print this help as the troff source of bucketfs(8)"},
+	{NULL, NULL},
+};
+
+static const struct cmd_doc cmds[] = {
+	{"mount", mount_syn,
+	 "Mount a bucket or catalog NAME on MOUNTPOINT, or without NAME the "
+	 "whole lake: buckets/<name>/ for every bucket. The second form is "
+	 "the one mount(8) and fstab use (through mount.bucketfs or "
+	 "mount.fuse3). The command returns once the mount is live, or "
+	 "prints why it failed. Unmount with fusermount3 -u MOUNTPOINT.",
+	 mount_opts},
+	{"bucket", bucket_syn,
+	 "Named connections to buckets: connect tests one and writes it to "
+	 "the config file with its keys encrypted; test checks it again; "
+	 "list, show and remove manage them.",
+	 bucket_opts},
+	{"catalog", catalog_syn,
+	 "Lakehouse views of a bucket: tables as directories of their data "
+	 "files.",
+	 catalog_opts},
+	{"key", key_syn,
+	 "Re-encrypt every key of the config file under a new master key.",
+	 config_opt},
+	{"cache", cache_syn,
+	 "What the metadata and block caches hold and what the running "
+	 "daemons report about them; clear empties them.",
+	 config_opt},
+	{"help", help_syn, "Print this help, or the version.", help_opts},
+};
+
+static const struct cmd_doc *find(const char *group)
+{
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(cmds); i++)
+		if (strcmp(cmds[i].group, group) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+static void print_wrapped(FILE *f, const char *lead, const char *cont,
+			  const char *text)
+{
+	const size_t width = 78;
+	size_t col = 0;
+	const char *p = text;
+
+	while (*p) {
+		size_t w;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		w = strcspn(p, " ");
+		if (col > 0 && col + 1 + w > width) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs(lead, f);
+			col = strlen(lead);
+			lead = cont;
+		} else {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, w, f);
+		col += w;
+		p += w;
+	}
+	if (col)
+		fputc('\n', f);
+}
+
+static void print_cmd(FILE *f, const struct cmd_doc *c, bool with_opts)
+{
+	for (size_t i = 0; c->syn[i]; i++) {
+		char *line = bfs_xasprintf("bucketfs %s", c->syn[i]);
+
+		print_wrapped(f, "  ", "      ", line);
+		free(line);
+	}
+	print_wrapped(f, "      ", "      ", c->text);
+	if (!with_opts)
+		return;
+	for (size_t i = 0; c->opts[i].flag; i++) {
+		fprintf(f, "    %s\n", c->opts[i].flag);
+		print_wrapped(f, "        ", "        ", c->opts[i].text);
+	}
+}
+
+void bfs_cli_help(FILE *f, const char *group)
+{
+	const struct cmd_doc *c = group ? find(group) : NULL;
+
+	if (c) {
+		fputs("usage:\n", f);
+		print_cmd(f, c, true);
+		if (strcmp(group, "mount") == 0) {
+			fputc('\n', f);
+			bfs_config_print_help(f);
+		}
+		return;
+	}
+	fputs("usage: bucketfs COMMAND ... (bucketfs COMMAND --help for "
+	      "one command)\n\nCommands:\n",
+	      f);
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(cmds); i++) {
+		print_cmd(f, &cmds[i], true);
+		fputc('\n', f);
+	}
+	bfs_config_print_help(f);
+}
+
+/* troff text: escape '\' and '-', protect a leading '.' or '\''. */
+static void man_text(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void bfs_cli_help_man(FILE *f)
+{
+	fprintf(f, ".\\\" Generated by 'bucketfs help --man' (src/cli/help.c); "
+		   "do not edit.\n"
+		   ".TH BUCKETFS 8 \"\" \"bucketfs\" \"System "
+		   "Administration\"\n"
+		   ".SH NAME\nbucketfs \\- mount object-storage buckets "
+		   "and lakehouse catalogs as files\n"
+		   ".SH SYNOPSIS\n");
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(cmds); i++)
+		for (size_t j = 0; cmds[i].syn[j]; j++) {
+			fputs(".B bucketfs\n", f);
+			man_text(f, cmds[i].syn[j]);
+			fputs("\n.br\n", f);
+		}
+	fputs(".SH COMMANDS\n", f);
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(cmds); i++) {
+		const struct cmd_doc *c = &cmds[i];
+
+		fputs(".SS ", f);
+		man_text(f, c->group);
+		fputs("\n", f);
+		for (size_t j = 0; c->syn[j]; j++) {
+			fputs(".B bucketfs\n", f);
+			man_text(f, c->syn[j]);
+			fputs("\n.br\n", f);
+		}
+		fputs(".PP\n", f);
+		man_text(f, c->text);
+		fputs("\n", f);
+		for (size_t j = 0; c->opts[j].flag; j++) {
+			fputs(".TP\n.B ", f);
+			man_text(f, c->opts[j].flag);
+			fputs("\n", f);
+			man_text(f, c->opts[j].text);
+			fputs("\n", f);
+		}
+	}
+	fputs(".SH OPTIONS\n"
+	      "Options of\n.B \\-o\n"
+	      "(also keys of the [bucketfs] section of\n"
+	      ".BR bucketfs.conf (5)):\n",
+	      f);
+	bfs_config_print_man_options(f);
+	fputs(".SH FILES\n"
+	      ".TP\n.I /etc/bucketfs/bucketfs.conf\n"
+	      "configuration of root's mounts (users: "
+	      "~/.config/bucketfs/bucketfs.conf)\n"
+	      ".TP\n.I /var/cache/bucketfs\n"
+	      "caches and staged writes; lost+found/ (users: "
+	      "~/.cache/bucketfs)\n"
+	      ".TP\n.I /var/lib/bucketfs\n"
+	      "the builtin bucket and the log file of a daemon without "
+	      "syslog (users: ~/.local/share/bucketfs, "
+	      "~/.local/state/bucketfs)\n"
+	      ".SH SEE ALSO\n"
+	      ".BR bucketfs.conf (5),\n.BR mount.fuse3 (8),\n"
+	      ".BR fusermount3 (1),\n.BR systemd.exec (5)\n",
+	      f);
+}
