@@ -54,8 +54,8 @@ int bfs_ice_pspec_parse(const char *spec_json, const char *schema_json,
 	fields = json_is_object(spec) ? json_object_get(spec, "fields") : spec;
 	if (!json_is_array(fields) || !json_is_object(schema))
 		goto out;
-	out->fields = bfs_xcalloc(json_array_size(fields) + 1,
-				  sizeof(*out->fields));
+	out->fields =
+		bfs_xcalloc(json_array_size(fields) + 1, sizeof(*out->fields));
 	json_array_foreach(fields, i, f)
 	{
 		json_t *name = json_object_get(f, "name");
@@ -213,8 +213,8 @@ static void put_datetime(char *buf, size_t len, int64_t v, int64_t per_sec,
 }
 
 /* BigDecimal.toString of a big-endian two's complement unscaled value. */
-static void put_decimal(char *buf, size_t len, const unsigned char *b,
-			size_t n, int scale)
+static void put_decimal(char *buf, size_t len, const unsigned char *b, size_t n,
+			int scale)
 {
 	unsigned __int128 u = 0;
 	bool neg = n > 0 && (b[0] & 0x80);
@@ -335,8 +335,7 @@ static void put_double(char *buf, size_t len, double x, bool is_float)
 		 nd > 1 ? digits + 1 : "0", exp);
 }
 
-static void put_base64(char *buf, size_t len, const unsigned char *b,
-		       size_t n)
+static void put_base64(char *buf, size_t len, const unsigned char *b, size_t n)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
 				  "qrstuvwxyz0123456789+/";
@@ -374,8 +373,7 @@ void bfs_ice_human_value(const char *type, const char *tr, avro_value_t *v,
 	if (strcmp(tr, "year") == 0) {
 		snprintf(buf, len, "%04" PRId64, 1970 + l);
 	} else if (strcmp(tr, "month") == 0) {
-		snprintf(buf, len, "%04" PRId64 "-%02d",
-			 1970 + floordiv(l, 12),
+		snprintf(buf, len, "%04" PRId64 "-%02d", 1970 + floordiv(l, 12),
 			 (int)(1 + l - floordiv(l, 12) * 12));
 	} else if (strcmp(tr, "day") == 0) {
 		put_date(buf, len, l);
@@ -406,12 +404,11 @@ void bfs_ice_human_value(const char *type, const char *tr, avro_value_t *v,
 		size_t o = 0;
 
 		for (size_t i = 0; i < 16; i++)
-			o += (size_t)snprintf(buf + o, len - o, "%s%02x",
-					      i == 4 || i == 6 || i == 8 ||
-							      i == 10
-						      ? "-"
-						      : "",
-					      b[i]);
+			o += (size_t)snprintf(
+				buf + o, len - o, "%s%02x",
+				i == 4 || i == 6 || i == 8 || i == 10 ? "-"
+								      : "",
+				b[i]);
 	} else if (as_bytes(&u, &b, &n)) {
 		put_base64(buf, len, b, n); /* binary, fixed */
 	} else {

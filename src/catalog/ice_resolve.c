@@ -722,6 +722,18 @@ static int manifest_row(void *arg, avro_value_t *row)
 		f->partition = partition_text(&df);
 	}
 	f->sub = sub_path(f->key, c->table_prefix, f->partition);
+	f->referenced = get_string(&df, "referenced_data_file");
+	if (f->content == BFS_ICE_POSITION_DELETES &&
+	    get_long(&df, "content_offset", &v)) {
+		char *dv = bfs_xasprintf("%s@%lld", f->sub, (long long)v);
+
+		f->is_dv = true;
+		f->dv_offset = v;
+		f->dv_length =
+			get_long(&df, "content_size_in_bytes", &v) ? v : -1;
+		free(f->sub);
+		f->sub = dv;
+	}
 	c->n++;
 	return 0;
 }
@@ -827,6 +839,7 @@ void bfs_ice_files_free(struct bfs_ice_file *files, size_t n)
 		free(files[i].key);
 		free(files[i].sub);
 		free(files[i].partition);
+		free(files[i].referenced);
 	}
 	free(files);
 }

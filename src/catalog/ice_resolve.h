@@ -31,6 +31,12 @@ struct bfs_ice_file {
 	int64_t record_count;
 	int64_t snapshot_id; /* the snapshot that added it */
 	enum bfs_ice_content content;
+	/* a deletion vector: a blob of the Puffin file at key, for the data
+	 * file referenced (as written in the manifest); its sub ends in
+	 * "@<offset>" so several vectors of one Puffin file are distinct */
+	bool is_dv;
+	int64_t dv_offset, dv_length;
+	char *referenced; /* referenced_data_file, or NULL */
 	/* filled by the namespace from a listing of the file's folder: the
 	 * object's size and mtime (what a read delivers), or missing */
 	bool listed, missing;

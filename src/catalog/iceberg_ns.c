@@ -639,8 +639,19 @@ static const char *content_name(enum bfs_ice_content c)
 static const char *const xattr_names[] = {
 	"user.iceberg.record_count",	   "user.iceberg.partition",
 	"user.iceberg.snapshot_id",	   "user.iceberg.content",
-	"user.iceberg.file_size_in_bytes",
+	"user.iceberg.file_size_in_bytes", "user.iceberg.referenced_data_file",
+	"user.iceberg.content_offset",	   "user.iceberg.content_size_in_bytes",
 };
+
+/* Whether file f has xattr i (the last three: some delete files only). */
+static bool has_xattr(const struct bfs_ice_file *f, size_t i)
+{
+	if (i == 5)
+		return f->referenced != NULL;
+	if (i == 6 || i == 7)
+		return f->is_dv;
+	return true;
+}
 
 static int ice_getxattr(struct bfs_ns *ns, const struct bfs_node *node,
 			const char *name, char *buf, size_t size, size_t *len)
@@ -660,6 +671,12 @@ static int ice_getxattr(struct bfs_ns *ns, const struct bfs_node *node,
 		snprintf(val, sizeof(val), "%s", content_name(f->content));
 	else if (strcmp(name, xattr_names[4]) == 0)
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)f->size);
+	else if (strcmp(name, xattr_names[5]) == 0 && has_xattr(f, 5))
+		snprintf(val, sizeof(val), "%s", f->referenced);
+	else if (strcmp(name, xattr_names[6]) == 0 && has_xattr(f, 6))
+		snprintf(val, sizeof(val), "%" PRId64, f->dv_offset);
+	else if (strcmp(name, xattr_names[7]) == 0 && has_xattr(f, 7))
+		snprintf(val, sizeof(val), "%" PRId64, f->dv_length);
 	else
 		return ENODATA;
 	*len = strlen(val);
@@ -680,13 +697,16 @@ static int ice_listxattr(struct bfs_ns *ns, const struct bfs_node *node,
 	if (node->type != BFS_NODE_FILE || node->ns_data == NULL)
 		return 0;
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(xattr_names); i++)
-		need += strlen(xattr_names[i]) + 1;
+		if (has_xattr(node->ns_data, i))
+			need += strlen(xattr_names[i]) + 1;
 	*len = need;
 	if (size == 0)
 		return 0;
 	if (need > size)
 		return ERANGE;
 	for (size_t i = 0, o = 0; i < BFS_ARRAY_SIZE(xattr_names); i++) {
+		if (!has_xattr(node->ns_data, i))
+			continue;
 		memcpy(buf + o, xattr_names[i], strlen(xattr_names[i]) + 1);
 		o += strlen(xattr_names[i]) + 1;
 	}

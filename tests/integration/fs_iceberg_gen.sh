@@ -24,7 +24,7 @@ C=$M/catalogs/gen
 
 mkdir -p "$B/gen"
 for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
-	codec_xz codec_lz4 parts_engine parts_migrated; do
+	codec_xz codec_lz4 parts_engine parts_migrated dv_table; do
 	cp -r "$GEN/$t" "$B/gen/" || t_diag "copy of $t failed"
 done
 
@@ -63,5 +63,16 @@ t_is "DuckDB hive partitioning: the same values and types as the engine's paths"
 	"$(hive parts_migrated)" "$(hive parts_engine)"
 t_ok "DuckDB hive partitioning: p_date is a DATE 2022-02-22, p_decimal 123.321" \
 	sh -c "printf '%s\n' \"\$1\" | grep -q '2022-02-22.DATE.123.321'" _ "$(hive parts_migrated)"
+D=$C/dv_table/current/.deletes
+t_is "two deletion vectors in one Puffin file: distinct entries" \
+	"$(ls "$D" | tr '\n' ' ')" "dvs.puffin@4 dvs.puffin@44 eq.parquet pos-c.parquet "
+t_ok "… with distinct inodes" \
+	test "$(stat -c %i "$D/dvs.puffin@4")" != "$(stat -c %i "$D/dvs.puffin@44")"
+t_is "each names the data file it applies to, its offset and length" \
+	"$(for a in referenced_data_file content_offset content_size_in_bytes; do
+		getfattr --absolute-names --only-values -n user.iceberg.$a "$D/dvs.puffin@44"; echo; done | tr '\n' ' ')" \
+	"s3://warehouse/wh/dv_table/data/b.parquet 44 24 "
+t_ok "tar archives each entry once" \
+	sh -c "tar -cf - -C '$D' . | tar -tf - | sort | uniq -d | grep -q . && exit 1 || exit 0"
 t_ok "unmount" bfs_umount
 t_plan_done

@@ -354,6 +354,65 @@ static void test_partition_paths(struct bfs_store *s, const char *gen)
 	free(exp);
 }
 
+/*
+ * dv_table: two deletion vectors in one Puffin file are two entries with
+ * distinct names, each naming its data file, offset and length as
+ * EXPECTED (from tests/tools/ice_gen.py) says: "dv NAME DATA OFF LEN".
+ */
+static void test_dvs(struct bfs_store *s, const char *gen)
+{
+	char *dir = bfs_xasprintf("%s/dv_table", gen);
+	char *exp = bfs_xasprintf("%s/dv_table/EXPECTED", gen);
+	const char *prefix = "gen/dv_table/";
+	struct bfs_ice_file *files = NULL;
+	struct bfs_ice_meta m;
+	char err[1024] = "", line[1024];
+	size_t n = 0, checked = 0;
+	FILE *fp;
+	int rc;
+
+	load_dir(s, dir, prefix);
+	rc = bfs_ice_meta_load(s, prefix, &m, err, sizeof(err));
+	if (rc == 0)
+		rc = bfs_ice_snapshot_files(
+			s, prefix, &m,
+			bfs_ice_snapshot(&m, m.current_snapshot_id), &files, &n,
+			err, sizeof(err));
+	tap_ok(rc == 0 && n == 8, "dv_table resolves: 4 data, 4 deletes (%s)",
+	       err);
+	fp = fopen(exp, "r");
+	while (fp && fgets(line, sizeof(line), fp)) {
+		char name[256], data[256];
+		long long off, len;
+		bool found = false;
+
+		if (sscanf(line, "dv %255s %255s %lld %lld", name, data, &off,
+			   &len) != 4)
+			continue;
+		for (size_t i = 0; i < n && !found; i++) {
+			const char *r = files[i].referenced;
+
+			found = files[i].is_dv &&
+				strcmp(files[i].sub, name) == 0 && r &&
+				strlen(r) > strlen(data) &&
+				strcmp(r + strlen(r) - strlen(data), data) ==
+					0 &&
+				files[i].dv_offset == off &&
+				files[i].dv_length == len;
+		}
+		tap_ok(found, "dv_table: %s applies to %s at %lld+%lld", name,
+		       data, off, len);
+		checked++;
+	}
+	if (fp)
+		fclose(fp);
+	tap_ok(checked == 2, "dv_table: 2 deletion vectors checked");
+	bfs_ice_files_free(files, n);
+	bfs_ice_meta_release(&m);
+	free(dir);
+	free(exp);
+}
+
 int main(void)
 {
 	const char *srcdir = getenv("BFS_SRCDIR");
@@ -384,6 +443,7 @@ int main(void)
 	test_corrupt(s);
 	test_codecs(s, gen);
 	test_partition_paths(s, gen);
+	test_dvs(s, gen);
 	s->destroy(s);
 	free(fixtures);
 	free(gen);
