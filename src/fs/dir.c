@@ -65,6 +65,7 @@ static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d)
 }
 
 struct meta_job {
+	struct bfs_fs *fs;
 	struct dir_handle *d;
 	pthread_mutex_t lock;
 	size_t next; /* protected by lock */
@@ -85,6 +86,11 @@ static void *meta_worker(void *arg)
 		if (i >= j->d->n)
 			return NULL;
 		node = &j->d->ents[i].node;
+		if (node->type == BFS_NODE_DIR) {
+			/* a marker may carry the directory's mode and owner */
+			bfs_fs_dir_meta(j->fs, node);
+			continue;
+		}
 		/* meta_known: the metadata cache recalled this version's */
 		if (node->type != BFS_NODE_FILE || node->store == NULL ||
 		    node->info.meta_known)
@@ -108,9 +114,10 @@ static void *meta_worker(void *arg)
  * parallel HEADs before the entries are shown; ls -l then agrees with
  * stat.
  */
-static void fetch_meta(struct dir_handle *d, unsigned connections)
+static void fetch_meta(struct bfs_fs *fs, struct dir_handle *d,
+		       unsigned connections)
 {
-	struct meta_job j = {.d = d};
+	struct meta_job j = {.fs = fs, .d = d};
 	pthread_t threads[META_THREADS_MAX];
 	size_t n = BFS_MIN(BFS_MIN((size_t)META_THREADS_MAX, d->n),
 			   (size_t)BFS_MAX(connections, 1u));
@@ -155,7 +162,7 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (bfs_fs_objects_mode(fs, &dir) && dir.store)
-		fetch_meta(d, fs->opts->connections);
+		fetch_meta(fs, d, fs->opts->connections);
 	add_staged(fs, ino, d);
 	bfs_node_release(&dir);
 	fi->fh = (uint64_t)(uintptr_t)d;

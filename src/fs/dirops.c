@@ -16,8 +16,11 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct bfs_fs *fs = bfs_fs(req);
 	struct bfs_node dir = {0}, child = {0};
 	struct bfs_put_req put = {.size = 0};
+	struct bfs_meta_list meta = {0};
+	struct bfs_new_owner own;
 	struct fuse_entry_param e;
 	struct bfs_inode *in;
+	char num[32];
 	int rc;
 
 	rc = bfs_fs_dir_node(fs, parent, &dir);
@@ -27,6 +30,17 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 						      &child);
 	if (rc != 0)
 		goto out;
+	/* the marker carries the creator's mode and owner (s3fs's names) */
+	bfs_fs_new_owner(fs, req, parent, mode | S_IFDIR, &own);
+	snprintf(num, sizeof(num), "%u", (unsigned)(S_IFDIR | own.mode));
+	bfs_meta_set(&meta, "mode", num);
+	snprintf(num, sizeof(num), "%u", (unsigned)own.uid);
+	bfs_meta_set(&meta, "uid", num);
+	snprintf(num, sizeof(num), "%u", (unsigned)own.gid);
+	bfs_meta_set(&meta, "gid", num);
+	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+	bfs_meta_set(&meta, "mtime", num);
+	put.meta = &meta;
 	put.key = child.key;
 	put.fd = fs->empty_fd;
 	put.if_none_match = (child.store->caps & BFS_CAP_IF_NONE_MATCH) != 0;
@@ -39,6 +53,9 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_fs_set_new_owner(in, &own);
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_fs_fill_entry(fs, in, &e);
 	bfs_inode_put(&fs->itable, in);
 	fuse_reply_entry(req, &e);
@@ -46,6 +63,7 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 out:
 	fuse_reply_err(req, rc);
 done:
+	bfs_meta_list_release(&meta);
 	bfs_node_release(&dir);
 	bfs_node_release(&child);
 }

@@ -53,12 +53,36 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in);
 void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
 		       struct bfs_meta_list *out);
 /*
+ * metadata=objects: read the mode, owner and mtime of a directory from its
+ * marker (a HEAD of "dir/"); nothing changes for an implicit directory or
+ * on any error (the mount's defaults stand).
+ */
+void bfs_fs_dir_meta(struct bfs_fs *fs, struct bfs_node *node);
+/*
  * Store in's mode/owner/mtime in its object (a copy onto itself), or
  * leave them to the pending upload; in->lock held. The caller refreshes
  * in's metadata first (bfs_fs_refresh_locked), so nothing is lost.
  * @return 0 or the store's errno.
  */
 int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in);
+
+/* Mode and owner of a node being created (perm.c). */
+struct bfs_new_owner {
+	mode_t mode; /* permission bits, umask applied */
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * The mode and owner a new child of parent gets when req creates it with
+ * mode (S_IFDIR in mode for a directory): mode less the caller's umask,
+ * the caller's uid/gid, the parent's gid where the parent is setgid.
+ * Takes and drops the parent inode's lock.
+ */
+void bfs_fs_new_owner(struct bfs_fs *fs, fuse_req_t req, fuse_ino_t parent,
+		      mode_t mode, struct bfs_new_owner *out);
+/* Give in the mode and owner of o; in->lock held. */
+void bfs_fs_set_new_owner(struct bfs_inode *in, const struct bfs_new_owner *o);
 
 /* readdir, readdirplus, opendir, releasedir (dir.c). */
 void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

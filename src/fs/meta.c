@@ -78,3 +78,19 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	bfs_obj_info_release(&info);
 	return rc;
 }
+
+void bfs_fs_dir_meta(struct bfs_fs *fs, struct bfs_node *node)
+{
+	struct bfs_obj_info info = {0};
+
+	if (node->type != BFS_NODE_DIR || node->store == NULL ||
+	    node->have_info || node->key == NULL || node->key[0] == '\0' ||
+	    !bfs_fs_objects_mode(fs, node))
+		return;
+	/* an implicit directory has no marker: the mount's defaults */
+	if (node->store->head(node->store, node->key, &info) != 0)
+		return;
+	bfs_obj_info_release(&node->info);
+	node->info = info;
+	node->have_info = true;
+}

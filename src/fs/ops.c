@@ -198,6 +198,7 @@ static void bfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = dir.ns->ops->lookup(dir.ns, &dir, name, &child);
 		if (rc != 0)
 			goto out;
+		bfs_fs_dir_meta(fs, &child);
 	}
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
 	bfs_fs_fill_entry(fs, in, &e);
@@ -521,6 +522,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	struct bfs_inode *in = NULL;
 	struct bfs_fh *fh = NULL;
+	struct bfs_new_owner own;
 	int rc;
 
 	rc = bfs_fs_dir_node(fs, parent, &dir);
@@ -531,12 +533,16 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     : bfs_ns_make_child(&dir, name, BFS_NODE_FILE, &child);
 	if (rc != 0)
 		goto out;
+	bfs_fs_new_owner(fs, req, parent, mode, &own);
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
 	fh = fh_new(fs);
 	fh->in = in;
 	fh->writer = true;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	in->unlinked = false;
+	in->mtime_set = false;
+	/* the creator's mode and owner, carried by the upload at close */
+	bfs_fs_set_new_owner(in, &own);
 	rc = stage_for_write(fs, in, true);
 	if (rc == 0)
 		in->nopen++;

@@ -19,7 +19,7 @@ void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name)
 {
 	struct bfs_fs *fs = bfs_fs(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct bfs_new_owner own;
 	struct bfs_node dir = {0}, child = {0};
 	struct bfs_meta_list meta = {0};
 	struct bfs_put_req put = {0};
@@ -46,9 +46,10 @@ void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	}
 	snprintf(num, sizeof(num), "%u", (unsigned)(S_IFLNK | 0777));
 	bfs_meta_set(&meta, "mode", num);
-	snprintf(num, sizeof(num), "%u", (unsigned)ctx->uid);
+	bfs_fs_new_owner(fs, req, parent, 0777, &own);
+	snprintf(num, sizeof(num), "%u", (unsigned)own.uid);
 	bfs_meta_set(&meta, "uid", num);
-	snprintf(num, sizeof(num), "%u", (unsigned)ctx->gid);
+	snprintf(num, sizeof(num), "%u", (unsigned)own.gid);
 	bfs_meta_set(&meta, "gid", num);
 	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
 	bfs_meta_set(&meta, "mtime", num);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# fs_owner.sh - a new file, directory or link gets its creator's mode
+# (less umask) and owner on an allow_other,default_permissions mount, as
+# root and as an unprivileged user, and keeps them across a remount
+# (doc/SEMANTICS.md "Owner and mode of new files"). Runs on the store
+# named by BFS_TEST_STORE.
+. "$(dirname "$0")/../lib.sh"
+
+as_nobody()
+{
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+py() { python3 -c "$@"; }
+
+bfs_mount -o allow_other,default_permissions || t_abort "mount with allow_other,default_permissions"
+B=$BFS_B
+# the test's own directories above the mount point are 0700: let others
+# through them, so that only the mount decides
+d=$(dirname "$BFS_MNT")
+while [ "$d" != / ] && [ -O "$d" ]; do
+	chmod o+x "$d"
+	d=$(dirname "$d")
+done
+
+# root, umask 077: a private file and directory stay private
+t_ok "root creates a 0600 file and a 0700 directory under umask 077" \
+	sh -c "umask 077; cd '$B' && python3 -c \"import os; fd=os.open('priv', os.O_CREAT|os.O_WRONLY, 0o666); os.write(fd, b'secret'); os.close(fd); os.mkdir('pdir', 0o777)\""
+t_is "the file is 600 root:root" "$(stat -c '%a %u %g' "$B/priv")" "600 0 0"
+t_is "the directory is 700 root:root" "$(stat -c '%a %u %g' "$B/pdir")" "700 0 0"
+t_fails_with "nobody cannot read root's private file" "Permission denied" \
+	as_nobody cat "$B/priv"
+t_fails_with "nobody cannot list root's private directory" "Permission denied" \
+	as_nobody ls "$B/pdir"
+t_ok "root creates a 0644 file under umask 022" \
+	sh -c "umask 022; echo pub > '$B/pub'"
+t_is "it is 644" "$(stat -c '%a' "$B/pub")" 644
+
+# an unprivileged user owns what it creates and can change it
+mkdir "$B/shared"
+chmod 777 "$B/shared"
+t_ok "nobody creates a file" as_nobody sh -c "umask 022; echo hi > '$B/shared/x'"
+t_is "nobody owns it, 644" "$(stat -c '%a %u %g' "$B/shared/x")" "644 65534 65534"
+t_ok "nobody makes a directory" as_nobody sh -c "umask 027; mkdir '$B/shared/nd'"
+t_is "nobody owns the directory, 750" "$(stat -c '%a %u %g' "$B/shared/nd")" "750 65534 65534"
+t_ok "nobody chmods its own file" as_nobody chmod 600 "$B/shared/x"
+t_ok "nobody truncates its own file" as_nobody truncate -s 0 "$B/shared/x"
+t_ok "nobody writes its own file again" as_nobody sh -c "echo again >> '$B/shared/x'"
+t_is "nobody reads its own 600 file" "$(as_nobody cat "$B/shared/x" 2>&1)" again
+t_ok "nobody makes a symlink" as_nobody ln -s x "$B/shared/lnk"
+t_is "nobody owns the link" "$(stat -c '%u %g' "$B/shared/lnk")" "65534 65534"
+t_fails_with "nobody cannot chmod root's file" "Operation not permitted" \
+	as_nobody chmod 666 "$B/pub"
+
+# a setgid directory gives its group to new entries, and its bit to
+# new directories
+mkdir "$B/sg"
+chown 0:4242 "$B/sg"
+chmod 2777 "$B/sg"
+t_ok "nobody creates in a setgid directory" as_nobody sh -c "echo g > '$B/sg/f' && mkdir '$B/sg/d'"
+t_is "the file gets the directory's group" "$(stat -c '%u %g' "$B/sg/f")" "65534 4242"
+t_is "the subdirectory gets its group and setgid bit" "$(stat -c '%u %g %a' "$B/sg/d")" "65534 4242 2755"
+
+# remount: the metadata was stored, not only kept in memory
+t_ok "unmount" bfs_umount
+bfs_mount -o allow_other,default_permissions || t_abort "mount again"
+B=$BFS_B
+t_is "after remount: the private file" "$(stat -c '%a %u %g' "$B/priv")" "600 0 0"
+t_is "after remount: the private directory" "$(stat -c '%a %u %g' "$B/pdir")" "700 0 0"
+t_is "after remount: ls -l agrees" "$(ls -ln "$B" | awk '$NF=="pdir"{print $1, $3, $4}')" "drwx------ 0 0"
+t_is "after remount: nobody's file" "$(stat -c '%a %u %g' "$B/shared/x")" "600 65534 65534"
+t_is "after remount: nobody's directory" "$(stat -c '%a %u %g' "$B/shared/nd")" "750 65534 65534"
+t_is "after remount: the setgid subdirectory" "$(stat -c '%u %g %a' "$B/sg/d")" "65534 4242 2755"
+t_fails_with "after remount: nobody still cannot read the private file" "Permission denied" \
+	as_nobody cat "$B/priv"
+t_ok "unmount" bfs_umount
+t_plan_done
