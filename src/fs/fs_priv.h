@@ -84,6 +84,16 @@ void bfs_fs_new_owner(struct bfs_fs *fs, fuse_req_t req, fuse_ino_t parent,
 /* Give in the mode and owner of o; in->lock held. */
 void bfs_fs_set_new_owner(struct bfs_inode *in, const struct bfs_new_owner *o);
 
+/*
+ * Clear the setuid bit, and setgid where group execute is set, of a
+ * regular file, as Linux does on write and truncate by an unprivileged
+ * caller and on any chown (the kernel leaves it to us: libfuse enables
+ * FUSE_CAP_HANDLE_KILLPRIV); in->lock held. The new mode reaches the
+ * object with the pending upload or the caller's metadata update.
+ * @return whether a bit was cleared.
+ */
+bool bfs_fs_kill_priv_locked(struct bfs_fs *fs, struct bfs_inode *in);
+
 /* readdir, readdirplus, opendir, releasedir (dir.c). */
 void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void bfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -323,8 +323,13 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE) &&
 	    in->node.type == BFS_NODE_DIR)
 		rc = EISDIR;
-	else if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+	else if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
+		/* truncate_locked uploads at once when not open: the new
+		 * mode must be set before */
+		if (fuse_req_ctx(req)->uid != 0)
+			bfs_fs_kill_priv_locked(fs, in);
 		rc = truncate_locked(fs, in, (uint64_t)attr->st_size);
+	}
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE)) {
 		in->mode_set = true;
 		in->mode = attr->st_mode & 07777;
@@ -336,6 +341,10 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			(to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : st.st_uid;
 		in->gid =
 			(to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : st.st_gid;
+		/* chown drops setuid/setgid of a file, even by root; a
+		 * mode given in the same call wins (the kernel computed it) */
+		if (!(to_set & FUSE_SET_ATTR_MODE))
+			bfs_fs_kill_priv_locked(fs, in);
 	}
 	if (rc == 0 &&
 	    (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
@@ -687,6 +696,8 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 					 bfs_staged_size(in->staged),
 					 in->staged->mpu_path);
 			in->mtime_set = false; /* written now */
+			if (fuse_req_ctx(req)->uid != 0)
+				bfs_fs_kill_priv_locked(fs, in);
 		}
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));

@@ -47,3 +47,26 @@ void bfs_fs_set_new_owner(struct bfs_inode *in, const struct bfs_new_owner *o)
 	in->uid = o->uid;
 	in->gid = o->gid;
 }
+
+bool bfs_fs_kill_priv_locked(struct bfs_fs *fs, struct bfs_inode *in)
+{
+	struct stat st;
+	mode_t kill = 0;
+
+	if (in->node.type != BFS_NODE_FILE)
+		return false;
+	bfs_fs_fill_attr(fs, in, &st);
+	if (!S_ISREG(st.st_mode))
+		return false;
+	if (st.st_mode & S_ISUID)
+		kill |= S_ISUID;
+	/* setgid without group execute marks mandatory locking, not a
+	 * privilege: Linux keeps it */
+	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	if (kill == 0)
+		return false;
+	in->mode_set = true;
+	in->mode = st.st_mode & 07777 & ~kill;
+	return true;
+}

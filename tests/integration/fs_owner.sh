@@ -60,6 +60,18 @@ t_ok "nobody creates in a setgid directory" as_nobody sh -c "echo g > '$B/sg/f' 
 t_is "the file gets the directory's group" "$(stat -c '%u %g' "$B/sg/f")" "65534 4242"
 t_is "the subdirectory gets its group and setgid bit" "$(stat -c '%u %g %a' "$B/sg/d")" "65534 4242 2755"
 
+# setuid/setgid are dropped when an unprivileged user writes or
+# truncates a file and on any chown, as Linux filesystems do (checked
+# after the remount below: what the object stores)
+for f in kw kt kc; do
+	echo data >"$B/shared/$f"
+	chmod 6777 "$B/shared/$f"
+done
+t_is "root made a 6777 file" "$(stat -c %a "$B/shared/kw")" 6777
+t_ok "nobody writes a setuid file" as_nobody sh -c "echo more >> '$B/shared/kw'"
+t_ok "nobody truncates a setuid file" as_nobody truncate -s 1 "$B/shared/kt"
+t_ok "root chowns a setuid file" chown 65534:65534 "$B/shared/kc"
+
 # remount: the metadata was stored, not only kept in memory
 t_ok "unmount" bfs_umount
 bfs_mount -o allow_other,default_permissions || t_abort "mount again"
@@ -70,6 +82,9 @@ t_is "after remount: ls -l agrees" "$(ls -ln "$B" | awk '$NF=="pdir"{print $1, $
 t_is "after remount: nobody's file" "$(stat -c '%a %u %g' "$B/shared/x")" "600 65534 65534"
 t_is "after remount: nobody's directory" "$(stat -c '%a %u %g' "$B/shared/nd")" "750 65534 65534"
 t_is "after remount: the setgid subdirectory" "$(stat -c '%u %g %a' "$B/sg/d")" "65534 4242 2755"
+t_is "after remount: a write by nobody dropped setuid/setgid" "$(stat -c %a "$B/shared/kw")" 777
+t_is "after remount: a truncate by nobody dropped them" "$(stat -c %a "$B/shared/kt")" 777
+t_is "after remount: chown dropped them" "$(stat -c '%a %u' "$B/shared/kc")" "777 65534"
 t_fails_with "after remount: nobody still cannot read the private file" "Permission denied" \
 	as_nobody cat "$B/priv"
 t_ok "unmount" bfs_umount
