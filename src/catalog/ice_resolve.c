@@ -12,6 +12,7 @@
 #include "catalog/ice_avro.h"
 #include "catalog/ice_partition.h"
 #include "catalog/ice_resolve.h"
+#include "log.h"
 
 #define META_MAX (64u << 20)
 #define AVRO_MAX (256u << 20)
@@ -126,6 +127,48 @@ char *bfs_ice_reroot(const char *path, const char *location,
 	if (strncmp(p, l, ln) == 0 && p[ln] == '/')
 		return bfs_xasprintf("%s%s", table_prefix, p + ln + 1);
 	return NULL;
+}
+
+/* The authority ("bucket") of a URI, "" when it has none. */
+static size_t authority(const char *p, const char **a)
+{
+	const char *sep = strstr(p, "://");
+
+	if (sep == NULL || strchr(p, '/') < sep) {
+		*a = "";
+		return 0;
+	}
+	*a = sep + 3;
+	return strcspn(*a, "/");
+}
+
+/*
+ * A file outside the location in the same bucket (write.data.path, a
+ * hashed object-store prefix): re-rooted through the folder the two
+ * share. Location A/lrest is at table_prefix R/lrest/, so A/rest is at
+ * R/rest. NULL when the bucket differs or table_prefix does not end in
+ * lrest (the table was copied under another name).
+ */
+static char *reroot_outside(const char *path, const char *location,
+			    const char *table_prefix)
+{
+	const char *pa, *la, *p = path_part(path), *l = path_part(location);
+	size_t pn = authority(path, &pa), lnA = authority(location, &la);
+	size_t ln = strlen(l), tp = strlen(table_prefix), a = 0, lr;
+
+	if (pn && lnA && (pn != lnA || strncmp(pa, la, pn) != 0))
+		return NULL;
+	while (ln > 0 && l[ln - 1] == '/')
+		ln--;
+	for (size_t i = 0; i < ln && p[i] == l[i]; i++)
+		if (l[i] == '/')
+			a = i + 1;
+	lr = ln - a;
+	if (lr == 0 || tp < lr + 1 || table_prefix[tp - 1] != '/' ||
+	    strncmp(table_prefix + tp - lr - 1, l + a, lr) != 0 ||
+	    (tp > lr + 1 && table_prefix[tp - lr - 2] != '/'))
+		return NULL;
+	return bfs_xasprintf("%.*s%s", (int)(tp - lr - 1), table_prefix, p + a);
 }
 
 static int64_t json_int64(json_t *v, int64_t dflt)
@@ -685,13 +728,16 @@ static int manifest_row(void *arg, avro_value_t *row)
 	f = &c->files[c->n];
 	memset(f, 0, sizeof(*f));
 	f->key = bfs_ice_reroot(path, c->m->location, c->table_prefix);
+	if (f->key == NULL)
+		f->key = reroot_outside(path, c->m->location, c->table_prefix);
 	if (f->key == NULL) {
-		snprintf(c->err, c->errlen,
-			 "'%s': file '%s' is not below the table location "
-			 "'%s'",
-			 c->manifest_key, path, c->m->location);
-		free(path);
-		return EIO;
+		/* another bucket: one entry that is EIO, not the table */
+		bfs_log(LOG_ERR,
+			"'%s': file '%s' is neither below the table location "
+			"'%s' nor in its bucket",
+			c->manifest_key, path, c->m->location);
+		f->key = bfs_xstrdup(path_part(path));
+		f->missing = true;
 	}
 	free(path);
 	get_long(&df, "content", &content);

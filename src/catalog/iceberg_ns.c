@@ -247,7 +247,7 @@ static void reconcile_sizes(struct ice_cat *c, struct ice_table *t,
 			slash ? (size_t)(slash - z.byk[i]->key) + 1 : 0);
 		int rc;
 
-		if (last && strcmp(last, dir) == 0) {
+		if (z.byk[i]->missing || (last && strcmp(last, dir) == 0)) {
 			free(dir);
 			continue;
 		}
@@ -264,7 +264,9 @@ static void reconcile_sizes(struct ice_cat *c, struct ice_table *t,
 	for (size_t i = 0; i < z.n; i++) {
 		struct bfs_ice_file *f = z.byk[i];
 
-		if (!f->listed) {
+		if (f->missing) {
+			continue; /* not in this bucket: logged already */
+		} else if (!f->listed) {
 			f->missing = true;
 			bfs_log(LOG_ERR,
 				"catalog '%s': table '%s': file '%s' of the "

@@ -24,7 +24,8 @@ C=$M/catalogs/gen
 
 mkdir -p "$B/gen"
 for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
-	codec_xz codec_lz4 parts_engine parts_migrated dv_table; do
+	codec_xz codec_lz4 parts_engine parts_migrated dv_table outside \
+	outside_data hashed; do
 	cp -r "$GEN/$t" "$B/gen/" || t_diag "copy of $t failed"
 done
 
@@ -74,5 +75,17 @@ t_is "each names the data file it applies to, its offset and length" \
 	"s3://warehouse/wh/dv_table/data/b.parquet 44 24 "
 t_ok "tar archives each entry once" \
 	sh -c "tar -cf - -C '$D' . | tar -tf - | sort | uniq -d | grep -q . && exit 1 || exit 0"
+O=$C/outside/current
+t_is "data outside the location: every file is one entry" \
+	"$(ls "$O" | tr '\n' ' ')" \
+	"elsewhere.parquet hash.parquet inside.parquet missing.parquet short.parquet sib.parquet "
+t_is "… under write.data.path and a hashed prefix, read whole" \
+	"$(cat "$O/sib.parquet" | wc -c) $(cat "$O/hash.parquet" | wc -c)" "487 487"
+t_is "… an object shorter than its manifest: stat is what a read delivers" \
+	"$(stat -c %s "$O/short.parquet") $(cat "$O/short.parquet" | wc -c)" "243 243"
+t_fails_with "… a missing file is listed, its stat fails" "No such file or directory" stat "$O/missing.parquet"
+t_fails_with "… a file in another bucket is listed, its stat fails" "No such file or directory" stat "$O/elsewhere.parquet"
+bfs_log_expect "nor in its bucket"
+bfs_log_expect "is not in the bucket"
 t_ok "unmount" bfs_umount
 t_plan_done
