@@ -16,7 +16,7 @@
 #   - free_port, store_start_rgw, store_start_s3rver, s3_mkbucket.
 #
 # Environment (tests/run exports these): BFS_SRCDIR (source tree),
-# BFS_BUILD (build tree, where ./bucketfs is), BFS_SHARED (../shared),
+# BFS_BUILD (build tree, where ./bucketfs is), BFS_FIXTURES (tests/fixtures),
 # BFS_TEST_STORE (default builtin). BFS_TEST_DEBUG=1 mounts with
 # -o log_level=debug,debug=fs so the daemon log says more.
 # BFS_RGW_URL, BFS_RGW_ACCESS, BFS_RGW_SECRET: an RGW that is already
@@ -29,10 +29,11 @@ export LC_ALL=C
 _lib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BFS_SRCDIR=${BFS_SRCDIR:-$(cd "$_lib_here/.." && pwd)}
 BFS_BUILD=${BFS_BUILD:-$BFS_SRCDIR}
-BFS_SHARED=${BFS_SHARED:-$(cd "$BFS_SRCDIR/.." && pwd)/shared}
+BFS_FIXTURES=${BFS_FIXTURES:-$BFS_SRCDIR/tests/fixtures}
+BFS_TOOLS=$BFS_SRCDIR/tests/tools
 BFS_TEST_STORE=${BFS_TEST_STORE:-builtin}
 BFS_BIN=${BFS_BIN:-$BFS_BUILD/bucketfs}
-export BFS_SRCDIR BFS_BUILD BFS_SHARED BFS_TEST_STORE
+export BFS_SRCDIR BFS_BUILD BFS_FIXTURES BFS_TOOLS BFS_TEST_STORE
 
 T_NAME=$(basename "$0" .sh)
 W=$(mktemp -d "${TMPDIR:-/tmp}/bfs-$T_NAME.XXXXXX") || {
@@ -214,13 +215,13 @@ store_start_rgw()
 		STORE_SECRET=$BFS_RGW_SECRET
 		return 0
 	fi
-	if ! "$BFS_SHARED/tools/rgw-start" "$dir" >"$W/rgw.out" 2>&1; then
+	if ! "$BFS_TOOLS/rgw-start" "$dir" >"$W/rgw.out" 2>&1; then
 		t_diag "rgw-start failed:"
 		t_diag_file "$W/rgw.out"
-		"$BFS_SHARED/tools/rgw-stop" "$dir" >/dev/null 2>&1
+		"$BFS_TOOLS/rgw-stop" "$dir" >/dev/null 2>&1
 		return 1
 	fi
-	_t_stop+=("\"\$BFS_SHARED/tools/rgw-stop\" \"$dir\"")
+	_t_stop+=("\"\$BFS_TOOLS/rgw-stop\" \"$dir\"")
 	STORE_URL= STORE_ACCESS= STORE_SECRET=
 	for kv in $(tail -n 1 "$W/rgw.out"); do
 		case $kv in

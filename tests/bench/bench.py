@@ -444,7 +444,7 @@ class Bench:
     def __init__(self, a, server, profile):
         self.a = a
         self.server, self.profile = server, profile
-        self.shared = os.environ.get("BFS_SHARED") or os.path.join(os.path.dirname(TOP), "shared")
+        self.tools = os.path.join(TOP, "tests", "tools")
         self.rgw_dir = None
         self.size = a.size_mb << 20
         self.bin = os.path.join(os.environ.get("BFS_BUILD") or TOP, "bucketfs")
@@ -599,7 +599,7 @@ class Bench:
         """tools/rgw-start of the shared tree (as tests/lib.sh uses it), its
         memstore sized to what a run writes: the big object, the written
         copy, the small files, and room for RGW's own objects."""
-        tool = os.path.join(self.shared, "tools", "rgw-start")
+        tool = os.path.join(self.tools, "rgw-start")
         d = os.path.join(self.w, "rgw")
         self.srvlog = os.path.join(self.w, "rgw.out")
         env = dict(os.environ)
@@ -1125,7 +1125,7 @@ http {
             self.stop(p)
         self.procs = []
         if self.rgw_dir:
-            subprocess.run([os.path.join(self.shared, "tools", "rgw-stop"), self.rgw_dir],
+            subprocess.run([os.path.join(self.tools, "rgw-stop"), self.rgw_dir],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
             self.rgw_dir = None
         if not os.path.isdir(self.w):
@@ -1445,7 +1445,7 @@ def main():
                     help="loopback (the server as it is), s3like (behind an nginx front adding "
                     "20 ms to each request, 100 MiB/s per response), or both")
     ap.add_argument("--server", default=os.environ.get("SERVER", ",".join(SERVERS)),
-                    help="s3rver, rgw (Ceph RGW, through rgw-start of BFS_SHARED/tools), or both")
+                    help="s3rver, rgw (Ceph RGW, through tests/tools/rgw-start), or both")
     ap.add_argument("--doc", default=os.path.join(TOP, "doc", "benchmarks.md"))
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")

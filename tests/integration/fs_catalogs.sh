@@ -7,7 +7,7 @@
 # store named by BFS_TEST_STORE.
 . "$(dirname "$0")/../lib.sh"
 
-FIX=$BFS_SHARED/fixtures/iceberg
+FIX=$BFS_FIXTURES/iceberg
 Q="node $BFS_SRCDIR/tests/tools/duckdb_query.mjs"
 bfs_store_setup || t_abort "store setup"
 cat >>"$BFS_CONF" <<CONF

@@ -1,6 +1,6 @@
 /*
  * test_iceberg.c - Iceberg resolution on the real tables of
- * $BFS_SHARED/fixtures/iceberg (copied into an in-memory store under a
+ * $BFS_FIXTURES/iceberg (copied into an in-memory store under a
  * warehouse prefix, as they would sit in a bucket), checked against the
  * facts of fixtures/iceberg/SOURCES.md; path re-rooting vectors; corrupt
  * metadata and manifests.
@@ -418,9 +418,9 @@ int main(void)
 	const char *srcdir = getenv("BFS_SRCDIR");
 	char *gen = bfs_xasprintf("%s/tests/fixtures/iceberg_gen",
 				  srcdir ? srcdir : ".");
-	const char *shared = getenv("BFS_SHARED");
-	char *fixtures = bfs_xasprintf("%s/fixtures/iceberg",
-				       shared ? shared : "../shared");
+	const char *fixture_dir = getenv("BFS_FIXTURES");
+	char *fixtures = bfs_xasprintf("%s/iceberg", fixture_dir ? fixture_dir
+								: "tests/fixtures");
 	struct bfs_store *s = bfs_mem_create("mem");
 
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(reroot_cases); i++) {

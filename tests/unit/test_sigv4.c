@@ -1,6 +1,6 @@
 /*
  * test_sigv4.c - SigV4 against the public test vectors in
- * $BFS_SHARED/fixtures/sigv4 (see its SOURCES.md), walked folder by
+ * $BFS_FIXTURES/sigv4 (see its SOURCES.md), walked folder by
  * folder: every case of v4/ (header signing and presigning), every case
  * of aws4_testsuite/ (nested groups included) and every case of
  * s3-examples.json, one check per case and artefact; then the encoder,
@@ -20,14 +20,14 @@ static const char *const suite_key = "AKIDEXAMPLE";
 static const char *const suite_secret =
 	"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
-static char *shared_dir(void)
+static char *fixtures_dir(void)
 {
-	const char *s = getenv("BFS_SHARED");
+	const char *s = getenv("BFS_FIXTURES");
 	const char *src = getenv("BFS_SRCDIR");
 
 	if (s && *s)
 		return bfs_xstrdup(s);
-	return bfs_xasprintf("%s/../shared", src && *src ? src : ".");
+	return bfs_xasprintf("%s/tests/fixtures", src && *src ? src : ".");
 }
 
 /* The whole file, NUL-terminated, or NULL. */
@@ -676,9 +676,9 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void walk_v4(const char *shared)
+static void walk_v4(const char *fixtures)
 {
-	char *root = bfs_xasprintf("%s/fixtures/sigv4/v4", shared);
+	char *root = bfs_xasprintf("%s/sigv4/v4", fixtures);
 	struct dirent **e = NULL;
 	int n = list_dir(root, &e), cases = 0;
 
@@ -704,7 +704,7 @@ static void walk_v4(const char *shared)
  * that v4/ also has takes its session token from v4/NAME/context.json,
  * since get-vanilla-with-session-token's .req does not carry it.
  */
-static void aws4_case(const char *shared, const char *dir, const char *base,
+static void aws4_case(const char *fixtures, const char *dir, const char *base,
 		      const char *label)
 {
 	char *p, *text = NULL, *creq = NULL, *sts = NULL, *want = NULL;
@@ -722,7 +722,7 @@ static void aws4_case(const char *shared, const char *dir, const char *base,
 	int rc;
 
 	ctx_defaults(&c);
-	p = bfs_xasprintf("%s/fixtures/sigv4/v4/%s/context.json", shared, base);
+	p = bfs_xasprintf("%s/sigv4/v4/%s/context.json", fixtures, base);
 	if (file_exists(p) && ctx_load(p, &c, err, sizeof(err)) != 0) {
 		tap_diag("%s", err);
 		good = false;
@@ -837,7 +837,7 @@ out:
 }
 
 /* Every folder holding NAME/NAME.req is a case; others are groups. */
-static int walk_aws4_dir(const char *shared, const char *dir, const char *label)
+static int walk_aws4_dir(const char *fixtures, const char *dir, const char *label)
 {
 	struct dirent **e = NULL;
 	int n = list_dir(dir, &e), cases = 0;
@@ -850,10 +850,10 @@ static int walk_aws4_dir(const char *shared, const char *dir, const char *label)
 
 		if (is_dir(sub)) {
 			if (file_exists(req)) {
-				aws4_case(shared, sub, b, sublabel);
+				aws4_case(fixtures, sub, b, sublabel);
 				cases++;
 			} else {
-				cases += walk_aws4_dir(shared, sub, sublabel);
+				cases += walk_aws4_dir(fixtures, sub, sublabel);
 			}
 		}
 		free(sublabel);
@@ -864,10 +864,10 @@ static int walk_aws4_dir(const char *shared, const char *dir, const char *label)
 	return cases;
 }
 
-static void walk_aws4(const char *shared)
+static void walk_aws4(const char *fixtures)
 {
-	char *root = bfs_xasprintf("%s/fixtures/sigv4/aws4_testsuite", shared);
-	int cases = walk_aws4_dir(shared, root, "aws4_testsuite");
+	char *root = bfs_xasprintf("%s/sigv4/aws4_testsuite", fixtures);
+	int cases = walk_aws4_dir(fixtures, root, "aws4_testsuite");
 
 	tap_ok(cases > 0, "aws4_testsuite: %d cases found", cases);
 	free(root);
@@ -996,9 +996,9 @@ static void s3_case(json_t *top, json_t *cs, time_t now, size_t idx)
 	free(label);
 }
 
-static void walk_s3_examples(const char *shared)
+static void walk_s3_examples(const char *fixtures)
 {
-	char *p = bfs_xasprintf("%s/fixtures/sigv4/s3-examples.json", shared);
+	char *p = bfs_xasprintf("%s/sigv4/s3-examples.json", fixtures);
 	json_error_t je;
 	json_t *top = json_load_file(p, 0, &je), *cases, *cs;
 	time_t now = 0;
@@ -1225,14 +1225,14 @@ static void test_errors(void)
 
 int main(void)
 {
-	char *shared = shared_dir();
+	char *fixtures = fixtures_dir();
 
-	walk_v4(shared);
-	walk_aws4(shared);
-	walk_s3_examples(shared);
+	walk_v4(fixtures);
+	walk_aws4(fixtures);
+	walk_s3_examples(fixtures);
 	test_pieces();
 	test_paths_and_queries();
 	test_errors();
-	free(shared);
+	free(fixtures);
 	return tap_done();
 }
