@@ -84,6 +84,7 @@ static int check_ref(const char *v, char *why, size_t whylen);
 static int check_secret(const char *v, char *why, size_t whylen);
 static int check_log_file(const char *v, char *why, size_t whylen);
 static int check_metrics(const char *v, char *why, size_t whylen);
+static int check_profile(const char *v, char *why, size_t whylen);
 
 static const char *const metadata_names[] = {"default", "listing", "objects",
 					     NULL};
@@ -91,6 +92,8 @@ static const char *const provider_names[] = {"local", "s3",	"r2",
 					     "gcs",   "custom", NULL};
 static const char *const catalog_names[] = {"managed", "bucket-tables",
 					    "iceberg", NULL};
+static const char *const credentials_names[] = {"default", "keys", "chain",
+						"anonymous", NULL};
 
 #define MiB (1024.0 * 1024.0)
 #define GiB (1024.0 * MiB)
@@ -425,6 +428,30 @@ static const struct key_def bucket_keys[] = {
 	 .def_doc = "AWS_SECRET_ACCESS_KEY from the environment at mount "
 		    "time",
 	 .help = "Secret access key, encrypted (enc:v1:...)."},
+	{.name = "credentials",
+	 .example = "chain",
+	 .type = KT_ENUM,
+	 .off = BKT(credentials),
+	 .names = credentials_names,
+	 .providers = PROV_REMOTE,
+	 .def_doc = "keys when keys are stored, else chain",
+	 .help = "Where the keys come from: keys (access_key_id and "
+		 "secret_access_key above, else AWS_ACCESS_KEY_ID, "
+		 "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the "
+		 "environment), chain (the AWS default provider chain: "
+		 "environment, web identity, shared files and profiles, "
+		 "container credentials, IMDSv2; temporary keys are "
+		 "refreshed before they expire) or anonymous (unsigned "
+		 "requests, for public buckets)."},
+	{.name = "profile",
+	 .example = "analytics",
+	 .type = KT_STR,
+	 .off = BKT(profile),
+	 .check = check_profile,
+	 .providers = PROV_REMOTE,
+	 .def_doc = "AWS_PROFILE, else default",
+	 .help = "Profile of ~/.aws/credentials and ~/.aws/config that the "
+		 "chain reads (credentials = chain)."},
 };
 #undef BKT
 
@@ -441,6 +468,8 @@ enum {
 	BK_ALLOW_PLAINTEXT,
 	BK_ACCESS_KEY_ID,
 	BK_SECRET_ACCESS_KEY,
+	BK_CREDENTIALS,
+	BK_PROFILE,
 	BK_COUNT
 };
 _Static_assert(BK_COUNT == BFS_ARRAY_SIZE(bucket_keys), "bucket keys");
@@ -668,6 +697,21 @@ const char *bfs_catalog_type_name(enum bfs_catalog_type t)
 	return "?";
 }
 
+enum bfs_credentials
+bfs_bucket_credentials_mode(const struct bfs_bucket_conf *b)
+{
+	if (b->credentials != BFS_CREDENTIALS_DEFAULT)
+		return b->credentials;
+	return b->access_key_id ? BFS_CREDENTIALS_KEYS : BFS_CREDENTIALS_CHAIN;
+}
+
+const char *bfs_credentials_name(enum bfs_credentials c)
+{
+	if ((unsigned)c < BFS_ARRAY_SIZE(credentials_names) - 1)
+		return credentials_names[c];
+	return "?";
+}
+
 const char *bfs_metadata_mode_name(enum bfs_metadata_mode m)
 {
 	if ((unsigned)m < BFS_ARRAY_SIZE(metadata_names) - 1)
@@ -868,6 +912,25 @@ static int check_token(const char *v, char *why, size_t whylen)
 		snprintf(why, whylen,
 			 "expected letters, digits, '-' and '_' (such as "
 			 "us-east-1)");
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int check_profile(const char *v, char *why, size_t whylen)
+{
+	size_t n = strlen(v);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] <= ' ' || v[i] > '~' || v[i] == '[' || v[i] == ']') {
+			n = 0;
+			break;
+		}
+	}
+	if (n == 0 || n > 128) {
+		snprintf(why, whylen,
+			 "expected a profile name: 1 to 128 printable "
+			 "characters, no spaces or brackets");
 		return EINVAL;
 	}
 	return 0;
@@ -1569,6 +1632,18 @@ static int finish_bucket(struct parse *ps, size_t idx)
 					     : "secret_access_key",
 			    b->access_key_id ? "secret_access_key"
 					     : "access_key_id");
+	if (b->access_key_id && (b->credentials == BFS_CREDENTIALS_CHAIN ||
+				 b->credentials == BFS_CREDENTIALS_ANONYMOUS))
+		return fail(ps, lines[BK_CREDENTIALS],
+			    "bucket '%s' has stored keys but credentials = "
+			    "%s: remove the keys or set credentials = keys",
+			    b->name, credentials_names[b->credentials]);
+	if (b->profile && b->credentials != BFS_CREDENTIALS_CHAIN &&
+	    !(b->credentials == BFS_CREDENTIALS_DEFAULT && !b->access_key_id))
+		return fail(ps, lines[BK_PROFILE],
+			    "profile of bucket '%s' is read by credentials = "
+			    "chain only",
+			    b->name);
 	for (int i = BK_ACCESS_KEY_ID; i <= BK_SECRET_ACCESS_KEY; i++) {
 		const char *v = *(char **)((char *)b + bucket_keys[i].off);
 
@@ -2152,6 +2227,7 @@ void bfs_config_release(struct bfs_config *cfg)
 		free(b->dir);
 		free(b->access_key_id);
 		free(b->secret_access_key);
+		free(b->profile);
 	}
 	free(cfg->buckets);
 	for (size_t i = 0; i < cfg->ncatalogs; i++) {

@@ -33,6 +33,14 @@ enum bfs_metadata_mode {
 	BFS_METADATA_OBJECTS,
 };
 
+/* credentials = of a bucket: where its keys come from */
+enum bfs_credentials {
+	BFS_CREDENTIALS_DEFAULT, /* keys when stored, else chain */
+	BFS_CREDENTIALS_KEYS,	 /* the stored keys, else AWS_* env */
+	BFS_CREDENTIALS_CHAIN,	 /* the AWS default provider chain */
+	BFS_CREDENTIALS_ANONYMOUS,
+};
+
 /* [bucket NAME] */
 struct bfs_bucket_conf {
 	char *name;
@@ -50,7 +58,9 @@ struct bfs_bucket_conf {
 	 * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) */
 	char *access_key_id;
 	char *secret_access_key;
-	int line; /* line of the section header, 0 for builtin */
+	enum bfs_credentials credentials;
+	char *profile; /* credentials = chain: the AWS profile, or NULL */
+	int line;      /* line of the section header, 0 for builtin */
 };
 
 enum bfs_catalog_type {
@@ -191,6 +201,11 @@ int bfs_config_check_name(const char *name, char *why, size_t whylen);
 const char *bfs_provider_name(enum bfs_provider p);
 const char *bfs_catalog_type_name(enum bfs_catalog_type t);
 const char *bfs_metadata_mode_name(enum bfs_metadata_mode m);
+const char *bfs_credentials_name(enum bfs_credentials c);
+
+/* credentials = of b with the default resolved (never _DEFAULT). */
+enum bfs_credentials
+bfs_bucket_credentials_mode(const struct bfs_bucket_conf *b);
 
 /*
  * Print a fully commented sample config file (every key, its help and

@@ -783,9 +783,9 @@ int bfs_bucket_credentials(const struct bfs_config *cfg,
 
 void bfs_secret_scrub_environment(void)
 {
-	static const char *const names[] = {"AWS_ACCESS_KEY_ID",
-					    "AWS_SECRET_ACCESS_KEY",
-					    "AWS_SESSION_TOKEN"};
+	static const char *const names[] = {
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+		"AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"};
 
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(names); i++) {
 		char *v = getenv(names[i]);

@@ -13,15 +13,78 @@
 #include "catalog/stack_s3.h"
 #include "secret.h"
 #include "store/local.h"
+#include "store/creds_chain.h"
 #include "store/providers.h"
 #include "store/s3.h"
+
+/*
+ * The credential source of bucket b. Never fails: a bucket whose keys
+ * are missing or do not decrypt gets a source that fails each request
+ * with the cause (logged once), so its directory returns EACCES and the
+ * rest of the lake works.
+ */
+static struct bfs_creds *bucket_creds(const struct bfs_config *cfg,
+				      const struct bfs_bucket_conf *b,
+				      const struct bfs_endpoint *ep)
+{
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_cred_set *env = NULL;
+	struct bfs_chain_conf cc = {0};
+	struct bfs_creds *c = NULL;
+	char name[300], err[512] = "", msg[700];
+	int rc = 0;
+
+	snprintf(name, sizeof(name), "bucket '%s'", b->name);
+	switch (bfs_bucket_credentials_mode(b)) {
+	case BFS_CREDENTIALS_ANONYMOUS:
+		return NULL;
+	case BFS_CREDENTIALS_CHAIN:
+		cc.name = name;
+		cc.profile = b->profile;
+		cc.region = ep->region;
+		cc.connect_timeout = cfg->opts.connect_timeout;
+		cc.request_timeout = cfg->opts.request_timeout;
+		return bfs_creds_chain(&cc);
+	default:
+		break;
+	}
+	if (b->access_key_id) {
+		rc = bfs_bucket_credentials(cfg, b, &akid, &secret, err,
+					    sizeof(err));
+		if (rc == 0)
+			c = bfs_creds_fixed(name, akid->data, secret->data,
+					    NULL);
+	} else {
+		rc = bfs_creds_env_keys(&env, err, sizeof(err));
+		if (rc == 0)
+			c = bfs_creds_fixed(name, env->access_key_id,
+					    env->secret_access_key,
+					    env->session_token);
+		else
+			snprintf(err, sizeof(err), "no keys stored and %s",
+				 err[0] ? err : "?");
+	}
+	if (rc == 0 && !c) {
+		rc = errno;
+		snprintf(err, sizeof(err), "%s", strerror(rc));
+	}
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	bfs_cred_set_put(env);
+	if (c)
+		return c;
+	snprintf(msg, sizeof(msg),
+		 "%s; its directory fails with EACCES until it has keys: run "
+		 "'bucketfs bucket connect %s', or set credentials = chain",
+		 err, b->name);
+	return bfs_creds_failing(name, EACCES, msg);
+}
 
 static struct bfs_store *open_s3(const struct bfs_config *cfg,
 				 const struct bfs_bucket_conf *b, char *err,
 				 size_t errlen)
 {
 	struct bfs_endpoint ep = {0};
-	struct bfs_secret *akid = NULL, *secret = NULL;
 	struct bfs_s3_conf conf = {0};
 	struct bfs_store *s = NULL;
 	int rc;
@@ -29,25 +92,13 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 	rc = bfs_provider_resolve(b, &ep, err, errlen);
 	if (rc != 0)
 		goto out;
-	rc = bfs_bucket_credentials(cfg, b, &akid, &secret, err, errlen);
-	if (rc == ENOENT) {
-		snprintf(err, errlen,
-			 "bucket '%s' has no credentials: run 'bucketfs bucket "
-			 "connect %s' or set AWS_ACCESS_KEY_ID and "
-			 "AWS_SECRET_ACCESS_KEY",
-			 b->name, b->name);
-		goto out;
-	}
-	if (rc != 0)
-		goto out;
-	bfs_stack_s3_conf(cfg, b, &ep, akid->data, secret->data, &conf);
+	bfs_stack_s3_conf(cfg, b, &ep, NULL, NULL, &conf);
+	conf.creds = bucket_creds(cfg, b, &ep);
 	conf.probe_conditional_put = true;
 	s = bfs_s3_create(&conf, err, errlen);
 	if (s == NULL)
 		rc = errno ? errno : EIO;
 out:
-	bfs_secret_free(akid);
-	bfs_secret_free(secret);
 	bfs_endpoint_release(&ep);
 	if (s == NULL)
 		errno = rc ? rc : EIO;

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "config_write.h"
 #include "secret.h"
+#include "store/creds_chain.h"
 #include "store/providers.h"
 
 char *bfs_cli_config_path(const char *given)
@@ -564,6 +565,8 @@ static int cmd_test(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cfg = {0};
 	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_cred_set *chain = NULL;
+	enum bfs_credentials mode;
 	const struct bfs_bucket_conf *b;
 	char err[1024] = "", *keys_fix = NULL;
 	int rc;
@@ -578,6 +581,46 @@ static int cmd_test(const struct bucket_args *a, const char *name)
 	if (b->provider == BFS_PROVIDER_LOCAL) {
 		rc = test_local(b);
 		goto out;
+	}
+	mode = bfs_bucket_credentials_mode(b);
+	if (mode == BFS_CREDENTIALS_ANONYMOUS) {
+		struct bfs_conntest_conf tc = {.write = a->write,
+					       .saved = true};
+
+		printf("bucket '%s': anonymous requests (credentials = "
+		       "anonymous)\n",
+		       b->name);
+		rc = bfs_conntest_run(&cfg, b, NULL, NULL, &tc);
+		goto done;
+	}
+	if (mode == BFS_CREDENTIALS_CHAIN) {
+		struct bfs_chain_conf cc = {.name = b->name,
+					    .profile = b->profile,
+					    .region = b->region};
+		char src[128] = "";
+
+		(void)bfs_secret_harden_process();
+		rc = bfs_creds_chain_resolve(&cc, &chain, src, sizeof(src), err,
+					     sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("bucket '%s': %s", b->name, err);
+			goto out;
+		}
+		printf("bucket '%s': credentials from %s%s (credentials = "
+		       "chain)\n",
+		       b->name, src, chain->expiration ? ", temporary" : "");
+		keys_fix = bfs_xasprintf("fix the credentials of %s", src);
+		{
+			struct bfs_conntest_conf tc = {
+				.write = a->write,
+				.saved = true,
+				.keys_fix = keys_fix,
+				.session_token = chain->session_token};
+
+			rc = bfs_conntest_run(&cfg, b, chain->access_key_id,
+					      chain->secret_access_key, &tc);
+		}
+		goto done;
 	}
 	/* decrypts in this process (made undumpable first) */
 	rc = bfs_bucket_credentials(&cfg, b, &akid, &secret, err, sizeof(err));
@@ -599,12 +642,14 @@ static int cmd_test(const struct bucket_args *a, const char *name)
 
 		rc = bfs_conntest_run(&cfg, b, akid->data, secret->data, &tc);
 	}
+done:
 	if (rc != 0)
 		bfs_cli_error("the connection test of bucket '%s' failed",
 			      name);
 out:
 	bfs_secret_free(akid);
 	bfs_secret_free(secret);
+	bfs_cred_set_put(chain);
 	free(keys_fix);
 	bfs_config_release(&cfg);
 	return rc ? 1 : 0;

@@ -410,6 +410,7 @@ static int open_store(struct run *r, const char *akid, const char *secret)
 	int rc;
 
 	bfs_stack_s3_conf(r->cfg, r->b, &r->ep, akid, secret, &conf);
+	conf.session_token = akid ? r->tc->session_token : NULL;
 	/* one answer per step, within the timeouts: no retries */
 	conf.retries = 0;
 	conf.connections = 1;

@@ -57,6 +57,9 @@ struct bfs_conntest_conf {
 	 * ("run 'bucketfs bucket connect' again with the right keys") */
 	const char *keys_fix;
 	FILE *out; /* where the steps go; NULL: stdout */
+	/* the session token of temporary keys (credentials = chain), or
+	 * NULL */
+	const char *session_token;
 };
 
 /*

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "fs/fs.h"
 #include "fs/recovery.h"
+#include "store/creds_chain.h"
 #include "secret.h"
 #include "log.h"
 
@@ -438,6 +439,8 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 
 	/* after the fork: decrypted keys must sit in memory locked by this
 	 * process (locks do not survive fork) */
+	/* the chain's copy of AWS_* first: the environment is wiped next */
+	bfs_creds_env_capture();
 	rc = bfs_lake_open(cfg, a->name, &lake, err, sizeof(err));
 	if (rc != 0)
 		goto out;

@@ -326,7 +326,8 @@ void bfs_http_redact_url(const char *url, char *out, size_t outlen)
 static bool is_secret_header(const char *name)
 {
 	return strcasecmp(name, "authorization") == 0 ||
-	       strcasecmp(name, "x-amz-security-token") == 0;
+	       strcasecmp(name, "x-amz-security-token") == 0 ||
+	       strcasecmp(name, "x-aws-ec2-metadata-token") == 0;
 }
 
 /* ---- curl callbacks ---- */

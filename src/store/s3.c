@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "net/http.h"
+#include "store/creds.h"
 #include "store/s3.h"
 #include "store/s3_xml.h"
 #include "store/sigv4.h"
@@ -39,12 +40,8 @@ struct s3_priv {
 	char *ca_file;
 	struct bfs_s3_conf conf; /* numbers and flags; strings not kept */
 
-	/* access key, secret and token in one locked, wiped page */
-	char *secrets;
-	size_t secrets_len;
-	const char *access_key_id; /* NULL: anonymous */
-	const char *secret_access_key;
-	const char *session_token;
+	/* where the keys come from (creds.h); NULL: anonymous requests */
+	struct bfs_creds *creds;
 
 	pthread_mutex_t lock;
 	struct bfs_http *http;	     /* protected by lock until set */
@@ -221,6 +218,9 @@ struct s3_op {
 struct s3_ctx {
 	struct s3_priv *p;
 	struct s3_op *op;
+	/* the keys the last attempt was signed with, compared by address
+	 * only (to drop them when the server calls them expired) */
+	const struct bfs_cred_set *signed_with;
 };
 
 static void op_release(struct s3_op *op)
@@ -268,6 +268,7 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 	struct bfs_sigv4_header *sh;
 	struct bfs_sigv4_req sr;
 	struct bfs_sigv4_creds creds;
+	struct bfs_cred_set *keys = NULL;
 	char date[BFS_SIGV4_DATE_LEN];
 	char auth[BFS_SIGV4_AUTH_MAX];
 	time_t now = time(NULL);
@@ -276,16 +277,21 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 
 	(void)req;
 	bfs_http_headers_add(out, "host", p->host);
-	if (!p->access_key_id)
+	if (!p->creds)
 		return 0;
+	/* per attempt: a retry after a refresh signs with the new keys */
+	rc = bfs_creds_get(p->creds, &keys, NULL, 0);
+	if (rc != 0)
+		return rc;
+	c->signed_with = keys;
 	bfs_sigv4_amz_date(now, date);
 	bfs_http_headers_add(out, "x-amz-date", date);
 	bfs_http_headers_add(out, "x-amz-content-sha256",
 			     op->payload_hash ? op->payload_hash
 					      : EMPTY_SHA256);
-	if (p->session_token)
+	if (keys->session_token)
 		bfs_http_headers_add(out, "x-amz-security-token",
-				     p->session_token);
+				     keys->session_token);
 	sh = bfs_xcalloc(out->n + op->hdrs.n, sizeof(*sh));
 	for (size_t i = 0; i < out->n; i++)
 		sh[n++] = (struct bfs_sigv4_header){out->v[i].name,
@@ -306,9 +312,11 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 		.now = now,
 		.normalize_path = false,
 	};
-	creds = (struct bfs_sigv4_creds){p->access_key_id, p->secret_access_key,
-					 p->session_token};
+	creds = (struct bfs_sigv4_creds){keys->access_key_id,
+					 keys->secret_access_key,
+					 keys->session_token};
 	rc = bfs_sigv4_sign(&sr, &creds, auth, NULL);
+	bfs_cred_set_put(keys);
 	free(sh);
 	if (rc == 0)
 		bfs_http_headers_add(out, "authorization", auth);
@@ -318,12 +326,13 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 
 static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 {
+	struct s3_ctx *ctx = arg;
 	struct bfs_s3_xml_error e = {0};
 	const struct s3_code *c;
 	char err[128];
 	bool again;
 
-	if (resp->status == 500 && ((struct s3_ctx *)arg)->op->answer_500)
+	if (resp->status == 500 && ctx->op->answer_500)
 		return false;
 	if (resp->status == 429 || resp->status == 500 || resp->status == 502 ||
 	    resp->status == 503 || resp->status == 504)
@@ -333,6 +342,15 @@ static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 		return false;
 	c = find_code(e.code);
 	again = c && c->retry;
+	if (e.code && ctx->p->creds && bfs_creds_refreshes(ctx->p->creds) &&
+	    (strcmp(e.code, "ExpiredToken") == 0 ||
+	     strcmp(e.code, "TokenRefreshRequired") == 0 ||
+	     strcmp(e.code, "InvalidToken") == 0)) {
+		/* temporary keys revoked or expired early: fetch new ones
+		 * and send again */
+		bfs_creds_invalidate(ctx->p->creds, ctx->signed_with);
+		again = true;
+	}
 	bfs_s3_xml_error_release(&e);
 	return again;
 }
@@ -353,7 +371,7 @@ static char *build_path(struct s3_priv *p, const char *key)
 static int s3_do(struct s3_priv *p, struct s3_op *op,
 		 struct bfs_http_resp *resp)
 {
-	struct s3_ctx ctx = {p, op};
+	struct s3_ctx ctx = {p, op, NULL};
 	struct bfs_http_req req = {0};
 	struct bfs_http *h;
 	char *url;
@@ -1964,16 +1982,6 @@ static void s3_shutdown(struct bfs_store *s)
 	(void)s; /* nothing buffered: every operation completes in its call */
 }
 
-static void wipe_secrets(struct s3_priv *p)
-{
-	if (!p->secrets)
-		return;
-	explicit_bzero(p->secrets, p->secrets_len);
-	munlock(p->secrets, p->secrets_len);
-	munmap(p->secrets, p->secrets_len);
-	p->secrets = NULL;
-}
-
 static void s3_destroy(struct bfs_store *s)
 {
 	struct s3_priv *p;
@@ -1982,7 +1990,7 @@ static void s3_destroy(struct bfs_store *s)
 		return;
 	p = s->priv;
 	bfs_http_destroy(p->http);
-	wipe_secrets(p);
+	bfs_creds_free(p->creds);
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->name);
 	free(p->base_url);
@@ -2029,43 +2037,18 @@ void bfs_s3_clear_error(struct bfs_store *s)
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 }
 
-/* Copy the keys into one locked page kept out of core dumps. */
+/* Fixed keys of conf into a source of their own, unless one is given. */
 static int store_secrets(struct s3_priv *p, const struct bfs_s3_conf *c,
 			 char *err, size_t errlen)
 {
-	size_t la, ls, lt, need, page = (size_t)sysconf(_SC_PAGESIZE);
-	char *m;
-
-	if (!c->access_key_id)
+	if (p->creds || !c->access_key_id)
 		return 0;
-	la = strlen(c->access_key_id) + 1;
-	ls = strlen(c->secret_access_key) + 1;
-	lt = c->session_token ? strlen(c->session_token) + 1 : 0;
-	need = (la + ls + lt + page - 1) / page * page;
-	m = mmap(NULL, need, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map memory for credentials: %s",
+	p->creds = bfs_creds_fixed(p->name, c->access_key_id,
+				   c->secret_access_key, c->session_token);
+	if (!p->creds) {
+		snprintf(err, errlen, "cannot keep the credentials: %s",
 			 strerror(errno));
-		return ENOMEM;
-	}
-	if (mlock(m, need) != 0)
-		bfs_log(LOG_WARNING,
-			"%s: cannot lock credential memory (%s): the keys may "
-			"be swapped out; raise RLIMIT_MEMLOCK",
-			p->name, strerror(errno));
-#ifdef MADV_DONTDUMP
-	madvise(m, need, MADV_DONTDUMP);
-#endif
-	p->secrets = m;
-	p->secrets_len = need;
-	memcpy(m, c->access_key_id, la);
-	p->access_key_id = m;
-	memcpy(m + la, c->secret_access_key, ls);
-	p->secret_access_key = m + la;
-	if (lt) {
-		memcpy(m + la + ls, c->session_token, lt);
-		p->session_token = m + la + ls;
+		return errno ? errno : ENOMEM;
 	}
 	return 0;
 }
@@ -2081,6 +2064,7 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 	if (!conf->base_url || !conf->bucket || !conf->bucket[0]) {
 		snprintf(err, errlen,
 			 "S3 store needs an endpoint and a bucket");
+		bfs_creds_free(conf->creds);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -2090,22 +2074,27 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 			 "endpoint '%.200s' must start with http:// or "
 			 "https://",
 			 conf->base_url);
+		bfs_creds_free(conf->creds);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (conf->access_key_id &&
 	    (!conf->secret_access_key || !conf->access_key_id[0])) {
 		snprintf(err, errlen, "an access key id needs its secret");
+		bfs_creds_free(conf->creds);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (!conf->access_key_id && conf->secret_access_key) {
 		snprintf(err, errlen, "a secret access key needs its id");
+		bfs_creds_free(conf->creds);
 		errno = EINVAL;
 		return NULL;
 	}
 	p = bfs_xcalloc(1, sizeof(*p));
+	p->creds = conf->creds; /* ours now, whatever happens */
 	p->conf = *conf;
+	p->conf.creds = NULL;
 	p->conf.name = p->conf.base_url = p->conf.host = NULL;
 	p->conf.bucket = p->conf.region = NULL;
 	p->conf.access_key_id = p->conf.secret_access_key = NULL;

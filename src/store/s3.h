@@ -5,10 +5,12 @@
  * RGW, MinIO, s3rver and any other S3-compatible server.
  *
  * Invariants:
- * - bfs_s3_create() copies everything it keeps. The keys go into one
- *   page of memory that is locked (mlock), excluded from core dumps and
- *   wiped with explicit_bzero() on destroy; they appear in no log line and
- *   no error message.
+ * - bfs_s3_create() copies everything it keeps. The keys come from a
+ *   credential source (creds.h): locked memory, excluded from core dumps,
+ *   wiped when dropped; each attempt of a request signs with the current
+ *   keys, so temporary keys are refreshed under running requests, and an
+ *   ExpiredToken answer fetches new keys and retries. Keys appear in no
+ *   log line and no error message.
  * - No network and no threads before start(): the HTTP client is built
  *   there (or on first use if the caller never calls start).
  * - Every S3 error code is translated to an errno in one table in s3.c
@@ -28,6 +30,7 @@
 #include <stdint.h>
 
 #include "net/http.h"
+#include "store/creds.h"
 #include "store/store.h"
 
 struct bfs_s3_conf {
@@ -44,7 +47,13 @@ struct bfs_s3_conf {
 	const char *bucket;
 	const char *region; /* signing region; NULL: "us-east-1" */
 	bool path_style;    /* keys at /bucket/key rather than /key */
-	/* NULL access_key_id: anonymous, unsigned requests (public buckets) */
+	/*
+	 * Where the keys come from: a source of creds.h (the store owns it
+	 * from bfs_s3_create() on, also when that fails), else the fixed
+	 * keys below; NULL creds and NULL access_key_id: anonymous,
+	 * unsigned requests (public buckets).
+	 */
+	struct bfs_creds *creds;
 	const char *access_key_id;
 	const char *secret_access_key;
 	const char *session_token; /* or NULL */

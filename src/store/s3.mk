@@ -3,7 +3,20 @@
 # their own fragments.
 libbfs_a_SOURCES += src/net/http.h src/net/http.c \
 	src/store/s3.h src/store/s3.c \
-	src/store/s3_xml.h src/store/s3_xml.c
+	src/store/s3_xml.h src/store/s3_xml.c \
+	$(CREDS_SOURCES)
+
+# where the keys come from: fixed, the AWS provider chain, refresh
+CREDS_SOURCES = src/store/creds.h src/store/creds.c \
+	src/store/creds_chain.h src/store/creds_chain.c \
+	src/store/creds_remote.h src/store/creds_remote.c
+CREDS_LIBS = $(CURL_LIBS) $(EXPAT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+# the chain against scripted IMDS, container, STS servers and files
+check_PROGRAMS += tests/unit/test_creds
+tests_unit_test_creds_SOURCES = tests/unit/test_creds.c $(CREDS_SOURCES) \
+	src/net/http.c src/store/sigv4.c src/store/store.c src/log.c
+tests_unit_test_creds_LDADD = $(CREDS_LIBS) $(FUSE_LIBS) -lpthread -lm
 
 check_PROGRAMS += tests/unit/test_s3_xml
 tests_unit_test_s3_xml_SOURCES = tests/unit/test_s3_xml.c \
@@ -16,6 +29,6 @@ tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h \
 	tests/unit/store_conformance.c tests/unit/store_conformance.h \
 	src/store/s3.c src/store/s3_xml.c src/net/http.c src/store/sigv4.c \
-	src/store/store.c src/log.c
-tests_unit_test_s3_store_LDADD = $(CURL_LIBS) $(EXPAT_LIBS) $(OPENSSL_LIBS) \
+	src/store/store.c src/log.c $(CREDS_SOURCES)
+tests_unit_test_s3_store_LDADD = $(CREDS_LIBS) \
 	$(FUSE_LIBS) -lpthread -lm
