@@ -20,6 +20,7 @@ struct bfs_lake {
 	struct bfs_ns **nss;
 	size_t nns;
 	struct bfs_node root;
+	bool whole; /* the whole lake, not one bucket or catalog */
 };
 
 static void add_ns(struct bfs_lake *lake, struct bfs_ns *ns)
@@ -180,11 +181,19 @@ int bfs_lake_open(const struct bfs_config *cfg, const char *root_name,
 	int rc;
 
 	if (root_name == NULL) {
+		lake->whole = true;
 		rc = open_whole_lake(lake, cfg, err, errlen);
 	} else if ((b = bfs_config_bucket(cfg, root_name)) != NULL) {
-		rc = open_bucket(lake, cfg, b, &lake->root, err, errlen);
+		rc = bfs_stack_check_credentials(cfg, b, err, errlen);
+		if (rc == 0)
+			rc = open_bucket(lake, cfg, b, &lake->root, err,
+					 errlen);
 	} else if ((c = bfs_config_catalog(cfg, root_name)) != NULL) {
-		rc = open_catalog(lake, cfg, c, &lake->root, err, errlen);
+		b = bfs_config_bucket(cfg, c->bucket);
+		rc = b ? bfs_stack_check_credentials(cfg, b, err, errlen) : 0;
+		if (rc == 0)
+			rc = open_catalog(lake, cfg, c, &lake->root, err,
+					  errlen);
 	} else {
 		snprintf(err, errlen,
 			 "unknown bucket or catalog '%s' (see 'bucketfs "
@@ -239,7 +248,15 @@ int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen)
 				 e.code[0] ? e.code : strerror(rc),
 				 e.message[0] ? ": " : "", e.message,
 				 e.hint[0] ? " — " : "", e.hint);
-			return rc;
+			if (!lake->whole)
+				return rc;
+			/* one bad bucket never takes the lake down: its
+			 * directory fails, the others work */
+			bfs_log(LOG_ERR,
+				"%s; its directory fails until this "
+				"is fixed",
+				err);
+			err[0] = '\0';
 		}
 	}
 	return 0;

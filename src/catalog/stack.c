@@ -18,6 +18,45 @@
 #include "store/s3.h"
 
 /*
+ * The stored keys of b (credentials = keys), else AWS_* from the
+ * environment, as a fixed source. @return 0, or an errno with err.
+ */
+static int keys_creds(const struct bfs_config *cfg,
+		      const struct bfs_bucket_conf *b, const char *name,
+		      struct bfs_creds **out, char *err, size_t errlen)
+{
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_cred_set *env = NULL;
+	char why[400] = "";
+	int rc;
+
+	*out = NULL;
+	if (b->access_key_id) {
+		rc = bfs_bucket_credentials(cfg, b, &akid, &secret, err,
+					    errlen);
+		if (rc == 0)
+			*out = bfs_creds_fixed(name, akid->data, secret->data,
+					       NULL);
+	} else {
+		rc = bfs_creds_env_keys(&env, why, sizeof(why));
+		if (rc == 0)
+			*out = bfs_creds_fixed(name, env->access_key_id,
+					       env->secret_access_key,
+					       env->session_token);
+		else
+			snprintf(err, errlen, "no keys stored and %s", why);
+	}
+	if (rc == 0 && !*out) {
+		rc = errno ? errno : ENOMEM;
+		snprintf(err, errlen, "%s", strerror(rc));
+	}
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	bfs_cred_set_put(env);
+	return rc;
+}
+
+/*
  * The credential source of bucket b. Never fails: a bucket whose keys
  * are missing or do not decrypt gets a source that fails each request
  * with the cause (logged once), so its directory returns EACCES and the
@@ -27,12 +66,9 @@ static struct bfs_creds *bucket_creds(const struct bfs_config *cfg,
 				      const struct bfs_bucket_conf *b,
 				      const struct bfs_endpoint *ep)
 {
-	struct bfs_secret *akid = NULL, *secret = NULL;
-	struct bfs_cred_set *env = NULL;
 	struct bfs_chain_conf cc = {0};
 	struct bfs_creds *c = NULL;
 	char name[300], err[512] = "", msg[700];
-	int rc = 0;
 
 	snprintf(name, sizeof(name), "bucket '%s'", b->name);
 	switch (bfs_bucket_credentials_mode(b)) {
@@ -48,36 +84,33 @@ static struct bfs_creds *bucket_creds(const struct bfs_config *cfg,
 	default:
 		break;
 	}
-	if (b->access_key_id) {
-		rc = bfs_bucket_credentials(cfg, b, &akid, &secret, err,
-					    sizeof(err));
-		if (rc == 0)
-			c = bfs_creds_fixed(name, akid->data, secret->data,
-					    NULL);
-	} else {
-		rc = bfs_creds_env_keys(&env, err, sizeof(err));
-		if (rc == 0)
-			c = bfs_creds_fixed(name, env->access_key_id,
-					    env->secret_access_key,
-					    env->session_token);
-		else
-			snprintf(err, sizeof(err), "no keys stored and %s",
-				 err[0] ? err : "?");
-	}
-	if (rc == 0 && !c) {
-		rc = errno;
-		snprintf(err, sizeof(err), "%s", strerror(rc));
-	}
-	bfs_secret_free(akid);
-	bfs_secret_free(secret);
-	bfs_cred_set_put(env);
-	if (c)
+	if (keys_creds(cfg, b, name, &c, err, sizeof(err)) == 0)
 		return c;
 	snprintf(msg, sizeof(msg),
 		 "%s; its directory fails with EACCES until it has keys: run "
 		 "'bucketfs bucket connect %s', or set credentials = chain",
 		 err, b->name);
 	return bfs_creds_failing(name, EACCES, msg);
+}
+
+int bfs_stack_check_credentials(const struct bfs_config *cfg,
+				const struct bfs_bucket_conf *b, char *err,
+				size_t errlen)
+{
+	struct bfs_creds *c = NULL;
+	char name[300], why[512] = "";
+	int rc;
+
+	if (b->provider == BFS_PROVIDER_LOCAL ||
+	    bfs_bucket_credentials_mode(b) != BFS_CREDENTIALS_KEYS)
+		return 0;
+	snprintf(name, sizeof(name), "bucket '%s'", b->name);
+	rc = keys_creds(cfg, b, name, &c, why, sizeof(why));
+	bfs_creds_free(c);
+	if (rc != 0)
+		snprintf(err, errlen, "%s%s%s", b->access_key_id ? "" : name,
+			 b->access_key_id ? "" : ": ", why);
+	return rc;
 }
 
 static struct bfs_store *open_s3(const struct bfs_config *cfg,

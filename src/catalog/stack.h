@@ -19,4 +19,14 @@ struct bfs_store *bfs_stack_open(const struct bfs_config *cfg,
 				 const struct bfs_bucket_conf *b, char *err,
 				 size_t errlen);
 
+/*
+ * For a mount of one bucket, which should fail at start rather than in
+ * every call: whether bucket b (credentials = keys) has keys that
+ * decrypt, without any network I/O. Chain and anonymous buckets pass.
+ * @return 0, or EACCES with the cause and the fix in err.
+ */
+int bfs_stack_check_credentials(const struct bfs_config *cfg,
+				const struct bfs_bucket_conf *b, char *err,
+				size_t errlen);
+
 #endif

@@ -17,7 +17,8 @@
  *   callback rebuilds the headers that change (date, signature).
  * - Nothing here logs a secret: debug lines (`-o debug=http`) print the
  *   method, the URL without presigning parameters, and the headers with
- *   Authorization and X-Amz-Security-Token replaced by "[redacted]".
+ *   Authorization, X-Amz-Security-Token and X-aws-ec2-metadata-token
+ *   replaced by "[redacted]".
  */
 #ifndef BFS_NET_HTTP_H
 #define BFS_NET_HTTP_H

@@ -195,6 +195,10 @@ static const struct s3_code *find_code(const char *code)
 /* ---- one request ---- */
 
 struct s3_op {
+	/* set by s3_prepare: no keys to sign with (the credential source
+	 * logged why, once); the cause, for bfs_s3_last_error() */
+	bool no_creds;
+	char creds_err[256];
 	const char *opname; /* for log lines: "HEAD", "LIST", ... */
 	const char *method;
 	const char *key;	      /* NULL: the bucket itself */
@@ -280,9 +284,12 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 	if (!p->creds)
 		return 0;
 	/* per attempt: a retry after a refresh signs with the new keys */
-	rc = bfs_creds_get(p->creds, &keys, NULL, 0);
-	if (rc != 0)
+	rc = bfs_creds_get(p->creds, &keys, op->creds_err,
+			   sizeof(op->creds_err));
+	if (rc != 0) {
+		op->no_creds = true;
 		return rc;
+	}
 	c->signed_with = keys;
 	bfs_sigv4_amz_date(now, date);
 	bfs_http_headers_add(out, "x-amz-date", date);
@@ -476,6 +483,11 @@ static int s3_check(struct s3_priv *p, struct s3_op *op,
 	const char *name = NULL;
 	bool embedded = false;
 
+	if (rc != 0 && op->no_creds)
+		return s3_fail(p, op, rc, LOG_DEBUG, 0, BFS_HTTP_LOCAL,
+			       "NoCredentials", op->creds_err,
+			       "the bucket has no usable credentials", NULL,
+			       NULL, 0);
 	if (rc != 0)
 		return s3_fail(p, op, rc, rc == EFBIG ? LOG_ERR : LOG_WARNING,
 			       0, resp->fail, NULL, resp->error, NULL, NULL,
