@@ -419,8 +419,8 @@ int main(void)
 	char *gen = bfs_xasprintf("%s/tests/fixtures/iceberg_gen",
 				  srcdir ? srcdir : ".");
 	const char *fixture_dir = getenv("BFS_FIXTURES");
-	char *fixtures = bfs_xasprintf("%s/iceberg", fixture_dir ? fixture_dir
-								: "tests/fixtures");
+	char *fixtures = bfs_xasprintf(
+		"%s/iceberg", fixture_dir ? fixture_dir : "tests/fixtures");
 	struct bfs_store *s = bfs_mem_create("mem");
 
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(reroot_cases); i++) {

@@ -22,8 +22,8 @@ static int fake_list(struct bfs_store *s, const struct bfs_list_req *req,
 		     struct bfs_list_result *out)
 {
 	struct fake *f = s->priv;
-	unsigned page = req->token ? (unsigned)strtoul(req->token, NULL, 10)
-				   : 0;
+	unsigned page =
+		req->token ? (unsigned)strtoul(req->token, NULL, 10) : 0;
 	unsigned nkeys = f->mode == EMPTY ? 0 : 10;
 
 	f->pages++;
@@ -51,8 +51,7 @@ static int fake_list(struct bfs_store *s, const struct bfs_list_req *req,
 	return 0;
 }
 
-static int count(void *arg, const struct bfs_obj_info *obj,
-		 const char *prefix)
+static int count(void *arg, const struct bfs_obj_info *obj, const char *prefix)
 {
 	(void)obj;
 	(void)prefix;
@@ -88,15 +87,14 @@ static void run(const char *name, enum mode mode,
 
 int main(void)
 {
-	struct bfs_list_limits small = {.max_entries = 1000,
-					.max_empty = 50};
+	struct bfs_list_limits small = {.max_entries = 1000, .max_empty = 50};
 
 	run("an honest listing of 5 pages", HONEST, NULL, 0, 50, 5);
 	run("the same token again", SAME_TOKEN, NULL, EIO, 0, 2);
 	run("fresh tokens over the same keys", SAME_KEYS, NULL, EIO, 0, 2);
 	run("fresh keys forever", ENDLESS, &small, EIO, 0, 101);
 	run("empty pages forever", EMPTY, &small, EIO, 0, 50);
-	run("the default bounds end fresh keys forever", ENDLESS, NULL, EIO,
-	    0, BFS_LIST_MAX_ENTRIES / 10 + 1);
+	run("the default bounds end fresh keys forever", ENDLESS, NULL, EIO, 0,
+	    BFS_LIST_MAX_ENTRIES / 10 + 1);
 	return tap_done();
 }

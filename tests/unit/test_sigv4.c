@@ -837,7 +837,8 @@ out:
 }
 
 /* Every folder holding NAME/NAME.req is a case; others are groups. */
-static int walk_aws4_dir(const char *fixtures, const char *dir, const char *label)
+static int walk_aws4_dir(const char *fixtures, const char *dir,
+			 const char *label)
 {
 	struct dirent **e = NULL;
 	int n = list_dir(dir, &e), cases = 0;
