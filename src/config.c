@@ -277,11 +277,22 @@ static const struct key_def opt_keys[] = {
 	{.name = "request_timeout",
 	 .type = KT_DURATION,
 	 .off = OPT(request_timeout),
-	 .def = "30s",
+	 .def = "10s",
 	 .min = 0.001,
 	 .max = 3600,
 	 .help = "A request during which no byte moves for this long is "
-		 "abandoned (and retried)."},
+		 "abandoned (and retried): a stalled transfer is found in "
+		 "seconds."},
+	{.name = "op_timeout",
+	 .type = KT_DURATION,
+	 .off = OPT(op_timeout),
+	 .def = "30s",
+	 .min = 0.1,
+	 .max = 3600,
+	 .help = "Deadline of each request to the server, retries and "
+		 "waits included: past it no retry starts and a transfer "
+		 "moving less than 16 KiB/s is cut, and the call fails with "
+		 "ETIMEDOUT (a transfer still moving faster is never cut)."},
 	{.name = "retries",
 	 .type = KT_UINT,
 	 .off = OPT(retries),
@@ -947,6 +958,15 @@ static int check_bucket(const char *v, char *why, size_t whylen)
 		snprintf(why, whylen,
 			 "a bucket name has only letters, digits, '.', '_' "
 			 "and '-' (a prefix goes in prefix =)");
+		return EINVAL;
+	}
+	/* "..", "." and "a..b" would reach the server as a path, not a
+	 * bucket (S3 names never hold two dots in a row or start or end
+	 * with one) */
+	if (v[0] == '.' || v[n - 1] == '.' || strstr(v, "..")) {
+		snprintf(why, whylen,
+			 "a bucket name neither starts nor ends with '.' nor "
+			 "holds '..'");
 		return EINVAL;
 	}
 	return 0;
