@@ -112,6 +112,7 @@ struct bfs_options {
 	unsigned upload_parallel;
 	double connect_timeout;
 	double request_timeout;
+	double op_timeout; /* deadline of one request, retries included */
 	unsigned retries;
 	unsigned max_keys; /* listing page size, for tests */
 	uint64_t max_inflight;

@@ -24,6 +24,7 @@ void bfs_stack_s3_conf(const struct bfs_config *cfg,
 	conf->connections = o->connections;
 	conf->connect_timeout = o->connect_timeout;
 	conf->request_timeout = o->request_timeout;
+	conf->op_timeout = o->op_timeout;
 	conf->retries = o->retries;
 	conf->max_keys = o->max_keys;
 }

@@ -29,6 +29,10 @@
 #define RETRY_AFTER_MAX	 20.0	      /* seconds: longest Retry-After obeyed */
 #define BIG_TRANSFER	 (512 * 1024) /* bodies at least this large ... */
 #define BIG_BUFFER	 (256 * 1024) /* ... move in chunks this large */
+/* past its deadline an attempt must move this many bytes a second */
+#define LATE_MIN_RATE (16 * 1024)
+/* a response's headers beyond this are a hostile server, not S3 */
+#define HEADERS_MAX (64 * 1024)
 
 /* One pooled easy handle and the socket of its kept-alive connection. */
 struct slot {
@@ -66,6 +70,11 @@ struct xfer {
 	bool empty_range; /* 206 for an empty resource: nothing to read */
 	uint64_t skip;	  /* bytes of a 200 body still to drop */
 	size_t body_cap;  /* allocated size of resp->body */
+	double deadline;  /* monotonic seconds: see conf.op_timeout */
+	double sample_t;  /* progress sample: when, and bytes moved then */
+	uint64_t sample_n;
+	bool late;	     /* abandoned past the deadline */
+	size_t header_bytes; /* of the current response */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -152,6 +161,8 @@ struct bfs_http *bfs_http_create(const struct bfs_http_conf *conf, char *err,
 		h->conf.connect_timeout = 10;
 	if (h->conf.request_timeout <= 0)
 		h->conf.request_timeout = 30;
+	if (h->conf.op_timeout <= 0)
+		h->conf.op_timeout = 30;
 	if (h->conf.backoff_base <= 0)
 		h->conf.backoff_base = 0.1;
 	if (h->conf.backoff_max <= 0)
@@ -223,16 +234,48 @@ void bfs_http_destroy(struct bfs_http *h)
 	free(h);
 }
 
-static size_t pool_get(struct bfs_http *h)
+static double now_mono(void)
 {
-	size_t idx;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A free handle, waiting at most until deadline (monotonic seconds).
+ * @return 0 or ETIMEDOUT. */
+static int pool_get(struct bfs_http *h, double deadline, size_t *idx)
+{
+	struct timespec until;
+	int rc = 0;
 
 	BFS_PCHECK(pthread_mutex_lock(&h->pool_lock));
-	while (h->nfree == 0)
-		BFS_PCHECK(pthread_cond_wait(&h->pool_cond, &h->pool_lock));
-	idx = h->free_idx[--h->nfree];
+	while (h->nfree == 0 && rc == 0) {
+		double left = deadline - now_mono();
+
+		if (left <= 0) {
+			rc = ETIMEDOUT;
+			break;
+		}
+		/* the condvar runs on CLOCK_REALTIME */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)left;
+		until.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		rc = pthread_cond_timedwait(&h->pool_cond, &h->pool_lock,
+					    &until);
+		if (rc == ETIMEDOUT && h->nfree > 0)
+			rc = 0;
+		else if (rc != 0 && rc != ETIMEDOUT)
+			BFS_PCHECK(rc);
+	}
+	if (rc == 0)
+		*idx = h->free_idx[--h->nfree];
 	BFS_PCHECK(pthread_mutex_unlock(&h->pool_lock));
-	return idx;
+	return rc;
 }
 
 static void pool_put(struct bfs_http *h, size_t idx)
@@ -449,6 +492,13 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *arg)
 		}
 		return n;
 	}
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+		x->header_bytes = 0;
+	x->header_bytes += n;
+	if (x->header_bytes > HEADERS_MAX) {
+		x->too_big = true;
+		return 0;
+	}
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		/* a new status line: a 100 Continue or the final response */
 		const char *sp = memchr(line, ' ', n);
@@ -558,6 +608,38 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/*
+ * Past the request's deadline, an attempt that moved fewer than
+ * LATE_MIN_RATE bytes a second since the last sample (a stall, a
+ * trickle, a server that never answers) is abandoned. libcurl calls
+ * this at least once a second, even on an idle connection.
+ */
+static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+	uint64_t moved = (uint64_t)dlnow + (uint64_t)ulnow;
+	double now = now_mono();
+
+	(void)dltotal;
+	(void)ultotal;
+	if (now < x->deadline) {
+		x->sample_t = now;
+		x->sample_n = moved;
+		return 0;
+	}
+	if (now - x->sample_t < 1.0)
+		return 0;
+	if ((double)(moved - x->sample_n) / (now - x->sample_t) <
+	    LATE_MIN_RATE) {
+		x->late = true;
+		return 1;
+	}
+	x->sample_t = now;
+	x->sample_n = moved;
+	return 0;
+}
+
 /* ---- one attempt ---- */
 
 static bool method_idempotent(const struct bfs_http_req *req)
@@ -659,14 +741,16 @@ static const char *fail_text(enum bfs_http_fail f)
  */
 static int attempt(struct bfs_http *h, struct slot *slot,
 		   const struct bfs_http_req *req, struct bfs_http_resp *resp,
-		   unsigned attempt_no)
+		   unsigned attempt_no, double deadline)
 {
 	CURL *c = slot->c;
 	struct xfer x = {.h = h,
 			 .slot = slot,
 			 .req = req,
 			 .resp = resp,
-			 .skip = req->skip_if_200};
+			 .skip = req->skip_if_200,
+			 .deadline = deadline,
+			 .sample_t = now_mono()};
 	struct bfs_http_headers dyn = {0};
 	struct curl_slist *hl = NULL, *tmp;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -728,6 +812,9 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
 			 timeout_s < 1 ? 1L : timeout_s);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_cb);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, slot);
@@ -789,13 +876,24 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 		goto out;
 	}
 	resp->status = 0;
-	if (x.too_big) {
-		resp->fail = BFS_HTTP_TOO_BIG;
+	if (x.late) {
+		resp->fail = BFS_HTTP_TIMEOUT;
 		snprintf(resp->error, sizeof(resp->error),
-			 "response body larger than %zu bytes",
-			 req->buf ? req->buf_size
-				  : (req->max_body ? req->max_body
-						   : DEFAULT_MAX_BODY));
+			 "no answer within op_timeout (%g s)",
+			 h->conf.op_timeout);
+		rc = ETIMEDOUT;
+	} else if (x.too_big) {
+		resp->fail = BFS_HTTP_TOO_BIG;
+		if (x.header_bytes > HEADERS_MAX)
+			snprintf(resp->error, sizeof(resp->error),
+				 "response headers larger than %d bytes",
+				 HEADERS_MAX);
+		else
+			snprintf(resp->error, sizeof(resp->error),
+				 "response body larger than %zu bytes",
+				 req->buf ? req->buf_size
+					  : (req->max_body ? req->max_body
+							   : DEFAULT_MAX_BODY));
 		rc = EFBIG;
 	} else if (x.body_err || cc == CURLE_ABORTED_BY_CALLBACK ||
 		   cc == CURLE_READ_ERROR) {
@@ -876,18 +974,28 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		struct bfs_http_resp *resp)
 {
 	bool may_retry = method_idempotent(req);
+	double deadline = now_mono() + h->conf.op_timeout;
 	unsigned n = 0;
 	int rc;
 
 	if (!req->method || !req->url)
 		return EINVAL;
 	for (;;) {
-		size_t idx = pool_get(h);
+		size_t idx;
 		bool again;
 		double delay;
 		char why[128];
 
-		rc = attempt(h, &h->handles[idx], req, resp, n);
+		rc = pool_get(h, deadline, &idx);
+		if (rc != 0) {
+			resp->status = 0;
+			resp->fail = BFS_HTTP_TIMEOUT;
+			snprintf(resp->error, sizeof(resp->error),
+				 "no free connection within op_timeout (%g s)",
+				 h->conf.op_timeout);
+			break;
+		}
+		rc = attempt(h, &h->handles[idx], req, resp, n, deadline);
 		pool_put(h, idx);
 		if (rc == 0 && resp->status >= 300) {
 			again = req->retryable
@@ -910,6 +1018,28 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 			if (ra >= 0)
 				delay = BFS_MIN(ra, BFS_MAX(h->conf.backoff_max,
 							    RETRY_AFTER_MAX));
+		}
+		if (now_mono() + delay >= deadline) {
+			char url[512];
+
+			/* no time left for another attempt: the deadline
+			 * wins over the retries that are left */
+			bfs_http_redact_url(req->url, url, sizeof(url));
+			bfs_log(LOG_INFO,
+				"%s: %s %s: %s, no retry: op_timeout (%g s) "
+				"is up",
+				h->name, req->method, url, why,
+				h->conf.op_timeout);
+			if (rc == 0) {
+				resp->status = 0;
+				bfs_http_resp_release(resp);
+			}
+			resp->fail = BFS_HTTP_TIMEOUT;
+			snprintf(resp->error, sizeof(resp->error),
+				 "%s, then op_timeout (%g s) was up", why,
+				 h->conf.op_timeout);
+			rc = ETIMEDOUT;
+			break;
 		}
 		n++;
 		resp->retries = n;

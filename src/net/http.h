@@ -39,6 +39,14 @@ struct bfs_http_conf {
 	/* seconds without a single byte moving before a request is abandoned
 	 * (a low-speed limit, so a large transfer may take longer); 0: 30 */
 	double request_timeout;
+	/*
+	 * Deadline of one request, retries and waits for a pooled
+	 * connection included; 0: 30. Past it no retry starts, a wait for
+	 * a connection or a backoff ends, and an attempt that is not
+	 * moving at least 16 KiB/s is abandoned: the request fails with
+	 * ETIMEDOUT. A transfer still moving data faster is never cut.
+	 */
+	double op_timeout;
 	/* attempts after the first one; 0: no retries */
 	unsigned retries;
 	/* first backoff delay and its cap, seconds; 0: 0.1 and 20. A
@@ -195,7 +203,8 @@ void bfs_http_destroy(struct bfs_http *h);
  * A response with any status counts as success here: the caller maps
  * statuses. After the last retry the last response is returned.
  * @return 0 (a response arrived: see resp->status),
- *         ETIMEDOUT (connect or low-speed timeout on the last attempt),
+ *         ETIMEDOUT (connect or low-speed timeout on the last attempt, or
+ *         conf.op_timeout passed: see resp->error),
  *         EFBIG (the body exceeded its bound),
  *         EIO (no response: DNS, connect, TLS, reset; see resp->fail and
  *         resp->error), EINVAL (bad URL or method), or an errno returned

@@ -244,6 +244,7 @@ static struct bfs_http *s3_http(struct s3_priv *p, int *rc)
 			.connections = p->conf.connections,
 			.connect_timeout = p->conf.connect_timeout,
 			.request_timeout = p->conf.request_timeout,
+			.op_timeout = p->conf.op_timeout,
 			.retries = p->conf.retries,
 			.backoff_base = p->conf.backoff_base,
 			.backoff_max = p->conf.backoff_max,
@@ -1719,6 +1720,34 @@ out:
 
 /* ---- list ---- */
 
+/*
+ * A 200 that is not S3's XML says more about the server than the XML
+ * parser's message does: name an HTML page or junk for what it is.
+ */
+static void explain_not_xml(const struct bfs_http_resp *resp, char *err,
+			    size_t errlen)
+{
+	const char *b = resp->body ? resp->body : "";
+	const char *ct = bfs_http_headers_get(&resp->headers, "content-type");
+	char ctype[64];
+
+	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+		b++;
+	clean(ctype, sizeof(ctype), ct ? ct : "none", 60);
+	if (strncasecmp(b, "<!doctype html", 14) == 0 ||
+	    strncasecmp(b, "<html", 5) == 0)
+		snprintf(err, errlen,
+			 "the server answered an HTML page (Content-Type %s), "
+			 "not S3 XML: is a web server or a portal in front of "
+			 "the endpoint?",
+			 ctype);
+	else if (*b != '<')
+		snprintf(err, errlen,
+			 "the server answered %zu bytes that are not XML "
+			 "(Content-Type %s): not an S3 server?",
+			 resp->body_len, ctype);
+}
+
 static int s3_list(struct bfs_store *s, const struct bfs_list_req *req,
 		   struct bfs_list_result *out)
 {
@@ -1778,6 +1807,8 @@ again:
 	if (rc)
 		goto out;
 	rc = bfs_s3_xml_list(resp.body, resp.body_len, out, err, sizeof(err));
+	if (rc)
+		explain_not_xml(&resp, err, sizeof(err));
 	if (rc == 0 && !v1 && out->next_token)
 		atomic_store(&p->list_v2_pages, true);
 	if (rc)

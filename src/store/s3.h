@@ -60,6 +60,7 @@ struct bfs_s3_conf {
 	unsigned connections;	   /* HTTP pool size; 0: 16 */
 	double connect_timeout;	   /* seconds; 0: 10 */
 	double request_timeout;	   /* seconds without progress; 0: 30 */
+	double op_timeout;	   /* deadline of a request; 0: 30 */
 	unsigned retries;	   /* retries after the first attempt */
 	unsigned max_keys;	   /* listing page size when the request has
 				      none; 0: 1000 */

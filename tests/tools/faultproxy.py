@@ -24,12 +24,24 @@ METHOD ("*" for any); "POST:uploadId=" matches only POSTs whose path holds
     reset-request         read half the request body, then reset (nothing
                           reaches the server)
     stall                 read the request and answer nothing until the
-                          client gives up (at most 30 s), then close
+                          client gives up (at most 120 s), then close
     lose-response         forward the whole request (the server acts on
                           it), then reset instead of answering
     badxml                forward, then answer 200 with truncated XML
+    endless-list          answer a listing page that says more follows,
+                          with the continuation token it was sent (the
+                          listing never ends)
+    stall-body            forward, send the headers and half the body,
+                          then send nothing more (at most 120 s)
+    trickle               forward, then send the body one byte every
+                          0.2 s (a transfer that never quite stalls)
+    junk                  answer 200 with 64 KiB of random bytes
+    html                  answer 200 with an HTML page (a captive portal
+                          or a web server in front of the endpoint)
 
-Each injected fault is logged on stderr. With --requests FILE, every
+Each injected fault is logged on stderr, and the end of each stall,
+stall-body and trickle ("end of MODE"), so a test can wait until the
+requests it stalled are over. With --requests FILE, every
 request is appended to FILE as one line "METHOD PATH RANGE" (RANGE is the
 Range header's value, "-" when there is none), written before it is
 forwarded, so that a test can count what a client asked for. Python 3 standard library only.
@@ -46,7 +58,7 @@ import sys
 import threading
 import urllib.parse
 
-STALL_MAX = 30.0
+STALL_MAX = 120.0
 REQ_LOCK = threading.Lock()
 
 
@@ -208,8 +220,39 @@ class Handler(socketserver.StreamRequestHandler):
         if mode == "stall":
             # answer nothing; wait until the client hangs up
             select.select([self.connection], [], [], STALL_MAX)
+            self.log("end of %s" % mode)
             self.reset()
             return False
+
+        if mode == "endless-list":
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+            tok = q.get("continuation-token", q.get("marker", ["loop"]))[0]
+            body = ('<?xml version="1.0" encoding="UTF-8"?>'
+                    '<ListBucketResult><Name>b</Name><Prefix></Prefix>'
+                    '<MaxKeys>1000</MaxKeys><KeyCount>1</KeyCount>'
+                    '<IsTruncated>true</IsTruncated>'
+                    '<NextContinuationToken>%s</NextContinuationToken>'
+                    '<NextMarker>%s</NextMarker>'
+                    '<Contents><Key>loop</Key><Size>1</Size>'
+                    '<ETag>"0"</ETag>'
+                    '<LastModified>2026-01-01T00:00:00.000Z</LastModified>'
+                    '</Contents></ListBucketResult>' % (tok, tok)).encode()
+            self.send(200, "OK", [("Content-Type", "application/xml"),
+                                  ("Content-Length", str(len(body)))],
+                      body, head)
+            return True
+        if mode in ("junk", "html"):
+            if mode == "junk":
+                body, ctype = os.urandom(65536), "application/octet-stream"
+            else:
+                body = (b"<!DOCTYPE html><html><head><title>Sign in"
+                        b"</title></head><body><h1>Welcome</h1></body>"
+                        b"</html>\n")
+                ctype = "text/html"
+            self.send(200, "OK", [("Content-Type", ctype),
+                                  ("Content-Length", str(len(body)))],
+                      body, head)
+            return True
 
         try:
             status, reason, rheaders, rbody = self.forward(method, path,
@@ -234,6 +277,23 @@ class Handler(socketserver.StreamRequestHandler):
             status, reason = 200, "OK"
         if not head:
             out.append(("Content-Length", str(len(rbody))))
+        if mode == "stall-body":
+            self.send(status, reason, out, rbody[:len(rbody) // 2], head)
+            select.select([self.connection], [], [], STALL_MAX)
+            self.log("end of %s" % mode)
+            self.reset()
+            return False
+        if mode == "trickle":
+            self.send(status, reason, out, b"", head)
+            for i in range(len(rbody)):
+                self.wfile.write(rbody[i:i + 1])
+                self.wfile.flush()
+                r, _, _ = select.select([self.connection], [], [], 0.2)
+                if r:  # the client hung up
+                    break
+            self.log("end of %s" % mode)
+            self.reset()
+            return False
         if mode == "reset":
             self.send(status, reason, out, rbody[:len(rbody) // 2], head)
             self.reset()

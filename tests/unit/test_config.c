@@ -324,7 +324,7 @@ static void test_defaults_and_options(void)
 		       o->multipart_threshold == 64ull << 20 &&
 		       o->part_size == 16ull << 20 && o->connections == 16 &&
 		       o->upload_parallel == 4 && o->connect_timeout == 10 &&
-		       o->request_timeout == 30 && o->retries == 5 &&
+		       o->request_timeout == 10 && o->retries == 5 &&
 		       o->max_keys == 1000 && o->max_inflight == 64ull << 20 &&
 		       o->metadata == BFS_METADATA_DEFAULT &&
 		       o->cache_size == 0 &&

@@ -88,13 +88,14 @@ static void run(const char *name, enum mode mode,
 int main(void)
 {
 	struct bfs_list_limits small = {.max_entries = 1000, .max_empty = 50};
+	struct bfs_list_limits pages = {.max_pages = 20};
 
 	run("an honest listing of 5 pages", HONEST, NULL, 0, 50, 5);
 	run("the same token again", SAME_TOKEN, NULL, EIO, 0, 2);
 	run("fresh tokens over the same keys", SAME_KEYS, NULL, EIO, 0, 2);
 	run("fresh keys forever", ENDLESS, &small, EIO, 0, 101);
 	run("empty pages forever", EMPTY, &small, EIO, 0, 50);
-	run("the default bounds end fresh keys forever", ENDLESS, NULL, EIO, 0,
-	    BFS_LIST_MAX_ENTRIES / 10 + 1);
+	run("a bound on pages ends fresh keys forever", ENDLESS, &pages, EIO, 0,
+	    20);
 	return tap_done();
 }
