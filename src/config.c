@@ -83,7 +83,6 @@ static int check_endpoint(const char *v, char *why, size_t whylen);
 static int check_ref(const char *v, char *why, size_t whylen);
 static int check_secret(const char *v, char *why, size_t whylen);
 static int check_log_file(const char *v, char *why, size_t whylen);
-static int check_metrics(const char *v, char *why, size_t whylen);
 static int check_profile(const char *v, char *why, size_t whylen);
 
 static const char *const metadata_names[] = {"default", "listing", "objects",
@@ -154,17 +153,6 @@ static const struct key_def opt_keys[] = {
 	 .help = "Where a mount that runs in the background logs: an "
 		 "absolute file name, or syslog. A mount in the foreground "
 		 "(-f, systemd) logs to stderr."},
-	{.name = "metrics",
-	 .type = KT_STR,
-	 .off = OPT(metrics),
-	 .def = "",
-	 .example = "127.0.0.1:9100",
-	 .def_doc = "off",
-	 .check = check_metrics,
-	 .help = "Serve counters in the Prometheus text format at "
-		 "http://HOST:PORT/metrics (HOST a numeric address; port 0 "
-		 "picks a free one) or on an absolute unix socket path. "
-		 "'bucketfs stats MOUNTPOINT' finds and prints them."},
 	{.name = "metadata",
 	 .type = KT_ENUM,
 	 .off = OPT(metadata),
@@ -863,27 +851,6 @@ static int check_log_file(const char *v, char *why, size_t whylen)
 		return 0;
 	snprintf(why, whylen, "expected an absolute file name or syslog");
 	return EINVAL;
-}
-
-static int check_metrics(const char *v, char *why, size_t whylen)
-{
-	const char *colon = strrchr(v, ':');
-	char *end;
-	unsigned long port;
-
-	if (v[0] == '\0' || v[0] == '/')
-		return 0;
-	if (colon == NULL || colon == v) {
-		snprintf(why, whylen, "expected HOST:PORT or a socket path");
-		return EINVAL;
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || port > 65535) {
-		snprintf(why, whylen, "expected a port number after ':'");
-		return EINVAL;
-	}
-	return 0;
 }
 
 static int check_debug(const char *v, char *why, size_t whylen)
@@ -2233,7 +2200,6 @@ void bfs_config_release(struct bfs_config *cfg)
 	free(o->cache_dir);
 	free(o->log_level);
 	free(o->log_file);
-	free(o->metrics);
 	free(o->debug);
 	for (size_t i = 0; i < cfg->nbuckets; i++) {
 		struct bfs_bucket_conf *b = &cfg->buckets[i];
