@@ -7,6 +7,10 @@
 # bucket that has no credentials. No secret may appear in a daemon log,
 # its argv or its /proc/PID/environ.
 . "$(dirname "$0")/../lib.sh"
+# an RGW of its own: the one tests/run shares comes with its keys in the
+# environment (BFS_RGW_SECRET), which every daemon started here would
+# inherit, and the checks below look for keys in the daemon's environment
+unset BFS_RGW_URL BFS_RGW_ACCESS BFS_RGW_SECRET
 
 BFS_TEST_STORE=rgw
 bfs_store_setup || t_abort "RGW and a bucket"
@@ -40,10 +44,13 @@ export AWS_CONFIG_FILE=$W/aws-config
 : >"$AWS_CONFIG_FILE"
 export AWS_EC2_METADATA_DISABLED=true
 
-# conf LINES...: the base config with the rgw bucket's extra lines
+# conf LINES...: the base config with the rgw bucket's extra lines, and
+# a cold cache: a mount that finds its listing and file in the cache of
+# the one before sends no request, so it would never need credentials
 conf()
 {
 	cp "$CONF0" "$BFS_CONF"
+	rm -rf "$W/cache"
 	printf '%s\n' "$@" >>"$BFS_CONF"
 }
 
@@ -57,7 +64,9 @@ aws_keys()
 
 fake_count()
 {
-	grep -cx "$1" "$W/fake.log" 2>/dev/null || echo 0
+	local n
+	n=$(grep -cx "$1" "$W/fake.log" 2>/dev/null)
+	echo "${n:-0}"
 }
 
 # no_secret_in PID: the daemon's argv, environment and logs hold no key
