@@ -748,6 +748,85 @@ static int from_environment(const struct bfs_config *cfg,
 	return 0;
 }
 
+/*
+ * One credential file of systemd's LoadCredential= (a value, maybe
+ * followed by a newline). @return 0, ENOENT (no such file), EINVAL.
+ */
+static int read_credential(const char *dir, const char *name,
+			   struct bfs_secret **out)
+{
+	char *path = bfs_xasprintf("%s/%s", dir, name);
+	char buf[4096];
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? ENOENT : errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf)) {
+		rc = n < 0 ? errno : EINVAL;
+		goto out;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == 0) {
+		rc = EINVAL;
+		goto out;
+	}
+	*out = bfs_secret_new(buf, (size_t)n);
+	if (*out == NULL)
+		rc = errno;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+/*
+ * The keys of bucket NAME handed over by systemd (LoadCredential=
+ * bucketfs.NAME.access_key_id:... and bucketfs.NAME.secret_access_key:
+ * ...), read from $CREDENTIALS_DIRECTORY. @return 0, ENOENT (none
+ * there), EINVAL (only one, or empty).
+ */
+static int from_credentials(const struct bfs_bucket_conf *b,
+			    struct bfs_secret **out, char *err, size_t errlen)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char *n0, *n1;
+	int r0, r1;
+
+	if (!dir || dir[0] != '/')
+		return ENOENT;
+	n0 = bfs_xasprintf("bucketfs.%s.access_key_id", b->name);
+	n1 = bfs_xasprintf("bucketfs.%s.secret_access_key", b->name);
+	r0 = read_credential(dir, n0, &out[0]);
+	r1 = read_credential(dir, n1, &out[1]);
+	if (r0 == ENOENT && r1 == ENOENT) {
+		free(n0);
+		free(n1);
+		return ENOENT;
+	}
+	if (r0 != 0 || r1 != 0) {
+		snprintf(err, errlen,
+			 "bucket '%s': credential '%s' in "
+			 "$CREDENTIALS_DIRECTORY: "
+			 "%s",
+			 b->name, r0 ? n0 : n1,
+			 (r0 ? r0 : r1) == ENOENT   ? "missing (give both keys)"
+			 : (r0 ? r0 : r1) == EINVAL ? "empty or too long"
+						    : strerror(r0 ? r0 : r1));
+		free(n0);
+		free(n1);
+		return EINVAL;
+	}
+	free(n0);
+	free(n1);
+	(void)bfs_secret_harden_process();
+	return 0;
+}
+
 int bfs_bucket_credentials(const struct bfs_config *cfg,
 			   const struct bfs_bucket_conf *b,
 			   struct bfs_secret **akid, struct bfs_secret **secret,
@@ -765,10 +844,13 @@ int bfs_bucket_credentials(const struct bfs_config *cfg,
 			 b->name);
 		return ENOENT;
 	}
-	if (b->access_key_id && b->secret_access_key)
+	if (b->access_key_id && b->secret_access_key) {
 		rc = from_file(cfg, b, out, err, errlen);
-	else
-		rc = from_environment(cfg, b, out, err, errlen);
+	} else {
+		rc = from_credentials(b, out, err, errlen);
+		if (rc == ENOENT)
+			rc = from_environment(cfg, b, out, err, errlen);
+	}
 	if (rc != 0) {
 		bfs_secret_free(out[0]);
 		bfs_secret_free(out[1]);

@@ -35,11 +35,44 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+/*
+ * mount(8) runs /sbin/mount.bucketfs SPEC DIR [-sfnv] [-N NS] [-o OPTS]
+ * [-t TYPE]: keep SPEC, DIR and -o; mount(8)'s own flags mean nothing
+ * here (-s is "sloppy" there, not single-threaded).
+ */
+static int mount_helper(int argc, char **argv)
+{
+	char **args = bfs_xcalloc((size_t)argc + 1, sizeof(char *));
+	int n = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(a, "-t") == 0 || strcmp(a, "-N") == 0) &&
+		    i + 1 < argc) {
+			i++;
+			continue;
+		}
+		if (a[0] == '-' && a[1] &&
+		    strspn(a + 1, "sfnv") == strlen(a + 1))
+			continue;
+		args[n++] = argv[i];
+	}
+	rc = bfs_cli_mount(n, args);
+	free(args);
+	return rc;
+}
+
 int bfs_cli_main(int argc, char **argv)
 {
-	static const char *const groups[] = {"mount", "bucket", "key",
-					     "catalog", "cache"};
+	static const char *const groups[] = {"mount",	"bucket", "key",
+					     "catalog", "cache",  "recover"};
 
+	const char *base = strrchr(argv[0], '/');
+
+	base = base ? base + 1 : argv[0];
+	if (strncmp(base, "mount.", 6) == 0 && argc >= 3)
+		return mount_helper(argc, argv);
 	if (argc < 2) {
 		bfs_cli_help(stderr, NULL);
 		return 2;
@@ -87,6 +120,8 @@ int bfs_cli_main(int argc, char **argv)
 		return bfs_cli_catalog(argc - 2, argv + 2);
 	if (strcmp(argv[1], "cache") == 0)
 		return bfs_cli_cache(argc - 2, argv + 2);
+	if (strcmp(argv[1], "recover") == 0)
+		return bfs_cli_recover(argc - 2, argv + 2);
 	if (argv[1][0] != '-' && argc >= 3)
 		/* mount.fuse3 calls: bucketfs NAME MOUNTPOINT -o opts */
 		return bfs_cli_mount(argc - 1, argv + 1);

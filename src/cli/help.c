@@ -99,6 +99,12 @@ static const char *const cache_syn[] = {
 	"cache clear [BUCKET]",
 	NULL,
 };
+static const char *const recover_syn[] = {
+	"recover list",
+	"recover restore ID PATH",
+	"recover discard ID",
+	NULL,
+};
 static const char *const help_syn[] = {
 	"--help | -h | help [--man]",
 	"--version | -V",
@@ -132,6 +138,13 @@ static const struct cmd_doc cmds[] = {
 	{"cache", cache_syn,
 	 "What the metadata and block caches hold and what the running "
 	 "daemons report about them; clear empties them.",
+	 config_opt},
+	{"recover", recover_syn,
+	 "Writes a daemon could not upload before it stopped are kept in "
+	 "<cache_dir>/lost+found, never uploaded blindly. list shows them "
+	 "with bucket and key; restore copies one to PATH (a new file, "
+	 "typically its path in a mount, which uploads it) and then drops "
+	 "it; discard drops it.",
 	 config_opt},
 	{"help", help_syn, "Print this help, or the version.", help_opts},
 };

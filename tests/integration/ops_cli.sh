@@ -13,7 +13,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
 # --help: every command, its own --help, the man page
 "$BFS_BIN" --help >"$W/help" 2>&1
-for cmd in mount bucket catalog key cache; do
+for cmd in mount bucket catalog key cache recover; do
 	t_ok "bucketfs --help lists '$cmd'" grep -q "bucketfs $cmd" "$W/help"
 	"$BFS_BIN" "$cmd" --help >"$W/h.$cmd" 2>&1
 	t_is "bucketfs $cmd --help exits 0" "$?" 0
@@ -82,5 +82,37 @@ t_ok "and the log file has it too" \
 t_fails "nothing is mounted" is_mounted "$W/m"
 t_ok "a log file that cannot be opened is refused before the fork" \
 	sh -c "! '$BFS_BIN' mount --config '$C' -o log_file=/proc/nope/x.log builtin '$W/m' 2>&1 | grep -q \"cannot open log file '/proc/nope/x.log'\" && exit 1 || exit 0"
+
+# lost+found: an entry as the start after a crash leaves it
+# (fs/recovery.c: <time>-<id>.data and its .key sidecar; the move itself
+# is tested by kill9_recovery.sh)
+LF=$W/cache/lost+found
+mkdir -p "$LF"
+head -c 100000 /dev/urandom >"$W/orig"
+cp "$W/orig" "$LF/1700000000-7.data"
+printf 'builtin\ndir/lost file\n' >"$LF/1700000000-7.key"
+printf 'x' >"$LF/1700000001-8.data"
+printf 'builtin\nother\n' >"$LF/1700000001-8.key"
+"$BFS_BIN" recover list --config "$C" >"$W/list" 2>&1
+t_is "recover list exits 0" "$?" 0
+t_ok "recover list shows an entry with bucket, size and key" \
+	grep -qE '^1700000000-7 +builtin +100000 .*dir/lost file$' "$W/list"
+t_is "one line per entry, after a header" "$(wc -l <"$W/list")" 3
+t_fails "restore over an existing file is refused" \
+	"$BFS_BIN" recover restore 1700000000-7 "$W/list" --config "$C"
+t_ok "and keeps the entry" test -f "$LF/1700000000-7.data"
+t_ok "recover restore ID PATH" \
+	"$BFS_BIN" recover restore 1700000000-7 "$W/restored" --config "$C"
+t_ok "copies the data to PATH" cmp -s "$W/restored" "$W/orig"
+t_fails "and drops the entry" test -e "$LF/1700000000-7.data"
+t_fails "with its sidecar" test -e "$LF/1700000000-7.key"
+t_ok "recover discard ID" "$BFS_BIN" recover discard 1700000001-8 --config "$C"
+t_fails "drops the entry" test -e "$LF/1700000001-8.data"
+t_fails_with "an unknown id is refused" "no entry" \
+	"$BFS_BIN" recover discard 1700000001-8 --config "$C"
+t_fails_with "an id with a slash is refused" "bad id" \
+	"$BFS_BIN" recover discard ../x --config "$C"
+"$BFS_BIN" recover list --config "$C" >"$W/list" 2>&1
+t_ok "an empty lost+found says so" grep -q "lost+found is empty" "$W/list"
 
 t_plan_done

@@ -422,6 +422,42 @@ static void test_credentials(const char *conf)
 	       "keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY");
 	bfs_secret_free(id);
 	bfs_secret_free(sk);
+	{
+		/* systemd's LoadCredential= wins over the environment */
+		char *d = bfs_xasprintf("%s/creds", tmp), *f;
+		FILE *fp;
+
+		mkdir(d, 0700);
+		f = bfs_xasprintf("%s/bucketfs.env.access_key_id", d);
+		fp = fopen(f, "w");
+		fputs("AKIDFROMCRED\n", fp);
+		fclose(fp);
+		free(f);
+		setenv("CREDENTIALS_DIRECTORY", d, 1);
+		rc = bfs_bucket_credentials(&cfg,
+					    bfs_config_bucket(&cfg, "env"), &id,
+					    &sk, err, sizeof(err));
+		tap_ok(rc == EINVAL && !id && !sk &&
+			       strstr(err, "bucketfs.env.secret_access_key") &&
+			       strstr(err, "missing"),
+		       "one credential without the other: EINVAL naming it");
+		f = bfs_xasprintf("%s/bucketfs.env.secret_access_key", d);
+		fp = fopen(f, "w");
+		fputs("SECRETFROMCRED", fp);
+		fclose(fp);
+		free(f);
+		rc = bfs_bucket_credentials(&cfg,
+					    bfs_config_bucket(&cfg, "env"), &id,
+					    &sk, err, sizeof(err));
+		tap_ok(rc == 0 && id && sk &&
+			       strcmp(id->data, "AKIDFROMCRED") == 0 &&
+			       strcmp(sk->data, "SECRETFROMCRED") == 0,
+		       "keys from $CREDENTIALS_DIRECTORY (LoadCredential=)");
+		bfs_secret_free(id);
+		bfs_secret_free(sk);
+		unsetenv("CREDENTIALS_DIRECTORY");
+		free(d);
+	}
 	bfs_secret_scrub_environment();
 	tap_ok(!getenv("AWS_ACCESS_KEY_ID") && !getenv("AWS_SECRET_ACCESS_KEY"),
 	       "scrub removes the keys from the environment");
