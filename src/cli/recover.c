@@ -22,8 +22,8 @@
 #include "config.h"
 
 /* "bucket" and "key" of a sidecar, or "?" when unreadable. */
-static void read_sidecar(const char *path, char *bucket, size_t blen,
-			 char *key, size_t klen)
+static void read_sidecar(const char *path, char *bucket, size_t blen, char *key,
+			 size_t klen)
 {
 	char buf[4200] = "";
 	FILE *f = fopen(path, "re");

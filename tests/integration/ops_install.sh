@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ops_install.sh - `make install` into a DESTDIR: the binary, the
 # mount.bucketfs helper mount(8) runs, both man pages, the systemd unit
-# (checked by systemd-analyze verify), the sample config and the state
+# (checked by systemd-analyze verify; its Documentation= pages installed), the sample config and the state
 # and cache directories; `make uninstall` removes them again. And the
 # helper's command line as mount(8) gives it.
 . "$(dirname "$0")/../lib.sh"
@@ -34,27 +34,25 @@ t_ok "the sample config is installed" \
 t_is "the state dir is created 0700" "$(stat -c %a "$D/var/lib/bucketfs")" 700
 t_is "the cache dir is created 0700" "$(stat -c %a "$D/var/cache/bucketfs")" 700
 
-if command -v systemd-analyze >/dev/null; then
-	# verify looks up ExecStart= and the man pages of Documentation=
-	# on this system: give it the installed ones
-	mkdir -p "$W/sa/bin" "$W/sa/man/man8" "$W/sa/man/man5"
-	ln -sf "$BFS_BIN" "$W/sa/bin/bucketfs"
-	cp "$D$prefix/share/man/man8/bucketfs.8" "$W/sa/man/man8/"
-	cp "$D$prefix/share/man/man5/bucketfs.conf.5" "$W/sa/man/man5/"
-	sed "s|^ExecStart=$bindir/|ExecStart=$W/sa/bin/|" "$unit" \
-		>"$W/sa/bucketfs@.service"
-	MANPATH=$W/sa/man systemd-analyze verify \
-		"$W/sa/bucketfs@lake.service" >"$W/verify" 2>&1 ||
-		true
-	# from this container's point of view some warnings are about
-	# the host (no systemd as PID 1); none may name the unit's lines
-	if grep -q "bucketfs@" "$W/verify"; then
-		_t_result 1 "systemd-analyze verify accepts bucketfs@.service"
-		t_diag_file "$W/verify"
-	else
-		_t_result 0 "systemd-analyze verify accepts bucketfs@.service"
-	fi
-fi
+# systemd-analyze verify needs no systemd as PID 1 (CI runs in a
+# container): it parses the unit and checks that ExecStart= is
+# executable. Point ExecStart= at this build; man pages are checked
+# below against the DESTDIR rather than through man(1), which a minimal
+# system may lack.
+mkdir -p "$W/sa"
+sed "s|^ExecStart=$bindir/bucketfs |ExecStart=$BFS_BIN |" "$unit" \
+	>"$W/sa/bucketfs@.service"
+t_ok "systemd-analyze verify accepts the installed unit" \
+	systemd-analyze verify --man=no "$W/sa/bucketfs@lake.service"
+docs=$(sed -n 's/^Documentation=//p' "$unit")
+t_is "the unit names both man pages" "$docs" "man:bucketfs(8) man:bucketfs.conf(5)"
+for d in $docs; do
+	page=${d#man:}
+	name=${page%(*}
+	sec=${page#*(}
+	sec=${sec%)}
+	t_ok "$d is installed" test -s "$D$prefix/share/man/man$sec/$name.$sec"
+done
 
 if ! make -C "$BUILD" -s uninstall DESTDIR="$D" >"$W/uninstall.log" 2>&1; then
 	t_diag_file "$W/uninstall.log"
