@@ -25,11 +25,12 @@ tests_unit_test_store_mem_SOURCES = tests/unit/test_store_mem.c \
 tests_unit_test_store_mem_LDADD = $(FUSE_LIBS) -lpthread
 libbfs_a_SOURCES += src/catalog/ice_resolve.h src/catalog/ice_resolve.c \
 	src/catalog/ice_avro.h src/catalog/ice_avro.c \
-	src/catalog/ice_partition.h src/catalog/ice_partition.c
+	src/catalog/ice_partition.h src/catalog/ice_partition.c \
+	src/catalog/ice_deletes.h src/catalog/ice_deletes.c
 check_PROGRAMS += tests/unit/test_iceberg
 tests_unit_test_iceberg_SOURCES = tests/unit/test_iceberg.c \
 	src/catalog/ice_resolve.c src/catalog/ice_avro.c \
-	src/catalog/ice_partition.c src/store/mem.c \
+	src/catalog/ice_partition.c src/catalog/ice_deletes.c src/store/mem.c \
 	src/store/store.c src/log.c
 tests_unit_test_iceberg_LDADD = $(AVRO_LIBS) $(JANSSON_LIBS) $(CODEC_LIBS) \
 	$(FUSE_LIBS) -lpthread
@@ -41,6 +42,7 @@ libbfs_a_SOURCES += src/catalog/iceberg_ns.h src/catalog/iceberg_ns.c
 ICE_FUZZ_SRC = $(top_srcdir)/src/catalog/ice_resolve.c \
 	$(top_srcdir)/src/catalog/ice_avro.c \
 	$(top_srcdir)/src/catalog/ice_partition.c \
+	$(top_srcdir)/src/catalog/ice_deletes.c \
 	$(top_srcdir)/src/store/store.c $(top_srcdir)/src/log.c
 ICE_FUZZ_LIBS = $(AVRO_LIBS) $(JANSSON_LIBS) $(CODEC_LIBS) $(FUSE_LIBS) \
 	-lpthread

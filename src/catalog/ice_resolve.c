@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "catalog/ice_avro.h"
+#include "catalog/ice_deletes.h"
 #include "catalog/ice_partition.h"
 #include "catalog/ice_resolve.h"
 #include "log.h"
@@ -600,6 +601,133 @@ static char *partition_text(avro_value_t *df)
 	return out;
 }
 
+/*
+ * The partition tuple exactly, for equality only: each value typed and
+ * length-prefixed (a null, the string "null" and a float that prints
+ * alike stay apart), doubles in hex.
+ */
+static char *partition_key(avro_value_t *df)
+{
+	avro_value_t part;
+	size_t n = 0, cap = 64, o = 0;
+	char *out = bfs_xmalloc(cap);
+
+	out[0] = '\0';
+	if (!field(df, "partition", &part) ||
+	    avro_value_get_type(&part) != AVRO_RECORD ||
+	    avro_value_get_size(&part, &n) != 0)
+		return out;
+	for (size_t i = 0; i < n; i++) {
+		avro_value_t v, u;
+		char val[512];
+		int32_t i32 = 0;
+		int64_t l = 0;
+		double d = 0;
+		float f = 0;
+		const void *bytes = NULL;
+		size_t bn = 0, need;
+		char tag = 'n';
+
+		if (avro_value_get_by_index(&part, i, &v, NULL) != 0)
+			continue;
+		val[0] = '\0';
+		if (unwrap(&v, &u)) {
+			switch (avro_value_get_type(&u)) {
+			case AVRO_INT32:
+				avro_value_get_int(&u, &i32);
+				snprintf(val, sizeof(val), "%d", i32);
+				tag = 'i';
+				break;
+			case AVRO_INT64:
+				avro_value_get_long(&u, &l);
+				snprintf(val, sizeof(val), "%lld",
+					 (long long)l);
+				tag = 'l';
+				break;
+			case AVRO_DOUBLE:
+				avro_value_get_double(&u, &d);
+				snprintf(val, sizeof(val), "%a", d);
+				tag = 'd';
+				break;
+			case AVRO_FLOAT:
+				avro_value_get_float(&u, &f);
+				snprintf(val, sizeof(val), "%a", (double)f);
+				tag = 'f';
+				break;
+			case AVRO_BOOLEAN:
+				avro_value_get_boolean(&u, &i32);
+				snprintf(val, sizeof(val), "%d", i32 != 0);
+				tag = 'b';
+				break;
+			case AVRO_STRING:
+			case AVRO_BYTES:
+			case AVRO_FIXED:
+				if (avro_value_get_type(&u) == AVRO_STRING) {
+					const char *str = "";
+
+					avro_value_get_string(&u, &str, &bn);
+					bytes = str;
+					bn = bn ? bn - 1 : 0;
+				} else if (avro_value_get_type(&u) ==
+					   AVRO_BYTES) {
+					avro_value_get_bytes(&u, &bytes, &bn);
+				} else {
+					avro_value_get_fixed(&u, &bytes, &bn);
+				}
+				for (size_t k = 0, w = 0;
+				     k < bn && w + 3 < sizeof(val); k++)
+					w += (size_t)snprintf(
+						val + w, sizeof(val) - w,
+						"%02x",
+						((const unsigned char *)
+							 bytes)[k]);
+				tag = 's';
+				break;
+			default:
+				tag = '?';
+			}
+		}
+		need = o + strlen(val) + 32;
+		if (need > cap) {
+			cap = need * 2;
+			out = bfs_xrealloc(out, cap);
+		}
+		o += (size_t)snprintf(out + o, cap - o, "%c%zu:%s,", tag,
+				      strlen(val), val);
+	}
+	return out;
+}
+
+/* Iceberg's reserved field id of a position delete's file_path column */
+#define FILE_PATH_FIELD_ID 2147483546
+
+/* The bound of the file_path column in lower_bounds or upper_bounds
+ * (map<int, binary>, written as an array of key/value records). */
+static char *path_bound(avro_value_t *df, const char *name)
+{
+	avro_value_t arr;
+	size_t n = 0;
+
+	if (!field(df, name, &arr) || avro_value_get_type(&arr) != AVRO_ARRAY ||
+	    avro_value_get_size(&arr, &n) != 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		avro_value_t kv, val;
+		int64_t key;
+		const void *bytes;
+		size_t bn;
+
+		if (avro_value_get_by_index(&arr, i, &kv, NULL) != 0 ||
+		    !get_long(&kv, "key", &key) || key != FILE_PATH_FIELD_ID ||
+		    !field(&kv, "value", &val) ||
+		    avro_value_get_type(&val) != AVRO_BYTES ||
+		    avro_value_get_bytes(&val, &bytes, &bn) != 0)
+			continue;
+		return bfs_xstrndup(bytes, bn);
+	}
+	return NULL;
+}
+
 typedef int (*avro_row_fn)(void *arg, avro_value_t *row);
 
 /*
@@ -674,6 +802,8 @@ struct manifest_ctx {
 	const char *table_prefix;
 	const struct bfs_ice_meta *m;
 	int64_t inherited_snapshot; /* the manifest's added_snapshot_id */
+	int64_t inherited_seq;	    /* its sequence_number; 0 for v1 */
+	int32_t list_spec_id;	    /* its partition_spec_id, or -1 */
 	struct bfs_ice_file *files;
 	size_t n;
 	char *err;
@@ -727,6 +857,7 @@ static int manifest_row(void *arg, avro_value_t *row)
 	c->files = bfs_xrealloc(c->files, (c->n + 1) * sizeof(*c->files));
 	f = &c->files[c->n];
 	memset(f, 0, sizeof(*f));
+	f->path = bfs_xstrdup(path);
 	f->key = bfs_ice_reroot(path, c->m->location, c->table_prefix);
 	if (f->key == NULL)
 		f->key = reroot_outside(path, c->m->location, c->table_prefix);
@@ -758,14 +889,37 @@ static int manifest_row(void *arg, avro_value_t *row)
 				bfs_ice_avro_meta_get(&c->meta, "schema"),
 				&c->spec) == 0;
 	}
+	/* data sequence numbers are inherited from the manifest list where
+	 * the entry leaves them null (an entry ADDED by that snapshot) */
+	f->seq = get_long(row, "sequence_number", &v) ? v : c->inherited_seq;
+	f->file_seq = get_long(row, "file_sequence_number", &v)
+			      ? v
+			      : c->inherited_seq;
+	f->spec_id = c->list_spec_id;
+	if (f->spec_id < 0) {
+		const char *sid =
+			bfs_ice_avro_meta_get(&c->meta, "partition-spec-id");
+
+		f->spec_id = sid ? (int32_t)strtol(sid, NULL, 10) : 0;
+	}
+	f->pkey = partition_key(&df);
 	if (c->have_spec) {
 		avro_value_t part;
 
 		f->partition = field(&df, "partition", &part)
 				       ? bfs_ice_partition_path(&c->spec, &part)
 				       : bfs_xstrdup("");
+		f->unpartitioned = true;
+		for (size_t k = 0; k < c->spec.n; k++)
+			if (strcmp(c->spec.fields[k].transform, "void") != 0)
+				f->unpartitioned = false;
 	} else {
 		f->partition = partition_text(&df);
+		f->unpartitioned = f->pkey[0] == '\0';
+	}
+	if (f->content == BFS_ICE_POSITION_DELETES) {
+		f->lower_path = path_bound(&df, "lower_bounds");
+		f->upper_path = path_bound(&df, "upper_bounds");
 	}
 	f->sub = sub_path(f->key, c->table_prefix, f->partition);
 	f->referenced = get_string(&df, "referenced_data_file");
@@ -833,6 +987,11 @@ static int list_row(void *arg, avro_value_t *row)
 	free(path);
 	get_long(row, "added_snapshot_id", &added);
 	l->mc->inherited_snapshot = added;
+	if (!get_long(row, "sequence_number", &l->mc->inherited_seq))
+		l->mc->inherited_seq = 0; /* v1 */
+	l->mc->list_spec_id = get_long(row, "partition_spec_id", &added)
+				      ? (int32_t)added
+				      : -1;
 	rc = read_manifest(l->s, l->mc, key);
 	free(key);
 	return rc;
@@ -848,6 +1007,7 @@ int bfs_ice_snapshot_files(struct bfs_store *s, const char *table_prefix,
 		.table_prefix = table_prefix,
 		.m = m,
 		.inherited_snapshot = snap->id,
+		.list_spec_id = -1,
 		.err = err,
 		.errlen = errlen,
 	};
@@ -874,6 +1034,7 @@ int bfs_ice_snapshot_files(struct bfs_store *s, const char *table_prefix,
 		bfs_ice_files_free(mc.files, mc.n);
 		return rc;
 	}
+	bfs_ice_match_deletes(mc.files, mc.n);
 	*files = mc.files;
 	*n = mc.n;
 	return 0;
@@ -886,6 +1047,12 @@ void bfs_ice_files_free(struct bfs_ice_file *files, size_t n)
 		free(files[i].sub);
 		free(files[i].partition);
 		free(files[i].referenced);
+		free(files[i].path);
+		free(files[i].pkey);
+		free(files[i].lower_path);
+		free(files[i].upper_path);
+		free(files[i].deletes);
+		free(files[i].applies);
 	}
 	free(files);
 }

@@ -37,6 +37,22 @@ struct bfs_ice_file {
 	bool is_dv;
 	int64_t dv_offset, dv_length;
 	char *referenced; /* referenced_data_file, or NULL */
+	/* what decides which deletes apply (Iceberg spec, "Scan Planning") */
+	char *path;	    /* file_path as written in the manifest */
+	int64_t seq;	    /* data sequence number (inherited when null) */
+	int64_t file_seq;   /* file sequence number (inherited when null) */
+	int32_t spec_id;    /* partition spec of its manifest */
+	bool unpartitioned; /* that spec has no fields but void ones */
+	char *pkey;	    /* the partition tuple, exactly (not for show) */
+	/* position deletes: the bounds of their file_path column, or NULL */
+	char *lower_path, *upper_path;
+	/* a data file: the delete files and vectors that apply to it, sorted
+	 * by sub (bfs_ice_match_deletes); pointers into the same array */
+	struct bfs_ice_file **deletes;
+	size_t ndeletes;
+	/* a delete: the data files it applies to, sorted by sub */
+	struct bfs_ice_file **applies;
+	size_t napplies;
 	/* filled by the namespace from a listing of the file's folder: the
 	 * object's size and mtime (what a read delivers), or missing */
 	bool listed, missing;
@@ -85,7 +101,8 @@ const struct bfs_ice_snapshot *bfs_ice_snapshot(const struct bfs_ice_meta *m,
 
 /*
  * The live files (data and deletes) of a snapshot: manifest list →
- * manifests → entries whose status is not DELETED.
+ * manifests → entries whose status is not DELETED; each data file's
+ * deletes are matched (bfs_ice_match_deletes).
  * @param files receives an array of *n files; release with
  *        bfs_ice_files_free().
  * @return 0, EIO (err names the file), or the store's errno.

@@ -639,55 +639,119 @@ static const char *content_name(enum bfs_ice_content c)
 }
 
 static const char *const xattr_names[] = {
-	"user.iceberg.record_count",	   "user.iceberg.partition",
-	"user.iceberg.snapshot_id",	   "user.iceberg.content",
-	"user.iceberg.file_size_in_bytes", "user.iceberg.referenced_data_file",
-	"user.iceberg.content_offset",	   "user.iceberg.content_size_in_bytes",
+	"user.iceberg.record_count",
+	"user.iceberg.partition",
+	"user.iceberg.snapshot_id",
+	"user.iceberg.content",
+	"user.iceberg.file_size_in_bytes",
+	"user.iceberg.sequence_number",
+	"user.iceberg.file_sequence_number",
+	"user.iceberg.partition_spec_id",
+	"user.iceberg.deletes",
+	"user.iceberg.applies_to",
+	"user.iceberg.referenced_data_file",
+	"user.iceberg.content_offset",
+	"user.iceberg.content_size_in_bytes",
 };
 
-/* Whether file f has xattr i (the last three: some delete files only). */
+enum {
+	X_DELETES = 8,
+	X_APPLIES_TO,
+	X_REFERENCED,
+	X_OFFSET,
+	X_LENGTH,
+};
+
+/* Whether file f has xattr i (deletes: data files; the rest: some
+ * delete files only). */
 static bool has_xattr(const struct bfs_ice_file *f, size_t i)
 {
-	if (i == 5)
+	if (i == X_DELETES)
+		return f->content == BFS_ICE_DATA;
+	if (i == X_APPLIES_TO)
+		return f->content != BFS_ICE_DATA;
+	if (i == X_REFERENCED)
 		return f->referenced != NULL;
-	if (i == 6 || i == 7)
+	if (i == X_OFFSET || i == X_LENGTH)
 		return f->is_dv;
 	return true;
+}
+
+/* Files as paths below the snapshot's directory, one a line. */
+static char *path_list(struct bfs_ice_file *const *v, size_t n)
+{
+	size_t len = 1, o = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]->sub) + sizeof(".deletes/");
+	out = bfs_xmalloc(len);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(
+			out + o, len - o, "%s%s%s", i ? "\n" : "",
+			v[i]->content == BFS_ICE_DATA ? "" : ".deletes/",
+			v[i]->sub);
+	return out;
+}
+
+/* The value of xattr i of f (malloc'd). */
+static char *xattr_value(const struct bfs_ice_file *f, size_t i)
+{
+	switch (i) {
+	case 0:
+		return bfs_xasprintf("%" PRId64, f->record_count);
+	case 1:
+		return bfs_xstrdup(f->partition);
+	case 2:
+		return bfs_xasprintf("%" PRId64, f->snapshot_id);
+	case 3:
+		return bfs_xstrdup(content_name(f->content));
+	case 4:
+		return bfs_xasprintf("%llu", (unsigned long long)f->size);
+	case 5:
+		return bfs_xasprintf("%" PRId64, f->seq);
+	case 6:
+		return bfs_xasprintf("%" PRId64, f->file_seq);
+	case 7:
+		return bfs_xasprintf("%d", (int)f->spec_id);
+	case X_DELETES:
+		return path_list(f->deletes, f->ndeletes);
+	case X_APPLIES_TO:
+		return path_list(f->applies, f->napplies);
+	case X_REFERENCED:
+		return bfs_xstrdup(f->referenced);
+	case X_OFFSET:
+		return bfs_xasprintf("%" PRId64, f->dv_offset);
+	default:
+		return bfs_xasprintf("%" PRId64, f->dv_length);
+	}
 }
 
 static int ice_getxattr(struct bfs_ns *ns, const struct bfs_node *node,
 			const char *name, char *buf, size_t size, size_t *len)
 {
 	const struct bfs_ice_file *f = node->ns_data;
-	char val[1024];
+	char *val = NULL;
+	int rc = 0;
 
 	if (node->type != BFS_NODE_FILE || f == NULL)
 		return ENODATA;
-	if (strcmp(name, xattr_names[0]) == 0)
-		snprintf(val, sizeof(val), "%" PRId64, f->record_count);
-	else if (strcmp(name, xattr_names[1]) == 0)
-		snprintf(val, sizeof(val), "%s", f->partition);
-	else if (strcmp(name, xattr_names[2]) == 0)
-		snprintf(val, sizeof(val), "%" PRId64, f->snapshot_id);
-	else if (strcmp(name, xattr_names[3]) == 0)
-		snprintf(val, sizeof(val), "%s", content_name(f->content));
-	else if (strcmp(name, xattr_names[4]) == 0)
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)f->size);
-	else if (strcmp(name, xattr_names[5]) == 0 && has_xattr(f, 5))
-		snprintf(val, sizeof(val), "%s", f->referenced);
-	else if (strcmp(name, xattr_names[6]) == 0 && has_xattr(f, 6))
-		snprintf(val, sizeof(val), "%" PRId64, f->dv_offset);
-	else if (strcmp(name, xattr_names[7]) == 0 && has_xattr(f, 7))
-		snprintf(val, sizeof(val), "%" PRId64, f->dv_length);
-	else
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(xattr_names) && !val; i++)
+		if (strcmp(name, xattr_names[i]) == 0 && has_xattr(f, i))
+			val = xattr_value(f, i);
+	if (val == NULL)
 		return ENODATA;
 	*len = strlen(val);
-	if (size == 0)
-		return 0;
-	if (*len > size)
-		return ERANGE;
-	memcpy(buf, val, *len);
-	return 0;
+	/* the kernel's limit for a value (XATTR_SIZE_MAX) */
+	if (*len > 65536)
+		rc = E2BIG;
+	else if (size != 0 && *len > size)
+		rc = ERANGE;
+	else if (size != 0)
+		memcpy(buf, val, *len);
+	free(val);
+	return rc;
 }
 
 static int ice_listxattr(struct bfs_ns *ns, const struct bfs_node *node,

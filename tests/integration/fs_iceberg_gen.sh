@@ -25,7 +25,7 @@ C=$M/catalogs/gen
 mkdir -p "$B/gen"
 for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
 	codec_xz codec_lz4 parts_engine parts_migrated dv_table outside \
-	outside_data hashed; do
+	outside_data hashed applies; do
 	cp -r "$GEN/$t" "$B/gen/" || t_diag "copy of $t failed"
 done
 
@@ -75,6 +75,30 @@ t_is "each names the data file it applies to, its offset and length" \
 	"s3://warehouse/wh/dv_table/data/b.parquet 44 24 "
 t_ok "tar archives each entry once" \
 	sh -c "tar -cf - -C '$D' . | tar -tf - | sort | uniq -d | grep -q . && exit 1 || exit 0"
+# which deletes apply: each line of EXPECTED (ice_gen.py's reading of
+# the spec's rules) against the xattrs, through the mount
+xa() { getfattr --absolute-names --only-values -n "user.iceberg.$1" "$2" | tr '\n' ' ' | sed 's/ $//'; }
+for t in dv_table applies; do
+	n=0
+	while read -r kind name want; do
+		case $kind in
+		applies) got=$(xa deletes "$C/$t/current/$name") ;;
+		appliesto) got=$(xa applies_to "$C/$t/current/.deletes/$name") ;;
+		seq) got="$(xa sequence_number "$C/$t/current/$name") $(xa file_sequence_number "$C/$t/current/$name")" ;;
+		spec) got=$(xa partition_spec_id "$C/$t/current/$name") ;;
+		*) continue ;;
+		esac
+		t_is "$t: $kind $name" "$got" "$want"
+		n=$((n + 1))
+	done <"$GEN/$t/EXPECTED"
+	t_ok "$t: expectations read" test "$n" -ge 4
+done
+A=$C/applies/current
+t_is "a data file lists deletes, a delete the data files: both are paths to open" \
+	"$(cd "$A" && xa deletes region=b/f2.parquet | xargs cat | wc -c)" \
+	"$(stat -c %s "$A/.deletes/eq-global.parquet")"
+t_is "a DELETED entry is not a live delete" "$(ls "$A/.deletes" | tr '\n' ' ')" \
+	"eq-global.parquet pos-u.parquet region=a region=b "
 O=$C/outside/current
 t_is "data outside the location: every file is one entry" \
 	"$(ls "$O" | tr '\n' ' ')" \

@@ -22,6 +22,10 @@ Tables:
                  numbers that decide which deletes apply
   outside        data files under write.data.path, under a hashed
                  object-store prefix, and one that does not exist
+  applies        v2, partition evolution: which position and equality
+                 deletes apply to which data file (sequence numbers,
+                 partition, referenced_data_file, file_path bounds,
+                 global equality deletes)
 """
 import base64
 import datetime
@@ -39,7 +43,7 @@ import avro.datafile
 import avro.io
 import avro.schema
 
-FIX, OUT = sys.argv[1], sys.argv[2]
+FIX, OUT = sys.argv[1], sys.argv[2]  # then optional names of TABLES
 CODECS = ["null", "deflate", "snappy", "zstandard", "bzip2", "xz"]
 
 
@@ -311,6 +315,18 @@ def result_type(f):
     return f["src_type"]
 
 
+def BOUNDS(k, v):
+    # map<int, binary> as Iceberg writes it in Avro: an array of records
+    return {"type": "array", "logicalType": "map", "items": {
+        "type": "record", "name": "k%d_v%d" % (k, v), "fields": [
+            {"name": "key", "type": "int", "field-id": k},
+            {"name": "value", "type": "bytes", "field-id": v}]}}
+
+
+# the reserved field id of a position delete file's file_path column
+FILE_PATH_ID = 2147483546
+
+
 def manifest_schema(fields):
     part = {"type": "record", "name": "r102", "fields": [
         {"name": f["name"], "type": ["null", avro_type(result_type(f))], "default": None,
@@ -332,6 +348,8 @@ def manifest_schema(fields):
             opt("referenced_data_file", "string", 143),
             opt("content_offset", "long", 144),
             opt("content_size_in_bytes", "long", 145),
+            opt("lower_bounds", BOUNDS(126, 127), 125),
+            opt("upper_bounds", BOUNDS(129, 130), 128),
         ]}},
     ]}
 
@@ -354,11 +372,12 @@ LIST_SCHEMA = {"type": "record", "name": "manifest_file", "fields": [
 
 
 class Table:
-    def __init__(self, name, location, columns, fields, version=2, props=None):
+    def __init__(self, name, location, columns, fields, version=2, props=None, specs=None):
         self.dir = os.path.join(OUT, name)
         self.location = location
         self.columns = columns  # [(id, name, type)]
         self.fields = fields    # [{name, transform, source_id, field_id, src_type}]
+        self.specs = specs or {0: fields}  # spec id -> fields
         self.version = version
         self.props = props or {}
         self.snapshots = []
@@ -369,9 +388,10 @@ class Table:
         return {"type": "struct", "schema-id": 0, "fields": [
             {"id": i, "name": n, "required": False, "type": t} for i, n, t in self.columns]}
 
-    def spec_json(self):
+    def spec_json(self, spec_id=0):
         return [{"name": f["name"], "transform": f["transform"],
-                 "source-id": f["source_id"], "field-id": f["field_id"]} for f in self.fields]
+                 "source-id": f["source_id"], "field-id": f["field_id"]}
+                for f in self.specs[spec_id]]
 
     def put(self, rel, data):
         p = os.path.join(self.dir, rel)
@@ -379,12 +399,15 @@ class Table:
         open(p, "wb").write(data)
         return len(data)
 
-    def manifest(self, name, content, seq, snap, entries, codec="zstandard"):
+    def manifest(self, name, content, seq, snap, entries, codec="zstandard", spec_id=0):
         """entries: dicts with status, path, content, partition (values),
-        records, size, [seq], [ref], [offset], [length], [eq]"""
-        fields = self.fields
+        records, size, [seq], [ref], [offset], [length], [eq], [lower,
+        upper] (file_path bounds of a position delete file)"""
+        fields = self.specs[spec_id]
         recs = []
         for e in entries:
+            bounds = lambda k: ([{"key": FILE_PATH_ID, "value": e[k].encode()}]
+                                if k in e else None)
             recs.append({
                 "status": e.get("status", 1),
                 "snapshot_id": snap,
@@ -401,26 +424,28 @@ class Table:
                     "referenced_data_file": e.get("ref"),
                     "content_offset": e.get("offset"),
                     "content_size_in_bytes": e.get("length"),
+                    "lower_bounds": bounds("lower"),
+                    "upper_bounds": bounds("upper"),
                 }})
         rel = "metadata/" + name
         write_avro(os.path.join(self.dir, rel), manifest_schema(fields), recs, {
             "schema": json.dumps(self.schema_json()),
             "schema-id": "0",
-            "partition-spec": json.dumps(self.spec_json()),
-            "partition-spec-id": "0",
+            "partition-spec": json.dumps(self.spec_json(spec_id)),
+            "partition-spec-id": str(spec_id),
             "format-version": str(self.version),
             "content": "deletes" if content else "data",
         }, codec=codec)
         self.manifests.append((self.location + "/" + rel, content, seq, snap, len(recs),
-                               os.path.getsize(os.path.join(self.dir, rel))))
+                               os.path.getsize(os.path.join(self.dir, rel)), spec_id))
 
     def commit(self, snap, seq):
         rel = "metadata/snap-%d-1-list.avro" % snap
-        recs = [{"manifest_path": p, "manifest_length": ln, "partition_spec_id": 0,
+        recs = [{"manifest_path": p, "manifest_length": ln, "partition_spec_id": sid,
                  "content": c, "sequence_number": s, "min_sequence_number": s,
                  "added_snapshot_id": sn, "added_files_count": n, "existing_files_count": 0,
                  "deleted_files_count": 0, "added_rows_count": n, "existing_rows_count": 0,
-                 "deleted_rows_count": 0} for p, c, s, sn, n, ln in self.manifests]
+                 "deleted_rows_count": 0} for p, c, s, sn, n, ln, sid in self.manifests]
         write_avro(os.path.join(self.dir, rel), LIST_SCHEMA, recs,
                    {"snapshot-id": str(snap), "sequence-number": str(seq),
                     "format-version": str(self.version)}, codec="zstandard")
@@ -432,9 +457,11 @@ class Table:
                 "location": self.location, "last-sequence-number": seq,
                 "last-updated-ms": 1700000000000 + seq, "last-column-id": len(self.columns),
                 "current-schema-id": 0, "schemas": [self.schema_json()],
-                "default-spec-id": 0,
-                "partition-specs": [{"spec-id": 0, "fields": self.spec_json()}],
-                "last-partition-id": 999 + len(self.fields), "default-sort-order-id": 0,
+                "default-spec-id": max(self.specs),
+                "partition-specs": [{"spec-id": i, "fields": self.spec_json(i)}
+                                    for i in sorted(self.specs)],
+                "last-partition-id": 999 + max(len(f) for f in self.specs.values()),
+                "default-sort-order-id": 0,
                 "sort-orders": [{"order-id": 0, "fields": []}], "properties": self.props,
                 "current-snapshot-id": snap, "snapshots": self.snapshots}
         if self.version >= 3:
@@ -528,8 +555,9 @@ def puffin(blobs):
 def dv_table():
     """v3, unpartitioned. Sequence numbers decide which deletes apply:
     seq 1: data a, b, c   seq 2: data d; DVs for a and b in one Puffin;
-    a position delete file for c; an equality delete (global, seq 2)
-    applies to a, b, c (seq 1 < 2) but not to d (same seq)."""
+    a position delete file for c (file_path bounds c..c, so not d); an
+    equality delete (global, seq 2) applies to a, b, c (seq 1 < 2) but
+    not to d (same seq)."""
     loc = "s3://warehouse/wh/dv_table"
     t = Table("dv_table", loc, [(1, "id", "long")], [], version=3)
     data = parquet_bytes()
@@ -549,7 +577,8 @@ def dv_table():
          "seq": 2, "ref": loc + "/data/a.parquet", "offset": spans[0][0], "length": spans[0][1]},
         {"path": loc + "/data/dvs.puffin", "content": 1, "format": "PUFFIN", "size": psize,
          "seq": 2, "ref": loc + "/data/b.parquet", "offset": spans[1][0], "length": spans[1][1]},
-        {"path": loc + "/data/pos-c.parquet", "content": 1, "size": len(pos), "seq": 2},
+        {"path": loc + "/data/pos-c.parquet", "content": 1, "size": len(pos), "seq": 2,
+         "lower": loc + "/data/c.parquet", "upper": loc + "/data/c.parquet"},
         {"path": loc + "/data/eq.parquet", "content": 2, "size": len(pos), "seq": 2, "eq": [1]},
     ])
     # a's old position deletes at seq 0 < 1 would not apply: none written
@@ -596,8 +625,97 @@ def outside_table():
     open(os.path.join(t.dir, "EXPECTED"), "w").write("\n".join(e) + "\n")
 
 
+def applies_table():
+    """v2 with partition evolution: spec 0 identity(region), spec 1
+    unpartitioned. Which deletes apply, by the spec's scan-planning rules
+    (each expectation below says why); the sequence numbers of the
+    manifest list are inherited where an entry leaves its own null."""
+    loc = "s3://warehouse/wh/applies"
+    region = [{"name": "region", "transform": "identity", "source_id": 2,
+               "field_id": 1000, "src_type": "string"}]
+    t = Table("applies", loc, [(1, "id", "long"), (2, "region", "string")], region,
+              specs={0: region, 1: []})
+    data = parquet_bytes()
+    P = lambda rel: loc + "/data/" + rel
+    for rel in ("region=a/f1.parquet", "region=b/f2.parquet", "region=a/f3.parquet",
+                "region=a/f5.parquet", "u1.parquet", "region=a/pos-part.parquet",
+                "region=a/pos-f1.parquet", "region=a/pos-ref.parquet",
+                "region=a/pos-range.parquet", "region=a/pos-refother.parquet",
+                "region=a/eq-a.parquet", "region=b/eq-b.parquet", "eq-global.parquet",
+                "pos-u.parquet", "eq-dropped.parquet"):
+        t.put("data/" + rel, data)
+    n = len(data)
+    t.manifest("d1.avro", 0, 1, 401, [
+        {"path": P("region=a/f1.parquet"), "partition": ["a"], "size": n, "seq": 1},
+        {"path": P("region=b/f2.parquet"), "partition": ["b"], "size": n, "seq": 1}])
+    t.manifest("d1u.avro", 0, 1, 401, [{"path": P("u1.parquet"), "size": n, "seq": 1}],
+               spec_id=1)
+    t.manifest("d2.avro", 0, 2, 402, [
+        {"path": P("region=a/f3.parquet"), "partition": ["a"], "size": n, "seq": 2}])
+    # no sequence number of its own: inherits the manifest's, 3
+    t.manifest("d3.avro", 0, 3, 403, [
+        {"path": P("region=a/f5.parquet"), "partition": ["a"], "size": n}])
+    t.manifest("x1.avro", 1, 1, 401, [
+        {"path": P("region=a/pos-f1.parquet"), "content": 1, "partition": ["a"], "size": n,
+         "seq": 1, "lower": P("region=a/f1.parquet"), "upper": P("region=a/f1.parquet")},
+        {"path": P("region=b/eq-b.parquet"), "content": 2, "partition": ["b"], "size": n,
+         "seq": 1, "eq": [1]}])
+    t.manifest("x2.avro", 1, 2, 402, [
+        {"path": P("region=a/pos-part.parquet"), "content": 1, "partition": ["a"],
+         "size": n, "seq": 2},
+        {"path": P("region=a/eq-a.parquet"), "content": 2, "partition": ["a"], "size": n,
+         "seq": 2, "eq": [1]}])
+    t.manifest("x3.avro", 1, 3, 403, [
+        {"path": P("region=a/pos-ref.parquet"), "content": 1, "partition": ["a"], "size": n,
+         "seq": 3, "ref": P("region=a/f3.parquet")},
+        {"path": P("region=a/pos-range.parquet"), "content": 1, "partition": ["a"],
+         "size": n, "seq": 3, "lower": P("region=a/f3.parquet"),
+         "upper": P("region=a/f5.parquet")},
+        {"path": P("region=a/pos-refother.parquet"), "content": 1, "partition": ["a"],
+         "size": n, "seq": 3, "ref": P("region=b/f2.parquet")}])
+    t.manifest("x3u.avro", 1, 3, 403, [
+        {"path": P("eq-global.parquet"), "content": 2, "size": n, "seq": 3, "eq": [1]},
+        {"path": P("pos-u.parquet"), "content": 1, "size": n, "seq": 3},
+        {"path": P("eq-dropped.parquet"), "content": 2, "size": n, "seq": 3, "eq": [1],
+         "status": 2}], spec_id=1)
+    t.commit(403, 3)
+    D = lambda *names: " ".join(".deletes/" + x for x in names)
+    e = [
+        # f1 (a, seq 1): eq-a (1 < 2), eq-global (1 < 3, unpartitioned),
+        # pos-f1 (bounds f1..f1, 1 <= 1), pos-part (a, 1 <= 2)
+        "applies region=a/f1.parquet " + D("eq-global.parquet", "region=a/eq-a.parquet",
+                                          "region=a/pos-f1.parquet",
+                                          "region=a/pos-part.parquet"),
+        # f2 (b, seq 1): eq-global; not eq-b (1 is not < 1), not
+        # pos-refother (it names f2 but is in partition a)
+        "applies region=b/f2.parquet " + D("eq-global.parquet"),
+        # f3 (a, seq 2): not eq-a (2 is not < 2), not pos-f1 (bounds)
+        "applies region=a/f3.parquet " + D("eq-global.parquet", "region=a/pos-part.parquet",
+                                          "region=a/pos-range.parquet",
+                                          "region=a/pos-ref.parquet"),
+        # f5 (a, inherited seq 3): only pos-range (f3..f5, 3 <= 3);
+        # pos-part and eq-a are older, eq-global is not newer
+        "applies region=a/f5.parquet " + D("region=a/pos-range.parquet"),
+        # u1 (spec 1, seq 1): eq-global, pos-u (same spec); none of spec 0
+        "applies u1.parquet " + D("eq-global.parquet", "pos-u.parquet"),
+        "appliesto eq-global.parquet region=a/f1.parquet region=a/f3.parquet "
+        "region=b/f2.parquet u1.parquet",
+        "appliesto region=b/eq-b.parquet",
+        "appliesto region=a/pos-refother.parquet",
+        "seq region=a/f5.parquet 3 3",
+        "seq region=a/f1.parquet 1 1",
+        "spec u1.parquet 1",
+        "spec region=a/f1.parquet 0",
+    ]
+    open(os.path.join(t.dir, "EXPECTED"), "w").write("\n".join(e) + "\n")
+
+
+TABLES = {"codec": codec_tables, "parts": parts_tables, "dv_table": dv_table,
+          "outside": outside_table, "applies": applies_table}
 os.makedirs(OUT, exist_ok=True)
-codec_tables()
-parts_tables()
-dv_table()
-outside_table()
+# naming tables rewrites only those (Avro sync markers are random: the
+# others' files stay as committed)
+for name in sys.argv[3:] or list(TABLES):
+    if name in ("dv_table", "applies"):
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+    TABLES[name]()

@@ -413,6 +413,102 @@ static void test_dvs(struct bfs_store *s, const char *gen)
 	free(exp);
 }
 
+/* A file's list as EXPECTED writes it: paths below the snapshot's
+ * directory, space-separated. */
+static char *joined(struct bfs_ice_file *const *v, size_t n)
+{
+	char *out = bfs_xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		char *next = bfs_xasprintf(
+			"%s%s%s%s", out, i ? " " : "",
+			v[i]->content == BFS_ICE_DATA ? "" : ".deletes/",
+			v[i]->sub);
+
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static struct bfs_ice_file *by_sub(struct bfs_ice_file *files, size_t n,
+				   const char *sub)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(files[i].sub, sub) == 0)
+			return &files[i];
+	return NULL;
+}
+
+/*
+ * Which deletes apply, against the table's EXPECTED (written by
+ * ice_gen.py from the spec's rules, not by this code): "applies DATA
+ * DELETES…", "appliesto DELETE DATA…", "seq FILE SEQ FILE_SEQ", "spec
+ * FILE ID".
+ */
+static void test_applies(struct bfs_store *s, const char *gen,
+			 const char *table, size_t want_lines)
+{
+	char *dir = bfs_xasprintf("%s/%s", gen, table);
+	char *exp = bfs_xasprintf("%s/%s/EXPECTED", gen, table);
+	char *prefix = bfs_xasprintf("gen/%s/", table);
+	struct bfs_ice_file *files = NULL;
+	struct bfs_ice_meta m;
+	char err[1024] = "", line[2048];
+	size_t n = 0, checked = 0;
+	FILE *fp;
+	int rc;
+
+	load_dir(s, dir, prefix);
+	rc = bfs_ice_meta_load(s, prefix, &m, err, sizeof(err));
+	if (rc == 0)
+		rc = bfs_ice_snapshot_files(
+			s, prefix, &m,
+			bfs_ice_snapshot(&m, m.current_snapshot_id), &files, &n,
+			err, sizeof(err));
+	tap_ok(rc == 0, "%s resolves (%s)", table, err);
+	fp = fopen(exp, "r");
+	while (rc == 0 && fp && fgets(line, sizeof(line), fp)) {
+		char kind[32], name[256], *rest, *got = NULL;
+		struct bfs_ice_file *f;
+		int off = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%31s %255s %n", kind, name, &off) < 2 ||
+		    off == 0)
+			off = (int)strlen(line);
+		rest = line + off;
+		f = by_sub(files, n, name);
+		if (strcmp(kind, "applies") == 0)
+			got = f ? joined(f->deletes, f->ndeletes) : NULL;
+		else if (strcmp(kind, "appliesto") == 0)
+			got = f ? joined(f->applies, f->napplies) : NULL;
+		else if (strcmp(kind, "seq") == 0)
+			got = f ? bfs_xasprintf("%lld %lld", (long long)f->seq,
+						(long long)f->file_seq)
+				: NULL;
+		else if (strcmp(kind, "spec") == 0)
+			got = f ? bfs_xasprintf("%d", (int)f->spec_id) : NULL;
+		else
+			continue;
+		tap_ok(got && strcmp(got, rest) == 0,
+		       "%s: %s %s: '%s' (got '%s')", table, kind, name, rest,
+		       got ? got : "no such file");
+		free(got);
+		checked++;
+	}
+	if (fp)
+		fclose(fp);
+	tap_ok(checked == want_lines, "%s: %zu expectations checked", table,
+	       checked);
+	bfs_ice_files_free(files, n);
+	if (rc == 0)
+		bfs_ice_meta_release(&m);
+	free(prefix);
+	free(dir);
+	free(exp);
+}
+
 int main(void)
 {
 	const char *srcdir = getenv("BFS_SRCDIR");
@@ -444,6 +540,8 @@ int main(void)
 	test_codecs(s, gen);
 	test_partition_paths(s, gen);
 	test_dvs(s, gen);
+	test_applies(s, gen, "dv_table", 4);
+	test_applies(s, gen, "applies", 12);
 	s->destroy(s);
 	free(fixtures);
 	free(gen);
