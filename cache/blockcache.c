@@ -40,14 +40,20 @@
 #include "cache/stats.h"
 #include "log.h"
 
-#define IKEY_LEN	40
-#define LKEY_LEN	16
-#define HOT_DEFAULT	8
-#define VERIFIED_SLOTS	8192 /* files remembered as verified */
-#define POOL_BLOCKS	8    /* idle block buffers kept */
-#define POOL_RUNS	4    /* idle run buffers kept */
-#define BG_MAX		8    /* blocks fetched behind ranged reads at once */
-#define SMALL_DIV	16   /* a read of at most bs/16 bytes is small */
+#define IKEY_LEN       40
+#define LKEY_LEN       16
+#define HOT_DEFAULT    8
+#define VERIFIED_SLOTS 8192 /* files remembered as verified */
+#define POOL_BLOCKS    8    /* idle block buffers kept */
+#define POOL_RUNS      4    /* idle run buffers kept */
+#define BG_MAX	       8    /* blocks fetched behind ranged reads at once */
+#define SMALL_DIV      16   /* a read of at most bs/16 bytes is small */
+/* Pieces: a small read whose block is nowhere is served by one ranged
+ * GET of the PIECE-aligned pieces of its block it touches, and each of
+ * them is kept as an entry of its own (a partial block), numbered with
+ * PIECE_TAG set so that it never meets a block's number. */
+#define PIECE		(32u << 10)
+#define PIECE_TAG	(1ull << 63)
 #define TOUCH_MAX	1024
 #define TOUCH_NS	1000000000ull /* one note per block per second */
 #define SWEEP_EVERY	3600	      /* seconds between orphan sweeps */
@@ -1004,7 +1010,15 @@ struct bg {
 	uint8_t ikey[IKEY_LEN];
 	struct flight *f;
 	struct blk *b; /* fetched already (a reference): admit it only */
+	/* pieces: admit the got bytes of b as pieces from first on (no
+	 * flight: a reader meanwhile fetches them again, or finds them) */
+	bool pieces;
+	uint64_t first;
+	size_t got;
 };
+
+static void admit_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+			 uint64_t first, const uint8_t *data, size_t got);
 
 /* Free g and count its thread out; last: stop() waits for the count,
  * and then p may go. */
@@ -1029,6 +1043,11 @@ static void *bg_main(void *arg)
 	uint64_t id = 0, atime;
 	int rc;
 
+	if (g->pieces) {
+		admit_pieces(p, &g->o, g->block, g->first, g->b->data, g->got);
+		bg_free(g);
+		return NULL;
+	}
 	b = g->b;
 	rc = b ? 0 : fetch(p, &g->o, g->block, &b);
 	if (rc == 0 && b->len > 0)
@@ -1056,6 +1075,50 @@ static void *bg_main(void *arg)
 	return NULL;
 }
 
+/* A job for a thread behind the reader (a reference to b is taken), or
+ * NULL: BG_MAX running, or stopping. */
+static struct bg *bg_new(struct bc_priv *p, const struct obj *o, uint64_t block,
+			 struct blk *b)
+{
+	struct bg *g;
+	bool ok;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	ok = p->nbg < BG_MAX && !p->stopping;
+	if (ok)
+		p->nbg++;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (!ok)
+		return NULL;
+	g = bfs_xcalloc(1, sizeof(*g));
+	g->p = p;
+	g->o = *o;
+	g->key = bfs_xstrdup(o->key);
+	snprintf(g->etag, sizeof(g->etag), "%s", o->etag);
+	g->o.key = g->key;
+	g->o.etag = g->etag;
+	g->block = block;
+	g->b = b ? blk_ref(b) : NULL;
+	return g;
+}
+
+/* Run g in a detached thread. @return 0, or EAGAIN (g is freed). */
+static int bg_run(struct bg *g)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	BFS_PCHECK(pthread_attr_init(&attr));
+	BFS_PCHECK(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
+	rc = pthread_create(&t, &attr, bg_main, g);
+	BFS_PCHECK(pthread_attr_destroy(&attr));
+	if (rc == 0)
+		return 0;
+	bg_free(g);
+	return EAGAIN;
+}
+
 /*
  * Fetch block of o (b NULL) or admit b (a reference is taken) in a
  * thread of its own; its flight f is registered.
@@ -1065,37 +1128,13 @@ static void *bg_main(void *arg)
 static int bg_start(struct bc_priv *p, const struct obj *o, uint64_t block,
 		    const uint8_t *ikey, struct flight *f, struct blk *b)
 {
-	pthread_attr_t attr;
-	struct bg *g;
-	pthread_t t;
-	int rc;
+	struct bg *g = bg_new(p, o, block, b);
 
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	rc = p->nbg >= BG_MAX || p->stopping ? EAGAIN : 0;
-	if (rc == 0)
-		p->nbg++;
-	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (rc != 0)
-		return rc;
-	g = bfs_xcalloc(1, sizeof(*g));
-	g->p = p;
-	g->o = *o;
-	g->key = bfs_xstrdup(o->key);
-	snprintf(g->etag, sizeof(g->etag), "%s", o->etag);
-	g->o.key = g->key;
-	g->o.etag = g->etag;
-	g->block = block;
+	if (g == NULL)
+		return EAGAIN;
 	memcpy(g->ikey, ikey, IKEY_LEN);
 	g->f = f;
-	g->b = b ? blk_ref(b) : NULL;
-	BFS_PCHECK(pthread_attr_init(&attr));
-	BFS_PCHECK(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
-	rc = pthread_create(&t, &attr, bg_main, g);
-	BFS_PCHECK(pthread_attr_destroy(&attr));
-	if (rc == 0)
-		return 0;
-	bg_free(g);
-	return EAGAIN;
+	return bg_run(g);
 }
 
 /*
@@ -1129,6 +1168,122 @@ static void serve(struct want *w, struct blk *b)
 	if (w && b)
 		copy_out(w, b->data, b->len);
 	blk_put(b);
+}
+
+/* Whether small reads are served by pieces (the block holds several). */
+static bool pieces_on(const struct bc_priv *p)
+{
+	return p->bs % PIECE == 0 && p->bs >= 2 * PIECE;
+}
+
+/* The number piece i of block is indexed under. */
+static uint64_t piece_no(const struct bc_priv *p, uint64_t block, uint64_t i)
+{
+	return PIECE_TAG | (block * (p->bs / PIECE) + i);
+}
+
+/*
+ * Serve a small read w of block (which is nowhere) from its pieces: from
+ * their files when every piece it touches is indexed, else with one
+ * ranged GET of those pieces, each then admitted (one small file and one
+ * transaction each). The block itself is not fetched: a lone read costs
+ * its pieces only; the prefetcher fetches blocks where random reads
+ * cluster (prefetch.h).
+ */
+static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+			struct want *w)
+{
+	size_t n = BFS_MIN(w->len, p->bs - w->boff), done = 0, got = 0, glen;
+	uint64_t first = w->boff / PIECE, last = (w->boff + n - 1) / PIECE;
+	uint8_t ikey[IKEY_LEN];
+	struct blk *b = NULL;
+	struct bg *g;
+	size_t skip;
+	int rc;
+
+	for (uint64_t i = first; i <= last; i++) {
+		struct want pw = {
+			.boff = w->boff + done - i * PIECE,
+			.dst = w->dst + done,
+		};
+		bool flush = false;
+		struct ival iv;
+
+		pw.len = BFS_MIN(n - done, PIECE - pw.boff);
+		make_ikey(p, o, piece_no(p, block, i), ikey);
+		rc = from_disk(p, o, piece_no(p, block, i), ikey, &pw, &b, &iv,
+			       &flush);
+		if (rc != 0)
+			break;
+		if (b)
+			copy_out(&pw, b->data, b->len);
+		blk_put(b);
+		b = NULL;
+		if (flush)
+			flush_touches(p);
+		done += pw.got;
+		if (i == last || pw.blen < PIECE) {
+			/* all there, or the object ends in this piece */
+			w->got = done;
+			w->blen = pw.blen < PIECE ? i * PIECE + pw.blen : p->bs;
+			BFS_PCHECK(pthread_mutex_lock(&p->lock));
+			p->st.piece_hits++;
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			return 0;
+		}
+	}
+
+	glen = (size_t)(last - first + 1) * PIECE;
+	b = blk_new(&p->blkpool);
+	rc = p->inner->get_range(p->inner, o->key,
+				 block * p->bs + first * PIECE, glen, b->data,
+				 &got, o->etag);
+	if (rc != 0)
+		goto out;
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	p->st.ranged++;
+	p->st.bytes_fetched += got;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	skip = w->boff - first * PIECE;
+	w->got = got > skip ? BFS_MIN(n, got - skip) : 0;
+	memcpy(w->dst, b->data + skip, w->got);
+	/* short: the object ends here; else the block is whole as far as
+	 * we know (the caller stops when its read is done) */
+	w->blen = got < glen ? first * PIECE + got : p->bs;
+	/* kept behind the reader (files and an index transaction, which
+	 * waits for the other admissions): it has its bytes already */
+	g = got > 0 ? bg_new(p, o, block, b) : NULL;
+	if (g) {
+		g->pieces = true;
+		g->first = first;
+		g->got = got;
+		bg_run(g);
+	} else {
+		admit_pieces(p, o, block, first, b->data, got);
+	}
+out:
+	blk_put(b);
+	return rc;
+}
+
+/* Admit the got bytes at data as the pieces of block from first on. */
+static void admit_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+			 uint64_t first, const uint8_t *data, size_t got)
+{
+	uint8_t ikey[IKEY_LEN];
+
+	for (uint64_t i = first; (i - first) * PIECE < got; i++) {
+		size_t at = (size_t)(i - first) * PIECE;
+		size_t plen = BFS_MIN((size_t)PIECE, got - at);
+
+		make_ikey(p, o, piece_no(p, block, i), ikey);
+		if (admit(p, o, piece_no(p, block, i), ikey, data + at, plen) !=
+		    0) {
+			BFS_PCHECK(pthread_mutex_lock(&p->lock));
+			p->st.pieces++;
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		}
+	}
 }
 
 /*
@@ -1214,6 +1369,10 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 		 * one may have started meanwhile */
 		if (landed == p->landed && flight_find(p, ikey) == NULL)
 			break;
+	}
+	if (w && w->small && pieces_on(p)) {
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		return serve_pieces(p, o, block, w);
 	}
 	f = bfs_xcalloc(1, sizeof(*f));
 	memcpy(f->ikey, ikey, IKEY_LEN);
@@ -1688,6 +1847,8 @@ static void publish(struct bc_priv *p)
 			{"errors", st.errors},
 			{"bypassed", st.bypassed},
 			{"ranged", st.ranged},
+			{"pieces", st.pieces},
+			{"piece_hits", st.piece_hits},
 			{"limit", st.limit},
 		};
 

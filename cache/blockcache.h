@@ -27,10 +27,17 @@
  *   write and index) is removed by a sweep after start.
  * - A block is fetched with one get_range of the whole block (or of a
  *   run of blocks): a store returns less than asked only at the end of
- *   an object (store.h), so a short block is the object's last. A small
- *   read that misses is served by a ranged GET of its own bytes while
- *   its block is fetched in a thread of its own; those bytes are not
- *   cached.
+ *   an object (store.h), so a short block is the object's last.
+ * - A small read (at most block_size/16) whose block is nowhere is
+ *   served by one ranged GET of the 32 KiB-aligned pieces of the block
+ *   it touches; each piece is then kept like a block (a partial block:
+ *   its own file and index entry, a number of its own), so a later
+ *   small read of those bytes, in this process or after a restart,
+ *   sends no request. The block itself is not fetched for it: the
+ *   prefetcher fetches blocks where random reads cluster (prefetch.h).
+ *   (A block_size that is not a multiple of 64 KiB has no pieces: the
+ *   read is served by a ranged GET of its own bytes, not kept, while
+ *   its block is fetched in a thread of its own.)
  * - Writes, deletes and listings pass through untouched.
  */
 #ifndef BFS_CACHE_BLOCKCACHE_H
@@ -70,10 +77,13 @@ struct bfs_blockcache_stats {
 	uint64_t corrupt;  /* damaged block files dropped */
 	uint64_t errors;   /* cache I/O failures (data came from the store) */
 	uint64_t bypassed; /* reads with no ETag, not cached */
-	/* small reads served by a ranged GET of their bytes while their
-	 * block was fetched in the background */
+	/* small reads whose block was nowhere, served by a ranged GET of
+	 * the pieces they touch (or of their bytes, while their block was
+	 * fetched behind them, when the block holds no whole pieces) */
 	uint64_t ranged;
-	uint64_t limit; /* size limit in force, bytes */
+	uint64_t pieces;     /* pieces (partial blocks) fetched and kept */
+	uint64_t piece_hits; /* small reads served from kept pieces */
+	uint64_t limit;	     /* size limit in force, bytes */
 };
 
 /*

@@ -30,6 +30,11 @@
  * of the group. Remembered for the first SEEN_BLOCKS of an object. */
 #define GROUP_BLOCKS 4
 #define SEEN_BLOCKS  4096
+/* An object version's random reads cluster once at least CLUSTER_MIN of
+ * them, and a CLUSTER_DIV-th of all, fell into a block or group read
+ * before: from then on each random read fetches its group. */
+#define CLUSTER_MIN 4
+#define CLUSTER_DIV 4
 
 struct stream {
 	bool used;
@@ -51,6 +56,9 @@ struct pobj {
 	struct stream st[STREAMS];
 	uint64_t seen[SEEN_BLOCKS / 64];		   /* read at random */
 	uint64_t grouped[SEEN_BLOCKS / GROUP_BLOCKS / 64]; /* queued whole */
+	uint64_t nrandom;				   /* random reads */
+	uint64_t nnear; /* of those, into a block or group read before */
+	bool clustered; /* random reads cluster: fetch their blocks */
 };
 
 /* Blocks [block, block+n) of one object version, fetched together. */
@@ -144,27 +152,53 @@ static void set_bit(uint64_t *set, uint64_t i)
 }
 
 /*
- * Note a random read of blocks [b0, b1] of o; lock held.
- * @return the first block of a group to queue whole (another of its
- *         blocks was read at random before, and it was not queued
- *         yet), or NO_EOF.
+ * Note a random read of blocks [b0, b1] of o and say which blocks to
+ * fetch for it, [*q0, *q1) (empty: none); lock held. A lone read
+ * fetches nothing (its pieces served it, blockcache.h). A read into a
+ * block read at random before fetches its blocks; one into a group
+ * where another block was read before fetches the whole group once;
+ * once the object's random reads cluster, every one fetches its group.
  */
-static uint64_t note_random(struct pobj *o, uint64_t b0, uint64_t b1)
+static void note_random(struct pobj *o, uint64_t b0, uint64_t b1, uint64_t *q0,
+			uint64_t *q1)
 {
 	uint64_t g0 = b0 - b0 % GROUP_BLOCKS, g = NO_EOF;
+	bool near = false;
 
-	if (b1 >= SEEN_BLOCKS || b1 - b0 >= GROUP_BLOCKS)
-		return NO_EOF;
-	for (uint64_t b = g0; b < b1 - b1 % GROUP_BLOCKS + GROUP_BLOCKS; b++) {
-		if (g == NO_EOF && (b < b0 || b > b1) && bit(o->seen, b) &&
-		    !bit(o->grouped, b / GROUP_BLOCKS)) {
-			g = b - b % GROUP_BLOCKS;
-			set_bit(o->grouped, b / GROUP_BLOCKS);
+	*q0 = *q1 = 0;
+	if (b1 < SEEN_BLOCKS && b1 - b0 < GROUP_BLOCKS) {
+		for (uint64_t b = g0; b < b1 - b1 % GROUP_BLOCKS + GROUP_BLOCKS;
+		     b++) {
+			if (!bit(o->seen, b))
+				continue;
+			if (b >= b0 && b <= b1)
+				near = true;
+			else if (g == NO_EOF &&
+				 !bit(o->grouped, b / GROUP_BLOCKS)) {
+				g = b - b % GROUP_BLOCKS;
+				set_bit(o->grouped, b / GROUP_BLOCKS);
+			}
 		}
+		for (uint64_t b = b0; b <= b1; b++)
+			set_bit(o->seen, b);
 	}
-	for (uint64_t b = b0; b <= b1; b++)
-		set_bit(o->seen, b);
-	return g;
+	o->nrandom++;
+	if (near || g != NO_EOF)
+		o->nnear++;
+	if (o->nnear >= CLUSTER_MIN && o->nnear * CLUSTER_DIV >= o->nrandom)
+		o->clustered = true;
+	if (o->clustered) {
+		/* a dense reader: its groups, while it reads elsewhere */
+		*q0 = g0;
+		*q1 = b1 - b1 % GROUP_BLOCKS + GROUP_BLOCKS;
+	} else if (near) {
+		*q0 = b0;
+		*q1 = b1 + 1;
+	}
+	if (g != NO_EOF) {
+		*q0 = *q1 > *q0 ? BFS_MIN(*q0, g) : g;
+		*q1 = BFS_MAX(*q1, g + GROUP_BLOCKS);
+	}
 }
 
 /* Queue blocks [b, b+n) of o unless b is queued already; lock held. */
@@ -231,7 +265,7 @@ static struct stream *new_stream(struct pobj *o)
 static void observe(struct pf_priv *p, const char *key, const char *etag,
 		    uint64_t off, size_t len, size_t got)
 {
-	uint64_t end = off + got, first, stop, window, run, group = NO_EOF;
+	uint64_t end = off + got, first, stop, window, run, q0 = 0, q1 = 0;
 	struct bfs_obj_info info = {0};
 	struct stream *s;
 	struct pobj *o;
@@ -269,11 +303,11 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 	}
 	s->last = ++p->clock;
 	/* a random read near earlier ones: reads cluster there, and the
-	 * rest of the group comes in one request while the reader goes on
-	 * (a scattered read fetches its own blocks only) */
+	 * blocks come while the reader goes on (a lone read fetched its
+	 * pieces only) */
 	if (s->window == 0 && end > off)
-		group = note_random(o, off / p->bs, (end - 1) / p->bs);
-	if (s->window == 0 && group == NO_EOF)
+		note_random(o, off / p->bs, (end - 1) / p->bs, &q0, &q1);
+	if (s->window == 0 && q0 >= q1)
 		goto out;
 	if (o->eof_block == NO_EOF && !o->sized) {
 		/* the size keeps the window inside the object: the head
@@ -289,15 +323,21 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 					       (info.size + p->bs - 1) / p->bs);
 	}
 	if (s->window == 0) {
-		stop = BFS_MIN(group + GROUP_BLOCKS, o->eof_block);
-		if (group < stop && enqueue(p, o, group, stop - group))
+		/* one block per job: each arrives as soon as it can (a run
+		 * arrives whole, at the end of its transfer) */
+		stop = BFS_MIN(q1, o->eof_block);
+		if (q1 - q0 > 1)
 			p->st.grouped++;
+		for (uint64_t b = q0; b < stop; b++)
+			if (!enqueue(p, o, b, 1))
+				break;
 		goto out;
 	}
-	/* the block holding end-1 was read whole by this read; with no
+	/* from the block holding end: a small read took pieces of it, not
+	 * the block (one a larger read fetched counts as there); with no
 	 * size known, one block ahead at most is wasted at the end */
 	window = o->eof_block == NO_EOF ? p->bs : s->window;
-	first = BFS_MAX((end + p->bs - 1) / p->bs, s->sched_end);
+	first = BFS_MAX(end / p->bs, s->sched_end);
 	stop = BFS_MIN((end + window + p->bs - 1) / p->bs, o->eof_block);
 	/* runs of a quarter of the window, so that several are fetched
 	 * at once, and at most RUN_MAX_BYTES and max_inflight each */

@@ -13,9 +13,15 @@
  *   readahead out of order); a few streams per object are followed, so
  *   two readers of one file both count as sequential. The window ahead
  *   of a stream starts at one block and doubles on each sequential read
- *   up to max_window, and never past the end of the object; a read
- *   that matches no stream (random access) fetches nothing ahead, so
- *   random reads are never over-fetched.
+ *   up to max_window, and never past the end of the object.
+ * - A read that matches no stream is random. A lone random read fetches
+ *   nothing (a small one was served by pieces of its block, a larger
+ *   one by its blocks: blockcache.h). Random reads that cluster grow
+ *   toward blocks: a read into a block read at random before fetches
+ *   that block, one into a group of 4 blocks where another was read
+ *   fetches the group, each block with a request of its own; once a
+ *   quarter of an object version's random reads (and at least 4) fell
+ *   near earlier ones, each of its random reads fetches its group.
  * - At most max_inflight bytes are being fetched ahead at once (each
  *   thread holds one block; threads = min(threads, max_inflight / block
  *   size)); jobs that do not fit the queue are dropped, and the reader
@@ -47,7 +53,7 @@ struct bfs_prefetch_stats {
 	uint64_t queued;	/* blocks queued to fetch ahead */
 	uint64_t fetched;	/* of those, fetched (or found present) */
 	uint64_t dropped;	/* not queued: the queue was full */
-	uint64_t grouped;	/* groups queued for clustered random reads */
+	uint64_t grouped;	/* random reads that queued more than a block */
 	uint64_t failed;	/* fetches that failed (past the end: not) */
 	uint64_t inflight_peak; /* most bytes being fetched at once */
 };

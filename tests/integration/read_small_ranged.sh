@@ -5,7 +5,10 @@
 # 4 KiB read in the middle of a cold 4 MiB file reads the right bytes, is
 # served by a ranged GET of at most 64 KiB around it, and no GET of the
 # file asks for more than one block (1 MiB): never the whole object, never
-# a group of blocks for one read.
+# a group of blocks for one read. A lone read fetches nothing else either
+# (no block behind it: cache/prefetch.h), and a second mount on the same
+# cache dir reads the same bytes again from the piece it kept, without a
+# GET.
 BFS_TEST_STORE=rgw
 . "$(dirname "$0")/../lib.sh"
 
@@ -63,4 +66,22 @@ t_ok "no GET of the file without a range (not the whole object)" \
 t_ok "no GET of the file asks for more than one block (1 MiB)" \
 	awk '{ split(substr($3, 7), r, "-"); if (r[2] - r[1] + 1 > 1048576) bad = 1 }
 		END { exit bad }' "$W/gets"
+t_ok "a lone read sends one GET of the file, no block behind it" \
+	test "$(wc -l <"$W/gets")" -eq 1
+
+bfs_mount counted || t_abort "mount again on the same cache dir"
+t_ok "the same read after a remount reads the right bytes" \
+	python3 - "$BFS_B/big" "$W/data" "$off" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+got = os.pread(fd, 4096, int(sys.argv[3]))
+os.close(fd)
+with open(sys.argv[2], "rb") as f:
+    f.seek(int(sys.argv[3]))
+    sys.exit(len(got) != 4096 or got != f.read(4096))
+PY
+t_ok "unmounts again" bfs_umount
+grep -E "^GET /$bucket/big(\?[^ ]*)? " "$W/requests" >"$W/gets2" || true
+t_ok "the kept piece served it: no GET of the file after the remount" \
+	test "$(wc -l <"$W/gets2")" -eq 1
 t_plan_done

@@ -841,12 +841,13 @@ static void test_prefetch(struct bfs_store *mem)
 	       st.cnt->peak);
 	stack_close(&st);
 
-	/* scattered random reads (one per group of 4 blocks): nothing
-	 * beyond the blocks read */
+	/* scattered random reads (one per group of 4 blocks): each is one
+	 * ranged GET of the 32 KiB piece it falls in, no block */
 	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
 	stack_open(&st, mem, 0, true, 4 * BS, false, 0);
 	{
 		static const unsigned blocks[] = {17, 3, 11, 20, 6, 14};
+		const size_t piece = 32768;
 
 		for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++) {
 			size_t off = blocks[i] * BS + 4096;
@@ -857,18 +858,38 @@ static void test_prefetch(struct bfs_store *mem)
 		bfs_prefetch_drain(st.top);
 		g = gets_of(st.cnt);
 		bfs_blockcache_get_stats(st.bc, &bst);
-		/* each small read: a ranged GET of its 4 KiB, and its
-		 * block fetched behind it */
-		tap_ok(ok && g == 2 * BFS_ARRAY_SIZE(blocks) &&
+		tap_ok(ok && g == BFS_ARRAY_SIZE(blocks) &&
 			       bst.ranged == BFS_ARRAY_SIZE(blocks) &&
-			       st.cnt->bytes ==
-				       BFS_ARRAY_SIZE(blocks) * (BS + 4096),
-		       "prefetch: scattered random reads fetch only the blocks "
-		       "they read (%u GETs, %llu bytes for %zu reads)",
+			       bst.pieces == BFS_ARRAY_SIZE(blocks) &&
+			       bst.misses + bst.prefetched == 0 &&
+			       st.cnt->bytes == BFS_ARRAY_SIZE(blocks) * piece,
+		       "prefetch: scattered random reads fetch only the pieces "
+		       "they read, no block (%u GETs, %llu bytes for %zu "
+		       "reads)",
 		       g, (unsigned long long)st.cnt->bytes,
 		       BFS_ARRAY_SIZE(blocks));
+		/* a read of the same piece again, at other bytes: from the
+		 * kept piece; it fell into block 17, read before, so reads
+		 * cluster there and the block comes behind the reader (its
+		 * GET may start before the read returns: count after) */
+		ok = read_eq(st.top, "pf/a", etag, 17 * BS + 100, 4096,
+			     data + 17 * BS + 100, 4096);
+		bfs_prefetch_drain(st.top);
+		bfs_blockcache_get_stats(st.bc, &bst);
+		tap_ok(ok && bst.piece_hits == 1 &&
+			       bst.ranged == BFS_ARRAY_SIZE(blocks),
+		       "prefetch: a small read inside a kept piece is served "
+		       "by it (%llu piece hits, %llu ranged GETs)",
+		       (unsigned long long)bst.piece_hits,
+		       (unsigned long long)bst.ranged);
+		tap_ok(bst.prefetched == 1 && gets_of(st.cnt) == g + 1,
+		       "prefetch: a second read into a block fetches the block "
+		       "(%llu blocks, %u GETs)",
+		       (unsigned long long)bst.prefetched, gets_of(st.cnt));
+		g = gets_of(st.cnt);
 		/* a read next to a block read before (3: group 0) queues
-		 * the rest of its group: 0 and 2 are there afterwards */
+		 * its group: 0, 1 and 2 are there afterwards, each fetched
+		 * on its own */
 		ok = read_eq(st.top, "pf/a", etag, 1 * BS + 10, 100,
 			     data + 1 * BS + 10, 100);
 		bfs_prefetch_drain(st.top);
@@ -881,11 +902,32 @@ static void test_prefetch(struct bfs_store *mem)
 		bfs_prefetch_get_stats(st.top, &pst);
 		bfs_blockcache_get_stats(st.bc, &bst);
 		tap_ok(ok && gets_of(st.cnt) == g && pst.grouped >= 1 &&
-			       bst.misses + bst.prefetched ==
-				       BFS_ARRAY_SIZE(blocks) + 3,
-		       "prefetch: clustered random reads fetch the rest of "
-		       "their group ahead (%llu bytes, %u GETs)",
-		       (unsigned long long)st.cnt->bytes, gets_of(st.cnt));
+			       bst.prefetched == 1 + 4 && bst.misses == 0,
+		       "prefetch: clustered random reads fetch their group "
+		       "ahead (%llu blocks, %u GETs)",
+		       (unsigned long long)bst.prefetched, gets_of(st.cnt));
+	}
+	stack_close(&st);
+
+	/* after a restart the kept pieces serve the same reads again */
+	stack_open(&st, mem, 0, true, 4 * BS, false, 0);
+	{
+		static const unsigned blocks[] = {11, 20, 6, 14};
+
+		g = gets_of(st.cnt);
+		for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++) {
+			size_t off = blocks[i] * BS + 4096;
+
+			ok = ok && read_eq(st.top, "pf/a", etag, off, 4096,
+					   data + off, 4096);
+		}
+		bfs_prefetch_drain(st.top);
+		bfs_blockcache_get_stats(st.bc, &bst);
+		tap_ok(ok && gets_of(st.cnt) == g &&
+			       bst.piece_hits == BFS_ARRAY_SIZE(blocks),
+		       "prefetch: pieces are kept across a restart (%u GETs, "
+		       "%llu piece hits)",
+		       gets_of(st.cnt) - g, (unsigned long long)bst.piece_hits);
 	}
 	stack_close(&st);
 	free(data);
