@@ -291,6 +291,47 @@ def child_creates(d, n):
     return {"s": s, "ok": True}
 
 
+def nfiles_of(a):
+    """objects in the bucket: big, lake.parquet, many/, small/"""
+    return 2 + a.nobj + a.nsmall
+
+
+# The lakehouse workload (issue 15): a Parquet table of DUCK_COLS integer
+# columns (30-bit values that do not compress), an id and a 32-character
+# string, row groups of DuckDB's default 122,880 rows; three queries.
+DUCK_COLS = 8
+DUCK_ROW_BYTES = 72  # about, in the file
+DUCK_QUERIES = [
+    ("duck_scan", "SELECT count(*), " + ", ".join("sum(c%d)" % i for i in range(DUCK_COLS))
+     + ", max(s) FROM read_parquet('{f}')"),
+    ("duck_narrow", "SELECT sum(c3) FROM read_parquet('{f}')"),
+    ("duck_filter", "SELECT count(*), sum(c1) FROM read_parquet('{f}') WHERE id BETWEEN {lo} AND {hi}"),
+]
+
+
+def duck_rows(size_mb):
+    return max(200000, size_mb * 2**20 // DUCK_ROW_BYTES)
+
+
+def duck_sql(name, path, rows):
+    sql = dict(DUCK_QUERIES)[name]
+    return sql.format(f=path.replace("'", "''"), lo=rows // 2, hi=rows // 2 + 50000)
+
+
+def child_duck(expect, sql):
+    """one query in a fresh node + DuckDB, timed whole (its start-up is
+    the same for every column; the local-file column shows it)"""
+    t0 = time.perf_counter()
+    p = subprocess.run(["node", os.path.join(TOP, "tests", "tools", "duckdb_query.mjs"), sql],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    s = time.perf_counter() - t0
+    out = p.stdout.decode(errors="replace").strip()
+    why = "exit %d: %s %s (expected %s)" % (p.returncode, out[:100],
+                                            p.stderr.decode(errors="replace")[-200:], expect[:100])
+    return {"s": s, "out": out, "ok": p.returncode == 0 and (expect == "-" or out == expect),
+            "why": why}
+
+
 def child_lines(expect, *cmd):
     t0 = time.perf_counter()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -383,6 +424,7 @@ CHILDREN = {
     "_write": child_write,
     "_creates": child_creates,
     "_lines": child_lines,
+    "_duck": child_duck,
     "_curlget": child_curlget,
     "_list": child_list,
     "_puts": child_puts,
@@ -597,13 +639,13 @@ class Bench:
 
     def start_rgw(self):
         """tools/rgw-start of the shared tree (as tests/lib.sh uses it), its
-        memstore sized to what a run writes: the big object, the written
-        copy, the small files, and room for RGW's own objects."""
+        memstore sized to what a run writes: the big object, lake.parquet,
+        the written copy, the small files, and room for RGW's own objects."""
         tool = os.path.join(self.tools, "rgw-start")
         d = os.path.join(self.w, "rgw")
         self.srvlog = os.path.join(self.w, "rgw.out")
         env = dict(os.environ)
-        env["RGW_MEMSTORE_BYTES"] = str(max(1 << 30, 3 * self.size + (512 << 20)))
+        env["RGW_MEMSTORE_BYTES"] = str(max(1 << 30, 4 * self.size + (512 << 20)))
         self.rgw_dir = d
         p = subprocess.run([tool, d], stdout=open(self.srvlog, "w"), stderr=subprocess.STDOUT,
                            env=env, timeout=300)
@@ -612,6 +654,20 @@ class Bench:
         kv = dict(w.split("=", 1) for w in open(self.srvlog).read().split()[-3:] if "=" in w)
         self.sport = int(kv["RGW_URL"].rsplit(":", 1)[1])
         os.environ["BENCH_KEY"], os.environ["BENCH_SECRET"] = kv["RGW_ACCESS"], kv["RGW_SECRET"]
+
+    def reclaim(self):
+        """RGW keeps the data of a deleted object until its garbage
+        collector runs (rgw_gc_obj_min_wait: two hours), so the memstore
+        sized for one run's writes fills after a few peers and the next
+        PUT hangs: collect it now."""
+        if not self.rgw_dir:
+            return
+        p = subprocess.run(["radosgw-admin", "-c", os.path.join(self.rgw_dir, "ceph.conf"),
+                            "gc", "process", "--include-all"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+        if p.returncode:
+            self.notes.append("radosgw-admin gc process failed: %s"
+                              % p.stderr.decode(errors="replace")[-200:])
 
     def start_front(self):
         """nginx with its Lua module in front of the server: 20 ms before
@@ -687,6 +743,7 @@ http {
                 f.write(os.urandom(k))
                 left -= k
         self.s3.put_file("big", big)
+        self.duck_seed()
         jobs = [("many/obj-%05d" % i, b"m" * 100) for i in range(a.nobj)]
         # a tree: small/f-*, small/d-NN/f-* (s3rver lists a prefix holding
         # only deeper prefixes not at all, so each level holds files)
@@ -695,10 +752,32 @@ http {
         with concurrent.futures.ThreadPoolExecutor(16) as ex:
             list(ex.map(lambda kv: self.s3.put(*kv), jobs))
         keys, _, _ = self.s3.list()
-        want = 1 + a.nobj + a.nsmall
+        want = nfiles_of(a)
         if len(keys) != want or keys.get("big") != self.size:
             raise SystemExit("bench: seeding left %d objects (expected %d)" % (len(keys), want))
         self.say("seeded")
+
+    def duck_seed(self):
+        """lake.parquet, written by DuckDB locally and PUT as it is; the
+        answers of the queries on the local file are the expected ones"""
+        rows = duck_rows(self.a.size_mb)
+        local = os.path.join(self.w, "lake.parquet")
+        cols = ", ".join("(hash(i * %d + %d) %% 1000000000)::BIGINT AS c%d" % (DUCK_COLS, k, k)
+                         for k in range(DUCK_COLS))
+        self.child("_duck", "-", "COPY (SELECT i AS id, %s, md5(i::VARCHAR) AS s FROM range(%d) t(i)) "
+                   "TO '%s' (FORMAT parquet)" % (cols, rows, local), timeout=600)
+        self.duck_bytes = os.path.getsize(local)
+        self.say("lake.parquet: %d rows, %.0f MiB" % (rows, self.duck_bytes / 2**20))
+        self.s3.put_file("lake.parquet", local)
+        self.duck_expect = {}
+        for name, _ in DUCK_QUERIES:
+            self.duck_expect[name] = self.child("_duck", "-", duck_sql(name, local, rows),
+                                                timeout=600)["out"]
+
+    def duck(self, name, path):
+        rows = duck_rows(self.a.size_mb)
+        return self.child("_duck", self.duck_expect[name], duck_sql(name, path, rows),
+                          timeout=300)["s"]
 
     # -- mounts
     def peer_cache(self, peer):
@@ -890,7 +969,7 @@ http {
     def run_peer(self, peer, r):
         a = self.a
         rss = []
-        nfiles = 1 + a.nobj + a.nsmall
+        nfiles = nfiles_of(a)
         bfs = peer.startswith("bucketfs")
 
         def ls(m):
@@ -1021,6 +1100,7 @@ http {
             self.s3.delete_prefix("out/")  # with the directory objects of mkdir
         except (RuntimeError, OSError, http.client.HTTPException) as e:
             self.notes.append("removing out/ from the bucket failed: %s" % e)
+        self.reclaim()
 
         # M5 restart: the same random 4 KiB reads, block cache warm
         if bfs and "ios" in state:
@@ -1030,6 +1110,15 @@ http {
                     return self.bfs_fetched(peer) / res["io_bytes"]
                 self.measure("fetch4k_warm", peer, ratio, m)
             session(False, m5, ["fetch4k_warm"])
+
+        # M6 fresh, once per query: the lakehouse workload, cold
+        for name, _ in DUCK_QUERIES:
+            def m6(m, name=name):
+                v = self.measure(name, peer, lambda: self.duck(name, os.path.join(m.path, "lake.parquet")), m)
+                if bfs and v is not None:
+                    self.measure(name + "_fetched", peer,
+                                 lambda: self.bfs_fetched(peer) / self.duck_bytes, m)
+            session(True, m6, [name])
         if rss:
             self.record("rss", peer, max(rss))
 
@@ -1082,7 +1171,7 @@ http {
             "_heads", self.port, "many/", "/", a.nobj, CURL_PAR)["s"])
         self.drop_caches()
         self.measure("find", "requests", lambda: self.child(
-            "_list", self.port, "", "", 1 + a.nobj + a.nsmall)["s"])
+            "_list", self.port, "", "", nfiles_of(a))["s"])
 
         def put():
             t0 = time.perf_counter()
@@ -1094,6 +1183,10 @@ http {
                 raise Failed("curl PUT: exit %d HTTP %s" % (p.returncode, p.stdout.decode()))
             return a.size_mb / s
 
+        for name, _ in DUCK_QUERIES:
+            self.drop_caches()
+            self.measure(name, "local", lambda: self.duck(name, os.path.join(self.w, "lake.parquet")))
+
         self.measure("write", "curl", put)
         self.measure("creates", "requests", lambda: self.child(
             "_puts", self.port, "out/limit-small/", a.nsmall)["s"])
@@ -1101,6 +1194,7 @@ http {
             self.s3.delete_prefix("out/")
         except (RuntimeError, OSError, http.client.HTTPException) as e:
             self.notes.append("removing out/ from the bucket failed: %s" % e)
+        self.reclaim()
 
     def run(self):
         os.makedirs(os.path.join(self.w, "logs"))
@@ -1113,6 +1207,8 @@ http {
                     continue  # reported once; its cells say failed
                 self.say("run %d/%d: %s" % (r, self.a.runs, TITLES[peer]))
                 self.run_peer(peer, r)
+            if self.a.no_limits:
+                continue
             self.say("run %d/%d: limits" % (r, self.a.runs))
             self.run_limits(r)
         self.wall = time.time() - self.t0
@@ -1155,10 +1251,16 @@ ROWS = [
     ("find", "find over everything ({nfiles} files), cold", "s", "lo"),
     ("write", "sequential write {size} (until close returns)", "MiB/s", "hi"),
     ("creates", "{nsmall} small-file creates", "s", "lo"),
+    ("duck_scan", "DuckDB: full scan, an aggregate of every column, cold", "s", "lo"),
+    ("duck_narrow", "DuckDB: one column of {duckcols} (projection), cold", "s", "lo"),
+    ("duck_filter", "DuckDB: a selective filter (row-group pruning), cold", "s", "lo"),
     ("rss", "peak RSS of the daemon (largest VmHWM)", "MiB", "lo"),
     ("fetch4k_cold", "random 4 KiB: bytes fetched / bytes read, cold", "x", "lo"),
     ("fetch4k_blocks", "random 4 KiB: bytes fetched / bytes of the 1 MiB blocks read, cold", "x", "lo"),
     ("fetch4k_warm", "random 4 KiB: bytes fetched / bytes read, block cache warm", "x", "lo"),
+    ("duck_scan_fetched", "DuckDB full scan: bytes fetched / file size", "x", "lo"),
+    ("duck_narrow_fetched", "DuckDB one column: bytes fetched / file size", "x", "lo"),
+    ("duck_filter_fetched", "DuckDB filter: bytes fetched / file size", "x", "lo"),
 ]
 
 
@@ -1184,7 +1286,8 @@ class Report:
         a = b.a
         self.sub = {"size": "%d MiB" % a.size_mb if a.size_mb < 1024 else "%g GiB" % (a.size_mb / 1024),
                     "nobj": "{:,}".format(a.nobj), "nsmall": "{:,}".format(a.nsmall),
-                    "nfiles": "{:,}".format(1 + a.nobj + a.nsmall), "ios4k": a.ios4k, "ios1m": a.ios1m}
+                    "nfiles": "{:,}".format(nfiles_of(a)), "ios4k": a.ios4k, "ios1m": a.ios1m,
+                    "duckcols": DUCK_COLS + 2}
         self.cols = [p for p in PEERS if p in a.peers] + LIMITS
 
     def med(self, row, col):
@@ -1317,6 +1420,10 @@ class Report:
             out.append(("time to first byte ≤ 3 round trips (%.0f ms)" % (3 * rtt),
                         "%.0f ms" % x if isinstance(x, float) else (x or "not measured"),
                         ("**yes**" if x <= 3 * rtt else "no") if isinstance(x, float) else "not measured"))
+            for name, label in (("duck_scan", "full scan"), ("duck_narrow", "one column"),
+                                ("duck_filter", "selective filter")):
+                rt(name, "s3fs", "lo", 1.5, "DuckDB %s ≥ 1.5× s3fs" % label)
+                rt(name, "rclone-full", "lo", 1.5, "DuckDB %s ≥ 1.5× rclone full" % label)
             rt("creates", "s3fs", "lo", 5.0, "new files ≥ 5× s3fs")
             rt("creates", "rclone-off", "lo", 1.0, "new files no slower than rclone off")
         else:
@@ -1449,6 +1556,8 @@ def main():
     ap.add_argument("--doc", default=os.path.join(TOP, "doc", "benchmarks.md"))
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("--no-limits", action="store_true",
+                    help="measure the mounts only (a quick comparison of two builds)")
     ap.add_argument("--perf", metavar="DIR",
                     help="profile the bucketfs daemon and s3rver with perf during each workload of "
                     "the first run; DIR/ROW.txt (numbers of a profiled run are slower)")
