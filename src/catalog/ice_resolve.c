@@ -862,13 +862,13 @@ static int manifest_row(void *arg, avro_value_t *row)
 	if (f->key == NULL)
 		f->key = reroot_outside(path, c->m->location, c->table_prefix);
 	if (f->key == NULL) {
-		/* another bucket: one entry that is EIO, not the table */
-		bfs_log(LOG_ERR,
-			"'%s': file '%s' is neither below the table location "
-			"'%s' nor in its bucket",
-			c->manifest_key, path, c->m->location);
+		/* another bucket: the namespace finds the store holding it,
+		 * or makes it one entry that is EIO, not the whole table */
+		const char *a;
+		size_t an = authority(path, &a);
+
+		f->bucket = an ? bfs_xstrndup(a, an) : bfs_xstrdup("");
 		f->key = bfs_xstrdup(path_part(path));
-		f->missing = true;
 	}
 	free(path);
 	get_long(&df, "content", &content);
@@ -1048,6 +1048,7 @@ void bfs_ice_files_free(struct bfs_ice_file *files, size_t n)
 		free(files[i].partition);
 		free(files[i].referenced);
 		free(files[i].path);
+		free(files[i].bucket);
 		free(files[i].pkey);
 		free(files[i].lower_path);
 		free(files[i].upper_path);

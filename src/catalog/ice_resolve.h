@@ -24,7 +24,10 @@ enum bfs_ice_content {
 
 /* One live file of a snapshot. */
 struct bfs_ice_file {
-	char *key;	 /* object key in the bucket */
+	char *key; /* object key in the bucket */
+	/* not NULL: key is in this other bucket (a URI's authority, as
+	 * written), not in the table's */
+	char *bucket;
 	char *sub;	 /* path shown below current/ (partition sub-path) */
 	char *partition; /* "k=v/k2=v2", "" when unpartitioned */
 	uint64_t size;	 /* file_size_in_bytes */
@@ -56,6 +59,9 @@ struct bfs_ice_file {
 	/* filled by the namespace from a listing of the file's folder: the
 	 * object's size and mtime (what a read delivers), or missing */
 	bool listed, missing;
+	/* filled by the namespace: the store holding key when it is not the
+	 * table's (bucket set), NULL otherwise */
+	struct bfs_store *store;
 	uint64_t obj_size;
 	struct timespec obj_mtime;
 };

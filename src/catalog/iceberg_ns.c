@@ -53,6 +53,10 @@ struct ice_cat {
 	char *name;
 	struct bfs_store *store;
 	struct bfs_ns *raw;
+	/* other buckets of the mount, by the names a URI may give them */
+	char **bucket_names;
+	struct bfs_store **bucket_stores;
+	size_t nbuckets;
 	char *prefix;
 	double ttl;
 	pthread_mutex_t lock;
@@ -188,37 +192,70 @@ static int load_meta(struct ice_cat *c, struct ice_table *t)
 	return t->meta_rc;
 }
 
+/* By store (NULL: the table's), then key. */
 static int cmp_key(const void *a, const void *b)
 {
-	return strcmp((*(struct bfs_ice_file *const *)a)->key,
-		      (*(struct bfs_ice_file *const *)b)->key);
+	const struct bfs_ice_file *x = *(struct bfs_ice_file *const *)a;
+	const struct bfs_ice_file *y = *(struct bfs_ice_file *const *)b;
+
+	if (x->store != y->store)
+		return (uintptr_t)x->store < (uintptr_t)y->store ? -1 : 1;
+	return strcmp(x->key, y->key);
 }
 
 struct size_ctx {
-	struct bfs_ice_file **byk; /* sorted by key */
+	struct bfs_ice_file **byk; /* sorted by cmp_key */
 	size_t n;
+	struct bfs_store *store; /* the one listed; NULL: the table's */
 };
 
 static int size_entry(void *arg, const struct bfs_obj_info *obj,
 		      const char *prefix)
 {
 	struct size_ctx *z = arg;
-	struct bfs_ice_file probe = {.key = obj ? obj->key : NULL};
+	struct bfs_ice_file probe = {.key = obj ? obj->key : NULL,
+				     .store = z->store};
 	struct bfs_ice_file *pp = &probe, **hit;
 
 	if (obj == NULL)
 		return 0;
 	hit = bsearch(&pp, z->byk, z->n, sizeof(*z->byk), cmp_key);
 	/* one object may stand for several entries (deletion vectors) */
-	while (hit && hit > z->byk && strcmp(hit[-1]->key, obj->key) == 0)
+	while (hit && hit > z->byk && cmp_key(&hit[-1], &pp) == 0)
 		hit--;
-	for (; hit && hit < z->byk + z->n && strcmp((*hit)->key, obj->key) == 0;
-	     hit++) {
+	for (; hit && hit < z->byk + z->n && cmp_key(hit, &pp) == 0; hit++) {
 		(*hit)->listed = true;
 		(*hit)->obj_size = obj->size;
 		(*hit)->obj_mtime = obj->mtime;
 	}
 	return 0;
+}
+
+/*
+ * The store of each file in another bucket; one the mount does not
+ * connect is one failing entry, logged here (once per snapshot).
+ */
+static void connect_buckets(struct ice_cat *c, struct ice_table *t,
+			    struct ice_snapfiles *sf)
+{
+	for (size_t i = 0; i < sf->n; i++) {
+		struct bfs_ice_file *f = &sf->files[i];
+
+		if (f->bucket == NULL)
+			continue;
+		for (size_t j = 0; j < c->nbuckets && !f->store; j++)
+			if (strcmp(c->bucket_names[j], f->bucket) == 0)
+				f->store = c->bucket_stores[j];
+		if (f->store == NULL) {
+			f->missing = true;
+			bfs_log(LOG_ERR,
+				"catalog '%s': table '%s': file '%s' is in "
+				"bucket '%s', which this mount does not "
+				"connect",
+				c->name, t->rel, f->path ? f->path : f->key,
+				f->bucket);
+		}
+	}
 }
 
 /*
@@ -247,11 +284,14 @@ static void reconcile_sizes(struct ice_cat *c, struct ice_table *t,
 			slash ? (size_t)(slash - z.byk[i]->key) + 1 : 0);
 		int rc;
 
-		if (z.byk[i]->missing || (last && strcmp(last, dir) == 0)) {
+		if (z.byk[i]->missing || (last && z.store == z.byk[i]->store &&
+					  strcmp(last, dir) == 0)) {
 			free(dir);
 			continue;
 		}
-		rc = bfs_store_list_all(c->store, dir, "/", size_entry, &z);
+		z.store = z.byk[i]->store;
+		rc = bfs_store_list_all(z.store ? z.store : c->store, dir, "/",
+					size_entry, &z);
 		if (rc != 0)
 			bfs_log(LOG_ERR,
 				"catalog '%s': table '%s': cannot list '%s': "
@@ -265,13 +305,16 @@ static void reconcile_sizes(struct ice_cat *c, struct ice_table *t,
 		struct bfs_ice_file *f = z.byk[i];
 
 		if (f->missing) {
-			continue; /* not in this bucket: logged already */
+			continue; /* in no bucket of the mount: logged */
 		} else if (!f->listed) {
 			f->missing = true;
 			bfs_log(LOG_ERR,
 				"catalog '%s': table '%s': file '%s' of the "
-				"snapshot is not in the bucket",
-				c->name, t->rel, f->key);
+				"snapshot is not in %s%s%s",
+				c->name, t->rel, f->path ? f->path : f->key,
+				f->bucket ? "bucket '" : "the bucket",
+				f->bucket ? f->bucket : "",
+				f->bucket ? "'" : "");
 		} else if (f->size != 0 && f->obj_size != f->size) {
 			/* notice, not warning: real tables have this (DuckDB's
 			 * test tables), and the object's bytes are served */
@@ -322,8 +365,10 @@ static int snapshot_files(struct ice_cat *c, struct ice_table *t, int64_t id,
 		sf->rc = bfs_ice_snapshot_files(c->store, t->prefix, &t->meta,
 						snap, &sf->files, &sf->n,
 						sf->err, sizeof(sf->err));
-		if (sf->rc == 0)
+		if (sf->rc == 0) {
+			connect_buckets(c, t, sf);
 			reconcile_sizes(c, t, sf);
+		}
 		if (sf->rc != 0)
 			bfs_log(LOG_ERR,
 				"catalog '%s': table '%s' snapshot %" PRId64
@@ -367,7 +412,7 @@ static void file_node(struct ice_cat *c, const struct bfs_ice_file *f,
 {
 	memset(out, 0, sizeof(*out));
 	out->ns = &c->ns;
-	out->store = c->store;
+	out->store = f->store ? f->store : c->store;
 	out->key = bfs_xstrdup(f->key);
 	out->type = BFS_NODE_FILE;
 	out->ns_data = f;
@@ -378,7 +423,10 @@ static void file_node(struct ice_cat *c, const struct bfs_ice_file *f,
 		out->info.size = f->obj_size;
 		out->info.mtime = f->obj_mtime;
 	} else if (f->missing) {
-		out->broken = true; /* stat and open: EIO */
+		/* stat and open: EIO, without asking the store again (the
+		 * log named it once, when the snapshot was resolved) */
+		out->broken = true;
+		out->error = EIO;
 	} else if (f->size > 0) {
 		out->have_info = true;
 		out->info.size = f->size;
@@ -802,6 +850,10 @@ static void ice_destroy(struct bfs_ns *ns)
 	for (size_t i = 0; i < c->ntables; i++)
 		free_table(c->tables[i]);
 	free(c->tables);
+	for (size_t i = 0; i < c->nbuckets; i++)
+		free(c->bucket_names[i]);
+	free(c->bucket_names);
+	free(c->bucket_stores);
 	BFS_PCHECK(pthread_mutex_destroy(&c->lock));
 	free(c->prefix);
 	free(c->name);
@@ -831,6 +883,19 @@ struct bfs_ns *bfs_iceberg_ns_create(const struct bfs_catalog_conf *conf,
 	c->ttl = ttl;
 	BFS_PCHECK(pthread_mutex_init(&c->lock, NULL));
 	return &c->ns;
+}
+
+void bfs_iceberg_ns_add_bucket(struct bfs_ns *ns, const char *name,
+			       struct bfs_store *store)
+{
+	struct ice_cat *c = cat_of(ns);
+	size_t n = c->nbuckets + 1;
+
+	c->bucket_names = bfs_xrealloc(c->bucket_names, n * sizeof(char *));
+	c->bucket_stores = bfs_xrealloc(c->bucket_stores, n * sizeof(store));
+	c->bucket_names[c->nbuckets] = bfs_xstrdup(name);
+	c->bucket_stores[c->nbuckets] = store;
+	c->nbuckets = n;
 }
 
 void bfs_iceberg_ns_root(struct bfs_ns *ns, struct bfs_node *out)

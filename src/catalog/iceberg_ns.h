@@ -7,8 +7,10 @@
  *   current/.deletes/    its live delete files
  *   snapshots/<id>/      the same for every snapshot (time travel)
  *   metadata/, data/     the raw table folder
- * Per-file facts are xattrs user.iceberg.{record_count,partition,
- * snapshot_id,content}. Read-only.
+ * Per-file facts are xattrs user.iceberg.* (record_count, partition,
+ * sequence numbers, the deletes that apply, …). Read-only. A data file
+ * in another bucket is read through that bucket's store when the mount
+ * has it; a file that cannot be served is one entry failing with EIO.
  *
  * The table list and each table's metadata are re-read after dir_ttl
  * seconds; a snapshot's file list is resolved once (snapshots never
@@ -30,6 +32,15 @@
 struct bfs_ns *bfs_iceberg_ns_create(const struct bfs_catalog_conf *conf,
 				     struct bfs_store *store,
 				     struct bfs_ns *raw, double ttl);
+
+/*
+ * Connect another bucket of the mount: a data file whose URI's authority
+ * is name is read from store (not owned). Names added first win (the
+ * lake adds provider bucket names, then [bucket] section names). Call
+ * before the namespace serves.
+ */
+void bfs_iceberg_ns_add_bucket(struct bfs_ns *ns, const char *name,
+			       struct bfs_store *store);
 
 /* The catalog's root directory node. */
 void bfs_iceberg_ns_root(struct bfs_ns *ns, struct bfs_node *out);

@@ -71,6 +71,29 @@ static int open_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 	return 0;
 }
 
+/*
+ * Let an Iceberg catalog read data files in the mount's other buckets
+ * (those opened so far: every bucket of a whole-lake mount, which opens
+ * buckets before catalogs). A URI's authority is the provider's bucket
+ * name; a [bucket] section's name is tried after every provider name.
+ */
+static void connect_buckets(struct bfs_lake *lake, const struct bfs_config *cfg,
+			    struct bfs_ns *ns)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < lake->nstores; i++) {
+			const struct bfs_bucket_conf *b =
+				bfs_config_bucket(cfg, lake->store_names[i]);
+			const char *name = pass == 0 ? (b ? b->bucket : NULL)
+						     : lake->store_names[i];
+
+			if (name && *name)
+				bfs_iceberg_ns_add_bucket(ns, name,
+							  lake->stores[i]);
+		}
+	}
+}
+
 /* The root node of catalog c. */
 static int open_catalog(struct bfs_lake *lake, const struct bfs_config *cfg,
 			const struct bfs_catalog_conf *c, struct bfs_node *out,
@@ -121,6 +144,7 @@ static int open_catalog(struct bfs_lake *lake, const struct bfs_config *cfg,
 		add_ns(lake, raw);
 		ns = bfs_iceberg_ns_create(&full, s, raw, cfg->opts.dir_ttl);
 		free(full.prefix);
+		connect_buckets(lake, cfg, ns);
 		add_ns(lake, ns);
 		bfs_iceberg_ns_root(ns, out);
 		return 0;

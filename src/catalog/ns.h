@@ -42,6 +42,10 @@ struct bfs_node {
 	 * are unknown, so getattr and open fail until a HEAD succeeds, while
 	 * unlink and overwrite still work (how a damaged object is removed) */
 	bool broken;
+	/* with broken: not a failed HEAD but an entry known to be unservable
+	 * (an Iceberg file whose object is missing): getattr and open fail
+	 * with this errno, no request is made */
+	int error;
 	struct bfs_obj_info info; /* owned; info.key is NULL */
 	/* a read-only node's namespace-private data (an Iceberg file's
 	 * facts); owned by the namespace, valid until unmount */

@@ -383,6 +383,8 @@ int bfs_fs_refresh_locked(struct bfs_inode *in)
 	struct bfs_obj_info info = {0};
 	int rc;
 
+	if (in->node.error)
+		return in->node.error;
 	if (in->node.store == NULL || in->staged)
 		return 0;
 	rc = in->node.store->head(in->node.store, in->node.key, &info);

@@ -16,13 +16,20 @@ cat >>"$BFS_CONF" <<CONF
 type = iceberg
 bucket = $BFS_BUCKET
 prefix = gen/
+
+# the bucket s3://otherbucket/… of the table "outside" names
+[bucket otherbucket]
+provider = local
+dir = $W/otherbucket
 CONF
 bfs_mount || t_abort "mount the lake"
 M=$BFS_MNT
 B=$BFS_B
 C=$M/catalogs/gen
 
-mkdir -p "$B/gen"
+mkdir -p "$B/gen" "$M/buckets/otherbucket/x"
+cp "$GEN/otherbucket/x/elsewhere.parquet" "$M/buckets/otherbucket/x/" ||
+	t_diag "copy into otherbucket failed"
 for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
 	codec_xz codec_lz4 parts_engine parts_migrated dv_table outside \
 	outside_data hashed applies; do
@@ -102,14 +109,25 @@ t_is "a DELETED entry is not a live delete" "$(ls "$A/.deletes" | tr '\n' ' ')" 
 O=$C/outside/current
 t_is "data outside the location: every file is one entry" \
 	"$(ls "$O" | tr '\n' ' ')" \
-	"elsewhere.parquet hash.parquet inside.parquet missing.parquet short.parquet sib.parquet "
+	"elsewhere.parquet hash.parquet inside.parquet missing.parquet short.parquet sib.parquet unconnected.parquet "
 t_is "… under write.data.path and a hashed prefix, read whole" \
 	"$(cat "$O/sib.parquet" | wc -c) $(cat "$O/hash.parquet" | wc -c)" "487 487"
 t_is "… an object shorter than its manifest: stat is what a read delivers" \
 	"$(stat -c %s "$O/short.parquet") $(cat "$O/short.parquet" | wc -c)" "243 243"
-t_fails_with "… a missing file is listed, its stat fails" "No such file or directory" stat "$O/missing.parquet"
-t_fails_with "… a file in another bucket is listed, its stat fails" "No such file or directory" stat "$O/elsewhere.parquet"
-bfs_log_expect "nor in its bucket"
+t_is "… a file in another bucket of the mount is read from it" \
+	"$(cat "$O/elsewhere.parquet" | wc -c) $(stat -c %s "$O/elsewhere.parquet")" "487 487"
+t_is "… the one in a bucket the mount does not connect is listed too" \
+	"$(ls "$O" | grep -c unconnected.parquet)" 1
+for i in 1 2 3; do
+	t_fails_with "… a missing file: stat is EIO (#$i)" "Input/output error" stat "$O/missing.parquet"
+	t_fails_with "… a missing file: open is EIO (#$i)" "Input/output error" cat "$O/missing.parquet"
+done
+t_fails_with "… an unconnected bucket's file: stat is EIO" "Input/output error" stat "$O/unconnected.parquet"
+t_fails_with "… and open" "Input/output error" cat "$O/unconnected.parquet"
+t_is "… each is logged once, naming it" \
+	"$(grep -c 'outside_data/missing.parquet' "$BFS_LOG") $(grep -c 'unconnected.parquet' "$BFS_LOG")" "1 1"
+t_ok "… and the rest of the table reads" cmp "$O/inside.parquet" "$GEN/outside/data/inside.parquet"
 bfs_log_expect "is not in the bucket"
+bfs_log_expect "which this mount does not connect"
 t_ok "unmount" bfs_umount
 t_plan_done

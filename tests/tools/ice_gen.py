@@ -595,7 +595,8 @@ def dv_table():
 def outside_table():
     """Data under write.data.path (a sibling folder), under a hashed
     object-store prefix beside the table, one missing, one in another
-    bucket, and one whose object is shorter than its manifest says. OUT
+    bucket (its object in OUT/otherbucket/), one in a bucket no test
+    connects, and one whose object is shorter than its manifest says. OUT
     stands for the bucket's wh/ folder."""
     loc = "s3://warehouse/wh/outside"
     t = Table("outside", loc, [(1, "id", "long")], [],
@@ -617,11 +618,16 @@ def outside_table():
         {"path": loc + "/data/short.parquet", "size": len(data), "seq": 1},
         {"path": "s3://warehouse/wh/outside_data/missing.parquet", "size": len(data), "seq": 1},
         {"path": "s3://otherbucket/x/elsewhere.parquet", "size": len(data), "seq": 1},
+        {"path": "s3://nobucket/x/unconnected.parquet", "size": len(data), "seq": 1},
     ])
+    # the object of otherbucket (a test connects a bucket of that name)
+    os.makedirs(os.path.join(root, "otherbucket", "x"), exist_ok=True)
+    open(os.path.join(root, "otherbucket", "x", "elsewhere.parquet"), "wb").write(data)
     t.commit(301, 1)
     e = ["file sib.parquet %d" % len(data), "file hash.parquet %d" % len(data),
          "file inside.parquet %d" % len(data), "short short.parquet %d %d" % (len(data) // 2, len(data)),
-         "missing missing.parquet", "missing elsewhere.parquet"]
+         "missing missing.parquet", "file elsewhere.parquet %d" % len(data),
+         "missing unconnected.parquet"]
     open(os.path.join(t.dir, "EXPECTED"), "w").write("\n".join(e) + "\n")
 
 
@@ -716,6 +722,6 @@ os.makedirs(OUT, exist_ok=True)
 # naming tables rewrites only those (Avro sync markers are random: the
 # others' files stay as committed)
 for name in sys.argv[3:] or list(TABLES):
-    if name in ("dv_table", "applies"):
+    if name in ("dv_table", "applies", "outside"):
         shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
     TABLES[name]()
