@@ -2003,7 +2003,7 @@ static void bc_destroy(struct bfs_store *s)
 
 bool bfs_blockcache_is(const struct bfs_store *s)
 {
-	return s && s->get_range == bc_get_range;
+	return bfs_store_is(s, BFS_STORE_KIND_BLOCKCACHE);
 }
 
 struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
@@ -2042,6 +2042,8 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	s = &p->store;
 	s->priv = p;
 	s->name = bfs_xasprintf("%s+blocks", inner->name);
+	s->kind = BFS_STORE_KIND_BLOCKCACHE;
+	s->inner = inner;
 	s->caps = inner->caps;
 	s->start = bc_start;
 	s->head = bc_head;

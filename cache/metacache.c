@@ -1014,6 +1014,8 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	s = &p->store;
 	s->priv = p;
 	s->name = bfs_xasprintf("%s+meta", inner->name);
+	s->kind = BFS_STORE_KIND_METACACHE;
+	s->inner = inner;
 	s->caps = inner->caps;
 	s->start = mc_start;
 	s->head = mc_head;

@@ -719,6 +719,8 @@ struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 	s = &p->store;
 	s->priv = p;
 	s->name = bfs_xasprintf("%s+prefetch", inner->name);
+	s->kind = BFS_STORE_KIND_PREFETCH;
+	s->inner = inner;
 	s->caps = inner->caps;
 	s->start = pf_start;
 	s->head = pf_head;

@@ -233,6 +233,38 @@ int bfs_lake_open(const struct bfs_config *cfg, const char *root_name,
 	return 0;
 }
 
+/*
+ * Why bucket name failed its first listing with rc: the S3 store's code,
+ * message and hint (found through the stack: the caches above the driver
+ * know none of it) and the fix, as `bucketfs bucket test` words them.
+ */
+static void reach_error(struct bfs_store *s, const char *name, int rc,
+			char *err, size_t errlen)
+{
+	struct bfs_s3_error e = {0};
+	char status[32] = "", fix[300];
+
+	if (bfs_s3_last_error(s, &e) != 0)
+		memset(&e, 0, sizeof(e));
+	if (e.status)
+		snprintf(status, sizeof(status), " (HTTP %ld)", e.status);
+	if (strcmp(e.code, "SignatureDoesNotMatch") == 0 ||
+	    strcmp(e.code, "InvalidAccessKeyId") == 0)
+		snprintf(fix, sizeof(fix),
+			 "give bucket '%s' the right keys ('bucketfs bucket "
+			 "test %s' checks them)",
+			 name, name);
+	else
+		snprintf(fix, sizeof(fix),
+			 "'bucketfs bucket test %s' checks each step and "
+			 "names the cause",
+			 name);
+	snprintf(err, errlen, "cannot reach bucket '%s': %s%s%s%s%s%s; fix: %s",
+		 name, e.code[0] ? e.code : strerror(rc), status,
+		 e.message[0] ? ": " : "", e.message, e.hint[0] ? " — " : "",
+		 e.hint, fix);
+}
+
 int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < lake->nstores; i++) {
@@ -260,18 +292,11 @@ int bfs_lake_start(struct bfs_lake *lake, char *err, size_t errlen)
 			continue;
 		/* fail the mount now, with the cause, rather than every
 		 * later call with EIO */
+		bfs_s3_clear_error(s);
 		rc = s->list(s, &req, &res);
 		bfs_list_result_release(&res);
 		if (rc != 0) {
-			struct bfs_s3_error e = {0};
-
-			bfs_s3_last_error(s, &e);
-			snprintf(err, errlen,
-				 "cannot reach bucket '%s': %s%s%s%s%s",
-				 lake->store_names[i],
-				 e.code[0] ? e.code : strerror(rc),
-				 e.message[0] ? ": " : "", e.message,
-				 e.hint[0] ? " — " : "", e.hint);
+			reach_error(s, lake->store_names[i], rc, err, errlen);
 			if (!lake->whole)
 				return rc;
 			/* one bad bucket never takes the lake down: its

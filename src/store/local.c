@@ -2254,6 +2254,7 @@ struct bfs_store *bfs_local_create(const char *name, const char *dir, char *err,
 	s = bfs_xcalloc(1, sizeof(*s));
 	s->priv = p;
 	s->name = p->name;
+	s->kind = BFS_STORE_KIND_LOCAL;
 	s->caps = BFS_CAP_IF_MATCH | BFS_CAP_IF_NONE_MATCH | BFS_CAP_MULTIPART |
 		  BFS_CAP_LOCAL;
 	s->head = local_head;

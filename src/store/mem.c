@@ -509,6 +509,7 @@ struct bfs_store *bfs_mem_create(const char *name)
 	p->name = bfs_xstrdup(name);
 	s->priv = p;
 	s->name = p->name;
+	s->kind = BFS_STORE_KIND_MEM;
 	s->caps = BFS_CAP_IF_MATCH | BFS_CAP_IF_NONE_MATCH | BFS_CAP_MULTIPART;
 	s->head = mem_head;
 	s->get_range = mem_get_range;

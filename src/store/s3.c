@@ -2049,12 +2049,12 @@ static void s3_destroy(struct bfs_store *s)
 
 static struct s3_priv *s3_priv_of(struct bfs_store *s)
 {
-	return s && s->destroy == s3_destroy ? s->priv : NULL;
+	return bfs_store_is(s, BFS_STORE_KIND_S3) ? s->priv : NULL;
 }
 
 int bfs_s3_last_error(struct bfs_store *s, struct bfs_s3_error *out)
 {
-	struct s3_priv *p = s3_priv_of(s);
+	struct s3_priv *p = s3_priv_of(bfs_store_layer(s, BFS_STORE_KIND_S3));
 	int rc = ENOENT;
 
 	if (!p)
@@ -2070,7 +2070,7 @@ int bfs_s3_last_error(struct bfs_store *s, struct bfs_s3_error *out)
 
 void bfs_s3_clear_error(struct bfs_store *s)
 {
-	struct s3_priv *p = s3_priv_of(s);
+	struct s3_priv *p = s3_priv_of(bfs_store_layer(s, BFS_STORE_KIND_S3));
 
 	if (!p)
 		return;
@@ -2184,6 +2184,7 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 
 	p->store.priv = p;
 	p->store.name = p->name;
+	p->store.kind = BFS_STORE_KIND_S3;
 	p->store.caps = BFS_CAP_MULTIPART;
 	if (!conf->no_conditional_put)
 		p->store.caps |= BFS_CAP_IF_MATCH | BFS_CAP_IF_NONE_MATCH;

@@ -109,12 +109,14 @@ struct bfs_s3_error {
 };
 
 /*
- * Copy the last failure recorded by store s (any thread) into out.
- * @return 0, ENOENT (no failure yet), EINVAL (s is not an S3 store).
+ * Copy the last failure recorded by the S3 store of the stack s tops
+ * (s itself or a layer under it; any thread) into out.
+ * @return 0, ENOENT (no failure yet), EINVAL (no S3 store in the stack).
  */
 int bfs_s3_last_error(struct bfs_store *s, struct bfs_s3_error *out);
 
-/* Forget the recorded failure (before a step of a connection test). */
+/* Forget the recorded failure of the S3 store of the stack s tops
+ * (before a step of a connection test). */
 void bfs_s3_clear_error(struct bfs_store *s);
 
 /*

@@ -92,6 +92,19 @@ void bfs_list_result_release(struct bfs_list_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+bool bfs_store_is(const struct bfs_store *s, const char *kind)
+{
+	return s && s->kind && strcmp(s->kind, kind) == 0;
+}
+
+struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind)
+{
+	for (; s; s = s->inner)
+		if (bfs_store_is(s, kind))
+			return s;
+	return NULL;
+}
+
 int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)

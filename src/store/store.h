@@ -29,6 +29,10 @@
  *   network), start (after the daemon forks, before any I/O), shutdown
  *   (flush, then shut down the inner store), destroy (destroy the inner
  *   store, then free itself).
+ * - A stack is a chain of layers linked by `inner`, a driver at the
+ *   bottom. A layer is found by its `kind` (bfs_store_layer()), never by
+ *   comparing function pointers; what only a driver knows (the S3 store's
+ *   last error) is asked of the layer that has it, wherever it sits.
  */
 #ifndef BFS_STORE_H
 #define BFS_STORE_H
@@ -140,6 +144,12 @@ struct bfs_store {
 	 * the driver */
 	const char *name;
 	unsigned caps; /* enum bfs_store_cap bits */
+	/* what this layer is: one of the BFS_STORE_KIND_* strings (or a
+	 * test's own), set by its constructor */
+	const char *kind;
+	/* the store this layer decorates, owned by it in a bucket's stack
+	 * (destroy destroys it); NULL for a driver, the bottom of a stack */
+	struct bfs_store *inner;
 
 	/*
 	 * Start background work (threads, connection pools). Called after the
@@ -229,6 +239,23 @@ struct bfs_store {
 	/* Destroy the inner store, then free this one. */
 	void (*destroy)(struct bfs_store *s);
 };
+
+/* The kinds of the layers bucketfs builds (bfs_store.kind). */
+#define BFS_STORE_KIND_S3	  "s3"
+#define BFS_STORE_KIND_LOCAL	  "local"
+#define BFS_STORE_KIND_MEM	  "mem"
+#define BFS_STORE_KIND_BLOCKCACHE "blockcache"
+#define BFS_STORE_KIND_METACACHE  "metacache"
+#define BFS_STORE_KIND_PREFETCH	  "prefetch"
+
+/* Whether s (NULL: false) is a layer of that kind. */
+bool bfs_store_is(const struct bfs_store *s, const char *kind);
+
+/*
+ * The topmost layer of that kind in the stack s tops (s itself
+ * included), following inner; NULL when there is none.
+ */
+struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind);
 
 /* Free the contents of info (not info itself); safe on a zeroed struct. */
 void bfs_obj_info_release(struct bfs_obj_info *info);

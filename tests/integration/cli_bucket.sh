@@ -261,6 +261,20 @@ t_ok "and the bucket was not saved" \
 t_ok "with --no-test it is saved anyway" connect_wrong --no-test
 t_exit1_with "bucket test of the saved wrong secret: SignatureDoesNotMatch" \
 	"SignatureDoesNotMatch" bfs bucket test wrong --config "$CONF"
+# the mount asks the S3 store under its caches for the cause (the caches
+# know none): the code, the server's message and the fix, not EACCES
+mkdir -p "$W/mnt-wrong"
+t_exit1_with "a mount with the wrong secret names SignatureDoesNotMatch" \
+	"cannot reach bucket 'wrong': SignatureDoesNotMatch (HTTP 403)" \
+	bfs mount --config "$CONF" wrong "$W/mnt-wrong"
+cp "$W/.t_out" "$W/mount-wrong.out"
+t_ok "... with the hint and the fix" grep -q \
+	"wrong secret access key.*; fix: give bucket 'wrong' the right keys" \
+	"$W/mount-wrong.out"
+t_fails "... not a bare Permission denied" \
+	grep -q "Permission denied" "$W/mount-wrong.out"
+t_fails "... and no secret" has_secret "$W/mount-wrong.out"
+t_fails "... which mounted nothing" is_mounted "$W/mnt-wrong"
 
 keys_unknown() { printf '%s\n%s\n' "NOSUCHKEYID0000000000" "whatever-secret"; }
 connect_unknown_id()

@@ -139,6 +139,8 @@ static struct cnt *cnt_new(struct bfs_store *inner, bool own)
 	pthread_mutex_init(&c->lock, NULL);
 	c->s.priv = c;
 	c->s.name = "cnt";
+	c->s.kind = "cnt";
+	c->s.inner = inner;
 	c->s.caps = inner->caps;
 	c->s.head = c_head;
 	c->s.get_range = c_get_range;
@@ -306,6 +308,39 @@ static struct disk du_blocks(void)
 }
 
 /* ---- cases ------------------------------------------------------------ */
+
+/* Each layer of a bucket's stack is found through inner, by its kind. */
+static void test_layers(struct bfs_store *mem)
+{
+	struct stack st;
+	struct bfs_store *mc;
+
+	if (stack_open(&st, mem, 0, true, 0, true, 60) != 0) {
+		tap_ok(0, "layers: open a full stack");
+		return;
+	}
+	mc = bfs_store_layer(st.top, BFS_STORE_KIND_METACACHE);
+	tap_ok(bfs_store_layer(st.top, BFS_STORE_KIND_PREFETCH) == st.top &&
+		       mc != NULL && mc != st.top && mc->inner == st.bc,
+	       "layers: prefetch on top, the metadata cache under it");
+	tap_ok(bfs_store_layer(st.top, BFS_STORE_KIND_BLOCKCACHE) == st.bc &&
+		       bfs_store_layer(mc, BFS_STORE_KIND_BLOCKCACHE) == st.bc,
+	       "layers: the block cache is found from the top and from "
+	       "the layer above it");
+	tap_ok(bfs_store_layer(st.top, BFS_STORE_KIND_MEM) == mem &&
+		       bfs_store_layer(st.top, "cnt") == &st.cnt->s,
+	       "layers: the driver at the bottom, past a test's own layer");
+	tap_ok(bfs_store_layer(st.top, BFS_STORE_KIND_S3) == NULL &&
+		       bfs_store_layer(st.bc, BFS_STORE_KIND_PREFETCH) ==
+			       NULL &&
+		       bfs_store_layer(NULL, BFS_STORE_KIND_MEM) == NULL,
+	       "layers: a kind not in the stack (or above the start) is "
+	       "NULL");
+	tap_ok(bfs_blockcache_is(st.bc) && !bfs_blockcache_is(st.top) &&
+		       !bfs_blockcache_is(mem),
+	       "layers: bfs_blockcache_is() by kind");
+	stack_close(&st);
+}
 
 static void test_blockfile(void)
 {
@@ -1087,6 +1122,7 @@ int main(void)
 	}
 	test_blockfile();
 	test_metadb();
+	test_layers(mem);
 	test_hits(mem);
 	test_corrupt(mem);
 	test_verified(mem);
