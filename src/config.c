@@ -206,8 +206,9 @@ static const struct key_def opt_keys[] = {
 	 .off = OPT(umask),
 	 .def = "022",
 	 .max = 0777,
-	 .help = "Permission bits cleared from file_mode and dir_mode "
-		 "(octal)."},
+	 .help = "Permission bits cleared from file_mode and dir_mode, "
+		 "for objects without mode metadata (octal); a file made "
+		 "through the mount gets its creator's umask instead."},
 	{.name = "file_mode",
 	 .type = KT_MODE,
 	 .off = OPT(file_mode),

@@ -130,6 +130,22 @@ static void fetch_meta(struct bfs_fs *fs, struct dir_handle *d,
 	BFS_PCHECK(pthread_mutex_destroy(&j.lock));
 }
 
+/* The newest entry tells a directory without a marker its mtime. */
+static void note_newest(struct bfs_fs *fs, fuse_ino_t ino,
+			const struct dir_handle *d)
+{
+	struct timespec newest = {0};
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct bfs_node *n = &d->ents[i].node;
+
+		if (n->have_info && bfs_ts_before(newest, n->info.mtime))
+			newest = n->info.mtime;
+	}
+	if (newest.tv_sec != 0)
+		bfs_fs_dir_listed(fs, ino, &newest);
+}
+
 static void free_handle(struct dir_handle *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
@@ -164,6 +180,7 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (bfs_fs_objects_mode(fs, &dir) && dir.store)
 		fetch_meta(fs, d, fs->opts->connections);
 	add_staged(fs, ino, d);
+	note_newest(fs, ino, d);
 	bfs_node_release(&dir);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi) == -ENOENT)

@@ -20,6 +20,7 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct bfs_new_owner own;
 	struct fuse_entry_param e;
 	struct bfs_inode *in;
+	struct timespec now;
 	char num[32];
 	int rc;
 
@@ -38,8 +39,10 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bfs_meta_set(&meta, "uid", num);
 	snprintf(num, sizeof(num), "%u", (unsigned)own.gid);
 	bfs_meta_set(&meta, "gid", num);
-	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
-	bfs_meta_set(&meta, "mtime", num);
+	clock_gettime(CLOCK_REALTIME, &now);
+	bfs_fs_meta_set_time(&meta, "mtime", &now);
+	bfs_fs_meta_set_time(&meta, "ctime", &now);
+	bfs_fs_meta_set_time(&meta, "atime", &now);
 	put.meta = &meta;
 	put.key = child.key;
 	put.fd = fs->empty_fd;
@@ -52,6 +55,11 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			child.key, strerror(rc));
 		goto out;
 	}
+	/* the inode knows its marker's metadata without a HEAD */
+	child.have_info = true;
+	child.info.mtime = now;
+	bfs_meta_list_copy(&child.info.meta, &meta);
+	bfs_fs_dir_changed(fs, parent);
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	bfs_fs_set_new_owner(in, &own);
@@ -150,12 +158,14 @@ void bfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = keep_open_content(fs, parent, name);
 	if (rc == 0)
 		rc = child.store->del(child.store, child.key);
-	if (rc == 0)
+	if (rc == 0) {
 		forget_name(fs, parent, name);
-	else
+		bfs_fs_dir_changed(fs, parent);
+	} else {
 		bfs_log(LOG_ERR, "%s: unlink '%s' failed: %s",
 			dir.store ? dir.store->name : "?",
 			child.key ? child.key : name, strerror(rc));
+	}
 	fuse_reply_err(req, rc);
 	bfs_node_release(&dir);
 	bfs_node_release(&child);
@@ -197,8 +207,10 @@ void bfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = ENOTEMPTY;
 	if (rc == 0)
 		rc = child.store->del(child.store, child.key);
-	if (rc == 0)
+	if (rc == 0) {
 		forget_name(fs, parent, name);
+		bfs_fs_dir_changed(fs, parent);
+	}
 	fuse_reply_err(req, rc);
 	bfs_node_release(&dir);
 	bfs_node_release(&child);
@@ -370,6 +382,9 @@ void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	bfs_inode_rename(&fs->itable, parent, name, newparent, newname, src.key,
 			 dst.key);
+	bfs_fs_dir_changed(fs, parent);
+	if (newparent != parent)
+		bfs_fs_dir_changed(fs, newparent);
 out:
 	if (in)
 		bfs_inode_put(&fs->itable, in);

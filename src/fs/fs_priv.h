@@ -10,26 +10,40 @@
 #include "fs/fs.h"
 #include "fs/inode.h"
 #include "fs/staging.h"
+#include "fs/times.h"
 
 struct bfs_fs {
 	const struct bfs_options *opts;
 	char *staging_dir;
 	struct bfs_itable itable;
-	int empty_fd;	       /* /dev/null: the body of directory markers */
-	struct timespec start; /* mtime of what has none (virtual dirs) */
+	int empty_fd;		/* /dev/null: the body of directory markers */
+	struct timespec start;	/* mtime of what has none (virtual dirs) */
+	struct bfs_times times; /* noted, not stored: dir changes, reads */
 	/* open files, freed at unmount when the kernel sent no release */
 	pthread_mutex_t fh_lock;
 	struct bfs_fh *fhs; /* protected by fh_lock */
 };
 
+/* The largest object S3 stores (5 TiB): a file may not grow past it,
+ * whatever the staging disk allows (tmpfs allows 8 EiB). */
+#define BFS_OBJECT_MAX (5ull << 40)
+
 /* An open file. */
 struct bfs_fh {
 	struct bfs_inode *in; /* a reference is held */
 	bool writer;
+	bool read_once; /* atime was considered; protected by in->lock */
 	/* the version reads are pinned to; protected by in->lock */
 	char etag[BFS_ETAG_MAX];
 	struct bfs_fh *prev, *next; /* protected by fs->fh_lock */
 };
+
+/* Whether time a is strictly before time b. */
+static inline bool bfs_ts_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec ||
+	       (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
 
 static inline struct bfs_fs *bfs_fs(fuse_req_t req)
 {
@@ -48,6 +62,13 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st);
  * ESTALE when another writer changed the object).
  */
 int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in);
+
+/* Set time metadata name to ts in s3fs's form ("sec" or "sec.nnnnnnnnn"). */
+void bfs_fs_meta_set_time(struct bfs_meta_list *m, const char *name,
+			  const struct timespec *ts);
+/* Read time metadata name of node. @return whether it holds a time. */
+bool bfs_fs_meta_time(const struct bfs_node *node, const char *name,
+		      struct timespec *out);
 
 /* s3fs-compatible metadata of in (meta.c); in->lock held. */
 void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
@@ -94,6 +115,19 @@ void bfs_fs_set_new_owner(struct bfs_inode *in, const struct bfs_new_owner *o);
  */
 bool bfs_fs_kill_priv_locked(struct bfs_fs *fs, struct bfs_inode *in);
 
+/*
+ * An entry of directory dir was created, removed or renamed by this
+ * mount: its mtime and ctime become now (noted in fs->times: storing
+ * them on the marker would cost a request per entry; attr.c).
+ */
+void bfs_fs_dir_changed(struct bfs_fs *fs, fuse_ino_t dir);
+/*
+ * A listing of dir showed entries as new as newest: a directory without
+ * a marker takes it as its mtime and ctime, if newer than what it had.
+ */
+void bfs_fs_dir_listed(struct bfs_fs *fs, fuse_ino_t dir,
+		       const struct timespec *newest);
+
 /* readdir, readdirplus, opendir, releasedir (dir.c). */
 void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void bfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -111,6 +145,10 @@ void bfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   fuse_ino_t newparent, const char *newname,
 		   unsigned int flags);
+
+/* mknod: FIFOs, sockets, devices (mknod.c). */
+void bfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, dev_t rdev);
 
 /* symlink, readlink (symlink.c). */
 void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,

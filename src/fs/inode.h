@@ -46,6 +46,10 @@ struct bfs_inode {
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
+	/* set by setattr and stored at once; times noted but not stored
+	 * live in fs->times, which outlives a forgotten inode */
+	bool ctime_set, atime_set;
+	struct timespec ctime, atime;
 	/* ETag at the last open for reading: the version the kernel's page
 	 * cache holds; "" when unknown (written through us meanwhile) */
 	char cache_etag[BFS_ETAG_MAX];

@@ -1,6 +1,7 @@
 /*
- * meta.c - owner, mode and mtime of objects as s3fs stores them in user
- * metadata (x-amz-meta-mode, -uid, -gid, -mtime, decimal), so a bucket
+ * meta.c - owner, mode and times of objects as s3fs stores them in user
+ * metadata (x-amz-meta-mode, -uid, -gid decimal; -mtime, -ctime, -atime
+ * as seconds, with nanoseconds after a '.' when not zero), so a bucket
  * written by one tool shows the same attributes in the other.
  */
 #include "compat.h"
@@ -9,6 +10,47 @@
 
 #include "fs/fs_priv.h"
 #include "log.h"
+
+void bfs_fs_meta_set_time(struct bfs_meta_list *m, const char *name,
+			  const struct timespec *ts)
+{
+	char num[48];
+
+	if (ts->tv_nsec != 0)
+		snprintf(num, sizeof(num), "%lld.%09ld", (long long)ts->tv_sec,
+			 (long)ts->tv_nsec);
+	else
+		snprintf(num, sizeof(num), "%lld", (long long)ts->tv_sec);
+	bfs_meta_set(m, name, num);
+}
+
+bool bfs_fs_meta_time(const struct bfs_node *node, const char *name,
+		      struct timespec *out)
+{
+	const char *v = bfs_meta_get(&node->info.meta, name);
+	long long sec;
+	long nsec = 0, scale = 100000000;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return false;
+	errno = 0;
+	sec = strtoll(v, &end, 10);
+	if (errno != 0 || end == v)
+		return false;
+	if (*end == '.') {
+		/* rclone writes fewer digits than nine: a decimal fraction */
+		for (end++; *end >= '0' && *end <= '9'; end++) {
+			nsec += (*end - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*end != '\0')
+		return false;
+	out->tv_sec = (time_t)sec;
+	out->tv_nsec = nsec;
+	return true;
+}
 
 void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
 		       struct bfs_meta_list *out)
@@ -24,8 +66,9 @@ void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
 	bfs_meta_set(out, "uid", num);
 	snprintf(num, sizeof(num), "%u", (unsigned)st.st_gid);
 	bfs_meta_set(out, "gid", num);
-	snprintf(num, sizeof(num), "%lld", (long long)st.st_mtim.tv_sec);
-	bfs_meta_set(out, "mtime", num);
+	bfs_fs_meta_set_time(out, "mtime", &st.st_mtim);
+	bfs_fs_meta_set_time(out, "ctime", &st.st_ctim);
+	bfs_fs_meta_set_time(out, "atime", &st.st_atim);
 }
 
 int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)

@@ -292,19 +292,32 @@ static int truncate_locked(struct bfs_fs *fs, struct bfs_inode *in,
 	else
 		bfs_staged_touch(st);
 	if (temporary) {
-		if (rc == 0)
+		bool keep = false;
+
+		/* a failed ftruncate (EFBIG) changed nothing: nothing to
+		 * keep; a failed upload keeps the data for recovery */
+		if (rc == 0) {
 			rc = bfs_fs_upload_locked(fs, in);
-		bfs_staged_free(st, rc == 0);
+			keep = rc != 0;
+		}
+		bfs_staged_free(st, !keep);
 		in->staged = NULL;
 	}
 	return rc;
 }
+
+/* What setattr stores in object metadata (a copy onto itself). */
+#define META_ATTRS                                                             \
+	(FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |          \
+	 FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME | \
+	 FUSE_SET_ATTR_ATIME_NOW)
 
 static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			   int to_set, struct fuse_file_info *fi)
 {
 	struct bfs_fs *fs = bfs_fs(req);
 	struct bfs_inode *in = bfs_inode_get(&fs->itable, ino);
+	struct timespec now;
 	struct stat st;
 	int rc = 0;
 
@@ -312,17 +325,18 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	clock_gettime(CLOCK_REALTIME, &now);
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
-	if ((to_set &
-	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
-	      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
-	    in->node.type == BFS_NODE_FILE) {
+	if ((to_set & META_ATTRS) && in->node.type == BFS_NODE_FILE) {
 		/* a listing carries no metadata: read it so none is lost */
 		rc = bfs_fs_refresh_locked(in);
 	}
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE) &&
 	    in->node.type == BFS_NODE_DIR)
 		rc = EISDIR;
+	else if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE) &&
+		 (uint64_t)attr->st_size > BFS_OBJECT_MAX)
+		rc = EFBIG;
 	else if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
 		/* truncate_locked uploads at once when not open: the new
 		 * mode must be set before */
@@ -348,17 +362,34 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (rc == 0 &&
 	    (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+		bfs_times_forget(&fs->times, &in->node, BFS_TIME_M);
 		in->mtime_set = true;
 		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-			clock_gettime(CLOCK_REALTIME, &in->mtime);
+			in->mtime = now;
 		else
 			in->mtime = attr->st_mtim;
 	}
+	/* utimensat's UTIME_OMIT leaves a time out of to_set: each of
+	 * atime and mtime is set, to now or to a value, on its own */
 	if (rc == 0 &&
-	    (to_set &
-	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
-	      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
-	    in->node.store && in->node.writable && !fs->opts->ro)
+	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))) {
+		bfs_times_forget(&fs->times, &in->node, BFS_TIME_A);
+		in->atime_set = true;
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			in->atime = now;
+		else
+			in->atime = attr->st_atim;
+	}
+	if (rc == 0 && (to_set & META_ATTRS)) {
+		/* a change of the inode itself: ctime moves, as on a disk */
+		in->ctime_set = true;
+		in->ctime = now;
+	}
+	if (rc == 0 && (to_set & META_ATTRS) && in->ino == FUSE_ROOT_ID)
+		rc = 0; /* the mount point has no object: this mount keeps
+			 * them (the root inode lives until unmount) */
+	else if (rc == 0 && (to_set & META_ATTRS) && in->node.store &&
+		 in->node.writable && !fs->opts->ro)
 		rc = bfs_fs_store_attrs_locked(fs, in);
 	else if (rc == 0 && !(to_set & FUSE_SET_ATTR_SIZE) &&
 		 (to_set &
@@ -432,8 +463,15 @@ static int stage_for_write(struct bfs_fs *fs, struct bfs_inode *in,
 		bfs_staged_free(st, true);
 		return rc == ESTALE ? EIO : rc;
 	}
-	if (truncate)
+	if (truncate) {
 		bfs_staged_touch(st);
+	} else {
+		struct stat cur;
+
+		/* opened, not written yet: the mtime stays the object's */
+		bfs_fs_fill_attr(fs, in, &cur);
+		st->mtime = cur.st_mtim;
+	}
 	in->staged = st;
 	return 0;
 }
@@ -552,6 +590,8 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	in->unlinked = false;
 	in->mtime_set = false;
+	in->atime_set = false;
+	in->ctime_set = false;
 	/* the creator's mode and owner, carried by the upload at close */
 	bfs_fs_set_new_owner(in, &own);
 	rc = stage_for_write(fs, in, true);
@@ -562,6 +602,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		bfs_inode_forget(&fs->itable, in->ino, 1);
 		goto out;
 	}
+	bfs_fs_dir_changed(fs, parent);
 	bfs_fs_fill_entry(fs, in, &e);
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	fh = NULL; /* owned by the kernel's file now */
@@ -639,6 +680,33 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 	}
 }
 
+/*
+ * A read moves atime as relatime does: when atime is not after mtime or
+ * ctime, or is a day old. In memory only: the next write of the object
+ * for another reason (or a utimens) stores it, so reading never costs
+ * a request. Considered once per open handle.
+ */
+static void read_atime(struct bfs_fs *fs, struct bfs_fh *fh)
+{
+	struct bfs_inode *in = fh->in;
+	struct timespec now;
+	struct stat st;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	if (fh->read_once) {
+		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		return;
+	}
+	fh->read_once = true;
+	bfs_fs_fill_attr(fs, in, &st);
+	if (!bfs_ts_before(st.st_mtim, st.st_atim) ||
+	    !bfs_ts_before(st.st_ctim, st.st_atim) ||
+	    now.tv_sec - st.st_atim.tv_sec >= 24 * 3600)
+		bfs_times_note(&fs->times, &in->node, BFS_TIME_A, &now);
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+}
+
 static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -663,6 +731,8 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	} else {
 		rc = read_store(in, fh, off, size, buf, &got);
 	}
+	if (rc == 0)
+		read_atime(bfs_fs(req), fh);
 	if (rc != 0)
 		fuse_reply_err(req, rc);
 	else
@@ -682,6 +752,8 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	if (!fh->writer || in->staged == NULL) {
 		rc = EBADF;
+	} else if ((uint64_t)off + size > BFS_OBJECT_MAX) {
+		rc = EFBIG;
 	} else {
 		n = pwrite(in->staged->fd, buf, size, off);
 		if (n < 0) {
@@ -802,6 +874,7 @@ static const struct fuse_lowlevel_ops bfs_ll_ops = {
 	.unlink = bfs_ll_unlink,
 	.rmdir = bfs_ll_rmdir,
 	.symlink = bfs_ll_symlink,
+	.mknod = bfs_ll_mknod,
 	.rename = bfs_ll_rename,
 	.link = bfs_ll_link,
 	.open = bfs_ll_open,
@@ -848,6 +921,7 @@ struct bfs_fs *bfs_fs_create(const struct bfs_fs_conf *conf, char *err,
 		return NULL;
 	}
 	clock_gettime(CLOCK_REALTIME, &fs->start);
+	bfs_times_init(&fs->times);
 	BFS_PCHECK(pthread_mutex_init(&fs->fh_lock, NULL));
 	bfs_itable_init(&fs->itable, &conf->root);
 	return fs;
@@ -885,6 +959,7 @@ void bfs_fs_destroy(struct bfs_fs *fs)
 	}
 	BFS_PCHECK(pthread_mutex_destroy(&fs->fh_lock));
 	bfs_itable_release(&fs->itable);
+	bfs_times_release(&fs->times);
 	close(fs->empty_fd);
 	free(fs->staging_dir);
 	free(fs);

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fs/mime.h"
 #include "fs/stream.h"
 #include "fs/upload.h"
 #include "log.h"
@@ -117,7 +118,8 @@ void bfs_stream_wrote(struct bfs_stream **sp, struct bfs_store *s,
 	struct bfs_stream *st = *sp;
 
 	if (st == NULL) {
-		struct bfs_put_req req = {.key = key};
+		struct bfs_put_req req = {.key = key,
+					  .content_type = bfs_mime_type(key)};
 
 		/* only a file written from its start, in order, past the
 		 * threshold is worth a stream */

@@ -26,6 +26,7 @@ void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	struct fuse_entry_param e;
 	struct bfs_inode *in;
 	size_t len = strlen(link);
+	struct timespec now;
 	char num[32];
 	int fd = -1;
 	int rc;
@@ -51,8 +52,10 @@ void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	bfs_meta_set(&meta, "uid", num);
 	snprintf(num, sizeof(num), "%u", (unsigned)own.gid);
 	bfs_meta_set(&meta, "gid", num);
-	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
-	bfs_meta_set(&meta, "mtime", num);
+	clock_gettime(CLOCK_REALTIME, &now);
+	bfs_fs_meta_set_time(&meta, "mtime", &now);
+	bfs_fs_meta_set_time(&meta, "ctime", &now);
+	bfs_fs_meta_set_time(&meta, "atime", &now);
 	put.key = child.key;
 	put.fd = fd;
 	put.size = len;
@@ -66,8 +69,9 @@ void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	}
 	child.have_info = true;
 	child.info.size = len;
-	clock_gettime(CLOCK_REALTIME, &child.info.mtime);
+	child.info.mtime = now;
 	bfs_meta_list_copy(&child.info.meta, &meta);
+	bfs_fs_dir_changed(fs, parent);
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
 	bfs_fs_fill_entry(fs, in, &e);
 	bfs_inode_put(&fs->itable, in);

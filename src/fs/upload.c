@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "fs/mime.h"
 #include "fs/upload.h"
 #include "log.h"
 
@@ -118,6 +119,7 @@ void bfs_upload_req(struct bfs_store *s, const char *key, int fd, uint64_t size,
 {
 	memset(out, 0, sizeof(*out));
 	out->key = key;
+	out->content_type = bfs_mime_type(key);
 	out->fd = fd;
 	out->size = size;
 	out->meta = meta;

@@ -72,6 +72,35 @@ t_ok "nobody writes a setuid file" as_nobody sh -c "echo more >> '$B/shared/kw'"
 t_ok "nobody truncates a setuid file" as_nobody truncate -s 1 "$B/shared/kt"
 t_ok "root chowns a setuid file" chown 65534:65534 "$B/shared/kc"
 
+# chown and chmod rules of Linux, which the kernel applies under
+# default_permissions: only root gives a file away, an owner may change
+# the group only to one of its own, a chmod g+s by an owner outside the
+# group drops the bit, a sticky directory keeps others' files
+t_fails_with "nobody cannot give its file to root" "Operation not permitted" \
+	as_nobody chown 0 "$B/shared/x"
+t_fails_with "nobody cannot give its file a group it is not in" "Operation not permitted" \
+	as_nobody chgrp 4242 "$B/shared/x"
+t_fails_with "nobody cannot chown root's file" "Operation not permitted" \
+	as_nobody chown 65534 "$B/pub"
+t_is "the owners are unchanged" "$(stat -c '%u %g' "$B/shared/x") $(stat -c '%u %g' "$B/pub")" \
+	"65534 65534 0 0"
+echo g >"$B/shared/gx"
+chown 65534:4242 "$B/shared/gx"
+t_ok "nobody chmods g+s its file of a group it is not in" as_nobody chmod 2755 "$B/shared/gx"
+t_is "the setgid bit was dropped" "$(stat -c %a "$B/shared/gx")" 755
+mkdir "$B/sticky"
+chmod 1777 "$B/sticky"
+echo r >"$B/sticky/rootf"
+chmod 666 "$B/sticky/rootf"
+t_ok "nobody creates in a sticky directory" as_nobody sh -c "echo n > '$B/sticky/nf'"
+t_fails_with "nobody cannot remove root's file in a sticky directory" "Operation not permitted" \
+	as_nobody rm -f "$B/sticky/rootf"
+t_fails_with "nobody cannot rename root's file in a sticky directory" "Operation not permitted" \
+	as_nobody mv "$B/sticky/rootf" "$B/sticky/mine"
+t_ok "nobody removes its own file in a sticky directory" as_nobody rm "$B/sticky/nf"
+t_is "root's file is still there" "$(cat "$B/sticky/rootf")" r
+t_ok "root removes it" rm "$B/sticky/rootf"
+
 # remount: the metadata was stored, not only kept in memory
 t_ok "unmount" bfs_umount
 bfs_mount -o allow_other,default_permissions || t_abort "mount again"
@@ -87,5 +116,16 @@ t_is "after remount: a truncate by nobody dropped them" "$(stat -c %a "$B/shared
 t_is "after remount: chown dropped them" "$(stat -c '%a %u' "$B/shared/kc")" "777 65534"
 t_fails_with "after remount: nobody still cannot read the private file" "Permission denied" \
 	as_nobody cat "$B/priv"
+t_is "after remount: the sticky directory" "$(stat -c %a "$B/sticky")" 1777
+# the mount point has no object: this mount keeps its mode and owner
+t_ok "chmod of the lake's mount point" chmod 551 "$BFS_MNT"
+t_is "the lake's mount point shows it (read-only: no w bits)" "$(stat -c %a "$BFS_MNT")" 551
+t_ok "unmount" bfs_umount
+bfs_mount "$BFS_BUCKET" -o allow_other,default_permissions || t_abort "mount the bucket as the root"
+t_ok "chmod of the mount point (a bucket's root)" chmod 750 "$BFS_MNT"
+t_ok "chown of the mount point" chown 65534:65534 "$BFS_MNT"
+t_is "the mount point shows them" "$(stat -c '%a %u %g' "$BFS_MNT")" "750 65534 65534"
+t_fails_with "nobody cannot chown the mount point to root" "Operation not permitted" \
+	as_nobody chown 0 "$BFS_MNT"
 t_ok "unmount" bfs_umount
 t_plan_done
