@@ -942,6 +942,43 @@ static void test_prefetch(struct bfs_store *mem)
 		       "ahead (%llu blocks, %u GETs)",
 		       (unsigned long long)bst.prefetched, gets_of(st.cnt));
 	}
+
+	/* a dense random reader: once a quarter of its random reads (and
+	 * at least 4) fell near earlier ones, each random read fetches its
+	 * group, even where nothing was read before */
+	{
+		size_t clen = 48 * BS;
+		char *cdata = bfs_xmalloc(clen), cetag[BFS_ETAG_MAX];
+		/* 5 lone reads, then 4 into blocks read before (each read
+		 * starts a stream, 4 are kept: these match none) */
+		static const unsigned blocks[] = {0, 5, 10, 15, 20,
+						  0, 5, 10, 15};
+		uint64_t p0;
+
+		fill(cdata, clen, 11);
+		put_obj(mem, "pf/c", cdata, clen, cetag);
+		for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++) {
+			size_t off = blocks[i] * BS + 8192;
+
+			ok = ok && read_eq(st.top, "pf/c", cetag, off, 4096,
+					   cdata + off, 4096);
+		}
+		bfs_prefetch_drain(st.top);
+		bfs_blockcache_get_stats(st.bc, &bst);
+		p0 = bst.prefetched;
+		g = gets_of(st.cnt);
+		ok = ok && read_eq(st.top, "pf/c", cetag, 40 * BS + 8192, 4096,
+				   cdata + 40 * BS + 8192, 4096);
+		bfs_prefetch_drain(st.top);
+		bfs_blockcache_get_stats(st.bc, &bst);
+		tap_ok(ok && bst.prefetched - p0 == 4 &&
+			       gets_of(st.cnt) == g + 1 + 4,
+		       "prefetch: a lone random read of a dense reader fetches "
+		       "its group (%llu blocks, %u GETs)",
+		       (unsigned long long)(bst.prefetched - p0),
+		       gets_of(st.cnt) - g);
+		free(cdata);
+	}
 	stack_close(&st);
 
 	/* after a restart the kept pieces serve the same reads again */
