@@ -113,8 +113,24 @@ int bfs_stack_check_credentials(const struct bfs_config *cfg,
 	return rc;
 }
 
+struct bfs_creds *bfs_stack_creds(const struct bfs_config *cfg,
+				  const struct bfs_bucket_conf *b)
+{
+	struct bfs_endpoint ep = {0};
+	struct bfs_creds *c;
+	char err[256];
+
+	if (b->provider == BFS_PROVIDER_LOCAL ||
+	    bfs_provider_resolve(b, &ep, err, sizeof(err)) != 0)
+		return NULL;
+	c = bucket_creds(cfg, b, &ep);
+	bfs_endpoint_release(&ep);
+	return c;
+}
+
 static struct bfs_store *open_s3(const struct bfs_config *cfg,
-				 const struct bfs_bucket_conf *b, char *err,
+				 const struct bfs_bucket_conf *b,
+				 struct bfs_creds **creds, char *err,
 				 size_t errlen)
 {
 	struct bfs_endpoint ep = {0};
@@ -127,6 +143,8 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 		goto out;
 	bfs_stack_s3_conf(cfg, b, &ep, NULL, NULL, &conf);
 	conf.creds = bucket_creds(cfg, b, &ep);
+	if (creds)
+		*creds = conf.creds;
 	conf.probe_conditional_put = true;
 	s = bfs_s3_create(&conf, err, errlen);
 	if (s == NULL)
@@ -196,15 +214,21 @@ fail:
 }
 
 struct bfs_store *bfs_stack_open(const struct bfs_config *cfg,
-				 const struct bfs_bucket_conf *b, char *err,
+				 const struct bfs_bucket_conf *b,
+				 struct bfs_creds **creds, char *err,
 				 size_t errlen)
 {
 	struct bfs_store *s;
 
+	if (creds)
+		*creds = NULL;
 	if (b->provider == BFS_PROVIDER_LOCAL)
 		return bfs_local_create(b->name, b->dir, err, errlen);
-	s = open_s3(cfg, b, err, errlen);
-	if (s == NULL)
+	s = open_s3(cfg, b, creds, err, errlen);
+	if (s == NULL) {
+		if (creds)
+			*creds = NULL;
 		return NULL;
+	}
 	return add_caches(cfg, b, s, err, errlen);
 }

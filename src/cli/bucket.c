@@ -1,5 +1,5 @@
 /*
- * bucket.c - `bucketfs bucket connect|test|list|show|remove`: the
+ * bucket.c - `bucketfs bucket connect|update|test|list|show|remove`: the
  * [bucket NAME] sections of the configuration and their keys.
  *
  * Keys come from a prompt without echo, from stdin (--keys-from-stdin)
@@ -208,7 +208,9 @@ struct bucket_args {
 	int npos;
 	const char *provider, *bucket, *region, *endpoint, *account_id, *prefix;
 	bool path_style, allow_insecure, no_test, keys_from_stdin, write;
-	bool connect_opts; /* any option only connect takes */
+	bool new_keys;	   /* update: ask for keys even with other options */
+	bool connect_opts; /* any option only connect and update take */
+	bool field_opts;   /* any option that changes a field of the section */
 };
 
 static void bucket_usage(void)
@@ -221,30 +223,36 @@ static int parse_args(int argc, char **argv, struct bucket_args *a)
 	static const struct {
 		const char *name;
 		size_t off;
-		bool connect;
+		bool connect, field;
 	} valued[] = {
-		{"--config", offsetof(struct bucket_args, config), false},
-		{"--provider", offsetof(struct bucket_args, provider), true},
-		{"--bucket", offsetof(struct bucket_args, bucket), true},
-		{"--region", offsetof(struct bucket_args, region), true},
-		{"--endpoint", offsetof(struct bucket_args, endpoint), true},
-		{"--account-id", offsetof(struct bucket_args, account_id),
+		{"--config", offsetof(struct bucket_args, config), false,
+		 false},
+		{"--provider", offsetof(struct bucket_args, provider), true,
 		 true},
-		{"--prefix", offsetof(struct bucket_args, prefix), true},
+		{"--bucket", offsetof(struct bucket_args, bucket), true, true},
+		{"--region", offsetof(struct bucket_args, region), true, true},
+		{"--endpoint", offsetof(struct bucket_args, endpoint), true,
+		 true},
+		{"--account-id", offsetof(struct bucket_args, account_id), true,
+		 true},
+		{"--prefix", offsetof(struct bucket_args, prefix), true, true},
 	};
 	static const struct {
 		const char *name;
 		size_t off;
-		bool connect;
+		bool connect, field;
 	} flags[] = {
-		{"--path-style", offsetof(struct bucket_args, path_style),
+		{"--path-style", offsetof(struct bucket_args, path_style), true,
 		 true},
 		{"--allow-insecure",
-		 offsetof(struct bucket_args, allow_insecure), true},
-		{"--no-test", offsetof(struct bucket_args, no_test), true},
+		 offsetof(struct bucket_args, allow_insecure), true, true},
+		{"--no-test", offsetof(struct bucket_args, no_test), true,
+		 false},
 		{"--keys-from-stdin",
-		 offsetof(struct bucket_args, keys_from_stdin), true},
-		{"--write", offsetof(struct bucket_args, write), false},
+		 offsetof(struct bucket_args, keys_from_stdin), true, false},
+		{"--new-keys", offsetof(struct bucket_args, new_keys), true,
+		 false},
+		{"--write", offsetof(struct bucket_args, write), false, false},
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -270,6 +278,7 @@ static int parse_args(int argc, char **argv, struct bucket_args *a)
 				continue;
 			}
 			a->connect_opts |= valued[k].connect;
+			a->field_opts |= valued[k].field;
 			done = true;
 		}
 		for (size_t k = 0; k < BFS_ARRAY_SIZE(flags) && !done; k++) {
@@ -277,6 +286,7 @@ static int parse_args(int argc, char **argv, struct bucket_args *a)
 				continue;
 			*(bool *)((char *)a + flags[k].off) = true;
 			a->connect_opts |= flags[k].connect;
+			a->field_opts |= flags[k].field;
 			done = true;
 		}
 		if (done)
@@ -540,6 +550,148 @@ out:
 	bfs_config_release(&cur);
 	bfs_config_release(&next);
 	free(kpath);
+	free(section);
+	free(path);
+	return rc ? 1 : 0;
+}
+
+/* ---- update ------------------------------------------------------------ */
+
+/*
+ * `bucket update NAME [options]`: the fields given change, the others
+ * stay; new keys are read when asked for (--keys-from-stdin, --new-keys)
+ * or when nothing else is to change (the plain command rotates keys).
+ * The result is tested like a connect before it replaces the section,
+ * and running mounts pick it up (watch.h).
+ */
+static int cmd_update(const struct bucket_args *a, const char *name)
+{
+	struct bfs_config cur = {0}, next = {0};
+	struct bfs_config_edit *e = NULL;
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	struct bfs_master_key *mk = NULL;
+	const struct bfs_bucket_conf *b;
+	char *path = NULL, *section = NULL;
+	char err[1024] = "";
+	bool read_new = a->keys_from_stdin || a->new_keys || !a->field_opts;
+	enum key_source src;
+	int rc;
+
+	if (strcmp(name, "builtin") == 0) {
+		bfs_cli_error("the builtin bucket is a local directory: set "
+			      "builtin_dir in [bucketfs] instead");
+		return 2;
+	}
+	if (a->provider && strcmp(a->provider, "s3") != 0 &&
+	    strcmp(a->provider, "r2") != 0 && strcmp(a->provider, "gcs") != 0 &&
+	    strcmp(a->provider, "custom") != 0) {
+		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
+			      a->provider);
+		return 2;
+	}
+	path = bfs_cli_config_path(a->config);
+	section = bfs_xasprintf("bucket %s", name);
+	rc = bfs_config_edit_open(path, &e, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	rc = parse_edit(e, path, &cur, "the config file is not valid");
+	if (rc != 0)
+		goto out;
+	if (!bfs_config_bucket(&cur, name)) {
+		bfs_cli_error("unknown bucket '%s' (see 'bucketfs bucket "
+			      "list'; 'bucketfs bucket connect %s' makes it)",
+			      name, name);
+		rc = ENOENT;
+		goto out;
+	}
+	rc = set_fields(e, section, a);
+	if (rc != 0)
+		goto out;
+	if (read_new) {
+		/* keys given are keys used */
+		bfs_config_edit_unset(e, section, "credentials");
+		bfs_config_edit_unset(e, section, "profile");
+	}
+	rc = parse_edit(e, path, &next, "cannot update this bucket");
+	if (rc != 0)
+		goto out;
+	b = bfs_config_bucket(&next, name);
+	rc = bfs_secret_harden_process();
+	if (rc != 0)
+		bfs_cli_error("warning: cannot make the process undumpable: "
+			      "%s",
+			      strerror(rc));
+	if (read_new) {
+		rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
+		if (rc != 0)
+			goto out;
+		if (src == KEYS_ENV)
+			fprintf(stderr, "bucketfs: using the keys of "
+					"AWS_ACCESS_KEY_ID and "
+					"AWS_SECRET_ACCESS_KEY\n");
+	} else if (b->access_key_id) {
+		/* the stored keys, for the test of the new settings */
+		rc = bfs_bucket_credentials(&cur, bfs_config_bucket(&cur, name),
+					    &akid, &secret, err, sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("%s (give new keys with --new-keys or "
+				      "--keys-from-stdin)",
+				      err);
+			goto out;
+		}
+	}
+	if (!a->no_test && akid) {
+		struct bfs_conntest_conf tc = {
+			.keys_fix = "run 'bucketfs bucket update' again with "
+				    "the right keys",
+		};
+
+		rc = bfs_conntest_run(&next, b, akid->data, secret->data, &tc);
+		if (rc != 0) {
+			bfs_cli_error("bucket '%s' was not changed: the "
+				      "connection test failed (fix the error "
+				      "above, or save anyway with --no-test)",
+				      name);
+			goto out;
+		}
+	} else if (!a->no_test) {
+		printf("bucket '%s' has no stored keys: run 'bucketfs bucket "
+		       "test %s' to test it with its credentials\n",
+		       name, name);
+	}
+	if (read_new) {
+		rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("%s", err);
+			goto out;
+		}
+		rc = encrypt_into(e, section, name, mk, "access_key_id", akid);
+		if (rc == 0)
+			rc = encrypt_into(e, section, name, mk,
+					  "secret_access_key", secret);
+		if (rc != 0)
+			goto out;
+	}
+	rc = bfs_config_edit_commit(e, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", rc == EAGAIN ? "the config file changed "
+						   "while this command ran: "
+						   "run it again"
+						 : err);
+		goto out;
+	}
+	printf("updated bucket '%s' in %s%s; running mounts use it from "
+	       "now on\n",
+	       name, path, read_new ? " (new keys encrypted)" : "");
+out:
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	bfs_master_key_free(mk);
+	bfs_config_edit_free(e);
+	bfs_config_release(&cur);
+	bfs_config_release(&next);
 	free(section);
 	free(path);
 	return rc ? 1 : 0;
@@ -933,9 +1085,15 @@ int bfs_cli_bucket(int argc, char **argv)
 		return 2;
 	}
 	cmd = a.pos[0];
-	if (a.connect_opts && strcmp(cmd, "connect") != 0) {
+	if (a.connect_opts && strcmp(cmd, "connect") != 0 &&
+	    strcmp(cmd, "update") != 0) {
 		bfs_cli_error("options such as --provider, --keys-from-stdin "
-			      "or --no-test go with 'bucket connect' only");
+			      "or --no-test go with 'bucket connect' and "
+			      "'bucket update' only");
+		return 2;
+	}
+	if (a.new_keys && strcmp(cmd, "update") != 0) {
+		bfs_cli_error("--new-keys goes with 'bucket update' only");
 		return 2;
 	}
 	if (a.write && strcmp(cmd, "test") != 0) {
@@ -946,6 +1104,8 @@ int bfs_cli_bucket(int argc, char **argv)
 		return cmd_list(&a);
 	if (a.npos == 2 && strcmp(cmd, "connect") == 0)
 		return cmd_connect(&a, a.pos[1]);
+	if (a.npos == 2 && strcmp(cmd, "update") == 0)
+		return cmd_update(&a, a.pos[1]);
 	if (a.npos == 2 && strcmp(cmd, "test") == 0)
 		return cmd_test(&a, a.pos[1]);
 	if (a.npos == 2 && strcmp(cmd, "show") == 0)

@@ -66,7 +66,7 @@ int bfs_cli_catalog_show_iceberg(const struct bfs_config *cfg,
 
 	if (b == NULL)
 		return ENOENT;
-	s = bfs_stack_open(cfg, b, err, sizeof(err));
+	s = bfs_stack_open(cfg, b, NULL, err, sizeof(err));
 	if (s == NULL) {
 		bfs_cli_error("%s", err);
 		return errno ? errno : EIO;

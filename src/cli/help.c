@@ -50,6 +50,9 @@ static const char *const bucket_syn[] = {
 	"bucket connect NAME --provider s3|r2|gcs|custom [--bucket B] "
 	"[--region R] [--endpoint URL] [--account-id ID] [--path-style] "
 	"[--prefix P] [--allow-insecure] [--no-test] [--keys-from-stdin]",
+	"bucket update NAME [--new-keys] [--keys-from-stdin] [--provider P] "
+	"[--bucket B] [--region R] [--endpoint URL] [--account-id ID] "
+	"[--path-style] [--prefix P] [--allow-insecure] [--no-test]",
 	"bucket test NAME [--write]",
 	"bucket list",
 	"bucket show NAME",
@@ -69,6 +72,8 @@ static const struct opt_doc bucket_opts[] = {
 	{"--keys-from-stdin", "read the access key id and secret from stdin, "
 			      "one a line, instead of a prompt or "
 			      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"},
+	{"--new-keys", "update: ask for new keys too when other options "
+		       "are given (alone, update always asks for keys)"},
 	{"--write", "test: also write, read back and delete an object"},
 	{"--config FILE", "configuration file to read and edit"},
 	{"--help, -h", "this help"},
@@ -125,8 +130,10 @@ static const struct cmd_doc cmds[] = {
 	 mount_opts},
 	{"bucket", bucket_syn,
 	 "Named connections to buckets: connect tests one and writes it to "
-	 "the config file with its keys encrypted; test checks it again; "
-	 "list, show and remove manage them.",
+	 "the config file with its keys encrypted; update changes its keys "
+	 "or fields in place, tested the same way; test checks it again; "
+	 "list, show and remove manage them. Running mounts follow every "
+	 "change without a remount.",
 	 bucket_opts},
 	{"catalog", catalog_syn,
 	 "Lakehouse views of a bucket: tables as directories of their data "

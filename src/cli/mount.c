@@ -24,6 +24,7 @@
 #include "cli/cli_priv.h"
 #include "cli/notify.h"
 #include "cli/readahead.h"
+#include "cli/watch.h"
 #include "config.h"
 #include "fs/fs.h"
 #include "fs/recovery.h"
@@ -36,6 +37,7 @@ struct mount_args {
 	const char *name;	/* bucket or catalog, NULL for the lake */
 	const char *mountpoint; /* absolute once checked */
 	char *abs_mountpoint;	/* what mountpoint points to then */
+	char *config_path;	/* absolute: the file the daemon follows */
 	bool foreground;
 	bool debug;
 	bool single_thread;
@@ -63,6 +65,7 @@ static void free_args(struct mount_args *a)
 		free(a->opts[i]);
 	free(a->opts);
 	free(a->abs_mountpoint);
+	free(a->config_path);
 }
 
 static int parse_args(int argc, char **argv, struct mount_args *a)
@@ -431,6 +434,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	struct fuse_args args = FUSE_ARGS_INIT(sa->argc, sa->argv);
 	struct fuse_session *se = NULL;
 	struct bfs_fs *fs = NULL;
+	struct bfs_config_watch *watch = NULL;
 	char err[512] = "";
 	char *staging = NULL;
 	char *abs_mp = NULL;
@@ -495,6 +499,16 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		set_readahead(abs_mp, cfg->opts.readahead);
 		abs_mp = NULL; /* the thread's */
 	}
+	/* buckets and catalogs connected or removed from now on reach this
+	 * mount without a remount */
+	if (a->config_path) {
+		watch = bfs_config_watch_start(a->config_path, lake, fs, se);
+		if (watch == NULL)
+			bfs_log(LOG_WARNING,
+				"cannot follow '%s' (%s): buckets and catalogs "
+				"connected from now on need a remount",
+				a->config_path, strerror(errno));
+	}
 	report(status_fd, "");
 	status_fd = -1;
 	bfs_notify("READY=1");
@@ -514,6 +528,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	}
 	rc = rc < 0 ? -rc : 0;
 	bfs_notify("STOPPING=1");
+	bfs_config_watch_stop(watch);
 	fuse_session_unmount(se);
 	bfs_log(LOG_INFO, "unmounted %s", a->mountpoint);
 out_signals:
@@ -532,8 +547,10 @@ out:
 	}
 	if (lake)
 		bfs_lake_shutdown(lake);
+	bfs_config_watch_stop(watch);
 	bfs_fs_destroy(fs);
 	bfs_lake_destroy(lake);
+	bfs_config_watch_free(watch);
 	fuse_opt_free_args(&args);
 	if (staging)
 		bfs_staging_close(staging, lock_fd);
@@ -627,6 +644,17 @@ int bfs_cli_mount(int argc, char **argv)
 		goto out;
 	}
 	a.mountpoint = a.abs_mountpoint;
+	/* the daemon runs in "/": the file it follows needs a full path */
+	if (cfg.path)
+		a.config_path = realpath(cfg.path, NULL);
+	if (a.config_path == NULL) {
+		char *p = bfs_config_default_path();
+
+		if (p && p[0] == '/')
+			a.config_path = p;
+		else
+			free(p);
+	}
 	if (a.name && !bfs_config_bucket(&cfg, a.name) &&
 	    !bfs_config_catalog(&cfg, a.name)) {
 		bfs_cli_error("unknown bucket or catalog '%s' (see 'bucketfs "

@@ -16,6 +16,8 @@
 #include "catalog/ns.h"
 #include "config.h"
 
+struct fuse_session;
+
 struct bfs_fs;
 
 struct bfs_fs_conf {
@@ -39,6 +41,18 @@ const struct fuse_lowlevel_ops *bfs_fs_ops(void);
  * @return the number of files that could not be uploaded (kept staged).
  */
 unsigned bfs_fs_flush_all(struct bfs_fs *fs);
+
+/*
+ * The namespace changed under the mount (the configuration was reloaded):
+ * child NAME of the top-level directory DIR (NULL: the root) appeared,
+ * went away or is another node now. Forgets the inode of that name, so
+ * the next lookup asks the namespace again, and tells the kernel to drop
+ * its entry (a negative one too) and its listing of DIR. An inode still
+ * held by the kernel (an open file) keeps its node until it is let go.
+ * Call from a thread that serves no FUSE request, with no lock held.
+ */
+void bfs_fs_invalidate(struct bfs_fs *fs, struct fuse_session *se,
+		       const char *dir, const char *name);
 
 /* Free the inode table and every handle state. */
 void bfs_fs_destroy(struct bfs_fs *fs);

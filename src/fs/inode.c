@@ -246,6 +246,20 @@ void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n)
 	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
 }
 
+fuse_ino_t bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
+			  const char *name)
+{
+	struct bfs_inode *in;
+	fuse_ino_t ino = 0;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	in = find_name(t, parent, name);
+	if (in)
+		ino = in->ino;
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	return ino;
+}
+
 void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 			   const char *name)
 {

@@ -85,6 +85,10 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 /* Lower the lookup count by n (FUSE forget). */
 void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n);
 
+/* The inode number of parent/name if the table holds it, else 0. */
+fuse_ino_t bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
+			  const char *name);
+
 /* Remove parent/name from the name index (after unlink, rmdir). */
 void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 			   const char *name);

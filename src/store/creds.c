@@ -23,6 +23,9 @@ struct bfs_creds {
 	void *arg;
 	void (*free_arg)(void *);
 	bool fixed;
+	/* sources replaced by bfs_creds_replace() while a fetch of theirs
+	 * may run: freed with this one */
+	struct bfs_creds *retired;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -34,6 +37,9 @@ struct bfs_creds {
 	char last_err[512];	  /* protected by lock */
 	bool logged;		  /* protected by lock: last_err was logged */
 	unsigned long fetches, failures; /* protected by lock */
+	/* protected by lock: raised by bfs_creds_replace(), so a fetch of
+	 * the replaced source that ends afterwards is thrown away */
+	unsigned generation;
 };
 
 struct bfs_cred_set *bfs_cred_set_new(const char *access_key_id,
@@ -177,15 +183,24 @@ static bool usable(const struct bfs_creds *c, time_t now)
 static void fetch_locked(struct bfs_creds *c)
 {
 	struct bfs_cred_set *s = NULL;
+	unsigned gen = c->generation;
+	bfs_creds_fetch_fn fetch = c->fetch;
+	void *arg = c->arg;
 	char err[512] = "";
 	int rc;
 
 	c->fetching = true;
 	BFS_PCHECK(pthread_mutex_unlock(&c->lock));
-	rc = c->fetch(c->arg, &s, err, sizeof(err));
+	rc = fetch(arg, &s, err, sizeof(err));
 	if (rc == 0 && !s)
 		rc = EIO;
 	BFS_PCHECK(pthread_mutex_lock(&c->lock));
+	if (gen != c->generation) {
+		/* the source was replaced meanwhile: its keys are not ours,
+		 * and `fetching` now belongs to the new source */
+		bfs_cred_set_put(s);
+		return;
+	}
 	c->fetching = false;
 	if (rc == 0) {
 		bfs_cred_set_put(c->cur);
@@ -295,10 +310,56 @@ void bfs_creds_get_stats(struct bfs_creds *c, struct bfs_creds_stats *out)
 	BFS_PCHECK(pthread_mutex_unlock(&c->lock));
 }
 
+void bfs_creds_replace(struct bfs_creds *c, struct bfs_creds *with)
+{
+	struct bfs_creds *old = bfs_xcalloc(1, sizeof(*old));
+
+	BFS_PCHECK(pthread_mutex_lock(&with->lock));
+	BFS_PCHECK(pthread_mutex_lock(&c->lock));
+	/* c's current source moves into a shell kept until c is freed: a
+	 * fetch of it may still be running with its arg */
+	old->fetch = c->fetch;
+	old->arg = c->arg;
+	old->free_arg = c->free_arg;
+	old->cur = c->cur;
+	old->retired = c->retired;
+	c->retired = old;
+	c->fetch = with->fetch;
+	c->arg = with->arg;
+	c->free_arg = with->free_arg;
+	c->fixed = with->fixed;
+	c->cur = with->cur;
+	c->fetched_at = with->fetched_at;
+	c->retry_at = 0;
+	c->fetching = false;
+	c->last_rc = with->last_rc;
+	snprintf(c->last_err, sizeof(c->last_err), "%s", with->last_err);
+	c->logged = false;
+	c->generation++;
+	with->fetch = NULL;
+	with->arg = NULL;
+	with->free_arg = NULL;
+	with->cur = NULL;
+	/* waiters for the old source's fetch look again at the new one */
+	BFS_PCHECK(pthread_cond_broadcast(&c->cond));
+	BFS_PCHECK(pthread_mutex_unlock(&c->lock));
+	BFS_PCHECK(pthread_mutex_unlock(&with->lock));
+	bfs_creds_free(with);
+}
+
 void bfs_creds_free(struct bfs_creds *c)
 {
 	if (!c)
 		return;
+	while (c->retired) {
+		struct bfs_creds *r = c->retired;
+
+		c->retired = r->retired;
+		bfs_cred_set_put(r->cur);
+		if (r->free_arg)
+			r->free_arg(r->arg);
+		free(r);
+	}
 	bfs_cred_set_put(c->cur);
 	if (c->free_arg)
 		c->free_arg(c->arg);

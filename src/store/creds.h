@@ -111,6 +111,15 @@ int bfs_creds_get(struct bfs_creds *c, struct bfs_cred_set **out, char *err,
  */
 void bfs_creds_invalidate(struct bfs_creds *c, const struct bfs_cred_set *used);
 
+/*
+ * Make c give what `with` gives from now on (the configuration changed
+ * under a running mount: new keys, another profile, chain instead of
+ * keys). Requests signing now finish with the keys they hold; a fetch
+ * of the old source that is running is thrown away when it ends. with
+ * is consumed (freed).
+ */
+void bfs_creds_replace(struct bfs_creds *c, struct bfs_creds *with);
+
 /* True when the keys can change (a fetching source). */
 bool bfs_creds_refreshes(const struct bfs_creds *c);
 
