@@ -439,7 +439,205 @@ static int encrypt_into(struct bfs_config_edit *e, const char *section,
 	return rc;
 }
 
+/* ---- guided connect ---------------------------------------------------- */
+
+/* What connect still needs from the user, or NULL when nothing. */
+static const char *missing_field(const struct bucket_args *a, const char *name)
+{
+	if (!name)
+		return "NAME";
+	if (!a->provider)
+		return "--provider";
+	if (!a->bucket)
+		return "--bucket";
+	if (strcmp(a->provider, "s3") == 0 && !a->region)
+		return "--region";
+	if (strcmp(a->provider, "r2") == 0 && !a->account_id)
+		return "--account-id";
+	if (strcmp(a->provider, "custom") == 0 && !a->endpoint)
+		return "--endpoint";
+	return NULL;
+}
+
+/*
+ * One answer typed on the terminal (echoed: none of these is secret),
+ * read byte by byte so that no stdio buffer swallows what the key prompt
+ * reads next.
+ * @return a malloc'd line without blanks around it ("" allowed), or NULL
+ *         at the end of input.
+ */
+static char *ask(const char *question, const char *def)
+{
+	char buf[1024];
+	size_t n = 0, start = 0;
+	char c;
+
+	fprintf(stderr, "%s%s%s%s: ", question, def ? " [" : "", def ? def : "",
+		def ? "]" : "");
+	for (;;) {
+		ssize_t r = read(STDIN_FILENO, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (n == 0)
+				return NULL;
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (n < sizeof(buf) - 1)
+			buf[n++] = c;
+	}
+	while (n > 0 && strchr(" \t\r", buf[n - 1]))
+		n--;
+	while (start < n && strchr(" \t", buf[start]))
+		start++;
+	buf[n] = '\0';
+	if (start == n && def)
+		return bfs_xstrdup(def);
+	return bfs_xstrdup(buf + start);
+}
+
+/* Ask until the answer is not empty (three times at most). */
+static char *ask_needed(const char *question, const char *def)
+{
+	for (int i = 0; i < 3; i++) {
+		char *v = ask(question, def);
+
+		if (v == NULL || v[0])
+			return v;
+		free(v);
+		fprintf(stderr, "  (this one is needed)\n");
+	}
+	return NULL;
+}
+
+/*
+ * Fill what connect lacks by asking on the terminal: the provider from a
+ * menu, the name, the bucket and the provider's own fields. The answers
+ * are malloc'd into owned[] (freed by the caller).
+ * @return 0, or ENODATA (input ended or an answer stayed empty).
+ */
+static int guide(struct bucket_args *g, const char **name, char **owned,
+		 size_t *nowned)
+{
+	static const char *const providers[][2] = {
+		{"s3", "Amazon S3"},
+		{"r2", "Cloudflare R2"},
+		{"gcs", "Google Cloud Storage (HMAC keys)"},
+		{"custom", "any S3-compatible endpoint (MinIO, Ceph RGW, ...)"},
+	};
+	char *v;
+
+#define KEEP(x) (owned[(*nowned)++] = (x))
+	fprintf(stderr, "Connecting a bucket (every answer can also be given "
+			"as an option: see 'bucketfs bucket --help').\n");
+	while (!g->provider) {
+		fprintf(stderr, "Provider:\n");
+		for (size_t i = 0; i < BFS_ARRAY_SIZE(providers); i++)
+			fprintf(stderr, "  %zu) %-7s %s\n", i + 1,
+				providers[i][0], providers[i][1]);
+		v = ask("Choose 1-4", "1");
+		if (v == NULL)
+			return ENODATA;
+		for (size_t i = 0; i < BFS_ARRAY_SIZE(providers); i++)
+			if ((v[0] == (char)('1' + i) && !v[1]) ||
+			    strcmp(v, providers[i][0]) == 0)
+				g->provider = providers[i][0];
+		if (!g->provider)
+			fprintf(stderr, "  '%s' is not one of 1-4\n", v);
+		free(v);
+	}
+	while (!*name) {
+		char why[256];
+
+		v = ask_needed("Name of this connection (as in buckets/NAME)",
+			       NULL);
+		if (v == NULL)
+			return ENODATA;
+		if (bfs_config_check_name(v, why, sizeof(why)) != 0) {
+			fprintf(stderr, "  bad name: %s\n", why);
+			free(v);
+			continue;
+		}
+		*name = KEEP(v);
+	}
+	if (!g->bucket) {
+		v = ask_needed("Bucket name at the provider", *name);
+		if (v == NULL)
+			return ENODATA;
+		g->bucket = KEEP(v);
+	}
+	if (strcmp(g->provider, "r2") == 0 && !g->account_id) {
+		v = ask_needed("Cloudflare account id (32 hex digits)", NULL);
+		if (v == NULL)
+			return ENODATA;
+		g->account_id = KEEP(v);
+	}
+	if (strcmp(g->provider, "custom") == 0 && !g->endpoint) {
+		v = ask_needed("Endpoint URL (such as http://127.0.0.1:9000)",
+			       NULL);
+		if (v == NULL)
+			return ENODATA;
+		g->endpoint = KEEP(v);
+	}
+	if (strcmp(g->provider, "s3") == 0 && !g->region) {
+		v = ask_needed("Region (such as us-east-1)", NULL);
+		if (v == NULL)
+			return ENODATA;
+		g->region = KEEP(v);
+	} else if (strcmp(g->provider, "custom") == 0 && !g->region) {
+		v = ask("Region, if the server needs one (empty: none)", NULL);
+		if (v == NULL)
+			return ENODATA;
+		if (v[0])
+			g->region = KEEP(v);
+		else
+			free(v);
+	}
+#undef KEEP
+	return 0;
+}
+
+static int connect_one(const struct bucket_args *a, const char *name);
+
+/*
+ * `bucket connect` with parts missing: on a terminal, ask for them;
+ * otherwise one error that lists what a script must give.
+ */
 static int cmd_connect(const struct bucket_args *a, const char *name)
+{
+	struct bucket_args g = *a;
+	const char *missing = missing_field(a, name);
+	char *owned[8];
+	size_t nowned = 0;
+	int rc;
+
+	if (missing == NULL)
+		return connect_one(a, name);
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		bfs_cli_error(
+			"bucket connect needs %s: give NAME --provider "
+			"s3|r2|gcs|custom --bucket B, plus --region R for s3, "
+			"--account-id ID for r2, --endpoint URL for custom; "
+			"the keys with --keys-from-stdin or in "
+			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or run "
+			"it on a terminal to be asked for each)",
+			missing);
+		return 2;
+	}
+	rc = guide(&g, &name, owned, &nowned);
+	if (rc == 0)
+		rc = connect_one(&g, name);
+	else
+		bfs_cli_error("bucket connect: no answer; nothing was saved");
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	return rc == ENODATA ? 2 : rc;
+}
+
+static int connect_one(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cur = {0}, next = {0};
 	struct bfs_config_edit *e = NULL;
@@ -1102,8 +1300,8 @@ int bfs_cli_bucket(int argc, char **argv)
 	}
 	if (strcmp(cmd, "list") == 0 && a.npos == 1)
 		return cmd_list(&a);
-	if (a.npos == 2 && strcmp(cmd, "connect") == 0)
-		return cmd_connect(&a, a.pos[1]);
+	if (a.npos <= 2 && strcmp(cmd, "connect") == 0)
+		return cmd_connect(&a, a.npos == 2 ? a.pos[1] : NULL);
 	if (a.npos == 2 && strcmp(cmd, "update") == 0)
 		return cmd_update(&a, a.pos[1]);
 	if (a.npos == 2 && strcmp(cmd, "test") == 0)

@@ -47,7 +47,7 @@ static const struct opt_doc mount_opts[] = {
 };
 
 static const char *const bucket_syn[] = {
-	"bucket connect NAME --provider s3|r2|gcs|custom [--bucket B] "
+	"bucket connect [NAME --provider s3|r2|gcs|custom --bucket B] "
 	"[--region R] [--endpoint URL] [--account-id ID] [--path-style] "
 	"[--prefix P] [--allow-insecure] [--no-test] [--keys-from-stdin]",
 	"bucket update NAME [--new-keys] [--keys-from-stdin] [--provider P] "
@@ -130,7 +130,8 @@ static const struct cmd_doc cmds[] = {
 	 mount_opts},
 	{"bucket", bucket_syn,
 	 "Named connections to buckets: connect tests one and writes it to "
-	 "the config file with its keys encrypted; update changes its keys "
+	 "the config file with its keys encrypted (on a terminal it asks "
+	 "for whatever is not given); update changes its keys "
 	 "or fields in place, tested the same way; test checks it again; "
 	 "list, show and remove manage them. Running mounts follow every "
 	 "change without a remount.",

@@ -202,6 +202,94 @@ static void test_files(void)
 	       "role_arn without a source says what is missing");
 }
 
+/* a fetch that blocks until released: a replace lands while it runs */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool entered, open;
+};
+
+static int gated_fetch(void *arg, struct bfs_cred_set **out, char *err,
+		       size_t errlen)
+{
+	struct gate *g = arg;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&g->lock);
+	g->entered = true;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	*out = bfs_cred_set_new("OLDKEY", "old-secret", NULL, 0);
+	return 0;
+}
+
+static void *get_main(void *arg)
+{
+	struct bfs_cred_set *s = NULL;
+
+	bfs_creds_get(arg, &s, NULL, 0);
+	return s;
+}
+
+static void test_replace(void)
+{
+	struct bfs_creds *c = bfs_creds_fixed("test", "AK1", "S1", NULL);
+	struct bfs_cred_set *a = NULL, *b = NULL;
+	struct counter cnt = {.life = 3600};
+	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			 .cond = PTHREAD_COND_INITIALIZER};
+	pthread_t t;
+	void *got;
+	char err[256];
+
+	bfs_creds_get(c, &a, err, sizeof(err));
+	bfs_creds_replace(c, bfs_creds_fixed("test", "AK2", "S2", NULL));
+	tap_ok(bfs_creds_get(c, &b, err, sizeof(err)) == 0 &&
+		       strcmp(b->access_key_id, "AK2") == 0 &&
+		       strcmp(a->access_key_id, "AK1") == 0,
+	       "replace: new fixed keys at once; a held set stays valid");
+	bfs_cred_set_put(a);
+	bfs_cred_set_put(b);
+	bfs_creds_replace(c, bfs_creds_create("test", count_fetch, &cnt, NULL));
+	tap_ok(bfs_creds_get(c, &a, err, sizeof(err)) == 0 &&
+		       strcmp(a->access_key_id, "AKID1") == 0 &&
+		       bfs_creds_refreshes(c),
+	       "replace: fixed keys by a fetching source");
+	bfs_cred_set_put(a);
+	bfs_creds_replace(c, bfs_creds_failing("test", EACCES, "gone"));
+	tap_ok(bfs_creds_get(c, &a, err, sizeof(err)) == EACCES &&
+		       strcmp(err, "gone") == 0,
+	       "replace: by a failing source");
+	bfs_creds_free(c);
+
+	/* a fetch of the old source that ends after the replace is thrown
+	 * away: the waiting request gets the new keys */
+	c = bfs_creds_create("test", gated_fetch, &g, NULL);
+	pthread_create(&t, NULL, get_main, c);
+	pthread_mutex_lock(&g.lock);
+	while (!g.entered)
+		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+	bfs_creds_replace(c, bfs_creds_fixed("test", "NEWKEY", "S", NULL));
+	pthread_mutex_lock(&g.lock);
+	g.open = true;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pthread_join(t, &got);
+	a = got;
+	tap_ok(a && strcmp(a->access_key_id, "NEWKEY") == 0,
+	       "replace during a fetch: the old source's keys are dropped");
+	bfs_cred_set_put(a);
+	tap_ok(bfs_creds_get(c, &a, err, sizeof(err)) == 0 &&
+		       strcmp(a->access_key_id, "NEWKEY") == 0,
+	       "replace during a fetch: later gets see the new keys");
+	bfs_cred_set_put(a);
+	bfs_creds_free(c);
+}
+
 int main(void)
 {
 	char path[128];
@@ -224,6 +312,7 @@ int main(void)
 	if (chdir(dir) != 0)
 		return 1;
 	test_refresh();
+	test_replace();
 	test_parse();
 	/* PROCOUT: credential_process cats it (relative to the cwd) */
 	{
