@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "cache/blockfile.h"
+#include "util.h"
 
 #define MAGIC	       "BFSBLOCK"
 #define VERSION	       1
@@ -257,23 +258,6 @@ int bfs_blockfile_parse_header(const void *buf, size_t len,
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
 			const void *data, size_t len)
 {
@@ -286,9 +270,9 @@ int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno;
-	rc = write_all(fd, h, sizeof(h));
+	rc = bfs_write_all(fd, h, sizeof(h));
 	if (rc == 0)
-		rc = write_all(fd, data, len);
+		rc = bfs_write_all(fd, data, len);
 	if (close(fd) != 0 && rc == 0)
 		rc = errno;
 	if (rc != 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cache/meta.h"
+#include "util.h"
 #include "log.h"
 
 /* Virtual size of the map; the file grows only as pages are used. */
@@ -109,29 +110,6 @@ static bool is_damage(int rc)
 	       rc == MDB_PANIC || rc == MDB_INCOMPATIBLE;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = bfs_xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			rc = errno;
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 /* Open the environment files and the tables; an LMDB code. */
 static int env_open(struct bfs_metadb *db)
 {
@@ -206,7 +184,7 @@ struct bfs_metadb *bfs_metadb_open(const char *dir, char *err, size_t errlen)
 	char real[PATH_MAX];
 	int rc;
 
-	rc = mkdir_p(dir);
+	rc = bfs_mkdir_p(dir, 0700);
 	if (rc == 0 && realpath(dir, real) == NULL)
 		rc = errno;
 	if (rc != 0) {

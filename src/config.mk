@@ -1,16 +1,22 @@
 # fragment of Makefile.am: configuration and credentials
-# (src/config.c, src/secret.c, src/config_write.c); see Makefile.am.
+# (src/config.c, src/secret.c, src/config_write.c) and the helpers every
+# layer shares (src/util.c); see Makefile.am.
 libbfs_a_SOURCES += src/config.h src/config.c \
 	src/config_write.h src/config_write.c \
-	src/secret.h src/secret.c
+	src/secret.h src/secret.c \
+	src/util.h src/util.c
+
+check_PROGRAMS += tests/unit/test_util
+tests_unit_test_util_SOURCES = tests/unit/test_util.c src/util.c src/log.c
+tests_unit_test_util_LDADD = $(FUSE_LIBS) -lpthread -lm
 
 check_PROGRAMS += tests/unit/test_config tests/unit/test_secret
 tests_unit_test_config_SOURCES = tests/unit/test_config.c src/config.c \
-	src/config_write.c src/log.c
+	src/config_write.c src/util.c src/log.c
 tests_unit_test_config_LDADD = $(INIH_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c src/secret.c \
-	src/config.c src/config_write.c src/log.c
+	src/config.c src/config_write.c src/util.c src/log.c
 tests_unit_test_secret_LDADD = $(INIH_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread
 

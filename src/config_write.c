@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "config_write.h"
+#include "util.h"
 
 #define EDIT_MAX_BYTES (1u << 20)
 /* What inih reads of one line (INI_MAX_LINE of the Debian build - 2). */
@@ -356,29 +357,6 @@ char *bfs_config_edit_text(const struct bfs_config_edit *e)
 	return text;
 }
 
-static int make_dirs(const char *dir)
-{
-	char *p = bfs_xstrdup(dir);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-				rc = errno;
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
@@ -417,7 +395,7 @@ int bfs_config_edit_commit(struct bfs_config_edit *e, char *err, size_t errlen)
 			 e->path);
 		goto out;
 	}
-	rc = make_dirs(dir);
+	rc = bfs_mkdir_p(dir, 0700);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create directory '%s': %s", dir,
 			 strerror(rc));

@@ -9,17 +9,15 @@
 #include <libgen.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <stdatomic.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "secret.h"
+#include "util.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN	  16
@@ -28,51 +26,6 @@ struct bfs_master_key {
 	unsigned char k[BFS_MASTER_KEY_LEN];
 	size_t maplen;
 };
-
-/* ---- locked memory ----------------------------------------------------- */
-
-static atomic_bool mlock_warned;
-
-/*
- * One anonymous mapping per secret: mlock is per page and not counted,
- * so two secrets sharing a page would unlock each other on free.
- */
-static void *locked_alloc(size_t n, size_t *maplen)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t len;
-	void *p;
-
-	if (pg <= 0)
-		pg = 4096;
-	len = (n + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/*
-	 * The system call, not mlock(): sanitizer runtimes make mlock() a
-	 * no-op, and then the tests could not see the lock.
-	 */
-	if (syscall(SYS_mlock, p, len) != 0 &&
-	    !atomic_exchange(&mlock_warned, true))
-		bfs_log(LOG_WARNING,
-			"cannot lock secrets in memory (%s): they may be "
-			"swapped out; raise RLIMIT_MEMLOCK (LimitMEMLOCK=)",
-			strerror(errno));
-	(void)madvise(p, len, MADV_DONTDUMP);
-	*maplen = len;
-	return p;
-}
-
-static void locked_free(void *p, size_t maplen)
-{
-	explicit_bzero(p, maplen);
-	(void)syscall(SYS_munlock, p, maplen);
-	munmap(p, maplen);
-}
 
 static struct bfs_secret *secret_alloc(size_t len)
 {
@@ -83,7 +36,7 @@ static struct bfs_secret *secret_alloc(size_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	s = locked_alloc(sizeof(*s) + len + 1, &maplen);
+	s = bfs_locked_alloc(sizeof(*s) + len + 1, &maplen);
 	if (!s)
 		return NULL;
 	s->data = (char *)(s + 1);
@@ -106,7 +59,7 @@ struct bfs_secret *bfs_secret_new(const char *data, size_t len)
 void bfs_secret_free(struct bfs_secret *s)
 {
 	if (s)
-		locked_free(s, s->maplen);
+		bfs_locked_free(s, s->maplen);
 }
 
 static struct bfs_master_key *key_alloc(void)
@@ -114,7 +67,7 @@ static struct bfs_master_key *key_alloc(void)
 	struct bfs_master_key *k;
 	size_t maplen;
 
-	k = locked_alloc(sizeof(*k), &maplen);
+	k = bfs_locked_alloc(sizeof(*k), &maplen);
 	if (k)
 		k->maplen = maplen;
 	return k;
@@ -123,7 +76,7 @@ static struct bfs_master_key *key_alloc(void)
 void bfs_master_key_free(struct bfs_master_key *key)
 {
 	if (key)
-		locked_free(key, key->maplen);
+		bfs_locked_free(key, key->maplen);
 }
 
 int bfs_secret_harden_process(void)
@@ -415,30 +368,6 @@ out:
 	return rc;
 }
 
-/* mkdir -p with mode 0700 for the components that are missing. */
-static int make_dirs(const char *dir)
-{
-	char *p = bfs_xstrdup(dir);
-	int rc = 0;
-
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-				rc = errno;
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 static void fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -458,7 +387,7 @@ static int write_temp_key(const char *path, const struct bfs_master_key *key,
 	size_t done = 0;
 	int fd, rc = 0;
 
-	rc = make_dirs(dir);
+	rc = bfs_mkdir_p(dir, 0700);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create directory '%s': %s", dir,
 			 strerror(rc));

@@ -31,6 +31,7 @@
 #include "store/creds_chain.h"
 #include "secret.h"
 #include "log.h"
+#include "util.h"
 
 struct mount_args {
 	const char *config;
@@ -168,25 +169,6 @@ static int check_mountpoint(const char *mp)
 		return errno;
 	}
 	return 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = bfs_xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; *s && rc == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST)
-			rc = errno;
-		*s = '/';
-	}
-	if (rc == 0 && mkdir(p, mode) != 0 && errno != EEXIST)
-		rc = errno;
-	free(p);
-	return rc;
 }
 
 /* The child tells the waiting parent how the mount went: "" is success,
@@ -411,7 +393,7 @@ static int open_daemon_log(const struct bfs_options *o, char **dest)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		mkdir_p(dir, 0700);
+		bfs_mkdir_p(dir, 0700);
 	}
 	free(dir);
 	rc = bfs_log_to_file(path);
@@ -452,7 +434,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	rc = bfs_lake_start(lake, err, sizeof(err));
 	if (rc != 0)
 		goto out;
-	rc = mkdir_p(cfg->opts.cache_dir, 0700);
+	rc = bfs_mkdir_p(cfg->opts.cache_dir, 0700);
 	if (rc == 0)
 		rc = bfs_staging_open(cfg->opts.cache_dir, &staging, &lock_fd,
 				      err, sizeof(err));

@@ -54,6 +54,7 @@
 
 #include "log.h"
 #include "store/local.h"
+#include "util.h"
 
 #define LOCAL_FORMAT "bucketfs-local 1\n"
 #define HDR_MAGIC    "BFSLOBJ1"
@@ -176,17 +177,6 @@ static uint32_t crc32_ieee(const unsigned char *b, size_t n)
 	return ~c;
 }
 
-static void hex_encode(const unsigned char *b, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static EVP_MD_CTX *md5_new(void)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -204,7 +194,7 @@ static void md5_finish(EVP_MD_CTX *md, char *hex, unsigned char *raw)
 
 	if (EVP_DigestFinal_ex(md, d, &n) != 1 || n != 16)
 		BFS_BUG("cannot finish MD5");
-	hex_encode(d, 16, hex);
+	bfs_hex_encode(d, 16, hex);
 	if (raw)
 		memcpy(raw, d, 16);
 	EVP_MD_CTX_free(md);
@@ -270,7 +260,7 @@ static void seg_name(const char *seg, size_t len, char type, char *out)
 		keep -= 2;
 	if (EVP_Digest(seg, len, d, &n, EVP_sha256(), NULL) != 1)
 		BFS_BUG("cannot compute SHA-256");
-	hex_encode(d, HASH_HEX / 2, hx);
+	bfs_hex_encode(d, HASH_HEX / 2, hx);
 	snprintf(out, NAME_ROOM + 1, "%.*s%%h%s%%%c", (int)keep, enc, hx, type);
 }
 
@@ -1837,7 +1827,7 @@ static int local_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return stat_done(p, sys_err(p, "getrandom", "", errno),
 					 0, 0);
-		hex_encode(rnd, sizeof(rnd), id);
+		bfs_hex_encode(rnd, sizeof(rnd), id);
 		if (mkdirat(p->up_fd, id, 0700) == 0)
 			break;
 		if (errno != EEXIST || tries == 10)
@@ -2095,25 +2085,6 @@ static void sweep(struct local_priv *p, int dirfd, const char *what,
 	closedir(d);
 }
 
-static int mkdir_p(const char *path)
-{
-	char *d = bfs_xstrdup(path);
-	int rc = 0;
-
-	for (char *s = d + 1; *s && rc == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(d, 0700) != 0 && errno != EEXIST)
-			rc = errno;
-		*s = '/';
-	}
-	if (rc == 0 && mkdir(d, 0700) != 0 && errno != EEXIST)
-		rc = errno;
-	free(d);
-	return rc;
-}
-
 static int open_sub(int dirfd, const char *name, int *out)
 {
 	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
@@ -2194,7 +2165,7 @@ struct bfs_store *bfs_local_create(const char *name, const char *dir, char *err,
 	if (stat(dir, &st) != 0) {
 		rc = errno;
 		if (rc == ENOENT) {
-			rc = mkdir_p(dir);
+			rc = bfs_mkdir_p(dir, 0700);
 			if (rc == 0)
 				bfs_log(LOG_NOTICE,
 					"local store '%s': created directory "

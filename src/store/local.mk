@@ -6,7 +6,7 @@ libbfs_a_SOURCES += src/store/local.c src/store/local.h
 check_PROGRAMS += tests/unit/test_store_local
 tests_unit_test_store_local_SOURCES = tests/unit/test_store_local.c \
 	tests/unit/store_conformance.c tests/unit/store_conformance.h \
-	src/store/local.c src/store/store.c src/log.c
+	src/store/local.c src/store/store.c src/util.c src/log.c
 tests_unit_test_store_local_LDADD = $(OPENSSL_LIBS) $(FUSE_LIBS) -lpthread
 
 # bfs_store_list_all() against listings that never end

@@ -1,0 +1,59 @@
+/*
+ * util.h - small helpers every layer shares, written once: mkdir -p,
+ * hex, write_all, retry backoff with jitter, locked memory for secrets.
+ *
+ * Each returns 0 or a positive errno (or the value documented), holds no
+ * state but a per-thread random seed, and is safe from any thread.
+ */
+#ifndef BFS_UTIL_H
+#define BFS_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Create dir and every missing parent with mode (mkdir -p). An existing
+ * directory is success; the modes of existing ones are left alone.
+ * @return 0, or the errno of the mkdir that failed (ENOTDIR, EACCES,
+ *         ENOSPC, EEXIST when a component is a file ...).
+ */
+int bfs_mkdir_p(const char *dir, mode_t mode);
+
+/* n bytes as 2n lower-case hex digits and a NUL into out (2n+1 bytes). */
+void bfs_hex_encode(const void *in, size_t n, char *out);
+
+/* The value of one hex digit of either case, or -1. */
+int bfs_hex_val(int c);
+
+/*
+ * Write all len bytes of buf to fd, going on after short writes and
+ * EINTR. @return 0 or the errno of the write that failed.
+ */
+int bfs_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * The delay before retry n (0 for the first retry) in seconds: "full
+ * jitter", uniform in [0, min(max, base * 2^n)], plus 1 ms so that it is
+ * never 0. Clients that retry in lockstep spread out.
+ */
+double bfs_backoff(double base, double max, unsigned n);
+
+/* Sleep s seconds (a fraction is fine), going on after signals. */
+void bfs_sleep_seconds(double s);
+
+/*
+ * Memory for secrets: an anonymous mapping of its own (whole pages, so
+ * that freeing one secret never unlocks another's page), locked out of
+ * swap and left out of core dumps. The lock is the system call, not
+ * mlock(): sanitizer runtimes make mlock() a no-op. A failed lock
+ * (RLIMIT_MEMLOCK) leaves the memory usable and is logged once per
+ * process.
+ * @param maplen receives the length to give bfs_locked_free().
+ * @return zeroed memory, or NULL with errno ENOMEM.
+ */
+void *bfs_locked_alloc(size_t n, size_t *maplen);
+
+/* Wipe, unlock and unmap what bfs_locked_alloc() returned; NULL is ok. */
+void bfs_locked_free(void *p, size_t maplen);
+
+#endif

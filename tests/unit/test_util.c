@@ -1,0 +1,241 @@
+/*
+ * test_util.c - unit tests of the shared helpers (src/util.c): mkdir -p,
+ * hex, write_all, backoff with jitter, locked memory.
+ */
+#include "compat.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/unit/tap.h"
+#include "util.h"
+
+static char *tmp;
+
+static bool is_dir_mode(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       (st.st_mode & 07777) == mode;
+}
+
+static void test_mkdir_p(void)
+{
+	char *deep = bfs_xasprintf("%s/a/b/c", tmp);
+	char *mid = bfs_xasprintf("%s/a/b", tmp);
+	char *file = bfs_xasprintf("%s/f", tmp);
+	char *under = bfs_xasprintf("%s/f/x", tmp);
+	char *slash = bfs_xasprintf("%s/s//t/", tmp);
+	int fd;
+
+	umask(022);
+	tap_ok(bfs_mkdir_p(deep, 0700) == 0 && is_dir_mode(deep, 0700) &&
+		       is_dir_mode(mid, 0700),
+	       "mkdir_p: makes the missing parents with the mode");
+	tap_ok(bfs_mkdir_p(deep, 0755) == 0 && is_dir_mode(deep, 0700),
+	       "mkdir_p: an existing dir is success, its mode kept");
+	tap_ok(bfs_mkdir_p(slash, 0700) == 0 && is_dir_mode(slash, 0700),
+	       "mkdir_p: doubled and trailing slashes");
+	fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	tap_ok(bfs_mkdir_p(file, 0700) == EEXIST,
+	       "mkdir_p: a file in place of the dir is EEXIST");
+	tap_ok(bfs_mkdir_p(under, 0700) == ENOTDIR,
+	       "mkdir_p: a file as a parent is ENOTDIR");
+	free(deep);
+	free(mid);
+	free(file);
+	free(under);
+	free(slash);
+}
+
+static void test_hex(void)
+{
+	const unsigned char in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+	char out[2 * sizeof(in) + 1];
+	bool vals = true;
+
+	memset(out, 'x', sizeof(out));
+	bfs_hex_encode(in, sizeof(in), out);
+	tap_ok(strcmp(out, "00017f80abff") == 0, "hex: encodes lower case (%s)",
+	       out);
+	bfs_hex_encode(in, 0, out);
+	tap_ok(out[0] == '\0', "hex: nothing is the empty string");
+	for (int c = 0; c < 256; c++) {
+		int want = -1;
+
+		if (c >= '0' && c <= '9')
+			want = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			want = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			want = c - 'A' + 10;
+		if (bfs_hex_val(c) != want)
+			vals = false;
+	}
+	tap_ok(vals, "hex: bfs_hex_val of every byte, either case, -1 else");
+}
+
+static void test_write_all(void)
+{
+	char *buf = bfs_xmalloc(1 << 20), *back = bfs_xmalloc(1 << 20);
+	int p[2];
+	pid_t pid;
+	size_t got = 0;
+
+	for (size_t i = 0; i < (1 << 20); i++)
+		buf[i] = (char)(i * 7 + (i >> 9));
+	/* a pipe takes 64 KiB at a time: write() returns short */
+	if (pipe(p) != 0) {
+		tap_ok(0, "write_all: pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(bfs_write_all(p[1], buf, 1 << 20) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	while (got < (1 << 20)) {
+		ssize_t n = read(p[0], back + got, (1 << 20) - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(p[0]);
+	{
+		int st = 0;
+
+		waitpid(pid, &st, 0);
+		tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+			       got == (1 << 20) &&
+			       memcmp(buf, back, 1 << 20) == 0,
+		       "write_all: 1 MiB through a pipe, short writes and "
+		       "all (%zu bytes)",
+		       got);
+	}
+	if (pipe(p) == 0) {
+		close(p[0]);
+		signal(SIGPIPE, SIG_IGN);
+		tap_ok(bfs_write_all(p[1], buf, 16) == EPIPE,
+		       "write_all: the errno of a failed write (EPIPE)");
+		close(p[1]);
+	}
+out:
+	free(buf);
+	free(back);
+}
+
+static void test_backoff(void)
+{
+	double lo = 1e9, hi = 0, sum = 0;
+	bool bounded = true;
+	int n = 2000;
+
+	for (int i = 0; i < n; i++) {
+		double d = bfs_backoff(0.1, 20, 3); /* cap 0.8 s */
+
+		lo = BFS_MIN(lo, d);
+		hi = BFS_MAX(hi, d);
+		sum += d;
+		if (d < 0.001 || d > 0.801 + 1e-9)
+			bounded = false;
+	}
+	tap_ok(bounded, "backoff: in [1 ms, base * 2^n + 1 ms]");
+	/* uniform on [0, 0.8]: 2000 draws spread far wider than this */
+	tap_ok(lo < 0.2 && hi > 0.6 && sum / n > 0.3 && sum / n < 0.5,
+	       "backoff: jittered over the range (min %.3f max %.3f mean "
+	       "%.3f)",
+	       lo, hi, sum / n);
+	bounded = true;
+	for (int i = 0; i < 200; i++)
+		if (bfs_backoff(0.1, 2, 40) > 2.001 + 1e-9)
+			bounded = false;
+	tap_ok(bounded, "backoff: capped at max, even for a large n");
+}
+
+/* VmLck of this process in kB, or -1. */
+static long vm_locked_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void test_locked(void)
+{
+	size_t len = 0;
+	long before = vm_locked_kb(), during, after;
+	char *p = bfs_locked_alloc(100, &len);
+	bool zero = true;
+
+	tap_ok(p != NULL && len >= 100 && len % 4096 == 0,
+	       "locked: whole pages (%zu bytes)", len);
+	if (!p)
+		return;
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			zero = false;
+	tap_ok(zero, "locked: zeroed");
+	memset(p, 'S', 100);
+	during = vm_locked_kb();
+	bfs_locked_free(p, len);
+	after = vm_locked_kb();
+	/* the lock is the system call: it holds under ASan too, which
+	 * turns mlock() into a no-op; only a low RLIMIT_MEMLOCK refuses it */
+	{
+		struct rlimit rl;
+		bool may = geteuid() == 0 ||
+			   (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+			    rl.rlim_cur >= (1u << 20));
+
+		if (!may)
+			tap_diag("locked: RLIMIT_MEMLOCK below 1 MiB: the "
+				 "lock may be refused");
+		tap_ok(!may || (during - before) * 1024 >= (long)len,
+		       "locked: VmLck grows by the mapping (%ld -> %ld kB)",
+		       before, during);
+	}
+	tap_ok(after == before, "locked: freed and unlocked (%ld kB)", after);
+	bfs_locked_free(NULL, 0);
+}
+
+int main(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	tmp = bfs_xasprintf("%s/bfs-test-util.XXXXXX", t && t[0] ? t : "/tmp");
+	if (mkdtemp(tmp) == NULL) {
+		tap_ok(0, "make a temporary dir");
+		return tap_done();
+	}
+	test_mkdir_p();
+	test_hex();
+	test_write_all();
+	test_backoff();
+	test_locked();
+	{
+		char *cmd = bfs_xasprintf("rm -rf '%s'", tmp);
+
+		if (system(cmd) != 0)
+			tap_diag("cannot remove %s", tmp);
+		free(cmd);
+	}
+	free(tmp);
+	return tap_done();
+}
