@@ -12,6 +12,6 @@ check_PROGRAMS += tests/unit/test_cache
 tests_unit_test_cache_SOURCES = tests/unit/test_cache.c tests/unit/tap.h \
 	cache/meta.c cache/stats.c cache/metacache.c cache/blockfile.c \
 	cache/blockcache.c cache/prefetch.c \
-	src/store/mem.c src/store/store.c src/util.c src/log.c
+	src/store/mem.c src/store/store.c src/util.c src/log.c src/metrics.c
 tests_unit_test_cache_LDADD = $(LMDB_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread

@@ -1,7 +1,8 @@
 /*
  * stats.c - stats records of the cache layers in the cache index (see
  * stats.h): writing one, pruning those of dead processes, reading them
- * back for `bucketfs cache stats`.
+ * back for `bucketfs cache stats`. Each record written is also the
+ * layer's snapshot in the daemon's metrics (metrics.h).
  */
 #include "compat.h"
 
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "cache/stats.h"
+#include "metrics.h"
 
 #define RECORD_MAX 8192
 
@@ -41,9 +43,14 @@ int bfs_stats_publish(struct bfs_metadb *db, const char *bucket,
 	char key[BFS_METADB_KEY_MAX + 1];
 	char val[RECORD_MAX];
 	struct bfs_metadb_txn *txn;
+	struct bfs_metrics_counter mc[32];
 	size_t klen, len;
 	int rc;
 
+	/* the same snapshot feeds the daemon's metrics (metrics.h) */
+	for (size_t i = 0; i < n && i < BFS_ARRAY_SIZE(mc); i++)
+		mc[i] = (struct bfs_metrics_counter){c[i].name, c[i].value};
+	bfs_metrics_layer(bucket, layer, mc, BFS_MIN(n, BFS_ARRAY_SIZE(mc)));
 	klen = make_key(key, bucket, layer, (long)getpid());
 	if (klen == 0)
 		return EINVAL;

@@ -66,7 +66,8 @@ static int mount_helper(int argc, char **argv)
 int bfs_cli_main(int argc, char **argv)
 {
 	static const char *const groups[] = {"mount",	"bucket", "key",
-					     "catalog", "cache",  "recover"};
+					     "catalog", "cache",  "recover",
+					     "stats"};
 
 	const char *base = strrchr(argv[0], '/');
 
@@ -122,6 +123,8 @@ int bfs_cli_main(int argc, char **argv)
 		return bfs_cli_cache(argc - 2, argv + 2);
 	if (strcmp(argv[1], "recover") == 0)
 		return bfs_cli_recover(argc - 2, argv + 2);
+	if (strcmp(argv[1], "stats") == 0)
+		return bfs_cli_stats(argc - 2, argv + 2);
 	if (argv[1][0] != '-' && argc >= 3)
 		/* mount.fuse3 calls: bucketfs NAME MOUNTPOINT -o opts */
 		return bfs_cli_mount(argc - 1, argv + 1);

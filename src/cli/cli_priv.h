@@ -24,6 +24,7 @@ int bfs_cli_bucket(int argc, char **argv);
 int bfs_cli_key(int argc, char **argv);
 int bfs_cli_cache(int argc, char **argv);
 int bfs_cli_recover(int argc, char **argv);
+int bfs_cli_stats(int argc, char **argv);
 
 /*
  * The config file a command reads or edits: --config FILE (given), else

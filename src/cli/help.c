@@ -110,6 +110,16 @@ static const char *const recover_syn[] = {
 	"recover discard ID",
 	NULL,
 };
+static const char *const stats_syn[] = {
+	"stats MOUNTPOINT [--prometheus]",
+	NULL,
+};
+static const struct opt_doc stats_opts[] = {
+	{"--prometheus", "print the metrics as they are, in the Prometheus "
+			 "text format"},
+	{"--help, -h", "this help"},
+	{NULL, NULL},
+};
 static const char *const help_syn[] = {
 	"--help | -h | help [--man]",
 	"--version | -V",
@@ -154,6 +164,15 @@ static const struct cmd_doc cmds[] = {
 	 "typically its path in a mount, which uploads it) and then drops "
 	 "it; discard drops it.",
 	 config_opt},
+	{"stats", stats_syn,
+	 "The metrics of the daemon serving MOUNTPOINT (the root of a "
+	 "mount), since it started: requests to the object store per bucket, "
+	 "operation and outcome with their mean latency, retries, bytes in "
+	 "and out, metadata and block cache hit ratios, open and staged "
+	 "files, uploads. They are the hidden xattr user.bucketfs.metrics "
+	 "of the mount root, in the Prometheus text format "
+	 "(doc/operations.md, Metrics).",
+	 stats_opts},
 	{"help", help_syn, "Print this help, or the version.", help_opts},
 };
 

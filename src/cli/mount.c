@@ -31,6 +31,7 @@
 #include "store/creds_chain.h"
 #include "secret.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 struct mount_args {
@@ -425,6 +426,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 
 	/* after the fork: decrypted keys must sit in memory locked by this
 	 * process (locks do not survive fork) */
+	bfs_metrics_start();
 	/* the chain's copy of AWS_* first: the environment is wiped next */
 	bfs_creds_env_capture();
 	rc = bfs_lake_open(cfg, a->name, &lake, err, sizeof(err));

@@ -17,6 +17,7 @@
 #include "fs/stream.h"
 #include "fs/upload.h"
 #include "log.h"
+#include "metrics.h"
 
 int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 {
@@ -48,6 +49,7 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	gen = st->wgen;
 	size = bfs_staged_size(st);
 	bfs_fs_build_meta(fs, in, &meta);
+	bfs_metrics_fs_add(BFS_MFS_UPLOADS_IN_FLIGHT, 1);
 	rc = ECANCELED;
 	if (st->stream) {
 		struct bfs_put_req req;
@@ -68,6 +70,11 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 			!st->unconditional && st->base_etag[0] == '\0',
 			hashed ? md5 : NULL, hashed ? sha256 : NULL, etag);
 	}
+	bfs_metrics_fs_add(BFS_MFS_UPLOADS_IN_FLIGHT, -1);
+	bfs_metrics_fs_add(
+		rc == 0 ? BFS_MFS_UPLOADS_OK : BFS_MFS_UPLOADS_FAILED, 1);
+	if (rc == 0)
+		bfs_metrics_fs_add(BFS_MFS_UPLOAD_BYTES, (int64_t)size);
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
 			in->node.store->name, in->node.key,
@@ -106,6 +113,7 @@ static struct bfs_fh *fh_new(struct bfs_fs *fs)
 		fs->fhs->prev = fh;
 	fs->fhs = fh;
 	BFS_PCHECK(pthread_mutex_unlock(&fs->fh_lock));
+	bfs_metrics_fs_add(BFS_MFS_OPEN_FILES, 1);
 	return fh;
 }
 
@@ -121,6 +129,7 @@ static void fh_free(struct bfs_fs *fs, struct bfs_fh *fh)
 	if (fh->next)
 		fh->next->prev = fh->prev;
 	BFS_PCHECK(pthread_mutex_unlock(&fs->fh_lock));
+	bfs_metrics_fs_add(BFS_MFS_OPEN_FILES, -1);
 	free(fh);
 }
 

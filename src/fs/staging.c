@@ -10,6 +10,7 @@
 #include "fs/staging.h"
 #include "fs/stream.h"
 #include "log.h"
+#include "metrics.h"
 
 #define FILL_CHUNK (8u << 20)
 
@@ -49,6 +50,7 @@ struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
 		errno = rc;
 		return NULL;
 	}
+	bfs_metrics_fs_add(BFS_MFS_STAGED_FILES, 1);
 	st->path = bfs_xstrdup(tmpl);
 	st->key_path = bfs_xasprintf("%.*s.key", (int)(strlen(tmpl) - 5), tmpl);
 	st->mpu_path = bfs_xasprintf("%.*s.mpu", (int)(strlen(tmpl) - 5), tmpl);
@@ -203,6 +205,7 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 {
 	if (st == NULL)
 		return;
+	bfs_metrics_fs_add(BFS_MFS_STAGED_FILES, -1);
 	bfs_stream_abort(&st->stream);
 	bfs_seqhash_break(&st->hash);
 	if (st->fd >= 0)

@@ -6,15 +6,21 @@
  * entry `xattr` holding a percent-encoded JSON object whose values are
  * base64. Other namespaces (security.*, system.*, trusted.*) are not
  * stored: get gives ENODATA, set ENOTSUP.
+ *
+ * The mount root answers one more name, user.bucketfs.metrics (not
+ * listed, like Ceph's virtual xattrs): the daemon's metrics in the
+ * Prometheus text format, read by `bucketfs stats MOUNTPOINT`.
  */
 #include "compat.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <linux/limits.h>
 #include <sys/xattr.h>
 
 #include "fs/fs_priv.h"
 #include "log.h"
+#include "metrics.h"
 
 #define XATTR_META	"xattr"
 #define XATTR_VALUE_MAX 4096
@@ -139,6 +145,24 @@ static int ns_getxattr(struct bfs_inode *in, const char *name, char *buf,
 	return rc;
 }
 
+/* The metrics text, within what one xattr value may hold. */
+static void reply_metrics(fuse_req_t req, size_t size)
+{
+	size_t len;
+	char *text = bfs_metrics_render(true, &len);
+
+	if (len > XATTR_SIZE_MAX) {
+		/* many buckets: the latency buckets go, _sum/_count stay */
+		free(text);
+		text = bfs_metrics_render(false, &len);
+	}
+	if (len > XATTR_SIZE_MAX)
+		fuse_reply_err(req, E2BIG);
+	else
+		reply_value(req, text, len, size);
+	free(text);
+}
+
 void bfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
@@ -152,6 +176,11 @@ void bfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	if (in == NULL)
 		return;
+	if (ino == FUSE_ROOT_ID && strcmp(name, BFS_METRICS_XATTR) == 0) {
+		bfs_inode_put(&fs->itable, in);
+		reply_metrics(req, size);
+		return;
+	}
 	buf = size ? bfs_xmalloc(size) : NULL;
 	rc = ns_getxattr(in, name, buf, size, &len);
 	if (rc != ENODATA || !is_user(name))

@@ -403,6 +403,7 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 		want = (size_t)r;
 	}
 	x->body_pos += want;
+	x->resp->bytes_out += want;
 	atomic_fetch_add(&x->h->bytes_out, want);
 	return want;
 }
@@ -569,6 +570,7 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 	struct bfs_http_resp *r = x->resp;
 	size_t n = size * nmemb;
 
+	r->bytes_in += n;
 	atomic_fetch_add(&x->h->bytes_in, n);
 	if (r->status < 200 || r->status >= 300) {
 		body_append(x, src, n, ERR_BODY_MAX, true);

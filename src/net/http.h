@@ -167,6 +167,8 @@ struct bfs_http_resp {
 	size_t body_len;
 	size_t got;	  /* bytes stored into bfs_http_req.buf */
 	unsigned retries; /* retries this request took */
+	/* body bytes received and sent over all attempts (for metrics) */
+	uint64_t bytes_in, bytes_out;
 	enum bfs_http_fail fail;
 	/* why no response arrived; "" otherwise. Never holds a secret. */
 	char error[256];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "net/http.h"
 #include "store/creds.h"
 #include "store/s3.h"
@@ -39,6 +40,7 @@ struct s3_priv {
 	char *copy_prefix; /* "/bucket/" for x-amz-copy-source */
 	char *ca_file;
 	struct bfs_s3_conf conf; /* numbers and flags; strings not kept */
+	struct bfs_metrics_bucket *metrics; /* this bucket's counters */
 
 	/* where the keys come from (creds.h); NULL: anonymous requests */
 	struct bfs_creds *creds;
@@ -217,6 +219,8 @@ struct s3_op {
 	int err_412;	      /* errno for 412 (ESTALE or EEXIST) */
 	bool answer_500;      /* no retries on 500: the caller falls back */
 	char *path;	      /* encoded path, built by s3_do */
+	uint64_t t0_usec;     /* when the first attempt started (metrics) */
+	uint64_t bytes_in, bytes_out; /* over every s3_do of the op */
 };
 
 struct s3_ctx {
@@ -375,6 +379,14 @@ static char *build_path(struct s3_priv *p, const char *key)
 	return path;
 }
 
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* Send op once (with the HTTP layer's retries); resp filled. */
 static int s3_do(struct s3_priv *p, struct s3_op *op,
 		 struct bfs_http_resp *resp)
@@ -406,7 +418,11 @@ static int s3_do(struct s3_priv *p, struct s3_op *op,
 	req.max_body = op->max_body;
 	req.truncate = op->truncate;
 	req.skip_if_200 = op->skip_if_200;
+	if (op->t0_usec == 0)
+		op->t0_usec = mono_usec();
 	rc = bfs_http_do(h, &req, resp);
+	op->bytes_in += resp->bytes_in;
+	op->bytes_out += resp->bytes_out;
 	free(url);
 	return rc;
 }
@@ -473,8 +489,8 @@ static int s3_fail(struct s3_priv *p, const struct s3_op *op, int err,
  * Map the outcome of s3_do: 0 for a usable 2xx response, else the errno
  * (logged and recorded once here).
  */
-static int s3_check(struct s3_priv *p, struct s3_op *op,
-		    struct bfs_http_resp *resp, int rc)
+static int s3_check_answer(struct s3_priv *p, struct s3_op *op,
+			   struct bfs_http_resp *resp, int rc)
 {
 	struct bfs_s3_xml_error e = {0};
 	const struct s3_code *c = NULL;
@@ -533,6 +549,21 @@ static int s3_check(struct s3_priv *p, struct s3_op *op,
 		      e.code ? e.code : name, msg, c ? c->hint : NULL, region,
 		      e.endpoint, resp->retries);
 	bfs_s3_xml_error_release(&e);
+	return err;
+}
+
+/* s3_check_answer, and the request counted in the bucket's metrics. */
+static int s3_check(struct s3_priv *p, struct s3_op *op,
+		    struct bfs_http_resp *resp, int rc)
+{
+	int err = s3_check_answer(p, op, resp, rc);
+	uint64_t now = mono_usec();
+
+	bfs_metrics_request(p->metrics, op->opname, rc == 0 ? resp->status : 0,
+			    err, op->t0_usec ? now - op->t0_usec : 0,
+			    resp->retries, op->bytes_in, op->bytes_out);
+	/* an op may be sent again (a fallback): count that one afresh */
+	op->t0_usec = op->bytes_in = op->bytes_out = 0;
 	return err;
 }
 
@@ -2147,6 +2178,8 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 	p->store.priv = p;
 	p->name =
 		bfs_xasprintf("s3:%s", conf->name ? conf->name : conf->bucket);
+	p->metrics =
+		bfs_metrics_bucket_get(conf->name ? conf->name : conf->bucket);
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
 
 	auth = strstr(conf->base_url, "://") + 3;

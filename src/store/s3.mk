@@ -29,6 +29,6 @@ tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h \
 	tests/unit/store_conformance.c tests/unit/store_conformance.h \
 	src/store/s3.c src/store/s3_xml.c src/net/http.c src/store/sigv4.c \
-	src/store/store.c src/log.c $(CREDS_SOURCES)
+	src/store/store.c src/log.c src/metrics.c $(CREDS_SOURCES)
 tests_unit_test_s3_store_LDADD = $(CREDS_LIBS) \
 	$(FUSE_LIBS) -lpthread -lm
