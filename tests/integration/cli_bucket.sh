@@ -318,8 +318,10 @@ t_exit1_with "a black-holed port fails with a timeout" \
 	"timeout: http://127.0.0.1:$(cat "$W/bh.port") accepted the connection but sent no answer within request_timeout (2 s)" \
 	connect2 blackhole "$(cat "$W/bh.port")"
 t1=$(now)
-t_ok "... within the configured timeouts (2 s + 2 s, plus 2 s slack)" \
-	elapsed_below "$t0" "$t1" 6
+# the bound is loose (a loaded machine starts the sanitizer build slowly)
+# yet below one op_timeout (30 s), which retries would reach
+t_ok "... within the configured timeouts (2 s + 2 s, plus slack)" \
+	elapsed_below "$t0" "$t1" 15
 # a listener whose backlog is full drops SYNs: a connect timeout
 python3 -c 'import socket, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
@@ -333,8 +335,8 @@ t_exit1_with "dropped SYNs fail with a connect timeout" \
 	"timeout: no answer from 127.0.0.1 port $(cat "$W/syn.port") within connect_timeout (2 s)" \
 	connect2 synhole "$(cat "$W/syn.port")"
 t1=$(now)
-t_ok "... within connect_timeout (2 s, plus 2 s slack)" \
-	elapsed_below "$t0" "$t1" 4
+t_ok "... within connect_timeout (2 s, plus slack, below op_timeout)" \
+	elapsed_below "$t0" "$t1" 15
 # https with a certificate nobody trusts
 if openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
 	-keyout "$W/tls.key" -out "$W/tls.crt" \
