@@ -1300,7 +1300,7 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 	struct blk *b = NULL;
 	struct ival iv;
 	struct hot *h;
-	bool flush = false;
+	bool flush = false, joined_failed = false;
 	int rc;
 
 	make_ikey(p, o, block, ikey);
@@ -1341,6 +1341,16 @@ static int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 			}
 			if (rc == 0 && b == NULL)
 				continue; /* admitted, not kept in memory */
+			/*
+			 * The fetch we waited for may have been sent while
+			 * the server was down and failed after it came back:
+			 * a network failure of someone else's request is
+			 * not this read's answer, so it tries once itself.
+			 */
+			if ((rc == ETIMEDOUT || rc == EIO) && !joined_failed) {
+				joined_failed = true;
+				continue;
+			}
 			if (rc == 0)
 				p->st.hits++;
 			BFS_PCHECK(pthread_mutex_unlock(&p->lock));

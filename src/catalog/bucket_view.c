@@ -40,9 +40,13 @@ static void warn_once(struct bucket_view *v, const char *key, const char *why)
 		v->warned[v->nwarned++] = bfs_xstrdup(key);
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&v->warn_lock));
-	if (!seen)
+	if (!seen) {
+		char shown[1200];
+
+		bfs_ns_name_printable(key, shown, sizeof(shown));
 		bfs_log(LOG_WARNING, "bucket '%s': key '%s' skipped: %s",
-			v->name, key, why);
+			v->name, shown, why);
+	}
 }
 
 static void make_node(struct bucket_view *v, const char *key,
@@ -215,16 +219,19 @@ static int collect(void *arg, const struct bfs_obj_info *obj,
 	const char *name = full + c->plen;
 	size_t n = strlen(name);
 	char *dup;
+	int rc;
 
 	if (obj && n == 0)
 		return 0; /* the directory's own marker */
 	if (!obj)
 		n--; /* the delimiter */
 	dup = bfs_xstrndup(name, n);
-	if (bfs_ns_name_valid(dup) != 0) {
+	rc = bfs_ns_name_valid(dup);
+	if (rc != 0) {
 		warn_once(c->v, full,
-			  n > 255 ? "name longer than 255 bytes"
-				  : "not a valid path component");
+			  rc == ENAMETOOLONG ? "name longer than 255 bytes"
+			  : rc == EILSEQ     ? "name is not valid UTF-8"
+					     : "not a valid path component");
 		free(dup);
 		return 0;
 	}

@@ -104,9 +104,25 @@ int bfs_ns_make_child(const struct bfs_node *dir, const char *name,
 		      enum bfs_node_type type, struct bfs_node *out);
 
 /*
- * Whether NAME can be a path component: not empty, ".", "..", no '/'.
- * @return 0, EINVAL or ENAMETOOLONG (over 255 bytes).
+ * Whether NAME can be a path component: not empty, ".", "..", no '/',
+ * valid UTF-8 (S3 keys are UTF-8: a name that is not cannot be stored,
+ * and would be sent to the server as bytes it refuses or mangles).
+ * @return 0, EINVAL, ENAMETOOLONG (over 255 bytes) or EILSEQ (not
+ *         UTF-8).
  */
 int bfs_ns_name_valid(const char *name);
+
+/*
+ * Length of the valid UTF-8 sequence that starts s (1 to 4), or 0 for
+ * the end of the string or bytes that are not UTF-8 (overlong forms and
+ * surrogates included).
+ */
+size_t bfs_ns_utf8_seq(const char *s);
+
+/*
+ * Copy NAME into out for a log line: bytes that are not UTF-8, control
+ * characters and '\' written as \xNN. Truncates to outlen.
+ */
+void bfs_ns_name_printable(const char *name, char *out, size_t outlen);
 
 #endif

@@ -127,7 +127,83 @@ int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 	return rc;
 }
 
-/* The greatest name of a page: objects and prefixes each come in byte
+/*
+ * One code point of a UTF-8 string at *s, advancing *s; a byte that does
+ * not start a valid sequence stands for itself (keys from XML are valid
+ * UTF-8, so this only keeps the loop total).
+ */
+static uint32_t next_cp(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	uint32_t cp;
+	int n, i;
+
+	if (p[0] < 0x80) {
+		*s = p + 1;
+		return p[0];
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		cp = p[0] & 0x1f;
+		n = 1;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		cp = p[0] & 0x0f;
+		n = 2;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		cp = p[0] & 0x07;
+		n = 3;
+	} else {
+		*s = p + 1;
+		return p[0];
+	}
+	for (i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			*s = p + 1;
+			return p[0];
+		}
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	*s = p + n + 1;
+	return cp;
+}
+
+/*
+ * strcmp in UTF-16 code-unit order, the order of servers written in
+ * JavaScript or Java (s3rver): a code point past U+FFFF travels as a
+ * surrogate pair (0xD800...), so it sorts before U+E000..U+FFFF there
+ * and after them in UTF-8 byte order.
+ */
+static int utf16_cmp(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a;
+	const unsigned char *y = (const unsigned char *)b;
+
+	while (*x && *y) {
+		uint32_t ca = next_cp(&x), cb = next_cp(&y);
+		uint32_t ua =
+			ca < 0x10000 ? ca : 0xd800 + ((ca - 0x10000) >> 10);
+		uint32_t ub =
+			cb < 0x10000 ? cb : 0xd800 + ((cb - 0x10000) >> 10);
+
+		if (ua != ub)
+			return ua < ub ? -1 : 1;
+		if (ca != cb) /* one high surrogate: the low ones decide */
+			return ca < cb ? -1 : 1;
+	}
+	return (*x != 0) - (*y != 0);
+}
+
+/*
+ * Whether name a comes after b in the order of S3 listings. S3 lists in
+ * UTF-8 byte order; some servers in UTF-16 order (see utf16_cmp). Either
+ * counts as progress: only a page that ends at or before the previous one
+ * in both orders is a server going round in circles.
+ */
+static bool name_after(const char *a, const char *b)
+{
+	return strcmp(a, b) > 0 || utf16_cmp(a, b) > 0;
+}
+
+/* The greatest name of a page: objects and prefixes each come in listing
  * order, so it is the last of one of them. NULL for an empty page. */
 static const char *page_last(const struct bfs_list_result *res)
 {
@@ -153,16 +229,39 @@ static size_t page_bytes(const struct bfs_list_result *res)
 	return n;
 }
 
+struct list_state {
+	unsigned pages, empty;
+	uint64_t entries, bytes;
+	char *last;	  /* greatest name so far, or NULL */
+	unsigned foreign; /* names outside the prefix, skipped */
+	char *foreign_eg; /* the first of them */
+};
+
+/*
+ * Whether a listed name lies under the prefix asked for: an object at or
+ * below it, a common prefix below it. A server that answers others is
+ * at fault, and every caller cuts the prefix off a name, so they are
+ * skipped here (counted, logged once at the end of the listing).
+ */
+static bool under(const char *prefix, size_t plen, const char *name,
+		  bool is_prefix, struct list_state *st)
+{
+	if (strncmp(name, prefix ? prefix : "", plen) == 0 &&
+	    (!is_prefix || strlen(name) > plen))
+		return true;
+	if (st->foreign++ == 0) {
+		st->foreign_eg = bfs_xstrndup(name, 200);
+		for (char *c = st->foreign_eg; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = '?'; /* one log line stays one line */
+	}
+	return false;
+}
+
 /*
  * Is this page a sign of a listing that never ends? Logs the fault once
  * and returns EIO, else 0 and advances the counters in *st.
  */
-struct list_state {
-	unsigned pages, empty;
-	uint64_t entries, bytes;
-	char *last; /* greatest name so far, or NULL */
-};
-
 static int page_check(struct bfs_store *s, const char *prefix,
 		      const struct bfs_list_limits *lim, const char *sent,
 		      const struct bfs_list_result *res, struct list_state *st)
@@ -181,7 +280,7 @@ static int page_check(struct bfs_store *s, const char *prefix,
 			name, prefix, st->pages);
 		return EIO;
 	}
-	if (last && st->last && strcmp(last, st->last) <= 0) {
+	if (last && st->last && !name_after(last, st->last)) {
 		bfs_log(LOG_ERR,
 			"%s: listing of '%s' refused: page %u ends at '%s', "
 			"not after the previous page's '%s', so the server "
@@ -226,6 +325,7 @@ int bfs_store_list_bounded(struct bfs_store *s, const char *prefix,
 		limits ? *limits : (struct bfs_list_limits){0};
 	struct list_state st = {0};
 	char *token = NULL;
+	size_t plen = prefix ? strlen(prefix) : 0;
 	int rc;
 
 	if (!lim.max_entries)
@@ -251,9 +351,11 @@ int bfs_store_list_bounded(struct bfs_store *s, const char *prefix,
 			break;
 		}
 		for (size_t i = 0; i < res.nobjs && rc == 0; i++)
-			rc = fn(arg, &res.objs[i], NULL);
+			if (under(prefix, plen, res.objs[i].key, false, &st))
+				rc = fn(arg, &res.objs[i], NULL);
 		for (size_t i = 0; i < res.nprefixes && rc == 0; i++)
-			rc = fn(arg, NULL, res.prefixes[i]);
+			if (under(prefix, plen, res.prefixes[i], true, &st))
+				rc = fn(arg, NULL, res.prefixes[i]);
 		token = res.next_token;
 		res.next_token = NULL;
 		bfs_list_result_release(&res);
@@ -261,7 +363,14 @@ int bfs_store_list_bounded(struct bfs_store *s, const char *prefix,
 			break;
 	}
 	free(token);
+	if (st.foreign)
+		bfs_log(LOG_WARNING,
+			"%s: listing of '%s': skipped %u names that are not "
+			"under it, such as '%s' (a server fault)",
+			s->name ? s->name : "store", prefix ? prefix : "",
+			st.foreign, st.foreign_eg);
 	free(st.last);
+	free(st.foreign_eg);
 	return rc;
 }
 

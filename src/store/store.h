@@ -308,7 +308,9 @@ struct bfs_list_limits {
  * obj is NULL for a prefix entry and prefix NULL for an object entry.
  * A server whose listing never ends is caught: a continuation token
  * equal to the one just sent, a page whose last name does not sort after
- * the previous page's last name (S3 lists in byte order), or a listing
+ * the previous page's last name (in UTF-8 byte order as S3 lists, nor in
+ * UTF-16 order as s3rver does: a page that ends where the previous one
+ * did makes no progress), or a listing
  * beyond the BFS_LIST_MAX_* bounds ends it with EIO and one log line
  * naming the store and the fault.
  * @return 0, EIO, or an errno of s->list or fn.
