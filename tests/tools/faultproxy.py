@@ -13,7 +13,9 @@ valid). Before each request the control file is read; it holds one line
 
 and a new GENERATION arms MODE for the next COUNT requests whose method is
 METHOD ("*" for any); "POST:uploadId=" matches only POSTs whose path holds
-"uploadId=". Modes:
+"uploadId=". Several lines arm several rules at once (the first that
+matches a request takes it; see Rules). Write the file whole and rename
+it into place. Modes:
 
     none                  forward everything
     slowdown              answer 503 SlowDown (no Retry-After)
@@ -48,6 +50,7 @@ forwarded, so that a test can count what a client asked for. Python 3 standard l
 """
 
 import argparse
+import html
 import http.client
 import os
 import select
@@ -63,33 +66,49 @@ REQ_LOCK = threading.Lock()
 
 
 class Rules:
-    """The armed fault, re-read from the control file on every request."""
+    """The armed faults, re-read from the control file on every request.
+
+    Each line of the file is one rule, "GENERATION MODE COUNT METHOD". A
+    line with a GENERATION not seen before arms MODE for COUNT requests;
+    a generation already armed keeps what is left of its count; rules
+    whose lines are gone are dropped. The first rule that matches a
+    request and has count left takes it. A file that cannot be parsed
+    (being written) leaves the rules as they were: writers should still
+    write a new file and rename it over the old one."""
 
     def __init__(self, path):
         self.path = path
         self.lock = threading.Lock()
-        self.gen = None
-        self.mode = "none"
-        self.left = 0
-        self.method = "*"
+        self.rules = []  # [gen, mode, left, method]
 
-    def take(self, method, path):
+    def reload(self):
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                lines = [ln.split() for ln in f.read().splitlines()]
+        except OSError:
+            return
+        lines = [ln for ln in lines if ln]
+        if not lines or any(len(ln) < 4 or not ln[2].isdigit()
+                            for ln in lines):
+            return
+        old = {r[0]: r for r in self.rules}
+        self.rules = [old[ln[0]] if ln[0] in old and old[ln[0]][1] == ln[1]
+                      else [ln[0], ln[1], int(ln[2]), ln[3]]
+                      for ln in lines]
+
+    def take(self, method, path, log):
+        """The mode for this request, logged under the lock: once a new
+        control file has been read, every request that got the old
+        rules has been logged."""
         with self.lock:
-            try:
-                with open(self.path, encoding="utf-8") as f:
-                    parts = f.read().split()
-            except OSError:
-                parts = []
-            if len(parts) >= 4 and parts[0] != self.gen:
-                self.gen = parts[0]
-                self.mode = parts[1]
-                self.left = int(parts[2])
-                self.method = parts[3]
-            want, _, needle = self.method.partition(":")
-            if self.left > 0 and self.mode != "none" and \
-                    want in ("*", method) and needle in path:
-                self.left -= 1
-                return self.mode
+            self.reload()
+            for r in self.rules:
+                want, _, needle = r[3].partition(":")
+                if r[2] > 0 and r[1] != "none" and \
+                        want in ("*", method) and needle in path:
+                    r[2] -= 1
+                    log("%s %s: %s" % (method, path[:120], r[1]))
+                    return r[1]
             return None
 
 
@@ -194,9 +213,7 @@ class Handler(socketserver.StreamRequestHandler):
                     rng = v.replace(" ", "")
             with REQ_LOCK, open(self.server.requests, "a", encoding="utf-8") as f:
                 f.write("%s %s %s\n" % (method, path, rng))
-        mode = self.rules.take(method, path)
-        if mode:
-            self.log("%s %s: %s" % (method, path[:120], mode))
+        mode = self.rules.take(method, path, self.log)
 
         if mode == "reset-request":
             self.rfile.read(clen // 2)
@@ -227,16 +244,19 @@ class Handler(socketserver.StreamRequestHandler):
         if mode == "endless-list":
             q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
             tok = q.get("continuation-token", q.get("marker", ["loop"]))[0]
+            pfx = q.get("prefix", [""])[0]
             body = ('<?xml version="1.0" encoding="UTF-8"?>'
                     '<ListBucketResult><Name>b</Name><Prefix></Prefix>'
                     '<MaxKeys>1000</MaxKeys><KeyCount>1</KeyCount>'
                     '<IsTruncated>true</IsTruncated>'
                     '<NextContinuationToken>%s</NextContinuationToken>'
                     '<NextMarker>%s</NextMarker>'
-                    '<Contents><Key>loop</Key><Size>1</Size>'
+                    '<Contents><Key>%sloop</Key><Size>1</Size>'
                     '<ETag>"0"</ETag>'
                     '<LastModified>2026-01-01T00:00:00.000Z</LastModified>'
-                    '</Contents></ListBucketResult>' % (tok, tok)).encode()
+                    '</Contents></ListBucketResult>'
+                    % (html.escape(tok), html.escape(tok),
+                       html.escape(pfx))).encode()
             self.send(200, "OK", [("Content-Type", "application/xml"),
                                   ("Content-Length", str(len(body)))],
                       body, head)
