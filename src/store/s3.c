@@ -58,6 +58,9 @@ struct s3_priv {
 	atomic_bool list_v1;
 	/* a truncated v2 page has been answered: a 500 is a fault here */
 	atomic_bool list_v2_pages;
+	/* seconds to add to the local clock when signing, learnt from the
+	 * Date of a RequestTimeTooSkewed answer */
+	_Atomic int64_t clock_offset;
 	_Atomic uint64_t errors;
 };
 
@@ -83,7 +86,8 @@ static const struct s3_code s3_codes[] = {
 	{"SignatureDoesNotMatch", EACCES, LOG_ERR, false,
 	 "wrong secret access key for this access key id"},
 	{"RequestTimeTooSkewed", EACCES, LOG_ERR, false,
-	 "the local clock is off by more than 15 minutes: fix NTP"},
+	 "the local clock is off by more than 15 minutes and the server's "
+	 "Date did not help: fix NTP"},
 	{"ExpiredToken", EACCES, LOG_ERR, false,
 	 "the session token has expired"},
 	{"InvalidToken", EACCES, LOG_ERR, false,
@@ -229,6 +233,7 @@ struct s3_ctx {
 	/* the keys the last attempt was signed with, compared by address
 	 * only (to drop them when the server calls them expired) */
 	const struct bfs_cred_set *signed_with;
+	int64_t signed_offset; /* clock_offset the last attempt used */
 };
 
 static void op_release(struct s3_op *op)
@@ -280,11 +285,13 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 	struct bfs_cred_set *keys = NULL;
 	char date[BFS_SIGV4_DATE_LEN];
 	char auth[BFS_SIGV4_AUTH_MAX];
-	time_t now = time(NULL);
+	int64_t offset = atomic_load(&p->clock_offset);
+	time_t now = time(NULL) + (time_t)offset;
 	size_t n = 0;
 	int rc;
 
 	(void)req;
+	c->signed_offset = offset;
 	bfs_http_headers_add(out, "host", p->host);
 	if (!p->creds)
 		return 0;
@@ -336,6 +343,40 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 	return rc;
 }
 
+/*
+ * A RequestTimeTooSkewed answer: sign with the server's clock from now
+ * on, as the AWS SDKs do, if its Date says how far off ours is.
+ * @return whether the offset changed (so a retry may succeed).
+ */
+static bool resync_clock(struct s3_priv *p, const struct bfs_http_resp *resp,
+			 int64_t signed_offset)
+{
+	const char *date = bfs_http_headers_get(&resp->headers, "date");
+	time_t server;
+	int64_t off;
+
+	if (!date || bfs_http_parse_date(date, &server) != 0)
+		return false;
+	off = (int64_t)server - (int64_t)time(NULL);
+	/* signed with this offset already: the Date does not help */
+	if (signed_offset - off < 60 && off - signed_offset < 60)
+		return false;
+	atomic_store(&p->clock_offset, off);
+	if (off > -60 && off < 60)
+		bfs_log(LOG_NOTICE,
+			"%s: the server's clock agrees with the local one "
+			"again: signing with the local time",
+			p->name);
+	else
+		bfs_log(LOG_WARNING,
+			"%s: the server says the request time is too skewed: "
+			"the local clock is %lld s %s the server's; signing "
+			"with the server's time (fix NTP)",
+			p->name, (long long)(off < 0 ? -off : off),
+			off < 0 ? "ahead of" : "behind");
+	return true;
+}
+
 static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 {
 	struct s3_ctx *ctx = arg;
@@ -354,6 +395,8 @@ static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 		return false;
 	c = find_code(e.code);
 	again = c && c->retry;
+	if (e.code && strcmp(e.code, "RequestTimeTooSkewed") == 0)
+		again = resync_clock(ctx->p, resp, ctx->signed_offset);
 	if (e.code && ctx->p->creds && bfs_creds_refreshes(ctx->p->creds) &&
 	    (strcmp(e.code, "ExpiredToken") == 0 ||
 	     strcmp(e.code, "TokenRefreshRequired") == 0 ||
@@ -391,7 +434,7 @@ static uint64_t mono_usec(void)
 static int s3_do(struct s3_priv *p, struct s3_op *op,
 		 struct bfs_http_resp *resp)
 {
-	struct s3_ctx ctx = {p, op, NULL};
+	struct s3_ctx ctx = {p, op, NULL, 0};
 	struct bfs_http_req req = {0};
 	struct bfs_http *h;
 	char *url;
@@ -598,8 +641,13 @@ static int s3_run(struct s3_priv *p, struct s3_op *op,
 		rc = s3_do(p, op, resp);
 		if (rc == 0 && op->embeds_error && resp->status == 200 &&
 		    bfs_s3_xml_is_error(resp->body, resp->body_len) &&
-		    n < p->conf.retries)
-			again = s3_retryable(p, resp);
+		    n < p->conf.retries) {
+			/* s3_retryable takes the request's context, not p */
+			struct s3_ctx ctx = {p, op, NULL,
+					     atomic_load(&p->clock_offset)};
+
+			again = s3_retryable(&ctx, resp);
+		}
 		if (!again)
 			break;
 		bfs_log(LOG_INFO,

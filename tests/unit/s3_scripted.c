@@ -320,6 +320,21 @@ static struct seen *req(size_t i)
 	return i < nreq() ? &S.r[i] : &none;
 }
 
+/* Whether an x-amz-date (YYYYMMDDTHHMMSSZ) is within a minute of t. */
+static bool near(const char *amz, time_t t)
+{
+	struct tm tm = {0};
+	time_t v;
+
+	if (sscanf(amz, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	v = timegm(&tm);
+	return v - t < 60 && t - v < 60;
+}
+
 static const char *hdr(size_t i, const char *name)
 {
 	const char *v = bfs_http_headers_get(&req(i)->h, name);
@@ -698,16 +713,65 @@ static void c_errors(struct bfs_store *s)
 		   !strcmp(e.region, "sa-east-1"),
 	   "scripted: a HEAD redirect (no body) takes x-amz-bucket-region");
 
-	script_reset();
-	reply(403, NULL,
-	      "<Error><Code>RequestTimeTooSkewed</Code><Message>The "
-	      "difference between the request time and the current time is "
-	      "too large.</Message></Error>");
-	rc = s->list(s, &lr, &res);
-	ok(rc == EACCES && nreq() == 1 && bfs_s3_last_error(s, &e) == 0 &&
-		   strstr(e.hint, "clock"),
-	   "scripted: RequestTimeTooSkewed is EACCES, not retried, hints "
-	   "at the clock");
+	{
+		/* the server's clock is an hour ahead of ours */
+		char date[64], hdrs[96], want[BFS_SIGV4_DATE_LEN];
+		time_t ahead = time(NULL) + 3600;
+		struct tm tm;
+
+		gmtime_r(&ahead, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		script_reset();
+		reply(403, hdrs,
+		      "<Error><Code>RequestTimeTooSkewed</Code><Message>The "
+		      "difference between the request time and the current "
+		      "time is too large.</Message></Error>");
+		reply(200, NULL, "<ListBucketResult></ListBucketResult>");
+		rc = s->list(s, &lr, &res);
+		bfs_sigv4_amz_date(ahead, want);
+		ok(rc == 0 && nreq() == 2 && near(hdr(1, "x-amz-date"), ahead),
+		   "scripted: RequestTimeTooSkewed is retried signed with the "
+		   "server's Date (%s, wanted about %s)",
+		   hdr(1, "x-amz-date"), want);
+		bfs_list_result_release(&res);
+
+		/* the next request is signed with the server's time at once */
+		script_reset();
+		reply(200, NULL, "<ListBucketResult></ListBucketResult>");
+		rc = s->list(s, &lr, &res);
+		ok(rc == 0 && nreq() == 1 &&
+			   near(hdr(0, "x-amz-date"), time(NULL) + 3600),
+		   "scripted: later requests keep the corrected clock");
+		bfs_list_result_release(&res);
+
+		/* a Date that agrees with how we signed does not help */
+		script_reset();
+		reply(403, hdrs,
+		      "<Error><Code>RequestTimeTooSkewed</Code><Message>The "
+		      "difference between the request time and the current "
+		      "time is too large.</Message></Error>");
+		rc = s->list(s, &lr, &res);
+		ok(rc == EACCES && nreq() == 1 &&
+			   bfs_s3_last_error(s, &e) == 0 &&
+			   strstr(e.hint, "clock"),
+		   "scripted: RequestTimeTooSkewed that the Date does not "
+		   "explain is EACCES, not retried, hints at the clock");
+
+		/* the server's clock back in line: signed with ours again */
+		ahead = time(NULL);
+		gmtime_r(&ahead, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		script_reset();
+		reply(403, hdrs,
+		      "<Error><Code>RequestTimeTooSkewed</Code></Error>");
+		reply(200, NULL, "<ListBucketResult></ListBucketResult>");
+		rc = s->list(s, &lr, &res);
+		ok(rc == 0 && nreq() == 2 && near(hdr(1, "x-amz-date"), ahead),
+		   "scripted: a server clock that moves back is followed");
+		bfs_list_result_release(&res);
+	}
 
 	script_reset();
 	reply(400, NULL,
