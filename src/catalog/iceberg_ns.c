@@ -695,6 +695,7 @@ static const char *const xattr_names[] = {
 	"user.iceberg.sequence_number",
 	"user.iceberg.file_sequence_number",
 	"user.iceberg.partition_spec_id",
+	"user.iceberg.file_path",
 	"user.iceberg.deletes",
 	"user.iceberg.applies_to",
 	"user.iceberg.referenced_data_file",
@@ -703,7 +704,8 @@ static const char *const xattr_names[] = {
 };
 
 enum {
-	X_DELETES = 8,
+	X_FILE_PATH = 8,
+	X_DELETES,
 	X_APPLIES_TO,
 	X_REFERENCED,
 	X_OFFSET,
@@ -714,6 +716,8 @@ enum {
  * delete files only). */
 static bool has_xattr(const struct bfs_ice_file *f, size_t i)
 {
+	if (i == X_FILE_PATH)
+		return f->path != NULL;
 	if (i == X_DELETES)
 		return f->content == BFS_ICE_DATA;
 	if (i == X_APPLIES_TO)
@@ -763,6 +767,8 @@ static char *xattr_value(const struct bfs_ice_file *f, size_t i)
 		return bfs_xasprintf("%" PRId64, f->file_seq);
 	case 7:
 		return bfs_xasprintf("%d", (int)f->spec_id);
+	case X_FILE_PATH:
+		return bfs_xstrdup(f->path);
 	case X_DELETES:
 		return path_list(f->deletes, f->ndeletes);
 	case X_APPLIES_TO:

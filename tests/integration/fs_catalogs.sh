@@ -102,6 +102,38 @@ t_fails_with "catalogs are read-only" "Read-only file system" \
 	touch "$L/current/new.parquet"
 bfs_log_expect "is read-only"
 
+# A reader applies the deletes from the mount alone: for each data file,
+# the position deletes its user.iceberg.deletes names, their rows matched
+# on its user.iceberg.file_path (on the path part: Impala's delete rows say
+# hdfs://host:port/… where its manifests say /…); what is left is
+# SOURCES.md's "expected rows" (the compacted table's dangling delete
+# applies nowhere)
+x() { getfattr --absolute-names --only-values -n "user.iceberg.$1" "$2"; }
+rows_after_deletes() {
+	local cur=$1 f fp d list n total=0
+	while IFS= read -r f; do
+		fp=$(x file_path "$cur/$f") || return 1
+		list=
+		while IFS= read -r d; do
+			[ -n "$d" ] || continue
+			[ "$(x content "$cur/$d")" = position-deletes ] || return 1
+			list="$list${list:+, }'$cur/$d'"
+		done <<<"$(x deletes "$cur/$f")"
+		if [ -z "$list" ]; then
+			n=$($Q "select count(*) from read_parquet('$cur/$f')")
+		else
+			n=$($Q "select count(*) from read_parquet('$cur/$f', file_row_number = true) where file_row_number not in (select pos from read_parquet([$list]) where regexp_replace(file_path, '^[a-z0-9]+://[^/]*', '') = regexp_replace('$fp', '^[a-z0-9]+://[^/]*', ''))")
+		fi
+		total=$((total + n))
+	done <<<"$(cd "$cur" && find . -type f -not -path './.deletes/*' | sed 's|^\./||')"
+	echo "$total"
+}
+for tr in iceberg_v2_delete_positional:2 iceberg_v2_partitioned_position_deletes:10 \
+	iceberg_spark_compaction_with_dangling_delete:4; do
+	t_is "DuckDB applies the deletes the xattrs name: ${tr%%:*} has ${tr##*:} rows" \
+		"$(rows_after_deletes "$C/${tr%%:*}/current")" "${tr##*:}"
+done
+
 t_is "DuckDB: current/ of lineitem has 51,793 rows" \
 	"$($Q "select count(*) from read_parquet('$L/current/**/*.parquet')")" 51793
 t_is "DuckDB: data/ (every file ever written) has 111,968 rows" \
