@@ -46,22 +46,18 @@ static bool has_entry(const struct dir_handle *d, const char *name)
 /* Files of dir being written but not uploaded: show them too. */
 static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d)
 {
-	struct bfs_itable *t = &fs->itable;
+	struct bfs_inode **kids;
+	size_t n = bfs_inode_children(&fs->itable, dir, &kids);
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		for (struct bfs_inode *in = t->by_ino[i]; in;
-		     in = in->next_ino) {
-			if (!in->linked || in->parent != dir)
-				continue;
-			BFS_PCHECK(pthread_mutex_lock(&in->lock));
-			if (in->staged && !in->unlinked &&
-			    !has_entry(d, in->name))
-				add_entry(d, in->name, &in->node);
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-		}
+	for (size_t i = 0; i < n; i++) {
+		struct bfs_inode *in = kids[i];
+
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		if (in->staged && !in->unlinked && !has_entry(d, in->name))
+			add_entry(d, in->name, &in->node);
+		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	bfs_inode_put_all(&fs->itable, kids, n);
 }
 
 struct meta_job {

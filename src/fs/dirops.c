@@ -76,27 +76,6 @@ done:
 	bfs_node_release(&child);
 }
 
-/* Mark a linked child unlinked and drop its name. */
-static void forget_name(struct bfs_fs *fs, fuse_ino_t parent, const char *name)
-{
-	struct bfs_itable *t = &fs->itable;
-	struct bfs_inode *in;
-
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		for (in = t->by_ino[i]; in; in = in->next_ino) {
-			if (in->linked && in->parent == parent &&
-			    strcmp(in->name, name) == 0) {
-				BFS_PCHECK(pthread_mutex_lock(&in->lock));
-				in->unlinked = true;
-				BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-			}
-		}
-	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
-	bfs_inode_unlink_name(t, parent, name);
-}
-
 /*
  * Files still open keep their content after unlink, as on a local disk:
  * stage what the store holds before the object goes.
@@ -105,20 +84,10 @@ static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
 			     const char *name)
 {
 	struct bfs_itable *t = &fs->itable;
-	struct bfs_inode *in = NULL;
+	struct bfs_inode *in = bfs_inode_find(t, parent, name);
 	struct bfs_staged *st;
 	int rc = 0;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	for (size_t i = 0; i < t->nbuckets && !in; i++)
-		for (struct bfs_inode *p = t->by_ino[i]; p && !in;
-		     p = p->next_ino)
-			if (p->linked && p->parent == parent &&
-			    strcmp(p->name, name) == 0) {
-				in = p;
-				in->refs++;
-			}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
 	if (in == NULL)
 		return 0;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
@@ -159,7 +128,7 @@ void bfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == 0)
 		rc = child.store->del(child.store, child.key);
 	if (rc == 0) {
-		forget_name(fs, parent, name);
+		bfs_inode_unlink_name(&fs->itable, parent, name);
 		bfs_fs_dir_changed(fs, parent);
 	} else {
 		bfs_log(LOG_ERR, "%s: unlink '%s' failed: %s",
@@ -208,7 +177,7 @@ void bfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == 0)
 		rc = child.store->del(child.store, child.key);
 	if (rc == 0) {
-		forget_name(fs, parent, name);
+		bfs_inode_unlink_name(&fs->itable, parent, name);
 		bfs_fs_dir_changed(fs, parent);
 	}
 	fuse_reply_err(req, rc);
@@ -273,20 +242,9 @@ static int find_child(struct bfs_fs *fs, fuse_ino_t parent,
 		      const struct bfs_node *dir, const char *name,
 		      struct bfs_node *out, struct bfs_inode **inp)
 {
-	struct bfs_itable *t = &fs->itable;
-	struct bfs_inode *in = NULL;
+	struct bfs_inode *in = bfs_inode_find(&fs->itable, parent, name);
 
 	*inp = NULL;
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	for (size_t i = 0; i < t->nbuckets && !in; i++)
-		for (struct bfs_inode *p = t->by_ino[i]; p && !in;
-		     p = p->next_ino)
-			if (p->linked && p->parent == parent &&
-			    strcmp(p->name, name) == 0) {
-				in = p;
-				in->refs++;
-			}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
 	if (in) {
 		BFS_PCHECK(pthread_mutex_lock(&in->lock));
 		bool staged = in->staged != NULL;

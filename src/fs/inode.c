@@ -1,6 +1,7 @@
 /*
- * inode.c - the inode table (see inode.h): two chained hash indexes, by
- * number and by (parent, name), under one lock.
+ * inode.c - the inode table (see inode.h): three chained hash indexes,
+ * by number, by (parent, name) and by parent (a directory's children),
+ * under one lock; and the busy state of an inode.
  */
 #include "compat.h"
 
@@ -34,9 +35,16 @@ static void index_ino(struct bfs_itable *t, struct bfs_inode *in)
 static void index_name(struct bfs_itable *t, struct bfs_inode *in)
 {
 	size_t b = hash_name(in->parent, in->name, t->nbuckets);
+	struct bfs_inode **head =
+		&t->by_parent[hash_ino(in->parent, t->nbuckets)];
 
 	in->next_name = t->by_name[b];
 	t->by_name[b] = in;
+	in->next_sib = *head;
+	if (*head)
+		(*head)->pprev_sib = &in->next_sib;
+	*head = in;
+	in->pprev_sib = head;
 	in->linked = true;
 }
 
@@ -51,6 +59,11 @@ static void unindex_name(struct bfs_itable *t, struct bfs_inode *in)
 		pp = &(*pp)->next_name;
 	if (*pp)
 		*pp = in->next_name;
+	*in->pprev_sib = in->next_sib;
+	if (in->next_sib)
+		in->next_sib->pprev_sib = in->pprev_sib;
+	in->next_sib = NULL;
+	in->pprev_sib = NULL;
 	in->linked = false;
 }
 
@@ -73,6 +86,8 @@ static void grow(struct bfs_itable *t)
 	t->by_ino = bfs_xcalloc(t->nbuckets, sizeof(*t->by_ino));
 	free(t->by_name);
 	t->by_name = bfs_xcalloc(t->nbuckets, sizeof(*t->by_name));
+	free(t->by_parent);
+	t->by_parent = bfs_xcalloc(t->nbuckets, sizeof(*t->by_parent));
 	for (size_t i = 0; i < oldn; i++) {
 		struct bfs_inode *in = old[i];
 
@@ -98,6 +113,7 @@ static struct bfs_inode *new_inode(struct bfs_itable *t, fuse_ino_t ino,
 	in->parent = parent;
 	in->name = bfs_xstrdup(name);
 	BFS_PCHECK(pthread_mutex_init(&in->lock, NULL));
+	BFS_PCHECK(pthread_cond_init(&in->idle, NULL));
 	bfs_node_copy(&in->node, node);
 	if (t->count + 1 > t->nbuckets)
 		grow(t);
@@ -112,6 +128,8 @@ static void free_inode(struct bfs_inode *in)
 		bfs_staged_free(in->staged,
 				in->unlinked || !bfs_staged_dirty(in->staged));
 	bfs_node_release(&in->node);
+	assert(!in->busy);
+	BFS_PCHECK(pthread_cond_destroy(&in->idle));
 	BFS_PCHECK(pthread_mutex_destroy(&in->lock));
 	free(in->name);
 	free(in);
@@ -126,6 +144,7 @@ void bfs_itable_init(struct bfs_itable *t, const struct bfs_node *root)
 	t->nbuckets = 1024;
 	t->by_ino = bfs_xcalloc(t->nbuckets, sizeof(*t->by_ino));
 	t->by_name = bfs_xcalloc(t->nbuckets, sizeof(*t->by_name));
+	t->by_parent = bfs_xcalloc(t->nbuckets, sizeof(*t->by_parent));
 	t->next_ino = FUSE_ROOT_ID + 1;
 	t->generation = (uint64_t)time(NULL);
 	in = new_inode(t, FUSE_ROOT_ID, 0, "", root);
@@ -146,6 +165,7 @@ void bfs_itable_release(struct bfs_itable *t)
 	}
 	free(t->by_ino);
 	free(t->by_name);
+	free(t->by_parent);
 	BFS_PCHECK(pthread_mutex_destroy(&t->lock));
 }
 
@@ -204,24 +224,16 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 				 const char *name, const struct bfs_node *node)
 {
 	struct bfs_inode *in;
+	bool found;
 
 	BFS_PCHECK(pthread_mutex_lock(&t->lock));
 	in = find_name(t, parent, name);
-	if (in) {
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
-		if (in->node.type != node->type) {
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-			unindex_name(t, in);
-			in = NULL;
-		} else {
-			if (in->staged == NULL && node->have_info) {
-				bfs_obj_info_release(&in->node.info);
-				bfs_obj_info_copy(&in->node.info, &node->info);
-				in->node.have_info = true;
-			}
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-		}
+	if (in && in->node.type != node->type) {
+		/* another type under this name now: a new inode */
+		unindex_name(t, in);
+		in = NULL;
 	}
+	found = in != NULL;
 	if (in == NULL) {
 		in = new_inode(t, t->next_ino++, parent, name, node);
 		index_name(t, in);
@@ -229,7 +241,99 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 	in->nlookup++;
 	in->refs++;
 	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	if (found && node->have_info) {
+		/* fresh facts, unless ours are newer: staged, or being
+		 * uploaded or fetched right now */
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		if (in->staged == NULL && !in->busy) {
+			bfs_obj_info_release(&in->node.info);
+			bfs_obj_info_copy(&in->node.info, &node->info);
+			in->node.have_info = true;
+		}
+		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	}
 	return in;
+}
+
+struct bfs_inode *bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
+				 const char *name)
+{
+	struct bfs_inode *in;
+
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	in = find_name(t, parent, name);
+	if (in)
+		in->refs++;
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	return in;
+}
+
+/* Append in to *v (n entries, room for *cap) with a reference taken. */
+static void push_ref(struct bfs_inode ***v, size_t *n, size_t *cap,
+		     struct bfs_inode *in)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = bfs_xrealloc(*v, *cap * sizeof(**v));
+	}
+	in->refs++;
+	(*v)[(*n)++] = in;
+}
+
+size_t bfs_inode_children(struct bfs_itable *t, fuse_ino_t parent,
+			  struct bfs_inode ***out)
+{
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	for (struct bfs_inode *in = t->by_parent[hash_ino(parent, t->nbuckets)];
+	     in; in = in->next_sib)
+		if (in->parent == parent)
+			push_ref(out, &n, &cap, in);
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	return n;
+}
+
+size_t bfs_inode_all(struct bfs_itable *t, struct bfs_inode ***out)
+{
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct bfs_inode *in = t->by_ino[i]; in; in = in->next_ino)
+			push_ref(out, &n, &cap, in);
+	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	return n;
+}
+
+void bfs_inode_put_all(struct bfs_itable *t, struct bfs_inode **v, size_t n)
+{
+	if (n > 0) {
+		BFS_PCHECK(pthread_mutex_lock(&t->lock));
+		for (size_t i = 0; i < n; i++) {
+			assert(v[i]->refs > 0);
+			v[i]->refs--;
+			maybe_free(t, v[i]);
+		}
+		BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	}
+	free(v);
+}
+
+void bfs_inode_busy_begin(struct bfs_inode *in)
+{
+	while (in->busy)
+		BFS_PCHECK(pthread_cond_wait(&in->idle, &in->lock));
+	in->busy = true;
+}
+
+void bfs_inode_busy_end(struct bfs_inode *in)
+{
+	assert(in->busy);
+	in->busy = false;
+	BFS_PCHECK(pthread_cond_broadcast(&in->idle));
 }
 
 void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n)
@@ -246,20 +350,6 @@ void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n)
 	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
 }
 
-fuse_ino_t bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
-			  const char *name)
-{
-	struct bfs_inode *in;
-	fuse_ino_t ino = 0;
-
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	in = find_name(t, parent, name);
-	if (in)
-		ino = in->ino;
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
-	return ino;
-}
-
 void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 			   const char *name)
 {
@@ -267,12 +357,20 @@ void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 
 	BFS_PCHECK(pthread_mutex_lock(&t->lock));
 	in = find_name(t, parent, name);
-	if (in)
+	if (in) {
 		unindex_name(t, in);
+		in->refs++;
+	}
 	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	if (in == NULL)
+		return;
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	in->unlinked = true;
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	bfs_inode_put(t, in);
 }
 
-/* Rewrite in's key from old_key... to new_key...; t->lock held. */
+/* Rewrite in's key from old_key... to new_key...; in->lock not held. */
 static void rekey(struct bfs_inode *in, const char *old_key,
 		  const char *new_key)
 {
@@ -292,8 +390,9 @@ void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      const char *old_key, const char *new_key)
 {
-	struct bfs_inode *in, *victim;
+	struct bfs_inode *in, *victim, **all = NULL;
 	bool is_dir = old_key[0] && old_key[strlen(old_key) - 1] == '/';
+	size_t n = 0;
 
 	BFS_PCHECK(pthread_mutex_lock(&t->lock));
 	victim = find_name(t, newparent, newname);
@@ -306,16 +405,20 @@ void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
 		in->name = bfs_xstrdup(newname);
 		in->parent = newparent;
 		index_name(t, in);
-		rekey(in, old_key, new_key);
-	}
-	if (is_dir) {
-		/* every inode below the directory carries the old prefix */
-		for (size_t i = 0; i < t->nbuckets; i++)
-			for (struct bfs_inode *p = t->by_ino[i]; p;
-			     p = p->next_ino)
-				if (p != in && p->node.store && in &&
-				    p->node.store == in->node.store)
-					rekey(p, old_key, new_key);
+		in->refs++;
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	if (in == NULL)
+		return;
+	rekey(in, old_key, new_key);
+	if (is_dir) {
+		/* every inode below the directory carries the old prefix */
+		n = bfs_inode_all(t, &all);
+		for (size_t i = 0; i < n; i++)
+			if (all[i] != in && all[i]->node.store &&
+			    all[i]->node.store == in->node.store)
+				rekey(all[i], old_key, new_key);
+		bfs_inode_put_all(t, all, n);
+	}
+	bfs_inode_put(t, in);
 }

@@ -11,6 +11,23 @@
  * - Numbers are never reused within a mount (a counter), and the
  *   generation is the mount's start time, so a number the kernel kept
  *   across a remount is never mistaken.
+ * - node.type and node.store are fixed when an inode is made: they may be
+ *   read without any lock.
+ *
+ * Locking (doc/internals/locking.md has the order of every layer):
+ * - itable->lock protects the indexes and the fields marked so below. It
+ *   is never held while an inode's lock is taken: functions here that
+ *   touch an inode's own fields take a reference under the table lock,
+ *   drop it, then lock the inode.
+ * - inode->lock protects the inode's file state, and is held only for
+ *   memory and local-disk work. A request that needs the network or a
+ *   long wait for one file (HEAD, staging download, upload, a stream's
+ *   full part pipe) marks the inode busy (bfs_inode_busy_begin), drops
+ *   the lock for the I/O, and ends with bfs_inode_busy_end. The busy
+ *   holder alone may change in->staged and what it points to, so the
+ *   staged file and its stream stay put while the lock is dropped;
+ *   others may read attributes meanwhile, and requests that change the
+ *   file wait for the busy state to end.
  */
 #ifndef BFS_FS_INODE_H
 #define BFS_FS_INODE_H
@@ -31,12 +48,16 @@ struct bfs_inode {
 	char *name;
 	uint64_t nlookup;
 	unsigned refs;
-	bool linked; /* in the name index */
+	bool linked; /* in the name and children indexes */
 	struct bfs_inode *next_ino;
 	struct bfs_inode *next_name;
+	/* the children index: inodes hashed by parent, doubly linked */
+	struct bfs_inode *next_sib, **pprev_sib;
 
 	pthread_mutex_t lock;
+	pthread_cond_t idle; /* signalled when busy ends */
 	/* protected by lock */
+	bool busy; /* a request is doing I/O for this file, lock dropped */
 	struct bfs_node node;
 	struct bfs_staged *staged; /* write staging, NULL when none */
 	unsigned nopen;		   /* open file handles */
@@ -59,6 +80,7 @@ struct bfs_itable {
 	pthread_mutex_t lock;
 	struct bfs_inode **by_ino;
 	struct bfs_inode **by_name;
+	struct bfs_inode **by_parent;
 	size_t nbuckets;
 	size_t count;
 	fuse_ino_t next_ino;
@@ -82,14 +104,47 @@ void bfs_inode_put(struct bfs_itable *t, struct bfs_inode *in);
 struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 				 const char *name, const struct bfs_node *node);
 
+/*
+ * The linked child name of parent with a reference taken (pair with
+ * put), or NULL.
+ */
+struct bfs_inode *bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
+				 const char *name);
+
+/*
+ * The linked children of parent, each with a reference taken, in *out
+ * (the caller frees it with bfs_inode_put_all).
+ * @return how many.
+ */
+size_t bfs_inode_children(struct bfs_itable *t, fuse_ino_t parent,
+			  struct bfs_inode ***out);
+
+/*
+ * Every inode of the table, each with a reference taken (unmount's
+ * flush, a directory rename's rekeying). @return how many.
+ */
+size_t bfs_inode_all(struct bfs_itable *t, struct bfs_inode ***out);
+
+/* Put every inode of v[0, n) and free v. */
+void bfs_inode_put_all(struct bfs_itable *t, struct bfs_inode **v, size_t n);
+
+/*
+ * Wait until no other request does I/O for in, then mark it busy; in->lock
+ * held (released while waiting, held again on return). No other lock may
+ * be held.
+ */
+void bfs_inode_busy_begin(struct bfs_inode *in);
+
+/* End the busy state of bfs_inode_busy_begin; in->lock held. */
+void bfs_inode_busy_end(struct bfs_inode *in);
+
 /* Lower the lookup count by n (FUSE forget). */
 void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n);
 
-/* The inode number of parent/name if the table holds it, else 0. */
-fuse_ino_t bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
-			  const char *name);
-
-/* Remove parent/name from the name index (after unlink, rmdir). */
+/*
+ * Remove parent/name from the name index (after unlink, rmdir) and mark
+ * its inode unlinked, so it is never uploaded again.
+ */
 void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 			   const char *name);
 

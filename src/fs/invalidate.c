@@ -17,10 +17,14 @@ void bfs_fs_invalidate(struct bfs_fs *fs, struct fuse_session *se,
 	int rc;
 
 	if (dir) {
-		parent = bfs_inode_find(&fs->itable, FUSE_ROOT_ID, dir);
+		struct bfs_inode *in =
+			bfs_inode_find(&fs->itable, FUSE_ROOT_ID, dir);
+
 		/* never looked up: the kernel holds nothing below it */
-		if (parent == 0)
+		if (in == NULL)
 			return;
+		parent = in->ino;
+		bfs_inode_put(&fs->itable, in);
 	}
 	bfs_inode_unlink_name(&fs->itable, parent, name);
 	if (se == NULL)

@@ -161,27 +161,18 @@ static void bfs_ll_destroy(void *userdata)
 static struct bfs_inode *staged_child(struct bfs_fs *fs, fuse_ino_t parent,
 				      const char *name)
 {
-	struct bfs_itable *t = &fs->itable;
-	struct bfs_inode *found = NULL;
+	struct bfs_inode *in = bfs_inode_find(&fs->itable, parent, name);
+	bool staged;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	for (size_t i = 0; i < t->nbuckets && !found; i++) {
-		for (struct bfs_inode *in = t->by_ino[i]; in;
-		     in = in->next_ino) {
-			if (!in->linked || in->parent != parent ||
-			    strcmp(in->name, name) != 0)
-				continue;
-			BFS_PCHECK(pthread_mutex_lock(&in->lock));
-			if (in->staged && !in->unlinked) {
-				in->refs++;
-				found = in;
-			}
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-			break;
-		}
-	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
-	return found;
+	if (in == NULL)
+		return NULL;
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	staged = in->staged && !in->unlinked;
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	if (staged)
+		return in;
+	bfs_inode_put(&fs->itable, in);
+	return NULL;
 }
 
 static void bfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -938,20 +929,19 @@ struct bfs_fs *bfs_fs_create(const struct bfs_fs_conf *conf, char *err,
 
 unsigned bfs_fs_flush_all(struct bfs_fs *fs)
 {
-	struct bfs_itable *t = &fs->itable;
+	struct bfs_inode **all;
+	size_t n = bfs_inode_all(&fs->itable, &all);
 	unsigned failed = 0;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		for (struct bfs_inode *in = t->by_ino[i]; in;
-		     in = in->next_ino) {
-			BFS_PCHECK(pthread_mutex_lock(&in->lock));
-			if (bfs_fs_upload_locked(fs, in) != 0)
-				failed++;
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
-		}
+	for (size_t i = 0; i < n; i++) {
+		struct bfs_inode *in = all[i];
+
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		if (bfs_fs_upload_locked(fs, in) != 0)
+			failed++;
+		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	bfs_inode_put_all(&fs->itable, all, n);
 	return failed;
 }
 
