@@ -91,22 +91,32 @@ static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
 	if (in == NULL)
 		return 0;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	/* waits for an upload of in in progress: the delete comes after */
+	bfs_inode_busy_begin(in);
 	if (in->nopen > 0 && in->staged == NULL && in->node.have_info &&
 	    in->node.type == BFS_NODE_FILE) {
+		char *key = bfs_xstrdup(in->node.key);
+		char etag[BFS_ETAG_MAX];
+		uint64_t size = in->node.info.size;
+
+		snprintf(etag, sizeof(etag), "%s", in->node.info.etag);
+		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 		st = bfs_staged_create(fs->staging_dir, in->node.store->name,
-				       in->node.key);
+				       key);
 		if (st == NULL)
 			rc = errno;
 		else
-			rc = bfs_staged_fill(st, in->node.store, in->node.key,
-					     in->node.info.size,
-					     in->node.info.etag);
+			rc = bfs_staged_fill(st, in->node.store, key, size,
+					     etag);
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		free(key);
 		if (rc == 0) {
 			in->staged = st;
 		} else if (st) {
 			bfs_staged_free(st, true);
 		}
 	}
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_inode_put(t, in);
 	return rc == ESTALE ? 0 : rc;
@@ -318,7 +328,9 @@ void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (in) {
 			/* the copy must carry what was written so far */
 			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			bfs_inode_busy_begin(in);
 			rc = bfs_fs_upload_locked(fs, in);
+			bfs_inode_busy_end(in);
 			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 		}
 		if (rc == 0)

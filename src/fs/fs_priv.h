@@ -58,8 +58,9 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st);
 
 /*
  * Upload in's staged data if dirty (flush, fsync, release); in->lock
- * held. @return 0 or the errno to give the caller (EIO after retries,
- * ESTALE when another writer changed the object).
+ * held and in busy (the lock is dropped during the upload). @return 0 or the
+ * errno to give the caller (EIO after retries, ESTALE when another writer
+ * changed the object).
  */
 int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in);
 
@@ -81,7 +82,8 @@ void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
 void bfs_fs_dir_meta(struct bfs_fs *fs, struct bfs_node *node);
 /*
  * Store in's mode/owner/mtime in its object (a copy onto itself), or
- * leave them to the pending upload; in->lock held. The caller refreshes
+ * leave them to the pending upload; in->lock held, dropped for the
+ * requests, in busy. The caller refreshes
  * in's metadata first (bfs_fs_refresh_locked), so nothing is lost.
  * @return 0 or the store's errno.
  */
@@ -163,7 +165,8 @@ void bfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     const char *value, size_t size, int flags);
 void bfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
-/* Refresh a file's info with a HEAD unless staged; in->lock held. */
+/* Refresh a file's info with a HEAD unless staged; in->lock held,
+ * dropped for the HEAD, in busy. */
 int bfs_fs_refresh_locked(struct bfs_inode *in);
 
 /* Copy of the node of a directory inode. @return 0, ENOENT, ENOTDIR. */

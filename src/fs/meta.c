@@ -77,30 +77,32 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	struct bfs_meta_list meta = {0};
 	struct bfs_obj_info info = {0};
 	char etag[BFS_ETAG_MAX] = "";
+	char *key;
 	int rc;
 
+	assert(in->busy);
 	if (s == NULL || !in->node.writable || fs->opts->ro)
 		return EROFS;
 	if (in->staged && bfs_staged_dirty(in->staged))
 		return 0; /* the coming upload carries them */
-	rc = s->head(s, in->node.key, &info);
-	if (rc == ENOENT && in->node.type == BFS_NODE_DIR) {
-		/* an implicit directory: give it a marker to hold them */
-		struct bfs_put_req put = {.key = in->node.key,
-					  .fd = fs->empty_fd};
-
-		bfs_fs_build_meta(fs, in, &meta);
-		put.meta = &meta;
-		rc = s->put(s, &put, etag);
-		bfs_meta_list_release(&meta);
-		return rc;
-	}
-	if (rc != 0)
-		return rc;
 	/* the caller refreshed in's metadata before changing it; the HEAD
 	 * here only pins the copy to the version it read */
 	bfs_fs_build_meta(fs, in, &meta);
-	rc = s->copy(s, in->node.key, in->node.key, &meta, info.etag, etag);
+	key = bfs_xstrdup(in->node.key);
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	rc = s->head(s, key, &info);
+	if (rc == ENOENT && in->node.type == BFS_NODE_DIR) {
+		/* an implicit directory: give it a marker to hold them */
+		struct bfs_put_req put = {
+			.key = key, .fd = fs->empty_fd, .meta = &meta};
+
+		rc = s->put(s, &put, etag);
+		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		goto out;
+	}
+	if (rc == 0)
+		rc = s->copy(s, key, key, &meta, info.etag, etag);
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	if (rc == 0) {
 		bfs_meta_list_release(&in->node.info.meta);
 		in->node.info.meta = meta;
@@ -115,8 +117,10 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 				 in->node.info.etag);
 	} else {
 		bfs_log(LOG_ERR, "%s: cannot update attributes of '%s': %s",
-			s->name, in->node.key, strerror(rc));
+			s->name, key, strerror(rc));
 	}
+out:
+	free(key);
 	bfs_meta_list_release(&meta);
 	bfs_obj_info_release(&info);
 	return rc;

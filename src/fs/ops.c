@@ -39,49 +39,58 @@ int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 {
 	struct bfs_staged *st = in->staged;
+	struct bfs_store *s = in->node.store;
 	struct bfs_meta_list meta = {0};
-	char etag[BFS_ETAG_MAX] = "";
+	char etag[BFS_ETAG_MAX] = "", base[BFS_ETAG_MAX];
+	const char *if_match;
+	bool if_none_match;
 	uint64_t gen, size;
+	char *key;
 	int rc;
 
+	assert(in->busy);
 	if (st == NULL || !bfs_staged_dirty(st) || in->unlinked)
 		return 0;
 	gen = st->wgen;
 	size = bfs_staged_size(st);
 	bfs_fs_build_meta(fs, in, &meta);
 	bfs_metrics_fs_add(BFS_MFS_UPLOADS_IN_FLIGHT, 1);
+	key = bfs_xstrdup(in->node.key);
+	snprintf(base, sizeof(base), "%s", st->base_etag);
+	if_match = st->unconditional ? NULL : base;
+	if_none_match = !st->unconditional && base[0] == '\0';
+	/* in is busy: st and its stream are ours while the lock is off */
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	rc = ECANCELED;
 	if (st->stream) {
 		struct bfs_put_req req;
 
-		bfs_upload_req(in->node.store, in->node.key, st->fd, size,
-			       &meta, st->unconditional ? NULL : st->base_etag,
-			       !st->unconditional && st->base_etag[0] == '\0',
-			       &req);
+		bfs_upload_req(s, key, st->fd, size, &meta, if_match,
+			       if_none_match, &req);
 		rc = bfs_stream_finish(&st->stream, &req, size, etag);
 	}
 	if (rc == ECANCELED) {
 		unsigned char md5[16], sha256[32];
 		bool hashed = bfs_seqhash_finish(&st->hash, size, md5, sha256);
 
-		rc = bfs_upload_file(
-			in->node.store, fs->opts, in->node.key, st->fd, size,
-			&meta, st->unconditional ? NULL : st->base_etag,
-			!st->unconditional && st->base_etag[0] == '\0',
-			hashed ? md5 : NULL, hashed ? sha256 : NULL, etag);
+		rc = bfs_upload_file(s, fs->opts, key, st->fd, size, &meta,
+				     if_match, if_none_match,
+				     hashed ? md5 : NULL,
+				     hashed ? sha256 : NULL, etag);
 	}
 	bfs_metrics_fs_add(BFS_MFS_UPLOADS_IN_FLIGHT, -1);
 	bfs_metrics_fs_add(
 		rc == 0 ? BFS_MFS_UPLOADS_OK : BFS_MFS_UPLOADS_FAILED, 1);
 	if (rc == 0)
 		bfs_metrics_fs_add(BFS_MFS_UPLOAD_BYTES, (int64_t)size);
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
-			in->node.store->name, in->node.key,
-			(unsigned long long)size, strerror(rc),
+			s->name, key, (unsigned long long)size, strerror(rc),
 			rc == ESTALE || rc == EEXIST
 				? " (another client changed it meanwhile)"
 				: "");
+		free(key);
 		bfs_meta_list_release(&meta);
 		return rc == EEXIST || rc == ESTALE ? EIO : rc;
 	}
@@ -92,14 +101,14 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	in->node.broken = false;
 	snprintf(st->base_etag, sizeof(st->base_etag), "%s", etag);
 	if (st->wgen == gen)
-		bfs_staged_mark_clean(st, in->node.store->name, in->node.key,
-				      etag);
+		bfs_staged_mark_clean(st, s->name, key, etag);
 	in->node.have_info = true;
 	in->node.info.size = size;
 	snprintf(in->node.info.etag, sizeof(in->node.info.etag), "%s", etag);
 	clock_gettime(CLOCK_REALTIME, &in->node.info.mtime);
-	bfs_dbg(BFS_DBG_FS, "uploaded '%s' (%llu bytes)", in->node.key,
+	bfs_dbg(BFS_DBG_FS, "uploaded '%s' (%llu bytes)", key,
 		(unsigned long long)size);
+	free(key);
 	return 0;
 }
 
@@ -246,8 +255,12 @@ static void bfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
-	if (in->node.broken)
-		rc = bfs_fs_refresh_locked(in);
+	if (in->node.broken) {
+		bfs_inode_busy_begin(in);
+		if (in->node.broken)
+			rc = bfs_fs_refresh_locked(in);
+		bfs_inode_busy_end(in);
+	}
 	bfs_fs_fill_attr(fs, in, &st);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_inode_put(&fs->itable, in);
@@ -257,7 +270,27 @@ static void bfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, fs->opts->attr_ttl);
 }
 
-/* Truncate a file to size; in->lock held. */
+/*
+ * Fill st with the first size bytes of in's object, in->lock dropped
+ * meanwhile; in->lock held, in busy.
+ */
+static int fill_unlocked(struct bfs_inode *in, struct bfs_staged *st,
+			 uint64_t size)
+{
+	char *key = bfs_xstrdup(in->node.key);
+	char etag[BFS_ETAG_MAX];
+	int rc;
+
+	assert(in->busy);
+	snprintf(etag, sizeof(etag), "%s", in->node.info.etag);
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	rc = bfs_staged_fill(st, in->node.store, key, size, etag);
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	free(key);
+	return rc;
+}
+
+/* Truncate a file to size; in->lock held, in busy. */
 static int truncate_locked(struct bfs_fs *fs, struct bfs_inode *in,
 			   uint64_t size)
 {
@@ -275,9 +308,8 @@ static int truncate_locked(struct bfs_fs *fs, struct bfs_inode *in,
 			return errno;
 		temporary = true;
 		if (in->node.have_info && size > 0)
-			rc = bfs_staged_fill(st, in->node.store, in->node.key,
-					     BFS_MIN(size, in->node.info.size),
-					     in->node.info.etag);
+			rc = fill_unlocked(in, st,
+					   BFS_MIN(size, in->node.info.size));
 		else if (in->node.have_info)
 			snprintf(st->base_etag, sizeof(st->base_etag), "%s",
 				 in->node.info.etag);
@@ -327,6 +359,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	if ((to_set & META_ATTRS) && in->node.type == BFS_NODE_FILE) {
 		/* a listing carries no metadata: read it so none is lost */
 		rc = bfs_fs_refresh_locked(in);
@@ -397,6 +430,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rc = EROFS;
 	if (rc == 0)
 		bfs_fs_fill_attr(fs, in, &st);
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_inode_put(&fs->itable, in);
 	if (rc != 0)
@@ -407,18 +441,24 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /*
  * Refresh a file's attributes with a HEAD so an open sees the current
- * version; in->lock held.
+ * version; in->lock held (dropped for the HEAD), in busy.
  */
 int bfs_fs_refresh_locked(struct bfs_inode *in)
 {
 	struct bfs_obj_info info = {0};
+	char *key;
 	int rc;
 
+	assert(in->busy);
 	if (in->node.error)
 		return in->node.error;
 	if (in->node.store == NULL || in->staged)
 		return 0;
-	rc = in->node.store->head(in->node.store, in->node.key, &info);
+	key = bfs_xstrdup(in->node.key);
+	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	rc = in->node.store->head(in->node.store, key, &info);
+	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	free(key);
 	if (rc != 0)
 		return rc;
 	bfs_obj_info_release(&in->node.info);
@@ -428,7 +468,8 @@ int bfs_fs_refresh_locked(struct bfs_inode *in)
 	return 0;
 }
 
-/* Make the staged file of an inode opened for writing; in->lock held. */
+/* Make the staged file of an inode opened for writing; in->lock held, in
+ * busy. */
 static int stage_for_write(struct bfs_fs *fs, struct bfs_inode *in,
 			   bool truncate)
 {
@@ -448,8 +489,7 @@ static int stage_for_write(struct bfs_fs *fs, struct bfs_inode *in,
 	if (st == NULL)
 		return errno;
 	if (in->node.have_info && !truncate)
-		rc = bfs_staged_fill(st, in->node.store, in->node.key,
-				     in->node.info.size, in->node.info.etag);
+		rc = fill_unlocked(in, st, in->node.info.size);
 	else if (in->node.have_info)
 		snprintf(st->base_etag, sizeof(st->base_etag), "%s",
 			 in->node.info.etag);
@@ -541,9 +581,11 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	fh = fh_new(fs);
 	fh->in = in;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	rc = open_locked(fs, in, fi->flags, fh);
 	if (rc == 0)
 		keep = keep_cache_locked(in);
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0) {
 		fh_free(fs, fh);
@@ -588,6 +630,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fh->in = in;
 	fh->writer = true;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	in->unlinked = false;
 	in->mtime_set = false;
 	in->atime_set = false;
@@ -597,6 +640,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rc = stage_for_write(fs, in, true);
 	if (rc == 0)
 		in->nopen++;
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0) {
 		bfs_inode_forget(&fs->itable, in->ino, 1);
@@ -750,30 +794,40 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int rc = 0;
 
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	if (!fh->writer || in->staged == NULL) {
 		rc = EBADF;
 	} else if ((uint64_t)off + size > BFS_OBJECT_MAX) {
 		rc = EFBIG;
 	} else {
-		n = pwrite(in->staged->fd, buf, size, off);
+		struct bfs_staged *st = in->staged;
+		uint64_t sz;
+		char *key;
+
+		n = pwrite(st->fd, buf, size, off);
 		if (n < 0) {
 			rc = errno;
 		} else {
-			bfs_staged_wrote(in->staged);
-			bfs_seqhash_wrote(&in->staged->hash, in->staged->fd,
-					  (uint64_t)off, (uint64_t)n,
-					  bfs_staged_size(in->staged),
+			sz = bfs_staged_size(st);
+			bfs_staged_wrote(st);
+			bfs_seqhash_wrote(&st->hash, st->fd, (uint64_t)off,
+					  (uint64_t)n, sz,
 					  fs->opts->multipart_threshold);
-			bfs_stream_wrote(&in->staged->stream, in->node.store,
-					 fs->opts, in->node.key, in->staged->fd,
-					 (uint64_t)off, (uint64_t)n,
-					 bfs_staged_size(in->staged),
-					 in->staged->mpu_path);
 			in->mtime_set = false; /* written now */
 			if (fuse_req_ctx(req)->uid != 0)
 				bfs_fs_kill_priv_locked(fs, in);
+			/* a full part pipe waits for the network: not
+			 * under the lock (in is busy, st stays ours) */
+			key = bfs_xstrdup(in->node.key);
+			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+			bfs_stream_wrote(&st->stream, in->node.store, fs->opts,
+					 key, st->fd, (uint64_t)off,
+					 (uint64_t)n, sz, st->mpu_path);
+			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			free(key);
 		}
 	}
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0)
 		fuse_reply_err(req, rc);
@@ -788,10 +842,12 @@ static int flush_fh(struct bfs_fs *fs, struct bfs_fh *fh)
 	if (!fh->writer)
 		return 0;
 	BFS_PCHECK(pthread_mutex_lock(&fh->in->lock));
+	bfs_inode_busy_begin(fh->in);
 	rc = bfs_fs_upload_locked(fs, fh->in);
 	if (rc == 0)
 		snprintf(fh->etag, sizeof(fh->etag), "%s",
 			 fh->in->node.info.etag);
+	bfs_inode_busy_end(fh->in);
 	BFS_PCHECK(pthread_mutex_unlock(&fh->in->lock));
 	return rc;
 }
@@ -817,6 +873,7 @@ static void bfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 	int rc = 0;
 
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	if (fh->writer)
 		rc = bfs_fs_upload_locked(fs, in);
 	in->nopen--;
@@ -827,6 +884,7 @@ static void bfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 		bfs_staged_free(in->staged, !dirty);
 		in->staged = NULL;
 	}
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	bfs_inode_put(&fs->itable, in);
 	fh_free(fs, fh);
@@ -937,8 +995,10 @@ unsigned bfs_fs_flush_all(struct bfs_fs *fs)
 		struct bfs_inode *in = all[i];
 
 		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		bfs_inode_busy_begin(in);
 		if (bfs_fs_upload_locked(fs, in) != 0)
 			failed++;
+		bfs_inode_busy_end(in);
 		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	}
 	bfs_inode_put_all(&fs->itable, all, n);

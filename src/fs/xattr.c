@@ -98,7 +98,7 @@ static void store_xattrs(struct bfs_node *node, json_t *obj)
 	free(js);
 }
 
-/* Make sure in's metadata came from a HEAD; in->lock held. */
+/* Make sure in's metadata came from a HEAD; in->lock held, in busy. */
 static int need_meta(struct bfs_fs *fs, struct bfs_inode *in)
 {
 	if (in->node.store == NULL)
@@ -186,9 +186,11 @@ void bfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (rc != ENODATA || !is_user(name))
 		goto out;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	rc = need_meta(fs, in);
 	if (rc == 0)
 		obj = load_xattrs(&in->node);
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (rc != 0)
 		goto out;
@@ -242,9 +244,11 @@ void bfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	if (in == NULL)
 		return;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	bfs_node_copy(&node, &in->node);
 	if (in->node.store && in->node.writable && need_meta(fs, in) == 0)
 		obj = load_xattrs(&in->node);
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	if (node.ns && node.ns->ops->listxattr) {
 		rc = node.ns->ops->listxattr(node.ns, &node, NULL, 0, &cap);
@@ -286,6 +290,7 @@ static int change_xattr(struct bfs_fs *fs, struct bfs_inode *in,
 	if (size > XATTR_VALUE_MAX)
 		return E2BIG;
 	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	bfs_inode_busy_begin(in);
 	if (!in->node.writable || fs->opts->ro || in->node.store == NULL) {
 		rc = in->node.store ? EROFS : ENOTSUP;
 		goto out_unlock;
@@ -318,6 +323,7 @@ static int change_xattr(struct bfs_fs *fs, struct bfs_inode *in,
 	}
 	json_decref(obj);
 out_unlock:
+	bfs_inode_busy_end(in);
 	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
 	return rc;
 }
