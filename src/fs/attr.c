@@ -5,6 +5,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <sys/stat.h>
 
 #include "fs/fs_priv.h"
@@ -142,9 +144,9 @@ void bfs_fs_fill_entry(struct bfs_fs *fs, struct bfs_inode *in,
 		e->attr_timeout = 0;
 		e->entry_timeout = 0;
 	}
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_fs_fill_attr(fs, in, &e->attr);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 }
 
 void bfs_fs_dir_changed(struct bfs_fs *fs, fuse_ino_t dir)

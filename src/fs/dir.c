@@ -5,6 +5,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <sys/stat.h>
 
 #include "fs/fs_priv.h"
@@ -52,10 +54,10 @@ static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d)
 	for (size_t i = 0; i < n; i++) {
 		struct bfs_inode *in = kids[i];
 
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		if (in->staged && !in->unlinked && !has_entry(d, in->name))
 			add_entry(d, in->name, &in->node);
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	}
 	bfs_inode_put_all(&fs->itable, kids, n);
 }

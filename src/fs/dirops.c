@@ -5,6 +5,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <sys/stat.h>
 
 #include "fs/fs_priv.h"
@@ -90,7 +92,7 @@ static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
 
 	if (in == NULL)
 		return 0;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	/* waits for an upload of in in progress: the delete comes after */
 	bfs_inode_busy_begin(in);
 	if (in->nopen > 0 && in->staged == NULL && in->node.have_info &&
@@ -100,7 +102,7 @@ static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
 		uint64_t size = in->node.info.size;
 
 		snprintf(etag, sizeof(etag), "%s", in->node.info.etag);
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		st = bfs_staged_create(fs->staging_dir, in->node.store->name,
 				       key);
 		if (st == NULL)
@@ -108,7 +110,7 @@ static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
 		else
 			rc = bfs_staged_fill(st, in->node.store, key, size,
 					     etag);
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		free(key);
 		if (rc == 0) {
 			in->staged = st;
@@ -117,7 +119,7 @@ static int keep_open_content(struct bfs_fs *fs, fuse_ino_t parent,
 		}
 	}
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(t, in);
 	return rc == ESTALE ? 0 : rc;
 }
@@ -256,12 +258,12 @@ static int find_child(struct bfs_fs *fs, fuse_ino_t parent,
 
 	*inp = NULL;
 	if (in) {
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		bool staged = in->staged != NULL;
 
 		if (staged)
 			bfs_node_copy(out, &in->node);
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		*inp = in;
 		if (staged)
 			return 0;
@@ -327,11 +329,11 @@ void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else {
 		if (in) {
 			/* the copy must carry what was written so far */
-			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 			bfs_inode_busy_begin(in);
 			rc = bfs_fs_upload_locked(fs, in);
 			bfs_inode_busy_end(in);
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		}
 		if (rc == 0)
 			rc = src.store->copy(src.store, src.key, dst.key, NULL,
@@ -346,9 +348,9 @@ void bfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (victim) {
 		/* its old content is gone: never upload it over ours */
-		BFS_PCHECK(pthread_mutex_lock(&victim->lock));
+		BFS_LOCK(&victim->lock, BFS_LK_FS_INODE);
 		victim->unlinked = true;
-		BFS_PCHECK(pthread_mutex_unlock(&victim->lock));
+		BFS_UNLOCK(&victim->lock, BFS_LK_FS_INODE);
 	}
 	bfs_inode_rename(&fs->itable, parent, name, newparent, newname, src.key,
 			 dst.key);

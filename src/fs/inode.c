@@ -5,6 +5,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <time.h>
 
 #include "fs/inode.h"
@@ -193,21 +195,21 @@ struct bfs_inode *bfs_inode_get(struct bfs_itable *t, fuse_ino_t ino)
 {
 	struct bfs_inode *in;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	in = find_ino(t, ino);
 	if (in)
 		in->refs++;
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	return in;
 }
 
 void bfs_inode_put(struct bfs_itable *t, struct bfs_inode *in)
 {
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	assert(in->refs > 0);
 	in->refs--;
 	maybe_free(t, in);
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 }
 
 static struct bfs_inode *find_name(struct bfs_itable *t, fuse_ino_t parent,
@@ -226,7 +228,7 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 	struct bfs_inode *in;
 	bool found;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	in = find_name(t, parent, name);
 	if (in && in->node.type != node->type) {
 		/* another type under this name now: a new inode */
@@ -240,17 +242,17 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 	}
 	in->nlookup++;
 	in->refs++;
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	if (found && node->have_info) {
 		/* fresh facts, unless ours are newer: staged, or being
 		 * uploaded or fetched right now */
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		if (in->staged == NULL && !in->busy) {
 			bfs_obj_info_release(&in->node.info);
 			bfs_obj_info_copy(&in->node.info, &node->info);
 			in->node.have_info = true;
 		}
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	}
 	return in;
 }
@@ -260,11 +262,11 @@ struct bfs_inode *bfs_inode_find(struct bfs_itable *t, fuse_ino_t parent,
 {
 	struct bfs_inode *in;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	in = find_name(t, parent, name);
 	if (in)
 		in->refs++;
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	return in;
 }
 
@@ -286,12 +288,12 @@ size_t bfs_inode_children(struct bfs_itable *t, fuse_ino_t parent,
 	size_t n = 0, cap = 0;
 
 	*out = NULL;
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	for (struct bfs_inode *in = t->by_parent[hash_ino(parent, t->nbuckets)];
 	     in; in = in->next_sib)
 		if (in->parent == parent)
 			push_ref(out, &n, &cap, in);
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	return n;
 }
 
@@ -300,24 +302,24 @@ size_t bfs_inode_all(struct bfs_itable *t, struct bfs_inode ***out)
 	size_t n = 0, cap = 0;
 
 	*out = NULL;
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	for (size_t i = 0; i < t->nbuckets; i++)
 		for (struct bfs_inode *in = t->by_ino[i]; in; in = in->next_ino)
 			push_ref(out, &n, &cap, in);
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	return n;
 }
 
 void bfs_inode_put_all(struct bfs_itable *t, struct bfs_inode **v, size_t n)
 {
 	if (n > 0) {
-		BFS_PCHECK(pthread_mutex_lock(&t->lock));
+		BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 		for (size_t i = 0; i < n; i++) {
 			assert(v[i]->refs > 0);
 			v[i]->refs--;
 			maybe_free(t, v[i]);
 		}
-		BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+		BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	}
 	free(v);
 }
@@ -325,7 +327,7 @@ void bfs_inode_put_all(struct bfs_itable *t, struct bfs_inode **v, size_t n)
 void bfs_inode_busy_begin(struct bfs_inode *in)
 {
 	while (in->busy)
-		BFS_PCHECK(pthread_cond_wait(&in->idle, &in->lock));
+		BFS_COND_WAIT(&in->idle, &in->lock, BFS_LK_FS_INODE);
 	in->busy = true;
 }
 
@@ -340,14 +342,14 @@ void bfs_inode_forget(struct bfs_itable *t, fuse_ino_t ino, uint64_t n)
 {
 	struct bfs_inode *in;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	in = find_ino(t, ino);
 	if (in) {
 		assert(in->nlookup >= n);
 		in->nlookup -= BFS_MIN(n, in->nlookup);
 		maybe_free(t, in);
 	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 }
 
 void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
@@ -355,18 +357,18 @@ void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 {
 	struct bfs_inode *in;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	in = find_name(t, parent, name);
 	if (in) {
 		unindex_name(t, in);
 		in->refs++;
 	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	if (in == NULL)
 		return;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	in->unlinked = true;
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(t, in);
 }
 
@@ -377,13 +379,13 @@ static void rekey(struct bfs_inode *in, const char *old_key,
 	size_t n = strlen(old_key);
 	char *key;
 
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (in->node.key && strncmp(in->node.key, old_key, n) == 0) {
 		key = bfs_xasprintf("%s%s", new_key, in->node.key + n);
 		free(in->node.key);
 		in->node.key = key;
 	}
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 }
 
 void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
@@ -394,7 +396,7 @@ void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
 	bool is_dir = old_key[0] && old_key[strlen(old_key) - 1] == '/';
 	size_t n = 0;
 
-	BFS_PCHECK(pthread_mutex_lock(&t->lock));
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
 	victim = find_name(t, newparent, newname);
 	if (victim)
 		unindex_name(t, victim);
@@ -407,7 +409,7 @@ void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
 		index_name(t, in);
 		in->refs++;
 	}
-	BFS_PCHECK(pthread_mutex_unlock(&t->lock));
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
 	if (in == NULL)
 		return;
 	rekey(in, old_key, new_key);

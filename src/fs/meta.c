@@ -6,6 +6,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <sys/stat.h>
 
 #include "fs/fs_priv.h"
@@ -89,7 +91,7 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	 * here only pins the copy to the version it read */
 	bfs_fs_build_meta(fs, in, &meta);
 	key = bfs_xstrdup(in->node.key);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	rc = s->head(s, key, &info);
 	if (rc == ENOENT && in->node.type == BFS_NODE_DIR) {
 		/* an implicit directory: give it a marker to hold them */
@@ -97,12 +99,12 @@ int bfs_fs_store_attrs_locked(struct bfs_fs *fs, struct bfs_inode *in)
 			.key = key, .fd = fs->empty_fd, .meta = &meta};
 
 		rc = s->put(s, &put, etag);
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		goto out;
 	}
 	if (rc == 0)
 		rc = s->copy(s, key, key, &meta, info.etag, etag);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (rc == 0) {
 		bfs_meta_list_release(&in->node.info.meta);
 		in->node.info.meta = meta;

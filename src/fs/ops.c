@@ -8,6 +8,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -26,12 +28,12 @@ int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 
 	if (in == NULL)
 		return ENOENT;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (in->node.type != BFS_NODE_DIR)
 		rc = ENOTDIR;
 	else
 		bfs_node_copy(out, &in->node);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 	return rc;
 }
@@ -60,7 +62,7 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	if_match = st->unconditional ? NULL : base;
 	if_none_match = !st->unconditional && base[0] == '\0';
 	/* in is busy: st and its stream are ours while the lock is off */
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	rc = ECANCELED;
 	if (st->stream) {
 		struct bfs_put_req req;
@@ -83,7 +85,7 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 		rc == 0 ? BFS_MFS_UPLOADS_OK : BFS_MFS_UPLOADS_FAILED, 1);
 	if (rc == 0)
 		bfs_metrics_fs_add(BFS_MFS_UPLOAD_BYTES, (int64_t)size);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (rc != 0) {
 		bfs_log(LOG_ERR, "%s: cannot upload '%s' (%llu bytes): %s%s",
 			s->name, key, (unsigned long long)size, strerror(rc),
@@ -116,12 +118,12 @@ static struct bfs_fh *fh_new(struct bfs_fs *fs)
 {
 	struct bfs_fh *fh = bfs_xcalloc(1, sizeof(*fh));
 
-	BFS_PCHECK(pthread_mutex_lock(&fs->fh_lock));
+	BFS_LOCK(&fs->fh_lock, BFS_LK_FS_FH);
 	fh->next = fs->fhs;
 	if (fs->fhs)
 		fs->fhs->prev = fh;
 	fs->fhs = fh;
-	BFS_PCHECK(pthread_mutex_unlock(&fs->fh_lock));
+	BFS_UNLOCK(&fs->fh_lock, BFS_LK_FS_FH);
 	bfs_metrics_fs_add(BFS_MFS_OPEN_FILES, 1);
 	return fh;
 }
@@ -130,14 +132,14 @@ static void fh_free(struct bfs_fs *fs, struct bfs_fh *fh)
 {
 	if (fh == NULL)
 		return;
-	BFS_PCHECK(pthread_mutex_lock(&fs->fh_lock));
+	BFS_LOCK(&fs->fh_lock, BFS_LK_FS_FH);
 	if (fh->prev)
 		fh->prev->next = fh->next;
 	else
 		fs->fhs = fh->next;
 	if (fh->next)
 		fh->next->prev = fh->prev;
-	BFS_PCHECK(pthread_mutex_unlock(&fs->fh_lock));
+	BFS_UNLOCK(&fs->fh_lock, BFS_LK_FS_FH);
 	bfs_metrics_fs_add(BFS_MFS_OPEN_FILES, -1);
 	free(fh);
 }
@@ -175,9 +177,9 @@ static struct bfs_inode *staged_child(struct bfs_fs *fs, fuse_ino_t parent,
 
 	if (in == NULL)
 		return NULL;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	staged = in->staged && !in->unlinked;
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (staged)
 		return in;
 	bfs_inode_put(&fs->itable, in);
@@ -199,9 +201,9 @@ static void bfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (in) {
 		/* being written and not uploaded yet: the store does not
 		 * know it, we do */
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		bfs_node_copy(&child, &in->node);
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		bfs_inode_put(&fs->itable, in);
 	} else {
 		rc = dir.ns->ops->lookup(dir.ns, &dir, name, &child);
@@ -254,7 +256,7 @@ static void bfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (in->node.broken) {
 		bfs_inode_busy_begin(in);
 		if (in->node.broken)
@@ -262,7 +264,7 @@ static void bfs_ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		bfs_inode_busy_end(in);
 	}
 	bfs_fs_fill_attr(fs, in, &st);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 	if (rc != 0)
 		fuse_reply_err(req, rc);
@@ -283,9 +285,9 @@ static int fill_unlocked(struct bfs_inode *in, struct bfs_staged *st,
 
 	assert(in->busy);
 	snprintf(etag, sizeof(etag), "%s", in->node.info.etag);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	rc = bfs_staged_fill(st, in->node.store, key, size, etag);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	free(key);
 	return rc;
 }
@@ -358,7 +360,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	if ((to_set & META_ATTRS) && in->node.type == BFS_NODE_FILE) {
 		/* a listing carries no metadata: read it so none is lost */
@@ -431,7 +433,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (rc == 0)
 		bfs_fs_fill_attr(fs, in, &st);
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 	if (rc != 0)
 		fuse_reply_err(req, rc);
@@ -455,9 +457,9 @@ int bfs_fs_refresh_locked(struct bfs_inode *in)
 	if (in->node.store == NULL || in->staged)
 		return 0;
 	key = bfs_xstrdup(in->node.key);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	rc = in->node.store->head(in->node.store, key, &info);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	free(key);
 	if (rc != 0)
 		return rc;
@@ -580,13 +582,13 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	}
 	fh = fh_new(fs);
 	fh->in = in;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	rc = open_locked(fs, in, fi->flags, fh);
 	if (rc == 0)
 		keep = keep_cache_locked(in);
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (rc != 0) {
 		fh_free(fs, fh);
 		bfs_inode_put(&fs->itable, in);
@@ -597,9 +599,9 @@ static void bfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	fi->keep_cache = keep;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* the opener was interrupted: undo the open */
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		in->nopen--;
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		fh_free(fs, fh);
 		bfs_inode_put(&fs->itable, in);
 	}
@@ -629,7 +631,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fh = fh_new(fs);
 	fh->in = in;
 	fh->writer = true;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	in->unlinked = false;
 	in->mtime_set = false;
@@ -641,7 +643,7 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc == 0)
 		in->nopen++;
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (rc != 0) {
 		bfs_inode_forget(&fs->itable, in->ino, 1);
 		goto out;
@@ -652,9 +654,9 @@ static void bfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fh = NULL; /* owned by the kernel's file now */
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		fh = (struct bfs_fh *)(uintptr_t)fi->fh;
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		in->nopen--;
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		bfs_inode_forget(&fs->itable, in->ino, 1);
 		bfs_inode_put(&fs->itable, in);
 		fh_free(fs, fh);
@@ -685,11 +687,11 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		s = in->node.store;
 		key = bfs_xstrdup(in->node.key);
 		snprintf(etag, sizeof(etag), "%s", fh->etag);
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		rc = bfs_store_read_full(s, key, (uint64_t)off, size, buf, got,
 					 etag[0] ? etag : NULL);
 		if (rc == ERANGE) {
@@ -701,12 +703,12 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 			 * version: follow it, as a local file would */
 			bool ours;
 
-			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 			ours = strcmp(fh->etag, in->node.info.etag) != 0;
 			if (ours)
 				snprintf(fh->etag, sizeof(fh->etag), "%s",
 					 in->node.info.etag);
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 			if (ours) {
 				free(key);
 				continue;
@@ -761,10 +763,10 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc = 0;
 	int fd = -1;
 
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (in->staged)
 		fd = in->staged->fd; /* lives while this handle is open */
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (fd >= 0) {
 		ssize_t n = pread(fd, buf, size, off);
 
@@ -793,7 +795,7 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	ssize_t n = -1;
 	int rc = 0;
 
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	if (!fh->writer || in->staged == NULL) {
 		rc = EBADF;
@@ -819,16 +821,16 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			/* a full part pipe waits for the network: not
 			 * under the lock (in is busy, st stays ours) */
 			key = bfs_xstrdup(in->node.key);
-			BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 			bfs_stream_wrote(&st->stream, in->node.store, fs->opts,
 					 key, st->fd, (uint64_t)off,
 					 (uint64_t)n, sz, st->mpu_path);
-			BFS_PCHECK(pthread_mutex_lock(&in->lock));
+			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 			free(key);
 		}
 	}
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (rc != 0)
 		fuse_reply_err(req, rc);
 	else
@@ -841,14 +843,14 @@ static int flush_fh(struct bfs_fs *fs, struct bfs_fh *fh)
 
 	if (!fh->writer)
 		return 0;
-	BFS_PCHECK(pthread_mutex_lock(&fh->in->lock));
+	BFS_LOCK(&fh->in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(fh->in);
 	rc = bfs_fs_upload_locked(fs, fh->in);
 	if (rc == 0)
 		snprintf(fh->etag, sizeof(fh->etag), "%s",
 			 fh->in->node.info.etag);
 	bfs_inode_busy_end(fh->in);
-	BFS_PCHECK(pthread_mutex_unlock(&fh->in->lock));
+	BFS_UNLOCK(&fh->in->lock, BFS_LK_FS_INODE);
 	return rc;
 }
 
@@ -872,7 +874,7 @@ static void bfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 	struct bfs_inode *in = fh->in;
 	int rc = 0;
 
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	if (fh->writer)
 		rc = bfs_fs_upload_locked(fs, in);
@@ -885,7 +887,7 @@ static void bfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 		in->staged = NULL;
 	}
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 	fh_free(fs, fh);
 	fuse_reply_err(req, rc);
@@ -994,12 +996,12 @@ unsigned bfs_fs_flush_all(struct bfs_fs *fs)
 	for (size_t i = 0; i < n; i++) {
 		struct bfs_inode *in = all[i];
 
-		BFS_PCHECK(pthread_mutex_lock(&in->lock));
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 		bfs_inode_busy_begin(in);
 		if (bfs_fs_upload_locked(fs, in) != 0)
 			failed++;
 		bfs_inode_busy_end(in);
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	}
 	bfs_inode_put_all(&fs->itable, all, n);
 	return failed;

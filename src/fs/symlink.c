@@ -6,6 +6,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,9 +102,9 @@ void bfs_ll_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_node_copy(&node, &in->node);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 	if (node.store == NULL || node.type != BFS_NODE_FILE) {
 		rc = EINVAL;

@@ -13,6 +13,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <linux/limits.h>
@@ -135,9 +137,9 @@ static int ns_getxattr(struct bfs_inode *in, const char *name, char *buf,
 	struct bfs_node node = {0};
 	int rc = ENODATA;
 
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_node_copy(&node, &in->node);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (node.ns && node.ns->ops->getxattr)
 		rc = node.ns->ops->getxattr(node.ns, &node, name, buf, size,
 					    len);
@@ -185,13 +187,13 @@ void bfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	rc = ns_getxattr(in, name, buf, size, &len);
 	if (rc != ENODATA || !is_user(name))
 		goto out;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	rc = need_meta(fs, in);
 	if (rc == 0)
 		obj = load_xattrs(&in->node);
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (rc != 0)
 		goto out;
 	{
@@ -243,13 +245,13 @@ void bfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 	if (in == NULL)
 		return;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	bfs_node_copy(&node, &in->node);
 	if (in->node.store && in->node.writable && need_meta(fs, in) == 0)
 		obj = load_xattrs(&in->node);
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (node.ns && node.ns->ops->listxattr) {
 		rc = node.ns->ops->listxattr(node.ns, &node, NULL, 0, &cap);
 		if (rc == 0) {
@@ -289,7 +291,7 @@ static int change_xattr(struct bfs_fs *fs, struct bfs_inode *in,
 		return ENOTSUP;
 	if (size > XATTR_VALUE_MAX)
 		return E2BIG;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
 	if (!in->node.writable || fs->opts->ro || in->node.store == NULL) {
 		rc = in->node.store ? EROFS : ENOTSUP;
@@ -324,7 +326,7 @@ static int change_xattr(struct bfs_fs *fs, struct bfs_inode *in,
 	json_decref(obj);
 out_unlock:
 	bfs_inode_busy_end(in);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	return rc;
 }
 

@@ -10,6 +10,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <curl/curl.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -865,6 +867,7 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 	if (bfs_log_debug_mask & BFS_DBG_HTTP)
 		debug_request(h, req, hl, attempt_no);
 	atomic_fetch_add(&h->requests, 1);
+	bfs_lockorder_io(__FILE__, __LINE__);
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_WRITE_ERROR && (x.truncated || x.empty_range))
 		cc = CURLE_OK; /* stopped on purpose: the answer is complete */

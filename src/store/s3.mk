@@ -15,7 +15,7 @@ CREDS_LIBS = $(CURL_LIBS) $(EXPAT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 # the chain against scripted IMDS, container, STS servers and files
 check_PROGRAMS += tests/unit/test_creds
 tests_unit_test_creds_SOURCES = tests/unit/test_creds.c $(CREDS_SOURCES) \
-	src/net/http.c src/store/sigv4.c src/store/store.c src/log.c
+	src/net/http.c src/lockorder.c src/store/sigv4.c src/store/store.c src/log.c
 tests_unit_test_creds_LDADD = $(CREDS_LIBS) $(FUSE_LIBS) -lpthread -lm
 
 check_PROGRAMS += tests/unit/test_s3_xml
@@ -28,7 +28,7 @@ check_PROGRAMS += tests/unit/test_s3_store
 tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h \
 	tests/unit/store_conformance.c tests/unit/store_conformance.h \
-	src/store/s3.c src/store/s3_xml.c src/net/http.c src/store/sigv4.c \
-	src/store/store.c src/log.c src/metrics.c $(CREDS_SOURCES)
+	src/store/s3.c src/store/s3_xml.c src/net/http.c src/lockorder.c \
+	src/store/sigv4.c src/store/store.c src/log.c src/metrics.c $(CREDS_SOURCES)
 tests_unit_test_s3_store_LDADD = $(CREDS_LIBS) \
 	$(FUSE_LIBS) -lpthread -lm
