@@ -40,6 +40,11 @@ it into place. Modes:
     junk                  answer 200 with 64 KiB of random bytes
     html                  answer 200 with an HTML page (a captive portal
                           or a web server in front of the endpoint)
+    hold                  read the request, create FILE.held (FILE being
+                          the control file), then forward it only once
+                          FILE.release exists (at most 300 s): an upload
+                          that stays in flight for as long as a test
+                          needs, ended by the test, not by a clock
 
 Each injected fault is logged on stderr, and the end of each stall,
 stall-body and trickle ("end of MODE"), so a test can wait until the
@@ -59,10 +64,12 @@ import socketserver
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 
 STALL_MAX = 120.0
 REQ_LOCK = threading.Lock()
+HOLD_MAX = 300.0
 
 
 class Rules:
@@ -234,6 +241,17 @@ class Handler(socketserver.StreamRequestHandler):
             self.send_error(500, "Internal Server Error", "InternalError",
                             "We encountered an internal error.", (), head)
             return True
+        if mode == "hold":
+            held = self.rules.path + ".held"
+            with open(held + ".tmp", "w", encoding="utf-8") as f:
+                f.write("%s %s\n" % (method, path))
+            os.replace(held + ".tmp", held)
+            release = self.rules.path + ".release"
+            waited = 0.0
+            while not os.path.exists(release) and waited < HOLD_MAX:
+                time.sleep(0.05)
+                waited += 0.05
+            self.log("%s %s: released" % (method, path[:120]))
         if mode == "stall":
             # answer nothing; wait until the client hangs up
             select.select([self.connection], [], [], STALL_MAX)
