@@ -36,8 +36,9 @@ CONF
 export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
 
 # no caching of attributes or listings: every ls and stat below asks the
-# daemon, and the daemon asks the server
-bfs_mount -o attr_ttl=0,dir_ttl=0,neg_ttl=0 slow || t_abort "mount through the proxy"
+# daemon, and the daemon asks the server; a request_timeout longer than
+# the test, so the held PUT is never abandoned and retried around the hold
+bfs_mount -o attr_ttl=0,dir_ttl=0,neg_ttl=0,request_timeout=600 slow || t_abort "mount through the proxy"
 B=$BFS_B
 mkdir "$B/d" || t_abort "mkdir"
 for f in a b c; do echo "$f" >"$B/d/$f" || t_abort "write $f"; done
