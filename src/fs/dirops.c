@@ -63,9 +63,9 @@ void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bfs_meta_list_copy(&child.info.meta, &meta);
 	bfs_fs_dir_changed(fs, parent);
 	in = bfs_inode_link(&fs->itable, parent, name, &child);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_fs_set_new_owner(in, &own);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_fs_fill_entry(fs, in, &e);
 	bfs_inode_put(&fs->itable, in);
 	fuse_reply_entry(req, &e);
