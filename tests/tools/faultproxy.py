@@ -42,7 +42,7 @@ it into place. Modes:
                           or a web server in front of the endpoint)
     hold                  read the request, create FILE.held (FILE being
                           the control file), then forward it only once
-                          FILE.release exists (at most 300 s): an upload
+                          FILE.release exists (at most 900 s): an upload
                           that stays in flight for as long as a test
                           needs, ended by the test, not by a clock
 
@@ -69,7 +69,7 @@ import urllib.parse
 
 STALL_MAX = 120.0
 REQ_LOCK = threading.Lock()
-HOLD_MAX = 300.0
+HOLD_MAX = 900.0
 
 
 class Rules:
