@@ -7,6 +7,8 @@
  */
 #include "compat.h"
 
+#include "lockorder.h"
+
 #include <sys/stat.h>
 
 #include "fs/fs_priv.h"
@@ -26,9 +28,9 @@ void bfs_fs_new_owner(struct bfs_fs *fs, fuse_req_t req, fuse_ino_t parent,
 	out->uid = ctx->uid;
 	out->gid = ctx->gid;
 	if (dir) {
-		BFS_PCHECK(pthread_mutex_lock(&dir->lock));
+		BFS_LOCK(&dir->lock, BFS_LK_FS_INODE);
 		bfs_fs_fill_attr(fs, dir, &dst);
-		BFS_PCHECK(pthread_mutex_unlock(&dir->lock));
+		BFS_UNLOCK(&dir->lock, BFS_LK_FS_INODE);
 		bfs_inode_put(&fs->itable, dir);
 		sgid_dir = (dst.st_mode & S_ISGID) != 0;
 	}
