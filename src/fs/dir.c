@@ -45,17 +45,61 @@ static bool has_entry(const struct dir_handle *d, const char *name)
 	return false;
 }
 
-/* Files of dir being written but not uploaded: show them too. */
-static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d)
+/*
+ * The children of dir being written and not uploaded, each with a
+ * reference taken (put with bfs_inode_put_all). Taken before the
+ * listing: a file whose upload ends while the listing runs (a release
+ * uploads after close() has returned) is then in the listing or here.
+ */
+static size_t staged_kids(struct bfs_fs *fs, fuse_ino_t dir,
+			  struct bfs_inode ***out)
+{
+	struct bfs_inode **kids;
+	size_t n = bfs_inode_children(&fs->itable, dir, &kids), k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bfs_inode *in = kids[i];
+		bool staged;
+
+		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
+		staged = in->staged && !in->unlinked;
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
+		if (staged)
+			kids[k++] = in;
+		else
+			bfs_inode_put(&fs->itable, in);
+	}
+	*out = kids;
+	return k;
+}
+
+static bool in_list(struct bfs_inode *const *v, size_t n,
+		    const struct bfs_inode *in)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == in)
+			return true;
+	return false;
+}
+
+/*
+ * Show what the listing could not: children of dir staged now, or staged
+ * before the listing began (before[0, nbefore)) and neither removed nor
+ * moved away since.
+ */
+static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d,
+		       struct bfs_inode *const *before, size_t nbefore)
 {
 	struct bfs_inode **kids;
 	size_t n = bfs_inode_children(&fs->itable, dir, &kids);
 
 	for (size_t i = 0; i < n; i++) {
 		struct bfs_inode *in = kids[i];
+		bool was = in_list(before, nbefore, in);
 
 		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
-		if (in->staged && !in->unlinked && !has_entry(d, in->name))
+		if ((in->staged || was) && !in->unlinked &&
+		    !has_entry(d, in->name))
 			add_entry(d, in->name, &in->node);
 		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	}
@@ -159,8 +203,11 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct bfs_fs *fs = bfs_fs(req);
 	struct dir_handle *d = bfs_xcalloc(1, sizeof(*d));
 	struct bfs_node dir = {0};
+	struct bfs_inode **before;
+	size_t nbefore;
 	int rc;
 
+	nbefore = staged_kids(fs, ino, &before);
 	rc = bfs_fs_dir_node(fs, ino, &dir);
 	if (rc == 0)
 		rc = dir.ns->ops->readdir(dir.ns, &dir, collect, d);
@@ -170,6 +217,7 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			: dir.ns ? dir.ns->name
 				 : "?",
 			strerror(rc));
+		bfs_inode_put_all(&fs->itable, before, nbefore);
 		bfs_node_release(&dir);
 		free_handle(d);
 		fuse_reply_err(req, rc);
@@ -177,7 +225,8 @@ void bfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (bfs_fs_objects_mode(fs, &dir) && dir.store)
 		fetch_meta(fs, d, fs->opts->connections);
-	add_staged(fs, ino, d);
+	add_staged(fs, ino, d, before, nbefore);
+	bfs_inode_put_all(&fs->itable, before, nbefore);
 	note_newest(fs, ino, d);
 	bfs_node_release(&dir);
 	fi->fh = (uint64_t)(uintptr_t)d;
