@@ -837,7 +837,23 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, (size_t)n);
 }
 
-static int flush_fh(struct bfs_fs *fs, struct bfs_fh *fh)
+/*
+ * A new file that no upload has made yet and that is still empty: the
+ * close of one of its descriptors leaves its upload to the release
+ * (bash's `>` closes a duplicate of the descriptor before it writes:
+ * uploading the empty file there cost a PUT, and made the PUT of the
+ * data a conditional overwrite). in->lock held.
+ */
+static bool empty_new_locked(const struct bfs_inode *in)
+{
+	const struct bfs_staged *st = in->staged;
+
+	return st && st->base_etag[0] == '\0' && !st->unconditional &&
+	       bfs_staged_size(st) == 0;
+}
+
+/* The upload of flush (closing) and fsync (!closing). */
+static int flush_fh(struct bfs_fs *fs, struct bfs_fh *fh, bool closing)
 {
 	int rc = 0;
 
@@ -845,7 +861,8 @@ static int flush_fh(struct bfs_fs *fs, struct bfs_fh *fh)
 		return 0;
 	BFS_LOCK(&fh->in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(fh->in);
-	rc = bfs_fs_upload_locked(fs, fh->in);
+	if (!closing || !empty_new_locked(fh->in))
+		rc = bfs_fs_upload_locked(fs, fh->in);
 	if (rc == 0)
 		snprintf(fh->etag, sizeof(fh->etag), "%s",
 			 fh->in->node.info.etag);
@@ -857,13 +874,13 @@ static int flush_fh(struct bfs_fs *fs, struct bfs_fh *fh)
 static void bfs_ll_flush(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, flush_fh(bfs_fs(req), fh_of(fi)));
+	fuse_reply_err(req, flush_fh(bfs_fs(req), fh_of(fi), true));
 }
 
 static void bfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			 struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, flush_fh(bfs_fs(req), fh_of(fi)));
+	fuse_reply_err(req, flush_fh(bfs_fs(req), fh_of(fi), false));
 }
 
 static void bfs_ll_release(fuse_req_t req, fuse_ino_t ino,
