@@ -157,9 +157,9 @@ void bfs_fs_dir_changed(struct bfs_fs *fs, fuse_ino_t dir)
 	if (in == NULL)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_times_note(&fs->times, &in->node, BFS_TIME_M | BFS_TIME_C, &now);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 }
 
@@ -170,11 +170,11 @@ void bfs_fs_dir_listed(struct bfs_fs *fs, fuse_ino_t dir,
 
 	if (in == NULL)
 		return;
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	/* a marker's own mtime stands (rsync sets it after the entries) */
 	if (!in->node.have_info && !in->mtime_set)
 		bfs_times_note(&fs->times, &in->node, BFS_TIME_M | BFS_TIME_C,
 			       newest);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);
 }

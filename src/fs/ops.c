@@ -739,9 +739,9 @@ static void read_atime(struct bfs_fs *fs, struct bfs_fh *fh)
 	struct stat st;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	BFS_PCHECK(pthread_mutex_lock(&in->lock));
+	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (fh->read_once) {
-		BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		return;
 	}
 	fh->read_once = true;
@@ -750,7 +750,7 @@ static void read_atime(struct bfs_fs *fs, struct bfs_fh *fh)
 	    !bfs_ts_before(st.st_ctim, st.st_atim) ||
 	    now.tv_sec - st.st_atim.tv_sec >= 24 * 3600)
 		bfs_times_note(&fs->times, &in->node, BFS_TIME_A, &now);
-	BFS_PCHECK(pthread_mutex_unlock(&in->lock));
+	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 }
 
 static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
