@@ -4,7 +4,7 @@
  * LRU eviction under a byte limit shared by every process on the dir,
  * a few checked blocks in memory, and one fetch per block at a time.
  *
- * The LMDB tables (cache/meta.h) it owns:
+ * The LMDB tables (cache/index.h) it owns:
  *   blocks: index key (40 bytes) → struct ival
  *           index key = bucket hash (8) | version hash (24) | N (8, BE)
  *           bucket hash  = SHA-256(bucket)[0..8]
@@ -36,7 +36,7 @@
 
 #include "cache/blockcache.h"
 #include "cache/blockfile.h"
-#include "cache/meta.h"
+#include "cache/index.h"
 #include "cache/stats.h"
 #include "log.h"
 

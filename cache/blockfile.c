@@ -43,19 +43,19 @@
 #include "cache/blockfile.h"
 #include "util.h"
 
-#define MAGIC	       "BFSBLOCK"
-#define VERSION	       1
-#define CSUM_CRC32C    1
-#define OFF_VERSION    8
-#define OFF_HDR_SIZE   10
-#define OFF_FLAGS      12
-#define OFF_KEY_HASH   16
-#define OFF_BLOCK      48
-#define OFF_LEN	       56
-#define OFF_DATA_CRC   60
-#define OFF_ETAG       64
-#define OFF_RESERVED   (OFF_ETAG + BFS_ETAG_MAX)
-#define HDR_CRC_OFF(h) ((h)-4)
+#define MAGIC		  "BFSBLOCK"
+#define BLOCKFILE_VERSION 1
+#define CSUM_CRC32C	  1
+#define OFF_VERSION	  8
+#define OFF_HDR_SIZE	  10
+#define OFF_FLAGS	  12
+#define OFF_KEY_HASH	  16
+#define OFF_BLOCK	  48
+#define OFF_LEN		  56
+#define OFF_DATA_CRC	  60
+#define OFF_ETAG	  64
+#define OFF_RESERVED	  (OFF_ETAG + BFS_ETAG_MAX)
+#define HDR_CRC_OFF(h)	  ((h)-4)
 
 _Static_assert(OFF_RESERVED + 4 <= BFS_BLOCKFILE_HDR_SIZE, "header layout");
 
@@ -198,7 +198,7 @@ static void encode(uint8_t *h, const struct bfs_blockfile_id *id,
 
 	memset(h, 0, BFS_BLOCKFILE_HDR_SIZE);
 	memcpy(h, MAGIC, 8);
-	put16(h + OFF_VERSION, VERSION);
+	put16(h + OFF_VERSION, BLOCKFILE_VERSION);
 	put16(h + OFF_HDR_SIZE, BFS_BLOCKFILE_HDR_SIZE);
 	put32(h + OFF_FLAGS, CSUM_CRC32C);
 	memcpy(h + OFF_KEY_HASH, id->key_hash, 32);
@@ -227,7 +227,7 @@ int bfs_blockfile_parse_header(const void *buf, size_t len,
 		return EBADMSG;
 	}
 	out->version = get16(h + OFF_VERSION);
-	if (out->version != VERSION) {
+	if (out->version != BLOCKFILE_VERSION) {
 		snprintf(why, whylen, "unknown version %u", out->version);
 		return EBADMSG;
 	}

@@ -1,7 +1,7 @@
 # fragment of Makefile.am: the cache layers (cache/): the LMDB index of a
 # cache dir, the metadata cache, the block cache and its file format, the
 # prefetcher, their stats records, and `bucketfs cache`.
-libbfs_a_SOURCES += cache/meta.h cache/meta.c cache/stats.h cache/stats.c \
+libbfs_a_SOURCES += cache/index.h cache/index.c cache/stats.h cache/stats.c \
 	cache/metacache.h cache/metacache.c \
 	cache/blockfile.h cache/blockfile.c \
 	cache/blockcache.h cache/blockcache.c \
@@ -10,7 +10,7 @@ libbfs_a_SOURCES += cache/meta.h cache/meta.c cache/stats.h cache/stats.c \
 
 check_PROGRAMS += tests/unit/test_cache
 tests_unit_test_cache_SOURCES = tests/unit/test_cache.c tests/unit/tap.h \
-	cache/meta.c cache/stats.c cache/metacache.c cache/blockfile.c \
+	cache/index.c cache/stats.c cache/metacache.c cache/blockfile.c \
 	cache/blockcache.c cache/prefetch.c \
 	src/store/mem.c src/store/store.c src/util.c src/log.c src/metrics.c
 tests_unit_test_cache_LDADD = $(LMDB_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \

@@ -3,7 +3,7 @@
  * list answers kept in LMDB with wall-clock stamps, dropped by our own
  * writes, confirmed by listings.
  *
- * The LMDB tables (cache/meta.h) it owns:
+ * The LMDB tables (cache/index.h) it owns:
  *   head: bucket hash (8) | SHA-256(bucket NUL key)[0..24] → entry
  *   list: bucket hash (8) | fnv(prefix) (8) | fnv(delimiter NUL token
  *         NUL start_after NUL max_keys) (8) → page
@@ -31,12 +31,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cache/meta.h"
+#include "cache/index.h"
 #include "cache/metacache.h"
 #include "cache/stats.h"
 #include "log.h"
 
-#define VERSION		1
+#define RECORD_VERSION	1
 #define HKEY_LEN	32
 #define LKEY_LEN	24
 #define STAMP_OFF	2
@@ -313,7 +313,7 @@ static bool r_str_eq(struct rbuf *r, const char *s)
 static void encode_head(struct wbuf *w, const char *key, int rc,
 			const struct bfs_obj_info *info)
 {
-	w_u8(w, VERSION);
+	w_u8(w, RECORD_VERSION);
 	w_u8(w, rc == ENOENT);
 	w_u64(w, now_ns());
 	w_str(w, key);
@@ -344,7 +344,7 @@ static int decode_head(const void *v, size_t vlen, const char *key,
 	uint32_t n;
 
 	memset(out, 0, sizeof(*out));
-	if (r_u8(&r) != VERSION)
+	if (r_u8(&r) != RECORD_VERSION)
 		return EBADMSG;
 	*negative = r_u8(&r) != 0;
 	*stamp = r_u64(&r);
@@ -384,7 +384,7 @@ static int decode_head(const void *v, size_t vlen, const char *key,
 static void encode_page(struct wbuf *w, const struct bfs_list_req *req,
 			const struct bfs_list_result *res)
 {
-	w_u8(w, VERSION);
+	w_u8(w, RECORD_VERSION);
 	w_u8(w, 0);
 	w_u64(w, now_ns());
 	w_str(w, req->prefix);
@@ -417,7 +417,7 @@ static int decode_page(const void *v, size_t vlen,
 	uint32_t n;
 
 	memset(out, 0, sizeof(*out));
-	if (r_u8(&r) != VERSION)
+	if (r_u8(&r) != RECORD_VERSION)
 		return EBADMSG;
 	r_u8(&r);
 	*stamp = r_u64(&r);

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "cache/blockcache.h"
-#include "cache/meta.h"
+#include "cache/index.h"
 #include "cache/prefetch.h"
 #include "cache/stats.h"
 #include "log.h"

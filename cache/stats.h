@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cache/meta.h"
+#include "cache/index.h"
 
 /* Layer names used in records. */
 #define BFS_STATS_LAYER_META	 "metadata"

@@ -1,7 +1,8 @@
 /*
  * compat.h - the first include of every bucketfs .c file.
  *
- * Pulls in config.h and the system headers every module uses, a few
+ * Pulls in autoconf's config.h (the build directory's; bucketfs's own
+ * configuration is conf.h) and the system headers every module uses, a few
  * portable helpers, and banned.h last so banned calls fail to compile.
  */
 #ifndef BFS_COMPAT_H

@@ -1,7 +1,7 @@
 # fragment of Makefile.am: configuration and credentials
-# (src/config.c, src/secret.c, src/config_write.c) and the helpers every
+# (src/conf.c, src/secret.c, src/config_write.c) and the helpers every
 # layer shares (src/util.c); see Makefile.am.
-libbfs_a_SOURCES += src/config.h src/config.c \
+libbfs_a_SOURCES += src/conf.h src/conf.c \
 	src/config_write.h src/config_write.c \
 	src/secret.h src/secret.c \
 	src/util.h src/util.c
@@ -11,16 +11,16 @@ tests_unit_test_util_SOURCES = tests/unit/test_util.c src/util.c src/log.c
 tests_unit_test_util_LDADD = $(FUSE_LIBS) -lpthread -lm
 
 check_PROGRAMS += tests/unit/test_config tests/unit/test_secret
-tests_unit_test_config_SOURCES = tests/unit/test_config.c src/config.c \
+tests_unit_test_config_SOURCES = tests/unit/test_config.c src/conf.c \
 	src/config_write.c src/util.c src/log.c
 tests_unit_test_config_LDADD = $(INIH_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c src/secret.c \
-	src/config.c src/config_write.c src/util.c src/log.c
+	src/conf.c src/config_write.c src/util.c src/log.c
 tests_unit_test_secret_LDADD = $(INIH_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread
 
-# The parts of the docs generated from the key tables of src/config.c:
+# The parts of the docs generated from the key tables of src/conf.c:
 # doc/bucketfs.conf.sample whole, and the key reference of
 # doc/bucketfs.conf.5 between its BEGIN KEYS and END KEYS markers.
 # tests/unit/test_config fails when either is out of date.
@@ -43,13 +43,13 @@ FUZZ_TIME = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 tests/fuzz/fuzz_config: $(top_srcdir)/tests/fuzz/fuzz_config.c \
-		$(top_srcdir)/src/config.c $(top_srcdir)/src/log.c \
-		$(top_srcdir)/src/config.h
+		$(top_srcdir)/src/conf.c $(top_srcdir)/src/log.c \
+		$(top_srcdir)/src/conf.h
 	@mkdir -p tests/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 $(WARN_CFLAGS) \
 		-Wno-format-nonliteral $(AM_CPPFLAGS) \
 		$(CPPFLAGS) -o $@ $(top_srcdir)/tests/fuzz/fuzz_config.c \
-		$(top_srcdir)/src/config.c $(top_srcdir)/src/log.c \
+		$(top_srcdir)/src/conf.c $(top_srcdir)/src/log.c \
 		$(INIH_LIBS) $(FUSE_LIBS) -lpthread
 fuzz-config: tests/fuzz/fuzz_config
 	@mkdir -p tests/fuzz/corpus-config

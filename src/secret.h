@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "conf.h"
 
 #define BFS_MASTER_KEY_LEN 32
 #define BFS_SECRET_PREFIX  "enc:v1:"

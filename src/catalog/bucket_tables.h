@@ -14,7 +14,7 @@
 
 #include "catalog/ns.h"
 #include "catalog/vdir.h"
-#include "config.h"
+#include "conf.h"
 
 /*
  * The namespace of catalog conf over store (not owned). Patterns are

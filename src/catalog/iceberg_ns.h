@@ -23,7 +23,7 @@
 #define BFS_CATALOG_ICEBERG_NS_H
 
 #include "catalog/ns.h"
-#include "config.h"
+#include "conf.h"
 
 /*
  * The namespace of catalog conf over store (not owned), with raw, a

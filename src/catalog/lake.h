@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "catalog/ns.h"
-#include "config.h"
+#include "conf.h"
 
 struct bfs_lake;
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "conf.h"
 #include "store/creds.h"
 #include "store/store.h"
 

@@ -8,7 +8,7 @@
 #ifndef BFS_CATALOG_STACK_S3_H
 #define BFS_CATALOG_STACK_S3_H
 
-#include "config.h"
+#include "conf.h"
 #include "store/providers.h"
 #include "store/s3.h"
 

@@ -19,7 +19,7 @@
 
 #include "cli/cli_priv.h"
 #include "cli/conntest.h"
-#include "config.h"
+#include "conf.h"
 #include "config_write.h"
 #include "secret.h"
 #include "store/creds_chain.h"

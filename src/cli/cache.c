@@ -16,11 +16,11 @@
 #include "compat.h"
 
 #include "cache/blockcache.h"
-#include "cache/meta.h"
+#include "cache/index.h"
 #include "cache/metacache.h"
 #include "cache/stats.h"
 #include "cli/cli_priv.h"
-#include "config.h"
+#include "conf.h"
 
 static void cache_usage(void)
 {

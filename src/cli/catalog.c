@@ -8,7 +8,7 @@
 
 #include "catalog/glob.h"
 #include "cli/cli_priv.h"
-#include "config.h"
+#include "conf.h"
 #include "config_write.h"
 
 static const char *const type_names[] = {

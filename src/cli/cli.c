@@ -7,7 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
-#include "config.h"
+#include "conf.h"
 
 void bfs_cli_error(const char *fmt, ...)
 {

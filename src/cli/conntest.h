@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "conf.h"
 #include "net/probe.h"
 #include "store/s3.h"
 

@@ -7,7 +7,7 @@
 #include "compat.h"
 
 #include "cli/cli_priv.h"
-#include "config.h"
+#include "conf.h"
 
 struct opt_doc {
 	const char *flag; /* "--provider P" */

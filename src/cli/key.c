@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli_priv.h"
-#include "config.h"
+#include "conf.h"
 #include "config_write.h"
 #include "secret.h"
 

@@ -25,7 +25,7 @@
 #include "cli/notify.h"
 #include "cli/readahead.h"
 #include "cli/watch.h"
-#include "config.h"
+#include "conf.h"
 #include "fs/fs.h"
 #include "fs/recovery.h"
 #include "store/creds_chain.h"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli_priv.h"
-#include "config.h"
+#include "conf.h"
 
 /* "bucket" and "key" of a sidecar, or "?" when unreadable. */
 static void read_sidecar(const char *path, char *bucket, size_t blen, char *key,

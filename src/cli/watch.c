@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli/watch.h"
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 
 /* the stat fallback's period */

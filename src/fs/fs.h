@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "catalog/ns.h"
-#include "config.h"
+#include "conf.h"
 
 struct fuse_session;
 

@@ -71,7 +71,7 @@ void bfs_fs_meta_set_time(struct bfs_meta_list *m, const char *name,
 bool bfs_fs_meta_time(const struct bfs_node *node, const char *name,
 		      struct timespec *out);
 
-/* s3fs-compatible metadata of in (meta.c); in->lock held. */
+/* s3fs-compatible metadata of in (s3fs_meta.c); in->lock held. */
 void bfs_fs_build_meta(struct bfs_fs *fs, struct bfs_inode *in,
 		       struct bfs_meta_list *out);
 /*

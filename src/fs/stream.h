@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "conf.h"
 #include "store/store.h"
 
 struct bfs_stream;

@@ -6,7 +6,7 @@
 #ifndef BFS_FS_UPLOAD_H
 #define BFS_FS_UPLOAD_H
 
-#include "config.h"
+#include "conf.h"
 #include "store/store.h"
 
 /*

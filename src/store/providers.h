@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "conf.h"
 
 struct bfs_endpoint {
 	char *base_url; /* scheme://host[:port], no trailing slash */

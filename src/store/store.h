@@ -61,14 +61,14 @@ enum bfs_store_cap {
 };
 
 /* One user metadata pair. Both strings owned by the list holding them. */
-struct bfs_meta {
+struct bfs_user_meta {
 	char *name;
 	char *value;
 };
 
 /* User metadata of an object; {NULL, 0} is empty. */
 struct bfs_meta_list {
-	struct bfs_meta *items;
+	struct bfs_user_meta *items;
 	size_t n;
 };
 

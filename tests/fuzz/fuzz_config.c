@@ -7,7 +7,7 @@
  */
 #include "compat.h"
 
-#include "config.h"
+#include "conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,7 +20,7 @@
 
 #include "cache/blockcache.h"
 #include "cache/blockfile.h"
-#include "cache/meta.h"
+#include "cache/index.h"
 #include "cache/metacache.h"
 #include "cache/prefetch.h"
 #include "cache/stats.h"

@@ -1,5 +1,5 @@
 /*
- * test_config.c - unit tests of src/config.c and src/config_write.c:
+ * test_config.c - unit tests of src/conf*.c and src/config_write.c:
  * every broken file of tests/data/config gives its expected
  * "FILE:LINE: message"; good files parse to the right values; defaults,
  * discovery, precedence and -o; permission rules; line-preserving
@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf.h"
 #include "config_write.h"
 #include "tests/unit/tap.h"
 

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf.h"
 #include "config_write.h"
 #include "secret.h"
 #include "tests/unit/tap.h"

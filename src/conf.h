@@ -1,8 +1,8 @@
 /*
- * config.h - the configuration of bucketfs: one INI file (inih) with
+ * conf.h - the configuration of bucketfs: one INI file (inih) with
  * [bucketfs], [bucket NAME] and [catalog NAME] sections, plus `-o`
  * options on the command line, all described by one table of keys in
- * config.c (name, type, default, limits, help) from which the INI
+ * conf.c (name, type, default, limits, help) from which the INI
  * handler, the -o parser, --help and the sample config are generated.
  *
  * Precedence: built-in defaults < config file < -o / command line.
@@ -10,8 +10,8 @@
  *
  * This header is plain data: every layer may include it.
  */
-#ifndef BFS_CONFIG_H
-#define BFS_CONFIG_H
+#ifndef BFS_CONF_H
+#define BFS_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,7 +87,7 @@ struct bfs_catalog_conf {
 	int line;
 };
 
-/* Options of [bucketfs] and -o, generated from the table in config.c. */
+/* Options of [bucketfs] and -o, generated from the tables in conf_keys.c. */
 struct bfs_options {
 	char *builtin_dir;
 	char *cache_dir;

@@ -1,8 +1,8 @@
 /*
- * meta.h - the LMDB environment of a cache dir, shared by the cache
+ * index.h - the LMDB environment of a cache dir, shared by the cache
  * layers (metadata cache, block cache) and `bucketfs cache`.
  *
- * cache/meta.c is the only file that includes <lmdb.h>: callers see
+ * cache/index.c is the only file that includes <lmdb.h>: callers see
  * named tables, byte-string keys and values, positive errnos, and copies
  * of values, never a pointer into the map that outlives a transaction.
  *
@@ -29,8 +29,8 @@
  * MDB_BAD_VALSIZE, MDB_BAD_DBI, MDB_BAD_RSLOT, MDB_INCOMPATIBLE →
  * EINVAL; system errnos pass through.
  */
-#ifndef BFS_CACHE_META_H
-#define BFS_CACHE_META_H
+#ifndef BFS_CACHE_INDEX_H
+#define BFS_CACHE_INDEX_H
 
 #include <stdbool.h>
 #include <stddef.h>

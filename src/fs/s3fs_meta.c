@@ -1,5 +1,5 @@
 /*
- * meta.c - owner, mode and times of objects as s3fs stores them in user
+ * s3fs_meta.c - owner, mode and times of objects as s3fs stores them in user
  * metadata (x-amz-meta-mode, -uid, -gid decimal; -mtime, -ctime, -atime
  * as seconds, with nanoseconds after a '.' when not zero), so a bucket
  * written by one tool shows the same attributes in the other.

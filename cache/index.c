@@ -1,5 +1,5 @@
 /*
- * meta.c - the LMDB environment of a cache dir (see meta.h): the only
+ * index.c - the LMDB environment of a cache dir (see index.h): the only
  * file that includes <lmdb.h>. Owns the per-process registry of open
  * environments, the MDB_* → errno table, the reset of a damaged index,
  * and the tick thread that runs the layers' periodic work and syncs.
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/meta.h"
+#include "cache/index.h"
 #include "util.h"
 #include "log.h"
 

@@ -1,5 +1,5 @@
 /*
- * config.c - the configuration of bucketfs (see config.h).
+ * conf.c - the configuration of bucketfs (see conf.h).
  *
  * Owns: the tables that describe every key of [bucketfs], [bucket NAME]
  * and [catalog NAME] (name, type, field offset, default, limits, help);
@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 
 _Static_assert(sizeof(enum bfs_provider) == sizeof(int), "enum size");
