@@ -1,7 +1,10 @@
 # fragment of Makefile.am: configuration and credentials
 # (src/conf.c, src/secret.c, src/config_write.c) and the helpers every
 # layer shares (src/util.c); see Makefile.am.
-libbfs_a_SOURCES += src/conf.h src/conf.c \
+# the configuration, one file per job (see src/conf_priv.h)
+CONF_SOURCES = src/conf.h src/conf_priv.h src/conf.c src/conf_keys.c \
+	src/conf_util.c src/conf_values.c src/conf_file.c src/conf_doc.c
+libbfs_a_SOURCES += $(CONF_SOURCES) \
 	src/config_write.h src/config_write.c \
 	src/secret.h src/secret.c \
 	src/util.h src/util.c
@@ -11,12 +14,12 @@ tests_unit_test_util_SOURCES = tests/unit/test_util.c src/util.c src/log.c
 tests_unit_test_util_LDADD = $(FUSE_LIBS) -lpthread -lm
 
 check_PROGRAMS += tests/unit/test_config tests/unit/test_secret
-tests_unit_test_config_SOURCES = tests/unit/test_config.c src/conf.c \
+tests_unit_test_config_SOURCES = tests/unit/test_config.c $(CONF_SOURCES) \
 	src/config_write.c src/util.c src/log.c
 tests_unit_test_config_LDADD = $(INIH_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c src/secret.c \
-	src/conf.c src/config_write.c src/util.c src/log.c
+	$(CONF_SOURCES) src/config_write.c src/util.c src/log.c
 tests_unit_test_secret_LDADD = $(INIH_LIBS) $(OPENSSL_LIBS) $(FUSE_LIBS) \
 	-lpthread
 
@@ -43,14 +46,13 @@ FUZZ_TIME = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 tests/fuzz/fuzz_config: $(top_srcdir)/tests/fuzz/fuzz_config.c \
-		$(top_srcdir)/src/conf.c $(top_srcdir)/src/log.c \
-		$(top_srcdir)/src/conf.h
+		$(CONF_SOURCES:%=$(top_srcdir)/%) $(top_srcdir)/src/log.c
 	@mkdir -p tests/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 $(WARN_CFLAGS) \
 		-Wno-format-nonliteral $(AM_CPPFLAGS) \
 		$(CPPFLAGS) -o $@ $(top_srcdir)/tests/fuzz/fuzz_config.c \
-		$(top_srcdir)/src/conf.c $(top_srcdir)/src/log.c \
-		$(INIH_LIBS) $(FUSE_LIBS) -lpthread
+		$(filter %.c,$(CONF_SOURCES:%=$(top_srcdir)/%)) \
+		$(top_srcdir)/src/log.c $(INIH_LIBS) $(FUSE_LIBS) -lpthread
 fuzz-config: tests/fuzz/fuzz_config
 	@mkdir -p tests/fuzz/corpus-config
 	tests/fuzz/fuzz_config -max_total_time=$(FUZZ_TIME) -timeout=5 \

@@ -11,8 +11,8 @@ libbfs_a_SOURCES += src/cli/bucket.c src/cli/key.c \
 check_PROGRAMS += tests/unit/test_conntest
 tests_unit_test_conntest_SOURCES = tests/unit/test_conntest.c \
 	src/cli/conntest.c src/net/probe.c src/catalog/stack_s3.c \
-	src/store/providers.c src/store/s3.c src/store/s3_xml.c \
+	src/store/providers.c $(S3_SOURCES) src/store/s3_xml.c \
 	src/store/sigv4.c src/net/http.c src/lockorder.c src/store/store.c \
-	src/conf.c src/log.c src/metrics.c $(CREDS_SOURCES)
+	$(CONF_SOURCES) src/log.c src/metrics.c $(CREDS_SOURCES)
 tests_unit_test_conntest_LDADD = $(CREDS_LIBS) \
 	$(OPENSSL_LIBS) $(INIH_LIBS) $(FUSE_LIBS) -lpthread -lm
