@@ -13,7 +13,8 @@
 #     exit, whatever happened;
 #   - a check of every daemon log and sanitizer report (libfuse's
 #     test/util.py idea: a log with a suspicious word fails the test);
-#   - free_port, store_start_rgw, store_start_s3rver, s3_mkbucket.
+#   - free_port, store_start_rgw, store_start_s3rver, s3_mkbucket,
+#     bfs_faultproxy_start (a mount's bucket behind tests/tools/faultproxy.py).
 #
 # Environment (tests/run exports these): BFS_SRCDIR (source tree),
 # BFS_BUILD (build tree, where ./bucketfs is), BFS_FIXTURES (tests/fixtures),
@@ -364,6 +365,42 @@ bfs_cache_settle()
 	sleep 2.5
 }
 
+# bfs_faultproxy_start NAME BUCKET [PROXY ARGS...]: tests/tools/faultproxy.py
+# in front of $STORE_URL (store_start_rgw first), with its control file
+# $control ($W/faults.ctl, armed with no fault), its log in
+# $W/proxy.log, ARGS passed on (--requests FILE ...). Waits for its port
+# (stopped by PID on exit; a held request is released first), then
+# writes $BFS_CONF with one [bucket NAME] for BUCKET through the proxy
+# and exports the store's keys. Sets control, proxy_pid, proxy_port.
+# Returns non-zero if the proxy did not start.
+bfs_faultproxy_start()
+{
+	local name=$1 bucket=$2
+	shift 2
+	control=$W/faults.ctl
+	echo "0 none 0 *" >"$control"
+	python3 "$BFS_TOOLS/faultproxy.py" --upstream "$STORE_URL" \
+		--control "$control" --port-file "$W/proxy.port" "$@" \
+		>"$W/proxy.out" 2>"$W/proxy.log" &
+	proxy_pid=$!
+	_t_stop+=("touch $control.release; kill $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null")
+	wait_for 50 test -s "$W/proxy.port" || return 1
+	proxy_port=$(cat "$W/proxy.port")
+	BFS_CONF=$W/bucketfs.conf
+	mkdir -p "$W/builtin" "$W/cache" "$W/mnt"
+	cat >"$BFS_CONF" <<CONF
+[bucketfs]
+builtin_dir = $W/builtin
+cache_dir = $W/cache
+
+[bucket $name]
+provider = custom
+endpoint = http://127.0.0.1:$proxy_port
+bucket = $bucket
+CONF
+	export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
+}
+
 # -------------------------------------------------------------- mounts
 
 _t_nlog=0
@@ -374,6 +411,36 @@ _t_mount_args()
 	_t_args=(mount --config "$BFS_CONF")
 	if [ "${BFS_TEST_DEBUG:-}" = 1 ]; then
 		_t_args+=(-o log_level=debug,debug=fs)
+	fi
+}
+
+# BFS_MEMCAP_MB=N before a mount: the daemon runs under a memory cap, so
+# that a daemon that grows without bound fails the test instead of taking
+# the machine down. In a sanitizer build (where address-space limits
+# cannot work: the shadow memory alone reserves terabytes) AddressSanitizer
+# aborts past N MiB of RSS (hard_rss_limit_mb, a report that fails the
+# test); otherwise the address space is capped at 8 N MiB with prlimit
+# (threads reserve address space they never touch).
+_t_memcap()
+{
+	[ -n "${BFS_MEMCAP_MB:-}" ] || return 0
+	if ldd "$BFS_BIN" 2>/dev/null | grep -q libasan; then
+		_t_env=(env "ASAN_OPTIONS=$ASAN_OPTIONS:hard_rss_limit_mb=$BFS_MEMCAP_MB")
+	else
+		_t_env=(prlimit "--as=$((BFS_MEMCAP_MB * 8 * 1048576))")
+	fi
+}
+
+# bfs_memcap_check PID: the daemon PID runs under the cap of BFS_MEMCAP_MB
+bfs_memcap_check()
+{
+	if ldd "$BFS_BIN" 2>/dev/null | grep -q libasan; then
+		tr '\0' '\n' <"/proc/$1/environ" |
+			grep -q "^ASAN_OPTIONS=.*hard_rss_limit_mb=$BFS_MEMCAP_MB"
+	else
+		awk -v want=$((BFS_MEMCAP_MB * 8 * 1048576)) \
+			'/^Max address space/ { ok = $5 == want } END { exit !ok }' \
+			"/proc/$1/limits"
 	fi
 }
 
@@ -390,7 +457,9 @@ bfs_mount()
 	_t_nlog=$((_t_nlog + 1))
 	BFS_LOG=$W/daemon.$_t_nlog.log
 	mkdir -p "$BFS_MNT"
-	"$BFS_BIN" "${_t_args[@]}" -f "$@" "$BFS_MNT" >"$BFS_LOG" 2>&1 &
+	_t_env=()
+	_t_memcap
+	"${_t_env[@]}" "$BFS_BIN" "${_t_args[@]}" -f "$@" "$BFS_MNT" >"$BFS_LOG" 2>&1 &
 	BFS_PID=$!
 	_t_pid_of[$BFS_MNT]=$BFS_PID
 	_t_log_of[$BFS_MNT]=$BFS_LOG
@@ -419,7 +488,9 @@ bfs_mount_daemon()
 	BFS_LOG=$W/daemon.$_t_nlog.log
 	mkdir -p "$BFS_MNT"
 	_t_mounts+=("$BFS_MNT")
-	if ! "$BFS_BIN" "${_t_args[@]}" -o "log_file=$BFS_LOG.file" "$@" \
+	_t_env=()
+	_t_memcap
+	if ! "${_t_env[@]}" "$BFS_BIN" "${_t_args[@]}" -o "log_file=$BFS_LOG.file" "$@" \
 		"$BFS_MNT" >"$BFS_LOG" 2>&1; then
 		t_diag "bucketfs mount (daemon) failed:"
 		t_diag_file "$BFS_LOG"
@@ -564,6 +635,10 @@ bfs_log_check()
 		n=$((n + 1))
 		_bfs_log_ok "$log" >>"$W/.logdiag" || rc=1
 		mv "$log" "$log.checked"
+		# a daemon's log_file= (bfs_mount_daemon)
+		[ -f "$log.file" ] || continue
+		_bfs_log_ok "$log.file" >>"$W/.logdiag" || rc=1
+		mv "$log.file" "$log.file.checked"
 	done
 	[ "$n" -gt 0 ] || return 0
 	_t_result "$rc" "${1:-daemon logs have no suspicious lines}"

@@ -77,6 +77,11 @@ struct xfer {
 	uint64_t sample_n;
 	bool late;	     /* abandoned past the deadline */
 	size_t header_bytes; /* of the current response */
+	/* a 206's length by its Content-Range (0: none), and the 2xx body
+	 * bytes that arrived: fewer without a cut of our own is a short
+	 * answer, however well framed */
+	uint64_t range_len;
+	uint64_t body_seen;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -488,10 +493,13 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *arg)
 		unsigned long long a, b, total;
 
 		if (x->resp->status == 206 && cr &&
-		    sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &total) == 3 &&
-		    total == 0) {
-			x->empty_range = true;
-			return 0;
+		    sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
+			if (total == 0) {
+				x->empty_range = true;
+				return 0;
+			}
+			if (b >= a)
+				x->range_len = b - a + 1;
 		}
 		return n;
 	}
@@ -578,6 +586,7 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 		body_append(x, src, n, ERR_BODY_MAX, true);
 		return n;
 	}
+	x->body_seen += n;
 	if (r->status == 200 && x->skip > 0) {
 		size_t drop = (size_t)BFS_MIN((uint64_t)n, x->skip);
 
@@ -871,6 +880,21 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_WRITE_ERROR && (x.truncated || x.empty_range))
 		cc = CURLE_OK; /* stopped on purpose: the answer is complete */
+	if (cc == CURLE_OK && x.range_len && !x.truncated &&
+	    x.body_seen < x.range_len) {
+		/* a 206 shorter than its own Content-Range: the rest was
+		 * lost on the way, however the answer was framed */
+		resp->status = 0;
+		resp->fail = BFS_HTTP_RESET;
+		snprintf(resp->error, sizeof(resp->error),
+			 "answer shorter than its Content-Range (%llu of %llu "
+			 "bytes)",
+			 (unsigned long long)x.body_seen,
+			 (unsigned long long)x.range_len);
+		rc = EIO;
+		bfs_dbg(BFS_DBG_HTTP, "%s: < failed: %s", h->name, resp->error);
+		goto out;
+	}
 	if (cc == CURLE_OK) {
 		long code = 0;
 
@@ -887,18 +911,20 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 			 "no answer within op_timeout (%g s)",
 			 h->conf.op_timeout);
 		rc = ETIMEDOUT;
+	} else if (x.too_big && x.header_bytes > HEADERS_MAX) {
+		/* no S3 answer has such headers: a broken or hostile
+		 * server, not a file too large */
+		resp->fail = BFS_HTTP_OTHER;
+		snprintf(resp->error, sizeof(resp->error),
+			 "response headers larger than %d bytes", HEADERS_MAX);
+		rc = EIO;
 	} else if (x.too_big) {
 		resp->fail = BFS_HTTP_TOO_BIG;
-		if (x.header_bytes > HEADERS_MAX)
-			snprintf(resp->error, sizeof(resp->error),
-				 "response headers larger than %d bytes",
-				 HEADERS_MAX);
-		else
-			snprintf(resp->error, sizeof(resp->error),
-				 "response body larger than %zu bytes",
-				 req->buf ? req->buf_size
-					  : (req->max_body ? req->max_body
-							   : DEFAULT_MAX_BODY));
+		snprintf(resp->error, sizeof(resp->error),
+			 "response body larger than %zu bytes",
+			 req->buf ? req->buf_size
+				  : (req->max_body ? req->max_body
+						   : DEFAULT_MAX_BODY));
 		rc = EFBIG;
 	} else if (x.body_err || cc == CURLE_ABORTED_BY_CALLBACK ||
 		   cc == CURLE_READ_ERROR) {
@@ -989,7 +1015,7 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		size_t idx;
 		bool again;
 		double delay;
-		char why[128];
+		char why[256];
 
 		rc = pool_get(h, deadline, &idx);
 		if (rc != 0) {
@@ -1009,7 +1035,11 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
 		} else if (rc != 0) {
 			again = fail_retryable(resp->fail);
-			snprintf(why, sizeof(why), "%s", fail_text(resp->fail));
+			/* the cause as libcurl saw it: "connection reset
+			 * (transfer closed with 150000 bytes remaining)" */
+			snprintf(why, sizeof(why), "%s",
+				 resp->error[0] ? resp->error
+						: fail_text(resp->fail));
 		} else {
 			again = false;
 		}
@@ -1041,7 +1071,7 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 			}
 			resp->fail = BFS_HTTP_TIMEOUT;
 			snprintf(resp->error, sizeof(resp->error),
-				 "%s, then op_timeout (%g s) was up", why,
+				 "%.200s, then op_timeout (%g s) was up", why,
 				 h->conf.op_timeout);
 			rc = ETIMEDOUT;
 			break;

@@ -208,8 +208,10 @@ void bfs_http_destroy(struct bfs_http *h);
  *         ETIMEDOUT (connect or low-speed timeout on the last attempt, or
  *         conf.op_timeout passed: see resp->error),
  *         EFBIG (the body exceeded its bound),
- *         EIO (no response: DNS, connect, TLS, reset; see resp->fail and
- *         resp->error), EINVAL (bad URL or method), or an errno returned
+ *         EIO (no response: DNS, connect, TLS, reset, a 206 shorter
+ *         than its Content-Range (retried as a reset), response headers
+ *         over 64 KiB (not retried); see resp->fail and resp->error),
+ *         EINVAL (bad URL or method), or an errno returned
  *         by req->prepare or by reading the body file.
  * @note thread-safe; blocks until a pooled handle is free.
  */

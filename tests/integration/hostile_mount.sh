@@ -14,28 +14,7 @@ BFS_TEST_STORE=rgw
 store_start_rgw || t_abort "Ceph RGW starts"
 bucket=bfs-hostile-$$
 s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
-control=$W/faults.ctl
-echo "0 none 0 *" >"$control"
-python3 "$BFS_SRCDIR/tests/tools/faultproxy.py" --upstream "$STORE_URL" \
-	--control "$control" --port-file "$W/proxy.port" \
-	>"$W/proxy.out" 2>"$W/proxy.log" &
-proxy_pid=$!
-_t_stop+=("kill $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null")
-wait_for 50 test -s "$W/proxy.port" || t_abort "the fault proxy starts"
-
-BFS_CONF=$W/bucketfs.conf
-mkdir -p "$W/builtin" "$W/cache" "$W/mnt"
-cat >"$BFS_CONF" <<CONF
-[bucketfs]
-builtin_dir = $W/builtin
-cache_dir = $W/cache
-
-[bucket hostile]
-provider = custom
-endpoint = http://127.0.0.1:$(cat "$W/proxy.port")
-bucket = $bucket
-CONF
-export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
+bfs_faultproxy_start hostile "$bucket" || t_abort "the fault proxy starts"
 gen=0
 # set RULE...: arm the rules ("MODE COUNT METHOD[:NEEDLE]") at once; the
 # file is renamed into place, so the proxy never reads half of it

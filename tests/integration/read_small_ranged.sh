@@ -19,26 +19,8 @@ export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
 rand_file "$W/data" 4
 aws_store s3 cp --quiet "$W/data" "s3://$bucket/big" || t_abort "put the object"
 
-echo "0 none 0 *" >"$W/faults.ctl"
-python3 "$BFS_SRCDIR/tests/tools/faultproxy.py" --upstream "$STORE_URL" \
-	--control "$W/faults.ctl" --port-file "$W/proxy.port" \
-	--requests "$W/requests" >"$W/proxy.out" 2>"$W/proxy.log" &
-proxy_pid=$!
-_t_stop+=("kill $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null")
-wait_for 50 test -s "$W/proxy.port" || t_abort "the proxy starts"
-
-BFS_CONF=$W/bucketfs.conf
-mkdir -p "$W/builtin" "$W/cache" "$W/mnt"
-cat >"$BFS_CONF" <<CONF
-[bucketfs]
-builtin_dir = $W/builtin
-cache_dir = $W/cache
-
-[bucket counted]
-provider = custom
-endpoint = http://127.0.0.1:$(cat "$W/proxy.port")
-bucket = $bucket
-CONF
+bfs_faultproxy_start counted "$bucket" --requests "$W/requests" ||
+	t_abort "the proxy starts"
 
 bfs_mount counted || t_abort "mount through the proxy"
 off=$((2 * 1048576 + 131 * 4096 + 123))

@@ -45,9 +45,41 @@ it into place. Modes:
                           FILE.release exists (at most 900 s): an upload
                           that stays in flight for as long as a test
                           needs, ended by the test, not by a clock
+    skew                  a server whose clock is SKEW (600) s ahead:
+                          a request whose x-amz-date is more than 300 s
+                          off that clock is answered 403
+                          RequestTimeTooSkewed with that clock in its
+                          Date (as S3 does), one signed with it is
+                          forwarded (RGW accepts 10 minutes of skew)
+    error200              answer 200 OK with an <Error> document
+                          (InternalError) in the body, as CopyObject and
+                          CompleteMultipartUpload do; nothing forwarded
+    redirect307           answer 307 TemporaryRedirect with a Location
+                          naming the same request at the upstream
+                          server itself (a client that follows it must
+                          sign again for the new host)
+    redirect301           answer 301 PermanentRedirect, the S3 error
+                          document naming the upstream as <Endpoint>
+                          and REGION (eu-west-1) in x-amz-bucket-region
+    short-body            forward, send the headers (the whole
+                          Content-Length) and half the body, then close
+                          the connection cleanly (FIN, not a reset)
+    short-length          forward, then answer with a Content-Length of
+                          half the body and that half: a well-framed
+                          answer shorter than the headers promise
+                          (Content-Range, x-amz-meta) and than asked for
+    error-html            answer 503 with an HTML page (a load
+                          balancer's error page, not S3 XML)
+    error-text403         answer 403 with a plain-text body
+    huge-headers          forward, adding 128 KiB of response headers
+    slow-headers          forward, then send the response headers one
+                          byte every 0.1 s (the body would follow at
+                          once), until the client hangs up (at most
+                          120 s)
+    429                   answer 429 Too Many Requests with Retry-After: 1
 
 Each injected fault is logged on stderr, and the end of each stall,
-stall-body and trickle ("end of MODE"), so a test can wait until the
+stall-body, trickle and slow-headers ("end of MODE"), so a test can wait until the
 requests it stalled are over. With --requests FILE, every
 request is appended to FILE as one line "METHOD PATH RANGE" (RANGE is the
 Range header's value, "-" when there is none), written before it is
@@ -55,6 +87,8 @@ forwarded, so that a test can count what a client asked for. Python 3 standard l
 """
 
 import argparse
+import calendar
+import email.utils
 import html
 import http.client
 import os
@@ -68,6 +102,8 @@ import time
 import urllib.parse
 
 STALL_MAX = 120.0
+SKEW = 600
+REGION = "eu-west-1"
 REQ_LOCK = threading.Lock()
 HOLD_MAX = 900.0
 
@@ -119,11 +155,22 @@ class Rules:
             return None
 
 
-def s3_error(code, message):
+def s3_error(code, message, extra=""):
     return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<Error><Code>%s</Code><Message>%s</Message>'
+            '<Error><Code>%s</Code><Message>%s</Message>%s'
             '<RequestId>faultproxy</RequestId></Error>'
-            % (code, message)).encode()
+            % (code, message, extra)).encode()
+
+
+def amz_date(headers):
+    """The request's x-amz-date as seconds since the epoch, or None."""
+    for k, v in headers:
+        if k.lower() == "x-amz-date":
+            try:
+                return calendar.timegm(time.strptime(v, "%Y%m%dT%H%M%SZ"))
+            except ValueError:
+                return None
+    return None
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -143,6 +190,12 @@ class Handler(socketserver.StreamRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                    struct.pack("ii", 1, 0))
         self.connection.close()
+
+    def skewed(self, headers):
+        """Whether a request was signed more than 5 minutes off the
+        clock of a server SKEW seconds ahead (unsigned ones are not)."""
+        t = amz_date(headers)
+        return t is not None and abs(t - (time.time() + SKEW)) > 300
 
     def send(self, status, reason, headers, body, head=False):
         out = ["HTTP/1.1 %d %s\r\n" % (status, reason)]
@@ -241,6 +294,67 @@ class Handler(socketserver.StreamRequestHandler):
             self.send_error(500, "Internal Server Error", "InternalError",
                             "We encountered an internal error.", (), head)
             return True
+        if mode == "skew":
+            if self.skewed(headers):
+                now = time.time() + SKEW
+                self.send_error(
+                    403, "Forbidden", "RequestTimeTooSkewed",
+                    "The difference between the request time and the "
+                    "current time is too large.",
+                    [("Date", email.utils.formatdate(now, usegmt=True))],
+                    head)
+                self.log("%s %s: answered RequestTimeTooSkewed"
+                         % (method, path[:120]))
+                return True
+            self.log("%s %s: signed with the server's clock, forwarded"
+                     % (method, path[:120]))
+        if mode == "error200":
+            body = s3_error("InternalError",
+                            "We encountered an internal error. "
+                            "Please try again.")
+            self.send(200, "OK", [("Content-Type", "application/xml"),
+                                  ("Content-Length", str(len(body)))],
+                      body, head)
+            return True
+        if mode in ("redirect307", "redirect301"):
+            up = "%s:%d" % (self.upstream.hostname, self.upstream.port)
+            if mode == "redirect307":
+                self.send_error(
+                    307, "Temporary Redirect", "TemporaryRedirect",
+                    "Please re-send this request to the specified "
+                    "temporary endpoint.",
+                    [("Location", "http://%s%s" % (up, path))], head)
+            else:
+                body = s3_error(
+                    "PermanentRedirect",
+                    "The bucket you are attempting to access must be "
+                    "addressed using the specified endpoint.",
+                    "<Endpoint>%s</Endpoint>" % up)
+                self.send(301, "Moved Permanently",
+                          [("Content-Type", "application/xml"),
+                           ("x-amz-bucket-region", REGION),
+                           ("Content-Length", str(len(body)))],
+                          body, head)
+            return True
+        if mode in ("error-html", "error-text403"):
+            if mode == "error-html":
+                body = (b"<html><head><title>503 Service Temporarily "
+                        b"Unavailable</title></head><body><center><h1>"
+                        b"503 Service Temporarily Unavailable</h1>"
+                        b"</center></body></html>\n")
+                st, rs, ct = 503, "Service Unavailable", "text/html"
+            else:
+                body = b"Forbidden\n"
+                st, rs, ct = 403, "Forbidden", "text/plain"
+            self.send(st, rs, [("Content-Type", ct),
+                               ("Content-Length", str(len(body)))],
+                      body, head)
+            return True
+        if mode == "429":
+            self.send_error(429, "Too Many Requests", "TooManyRequests",
+                            "Please reduce your request rate.",
+                            [("Retry-After", "1")], head)
+            return True
         if mode == "hold":
             held = self.rules.path + ".held"
             with open(held + ".tmp", "w", encoding="utf-8") as f:
@@ -313,8 +427,35 @@ class Handler(socketserver.StreamRequestHandler):
         if mode == "badxml":
             rbody = b'<?xml version="1.0"?><ListBucketResult><Contents><Ke'
             status, reason = 200, "OK"
+        if mode == "short-length":
+            rbody = rbody[:len(rbody) // 2]
+        if mode == "huge-headers":
+            for i in range(128):
+                out.append(("x-faultproxy-%d" % i, "j" * 1024))
         if not head:
             out.append(("Content-Length", str(len(rbody))))
+        if mode == "short-body":
+            self.send(status, reason, out, rbody[:len(rbody) // 2], head)
+            self.connection.shutdown(socket.SHUT_WR)
+            return False
+        if mode == "slow-headers":
+            raw = ["HTTP/1.1 %d %s\r\n" % (status, reason)]
+            raw += ["%s: %s\r\n" % (k, v) for k, v in out] + ["\r\n"]
+            raw = "".join(raw).encode("latin-1")
+            t0 = time.time()
+            for i in range(len(raw)):
+                self.wfile.write(raw[i:i + 1])
+                self.wfile.flush()
+                r, _, _ = select.select([self.connection], [], [], 0.1)
+                if r or time.time() - t0 > STALL_MAX:
+                    break  # the client hung up
+            else:
+                if not head:
+                    self.wfile.write(rbody)
+                    self.wfile.flush()
+            self.log("end of %s" % mode)
+            self.reset()
+            return False
         if mode == "stall-body":
             self.send(status, reason, out, rbody[:len(rbody) // 2], head)
             select.select([self.connection], [], [], STALL_MAX)
