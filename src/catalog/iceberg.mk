@@ -1,1 +1,0 @@
-# fragment of Makefile.am: see the header of Makefile.am

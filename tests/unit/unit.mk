@@ -1,0 +1,33 @@
+# fragment of Makefile.am: the unit tests (tests/unit/). Each program is
+# tests/unit/NAME.c linked with the layer libraries (LDADD in
+# Makefile.am); only a test with helper files lists its SOURCES.
+#
+# A new unit test is one more line of this list.
+check_PROGRAMS += \
+	tests/unit/test_cache \
+	tests/unit/test_catalog \
+	tests/unit/test_config \
+	tests/unit/test_conntest \
+	tests/unit/test_creds \
+	tests/unit/test_glob \
+	tests/unit/test_iceberg \
+	tests/unit/test_list_bounds \
+	tests/unit/test_metrics \
+	tests/unit/test_providers \
+	tests/unit/test_s3_store \
+	tests/unit/test_s3_xml \
+	tests/unit/test_secret \
+	tests/unit/test_sigv4 \
+	tests/unit/test_store_local \
+	tests/unit/test_store_mem \
+	tests/unit/test_util
+
+# the store conformance battery every driver runs, and the scripted S3
+# server of the request-level tests
+CONFORMANCE = tests/unit/store_conformance.c tests/unit/store_conformance.h
+tests_unit_test_store_local_SOURCES = tests/unit/test_store_local.c \
+	$(CONFORMANCE)
+tests_unit_test_store_mem_SOURCES = tests/unit/test_store_mem.c \
+	$(CONFORMANCE)
+tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
+	tests/unit/s3_scripted.c tests/unit/s3_scripted.h $(CONFORMANCE)
