@@ -23,6 +23,7 @@
 #include "fs/fs_priv.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 #define XATTR_META	"xattr"
 #define XATTR_VALUE_MAX 4096
@@ -30,17 +31,6 @@
 static bool is_user(const char *name)
 {
 	return strncmp(name, "user.", 5) == 0 && name[5] != '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* The attributes of a node as a JSON object (new reference). */
@@ -55,8 +45,10 @@ static json_t *load_xattrs(const struct bfs_node *node)
 		return json_object();
 	dec = bfs_xmalloc(strlen(enc) + 1);
 	for (const char *p = enc; *p; p++) {
-		if (p[0] == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			dec[n++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+		if (p[0] == '%' && bfs_hex_val(p[1]) >= 0 &&
+		    bfs_hex_val(p[2]) >= 0) {
+			dec[n++] = (char)(bfs_hex_val(p[1]) * 16 +
+					  bfs_hex_val(p[2]));
 			p += 2;
 		} else {
 			dec[n++] = *p;

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "net/http.h"
+#include "util.h"
 
 #define ERR_BODY_MAX	 (64 * 1024)
 #define DEFAULT_MAX_BODY (1024 * 1024)
@@ -979,28 +980,6 @@ static double retry_after(const struct bfs_http_resp *resp)
 	return -1;
 }
 
-/* Full jitter: uniform in [0, min(max, base * 2^n)], at least 1 ms. */
-static double backoff(const struct bfs_http_conf *conf, unsigned n)
-{
-	static __thread unsigned seed;
-	double cap = conf->backoff_base * ldexp(1.0, (int)BFS_MIN(n, 30u));
-
-	if (seed == 0)
-		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
-	if (cap > conf->backoff_max)
-		cap = conf->backoff_max;
-	return 0.001 + cap * ((double)rand_r(&seed) / RAND_MAX);
-}
-
-static void sleep_seconds(double s)
-{
-	struct timespec ts = {.tv_sec = (time_t)s};
-
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		struct bfs_http_resp *resp)
 {
@@ -1045,7 +1024,8 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		}
 		if (!again || !may_retry || n >= h->conf.retries)
 			break;
-		delay = backoff(&h->conf, n);
+		delay = bfs_backoff(h->conf.backoff_base, h->conf.backoff_max,
+				    n);
 		if (rc == 0) {
 			double ra = retry_after(resp);
 
@@ -1088,7 +1068,7 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 				req->method, url, why, n, h->conf.retries,
 				delay);
 		}
-		sleep_seconds(delay);
+		bfs_sleep_seconds(delay);
 	}
 	if (rc != 0 || default_retryable(resp->status))
 		atomic_fetch_add(&h->failures, 1);

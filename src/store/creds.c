@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "store/creds.h"
+#include "util.h"
 
 /* refresh when less than this remains (and less than half the life) */
 #define REFRESH_BEFORE 300
@@ -47,8 +48,7 @@ struct bfs_cred_set *bfs_cred_set_new(const char *access_key_id,
 				      const char *session_token,
 				      time_t expiration)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t la, ls, lt, need;
+	size_t la, ls, lt, maplen;
 	struct bfs_cred_set *s;
 	char *m;
 
@@ -60,22 +60,14 @@ struct bfs_cred_set *bfs_cred_set_new(const char *access_key_id,
 	la = strlen(access_key_id) + 1;
 	ls = strlen(secret_access_key) + 1;
 	lt = session_token && session_token[0] ? strlen(session_token) + 1 : 0;
-	need = (la + ls + lt + page - 1) / page * page;
-	m = mmap(NULL, need, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED) {
-		errno = ENOMEM;
+	/* a failed lock (RLIMIT_MEMLOCK) leaves the keys swappable and is
+	 * logged once per process, not for every refresh */
+	m = bfs_locked_alloc(la + ls + lt, &maplen);
+	if (!m)
 		return NULL;
-	}
-	/* a failed mlock (RLIMIT_MEMLOCK) leaves the keys swappable; the
-	 * stores warn about it once, not for every refresh */
-	(void)mlock(m, need);
-#ifdef MADV_DONTDUMP
-	madvise(m, need, MADV_DONTDUMP);
-#endif
 	s = bfs_xcalloc(1, sizeof(*s));
 	s->page = m;
-	s->page_len = need;
+	s->page_len = maplen;
 	memcpy(m, access_key_id, la);
 	s->access_key_id = m;
 	memcpy(m + la, secret_access_key, ls);
@@ -94,9 +86,7 @@ void bfs_cred_set_put(struct bfs_cred_set *s)
 	if (!s || atomic_fetch_sub_explicit((_Atomic int *)&s->refs, 1,
 					    memory_order_acq_rel) != 1)
 		return;
-	explicit_bzero(s->page, s->page_len);
-	munlock(s->page, s->page_len);
-	munmap(s->page, s->page_len);
+	bfs_locked_free(s->page, s->page_len);
 	free(s);
 }
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "store/creds_chain.h"
 #include "store/creds_remote.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -40,32 +41,22 @@ extern char **environ;
 struct lbuf {
 	char *p;
 	size_t len, cap;
+	size_t maplen; /* for bfs_locked_free() */
 };
 
 static int lbuf_init(struct lbuf *b, size_t cap)
 {
 	b->len = 0;
 	b->cap = cap;
-	b->p = mmap(NULL, cap + 1, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b->p == MAP_FAILED) {
-		b->p = NULL;
-		return ENOMEM;
-	}
-	(void)mlock(b->p, cap + 1);
-#ifdef MADV_DONTDUMP
-	madvise(b->p, cap + 1, MADV_DONTDUMP);
-#endif
-	return 0;
+	b->p = bfs_locked_alloc(cap + 1, &b->maplen);
+	return b->p ? 0 : ENOMEM;
 }
 
 static void lbuf_free(struct lbuf *b)
 {
 	if (!b->p)
 		return;
-	explicit_bzero(b->p, b->cap + 1);
-	munlock(b->p, b->cap + 1);
-	munmap(b->p, b->cap + 1);
+	bfs_locked_free(b->p, b->maplen);
 	b->p = NULL;
 }
 

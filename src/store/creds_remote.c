@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "store/creds_remote.h"
 #include "store/sigv4.h"
+#include "util.h"
 
 #define STS_VERSION "2011-06-15"
 #define FORM_TYPE   "application/x-www-form-urlencoded; charset=utf-8"
@@ -413,17 +414,15 @@ static void XMLCALL sts_text(void *ud, const XML_Char *s, int len)
 static int sts_answer(const struct bfs_http_resp *resp, const char *action,
 		      struct bfs_cred_set **out, char *err, size_t errlen)
 {
-	size_t need = sizeof(struct sts_parse);
 	struct sts_parse *p;
+	size_t maplen;
 	XML_Parser x;
 	time_t t = 0;
 	int rc = 0;
 
-	p = mmap(NULL, need, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	p = bfs_locked_alloc(sizeof(*p), &maplen);
+	if (!p)
 		return ENOMEM;
-	(void)mlock(p, need);
 	x = XML_ParserCreate_MM(NULL, &wipe_suite, NULL);
 	if (!x) {
 		rc = ENOMEM;
@@ -464,9 +463,7 @@ static int sts_answer(const struct bfs_http_resp *resp, const char *action,
 	if (!*out)
 		rc = errno;
 out:
-	explicit_bzero(p, need);
-	munlock(p, need);
-	munmap(p, need);
+	bfs_locked_free(p, maplen);
 	return rc;
 }
 

@@ -77,24 +77,13 @@ void etag_from_headers(const struct bfs_http_resp *resp, char *etag)
 		etag[0] = '\0';
 }
 
-void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static void md5_finish(EVP_MD_CTX *md5, struct digests *d)
 {
 	unsigned char m[EVP_MAX_MD_SIZE];
 	unsigned ml = 0;
 
 	EVP_DigestFinal_ex(md5, m, &ml);
-	hex(m, 16, d->md5_hex);
+	bfs_hex_encode(m, 16, d->md5_hex);
 	EVP_EncodeBlock((unsigned char *)d->md5_b64, m, 16);
 }
 
@@ -156,7 +145,7 @@ int digest_fd(struct s3_priv *p, int fd, off_t off, uint64_t len,
 			unsigned sl = 0;
 
 			EVP_DigestFinal_ex(sha, s, &sl);
-			hex(s, 32, d->sha256);
+			bfs_hex_encode(s, 32, d->sha256);
 		} else {
 			snprintf(d->sha256, sizeof(d->sha256),
 				 "UNSIGNED-PAYLOAD");
@@ -194,8 +183,8 @@ void digest_given(struct s3_priv *p, const unsigned char *md5,
 	if (p->conf.unsigned_payload)
 		snprintf(d->sha256, sizeof(d->sha256), "UNSIGNED-PAYLOAD");
 	else
-		hex(sha256, 32, d->sha256);
-	hex(md5, 16, d->md5_hex);
+		bfs_hex_encode(sha256, 32, d->sha256);
+	bfs_hex_encode(md5, 16, d->md5_hex);
 	EVP_EncodeBlock((unsigned char *)d->md5_b64, md5, 16);
 }
 

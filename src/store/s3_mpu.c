@@ -105,17 +105,6 @@ int s3_mpu_part(struct bfs_store *s, const char *key, const char *upload_id,
 	return rc;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The ETag S3 gives a completed multipart upload: MD5 of the parts' binary
  * MD5s, "-", the part count. @return false if a part ETag is not an MD5.
@@ -136,8 +125,8 @@ static bool multipart_etag(const struct bfs_part *parts, size_t n, char *out)
 			break;
 		}
 		for (int j = 0; j < 16 && ok; j++) {
-			int hi = hexval(parts[i].etag[2 * j]);
-			int lo = hexval(parts[i].etag[2 * j + 1]);
+			int hi = bfs_hex_val(parts[i].etag[2 * j]);
+			int lo = bfs_hex_val(parts[i].etag[2 * j + 1]);
 
 			ok = hi >= 0 && lo >= 0;
 			bin[j] = (unsigned char)(hi << 4 | lo);
@@ -146,7 +135,7 @@ static bool multipart_etag(const struct bfs_part *parts, size_t n, char *out)
 	}
 	if (ok) {
 		EVP_DigestFinal_ex(md5, m, &ml);
-		hex(m, 16, out);
+		bfs_hex_encode(m, 16, out);
 		snprintf(out + 32, BFS_ETAG_MAX - 32, "-%zu", n);
 	}
 	EVP_MD_CTX_free(md5);

@@ -30,6 +30,7 @@
 #include "store/s3.h"
 #include "store/s3_xml.h"
 #include "store/sigv4.h"
+#include "util.h"
 
 #define EMPTY_SHA256                                                           \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -152,7 +153,6 @@ int check_key(const char *key);
 void qadd(char **q, const char *name, const char *value);
 int add_meta(struct bfs_http_headers *h, const struct bfs_meta_list *m);
 void etag_from_headers(const struct bfs_http_resp *resp, char *etag);
-void hex(const unsigned char *d, size_t n, char *out);
 void digest_mem(const void *data, size_t len, struct digests *d);
 int digest_fd(struct s3_priv *p, int fd, off_t off, uint64_t len,
 	      struct digests *d);

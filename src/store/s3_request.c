@@ -389,18 +389,24 @@ int s3_check(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp,
 	return err;
 }
 
-static void sleep_backoff(const struct s3_priv *p, unsigned n)
+/*
+ * Sleep before retry n of a request begun at t0 (mono_usec): the jittered
+ * backoff every retry loop uses, so that clients retrying together spread
+ * out. The wait counts against op_timeout like the attempts do.
+ * @return 0, or ETIMEDOUT when the wait would end past the deadline (no
+ *         sleep then).
+ */
+static int sleep_backoff(const struct s3_priv *p, unsigned n, uint64_t t0)
 {
 	double base = p->conf.backoff_base > 0 ? p->conf.backoff_base : 0.1;
 	double cap = p->conf.backoff_max > 0 ? p->conf.backoff_max : 20;
-	double d = base * (double)(1u << BFS_MIN(n, 20u));
-	struct timespec ts;
+	double limit = p->conf.op_timeout > 0 ? p->conf.op_timeout : 30;
+	double d = bfs_backoff(base, cap, n);
 
-	if (d > cap)
-		d = cap;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
+	if ((double)(mono_usec() - t0) / 1e6 + d >= limit)
+		return ETIMEDOUT;
+	bfs_sleep_seconds(d);
+	return 0;
 }
 
 /*
@@ -410,6 +416,7 @@ static void sleep_backoff(const struct s3_priv *p, unsigned n)
  */
 int s3_run(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 {
+	uint64_t t0 = mono_usec();
 	unsigned n = 0;
 	int rc;
 
@@ -428,11 +435,14 @@ int s3_run(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 		}
 		if (!again)
 			break;
+		/* out of time: the error inside the 200 is the answer */
+		if (sleep_backoff(p, n, t0) != 0)
+			break;
 		bfs_log(LOG_INFO,
 			"%s: %s: error inside a 200 response, "
 			"retry %u/%u",
 			p->name, op->opname, n + 1, p->conf.retries);
-		sleep_backoff(p, n++);
+		n++;
 		bfs_http_resp_release(resp);
 		memset(resp, 0, sizeof(*resp));
 	}

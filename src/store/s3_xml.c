@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "store/s3_xml.h"
+#include "util.h"
 
 #define PATH_MAX_LEN 256
 
@@ -207,17 +208,6 @@ static int xp_run(const char *body, size_t len, const char *root, xp_end_fn end,
 
 /* ---- helpers ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *bfs_s3_url_decode(const char *s, size_t n, bool plus_is_space)
 {
 	char *out = bfs_xmalloc(n + 1), *o = out;
@@ -228,8 +218,8 @@ char *bfs_s3_url_decode(const char *s, size_t n, bool plus_is_space)
 
 			if (n - i < 3)
 				goto bad;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = bfs_hex_val(s[i + 1]);
+			lo = bfs_hex_val(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto bad;
 			*o++ = (char)(hi << 4 | lo);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "store/sigv4.h"
+#include "util.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 /* SigV4 presigned URLs are valid for at most seven days. */
@@ -68,17 +69,6 @@ static bool is_unreserved(unsigned char c)
 	       c == '~';
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void sb_add_pct(struct sbuf *b, unsigned char c)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -97,17 +87,6 @@ static void encode_n(struct sbuf *b, const char *s, size_t n, bool keep_slash)
 		else
 			sb_add_pct(b, c);
 	}
-}
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 void bfs_sigv4_amz_date(time_t t, char out[BFS_SIGV4_DATE_LEN])
@@ -129,7 +108,7 @@ void bfs_sigv4_sha256_hex(const void *data, size_t len,
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen != 32)
 		BFS_BUG("SHA-256 failed");
-	hex_encode(md, mdlen, out);
+	bfs_hex_encode(md, mdlen, out);
 }
 
 char *bfs_sigv4_uri_encode(const char *s, bool keep_slash)
@@ -150,8 +129,8 @@ static void canonical_path_s3(struct sbuf *b, const char *path)
 	for (const char *s = path; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '%' && hexval((unsigned char)s[1]) >= 0 &&
-		    hexval((unsigned char)s[2]) >= 0) {
+		if (c == '%' && bfs_hex_val((unsigned char)s[1]) >= 0 &&
+		    bfs_hex_val((unsigned char)s[2]) >= 0) {
 			sb_addn(b, s, 3);
 			s += 2;
 		} else if (is_unreserved(c) || c == '/') {
@@ -226,8 +205,8 @@ static int pct_decode(const char *s, size_t n, char *out, size_t *outlen)
 		}
 		if (i + 2 >= n)
 			return EINVAL;
-		hi = hexval((unsigned char)s[i + 1]);
-		lo = hexval((unsigned char)s[i + 2]);
+		hi = bfs_hex_val((unsigned char)s[i + 1]);
+		lo = bfs_hex_val((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0)
 			return EINVAL;
 		out[o++] = (char)(hi << 4 | lo);
@@ -535,7 +514,7 @@ static void signature_of(const struct bfs_sigv4_req *req, const char *secret,
 	hmac(k, sizeof(k), req->service, k);
 	hmac(k, sizeof(k), "aws4_request", k);
 	hmac(k, sizeof(k), sts, sig);
-	hex_encode(sig, sizeof(sig), out);
+	bfs_hex_encode(sig, sizeof(sig), out);
 	OPENSSL_cleanse(k, sizeof(k));
 	OPENSSL_cleanse(ksecret, slen + 4);
 	free(ksecret);
