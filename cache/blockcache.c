@@ -375,74 +375,16 @@ int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
 	return rc;
 }
 
-int bc_head(struct bfs_store *s, const char *key, struct bfs_obj_info *out)
+/* bfs_store.warm: the blocks that hold [off, off + len). */
+int bc_warm(struct bfs_store *s, const char *key, const char *etag,
+	    uint64_t off, uint64_t len)
 {
-	struct bfs_store *in = bc_priv_of(s)->inner;
+	uint64_t bs = bc_priv_of(s)->bs;
 
-	return in->head(in, key, out);
-}
-
-int bc_put(struct bfs_store *s, const struct bfs_put_req *req, char *etag_out)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->put(in, req, etag_out);
-}
-
-int bc_del(struct bfs_store *s, const char *key)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->del(in, key);
-}
-
-int bc_copy(struct bfs_store *s, const char *src, const char *dst,
-	    const struct bfs_meta_list *meta, const char *if_match,
-	    char *etag_out)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->copy(in, src, dst, meta, if_match, etag_out);
-}
-
-int bc_list(struct bfs_store *s, const struct bfs_list_req *req,
-	    struct bfs_list_result *out)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->list(in, req, out);
-}
-
-int bc_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
-		 char **upload_id)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->mpu_begin(in, req, upload_id);
-}
-
-int bc_mpu_part(struct bfs_store *s, const char *key, const char *upload_id,
-		int number, int fd, off_t off, size_t len, char *etag_out)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->mpu_part(in, key, upload_id, number, fd, off, len, etag_out);
-}
-
-int bc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
-		    const char *upload_id, const struct bfs_part *parts,
-		    size_t nparts, char *etag_out)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->mpu_complete(in, req, upload_id, parts, nparts, etag_out);
-}
-
-int bc_mpu_abort(struct bfs_store *s, const char *key, const char *upload_id)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	return in->mpu_abort(in, key, upload_id);
+	if (len == 0)
+		return EINVAL;
+	return bfs_blockcache_prefetch(s, key, etag, off / bs,
+				       (off + len - 1) / bs - off / bs + 1);
 }
 
 void bc_get_stats(struct bfs_store *s, struct bfs_store_stats *out)

@@ -324,23 +324,13 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	s->priv = p;
 	s->name = bfs_xasprintf("%s+blocks", inner->name);
 	s->kind = BFS_STORE_KIND_BLOCKCACHE;
-	s->inner = inner;
 	s->caps = inner->caps;
 	s->start = bc_start;
-	s->head = bc_head;
 	s->get_range = bc_get_range;
-	s->put = bc_put;
-	s->del = bc_del;
-	s->copy = bc_copy;
-	s->list = bc_list;
-	if (inner->mpu_begin) {
-		s->mpu_begin = bc_mpu_begin;
-		s->mpu_part = bc_mpu_part;
-		s->mpu_complete = bc_mpu_complete;
-		s->mpu_abort = bc_mpu_abort;
-	}
+	s->warm = bc_warm;
 	s->get_stats = bc_get_stats;
 	s->shutdown = bc_shutdown;
 	s->destroy = bc_destroy;
+	bfs_store_decorate(s, inner);
 	return s;
 }

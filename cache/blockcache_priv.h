@@ -215,22 +215,8 @@ void blk_put(struct blk *b);
 void cache_error(struct bc_priv *p, const char *what, int rc);
 int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
-int bc_head(struct bfs_store *s, const char *key, struct bfs_obj_info *out);
-int bc_put(struct bfs_store *s, const struct bfs_put_req *req, char *etag_out);
-int bc_del(struct bfs_store *s, const char *key);
-int bc_copy(struct bfs_store *s, const char *src, const char *dst,
-	    const struct bfs_meta_list *meta, const char *if_match,
-	    char *etag_out);
-int bc_list(struct bfs_store *s, const struct bfs_list_req *req,
-	    struct bfs_list_result *out);
-int bc_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
-		 char **upload_id);
-int bc_mpu_part(struct bfs_store *s, const char *key, const char *upload_id,
-		int number, int fd, off_t off, size_t len, char *etag_out);
-int bc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
-		    const char *upload_id, const struct bfs_part *parts,
-		    size_t nparts, char *etag_out);
-int bc_mpu_abort(struct bfs_store *s, const char *key, const char *upload_id);
+int bc_warm(struct bfs_store *s, const char *key, const char *etag,
+	    uint64_t off, uint64_t len);
 void bc_get_stats(struct bfs_store *s, struct bfs_store_stats *out);
 
 /* blockcache_index.c */

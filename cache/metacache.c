@@ -792,40 +792,6 @@ static int mc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 	return rc;
 }
 
-static int mc_get_range(struct bfs_store *s, const char *key, uint64_t off,
-			size_t len, void *buf, size_t *got,
-			const char *if_match)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->get_range(in, key, off, len, buf, got, if_match);
-}
-
-static int mc_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
-			char **upload_id)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_begin(in, req, upload_id);
-}
-
-static int mc_mpu_part(struct bfs_store *s, const char *key,
-		       const char *upload_id, int number, int fd, off_t off,
-		       size_t len, char *etag_out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_part(in, key, upload_id, number, fd, off, len, etag_out);
-}
-
-static int mc_mpu_abort(struct bfs_store *s, const char *key,
-			const char *upload_id)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_abort(in, key, upload_id);
-}
-
 static void mc_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
 {
 	struct bfs_store *in = priv_of(s)->inner;
@@ -1015,24 +981,20 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	s->priv = p;
 	s->name = bfs_xasprintf("%s+meta", inner->name);
 	s->kind = BFS_STORE_KIND_METACACHE;
-	s->inner = inner;
 	s->caps = inner->caps;
 	s->start = mc_start;
 	s->head = mc_head;
-	s->get_range = mc_get_range;
 	s->put = mc_put;
 	s->del = mc_del;
 	s->copy = mc_copy;
 	s->list = mc_list;
-	if (inner->mpu_begin) {
-		s->mpu_begin = mc_mpu_begin;
-		s->mpu_part = mc_mpu_part;
+	/* a completed upload replaces the key; the rest passes through */
+	if (inner->mpu_begin)
 		s->mpu_complete = mc_mpu_complete;
-		s->mpu_abort = mc_mpu_abort;
-	}
 	s->get_stats = mc_get_stats;
 	s->shutdown = mc_shutdown;
 	s->destroy = mc_destroy;
+	bfs_store_decorate(s, inner);
 	return s;
 }
 

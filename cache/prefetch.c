@@ -394,8 +394,8 @@ static void *worker(void *arg)
 		p->st.inflight_peak = BFS_MAX(p->st.inflight_peak, p->inflight);
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 
-		rc = bfs_blockcache_prefetch(p->bc, j->key, j->etag, j->block,
-					     j->n);
+		rc = p->inner->warm(p->inner, j->key, j->etag, j->block * p->bs,
+				    j->n * p->bs);
 
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		p->active--;
@@ -595,83 +595,6 @@ static void pf_destroy(struct bfs_store *s)
 	free(p);
 }
 
-/* ---- pass-through -----------------------------------------------------------
- */
-
-static int pf_head(struct bfs_store *s, const char *key,
-		   struct bfs_obj_info *out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->head(in, key, out);
-}
-
-static int pf_put(struct bfs_store *s, const struct bfs_put_req *req,
-		  char *etag_out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->put(in, req, etag_out);
-}
-
-static int pf_del(struct bfs_store *s, const char *key)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->del(in, key);
-}
-
-static int pf_copy(struct bfs_store *s, const char *src, const char *dst,
-		   const struct bfs_meta_list *meta, const char *if_match,
-		   char *etag_out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->copy(in, src, dst, meta, if_match, etag_out);
-}
-
-static int pf_list(struct bfs_store *s, const struct bfs_list_req *req,
-		   struct bfs_list_result *out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->list(in, req, out);
-}
-
-static int pf_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
-			char **upload_id)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_begin(in, req, upload_id);
-}
-
-static int pf_mpu_part(struct bfs_store *s, const char *key,
-		       const char *upload_id, int number, int fd, off_t off,
-		       size_t len, char *etag_out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_part(in, key, upload_id, number, fd, off, len, etag_out);
-}
-
-static int pf_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
-			   const char *upload_id, const struct bfs_part *parts,
-			   size_t nparts, char *etag_out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_complete(in, req, upload_id, parts, nparts, etag_out);
-}
-
-static int pf_mpu_abort(struct bfs_store *s, const char *key,
-			const char *upload_id)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	return in->mpu_abort(in, key, upload_id);
-}
-
 static void pf_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
 {
 	struct bfs_store *in = priv_of(s)->inner;
@@ -685,12 +608,14 @@ static void pf_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
 struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 				      struct bfs_store *inner)
 {
-	struct bfs_store *bc = conf->blockcache;
+	/* found through the stack, for its block size and drain (tests) */
+	struct bfs_store *bc =
+		bfs_store_layer(inner, BFS_STORE_KIND_BLOCKCACHE);
 	struct pf_priv *p;
 	struct bfs_store *s;
 	uint64_t per;
 
-	if (!bfs_blockcache_is(bc) || inner == NULL ||
+	if (bc == NULL || inner->warm == NULL ||
 	    (conf->cache_dir && !conf->bucket)) {
 		errno = EINVAL;
 		return NULL;
@@ -720,23 +645,12 @@ struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 	s->priv = p;
 	s->name = bfs_xasprintf("%s+prefetch", inner->name);
 	s->kind = BFS_STORE_KIND_PREFETCH;
-	s->inner = inner;
 	s->caps = inner->caps;
 	s->start = pf_start;
-	s->head = pf_head;
 	s->get_range = pf_get_range;
-	s->put = pf_put;
-	s->del = pf_del;
-	s->copy = pf_copy;
-	s->list = pf_list;
-	if (inner->mpu_begin) {
-		s->mpu_begin = pf_mpu_begin;
-		s->mpu_part = pf_mpu_part;
-		s->mpu_complete = pf_mpu_complete;
-		s->mpu_abort = pf_mpu_abort;
-	}
 	s->get_stats = pf_get_stats;
 	s->shutdown = pf_shutdown;
 	s->destroy = pf_destroy;
+	bfs_store_decorate(s, inner);
 	return s;
 }

@@ -38,8 +38,6 @@
 #include "store/store.h"
 
 struct bfs_prefetch_conf {
-	/* the block cache the threads fill: inner or a store below it */
-	struct bfs_store *blockcache;
 	const char *cache_dir; /* for the stats record; NULL: none */
 	const char *bucket;
 	uint64_t max_window;   /* bytes; 0: 64 MiB */
@@ -59,13 +57,13 @@ struct bfs_prefetch_stats {
 };
 
 /*
- * A prefetcher over inner (which it then owns), filling
- * conf->blockcache. inner is the metadata cache over the block cache in
- * a bucket's stack: the prefetcher asks inner->head for an object's
- * size once per object version it follows (a cache hit after open), so
- * the window never reaches past the end of the object.
- * @return the store, or NULL with errno EINVAL (conf->blockcache is not
- *         a block cache, bad conf); inner is untouched on failure.
+ * A prefetcher over inner (which it then owns), filling the block cache
+ * inner is or stacks (found by its kind) through inner->warm. inner is the
+ * metadata cache over the block cache in a bucket's stack: the prefetcher asks
+ * inner->head for an object's size once per object version it follows (a cache
+ * hit after open), so the window never reaches past the end of the object.
+ * @return the store, or NULL with errno EINVAL (no block cache in
+ *         inner's stack, bad conf); inner is untouched on failure.
  */
 struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 				      struct bfs_store *inner);

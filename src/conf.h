@@ -2,7 +2,7 @@
  * conf.h - the configuration of bucketfs: one INI file (inih) with
  * [bucketfs], [bucket NAME] and [catalog NAME] sections, plus `-o`
  * options on the command line, all described by one table of keys in
- * conf.c (name, type, default, limits, help) from which the INI
+ * conf_keys.c (name, type, default, limits, help) from which the INI
  * handler, the -o parser, --help and the sample config are generated.
  *
  * Precedence: built-in defaults < config file < -o / command line.

@@ -199,7 +199,6 @@ static struct bfs_store *add_caches(const struct bfs_config *cfg,
 		bc->destroy(bc);
 		goto fail;
 	}
-	pconf.blockcache = bc;
 	pf = bfs_prefetch_create(&pconf, mc);
 	if (pf == NULL) {
 		mc->destroy(mc);

@@ -105,6 +105,127 @@ struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind)
 	return NULL;
 }
 
+/* ---- pass-through operations of a decorating layer ---- */
+
+static int pass_start(struct bfs_store *s)
+{
+	return s->inner->start(s->inner);
+}
+
+static int pass_head(struct bfs_store *s, const char *key,
+		     struct bfs_obj_info *out)
+{
+	return s->inner->head(s->inner, key, out);
+}
+
+static int pass_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			  size_t len, void *buf, size_t *got,
+			  const char *if_match)
+{
+	return s->inner->get_range(s->inner, key, off, len, buf, got, if_match);
+}
+
+static int pass_put(struct bfs_store *s, const struct bfs_put_req *req,
+		    char *etag_out)
+{
+	return s->inner->put(s->inner, req, etag_out);
+}
+
+static int pass_del(struct bfs_store *s, const char *key)
+{
+	return s->inner->del(s->inner, key);
+}
+
+static int pass_copy(struct bfs_store *s, const char *src, const char *dst,
+		     const struct bfs_meta_list *meta, const char *if_match,
+		     char *etag_out)
+{
+	return s->inner->copy(s->inner, src, dst, meta, if_match, etag_out);
+}
+
+static int pass_list(struct bfs_store *s, const struct bfs_list_req *req,
+		     struct bfs_list_result *out)
+{
+	return s->inner->list(s->inner, req, out);
+}
+
+static int pass_mpu_begin(struct bfs_store *s, const struct bfs_put_req *req,
+			  char **upload_id)
+{
+	return s->inner->mpu_begin(s->inner, req, upload_id);
+}
+
+static int pass_mpu_part(struct bfs_store *s, const char *key,
+			 const char *upload_id, int number, int fd, off_t off,
+			 size_t len, char *etag_out)
+{
+	return s->inner->mpu_part(s->inner, key, upload_id, number, fd, off,
+				  len, etag_out);
+}
+
+static int pass_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
+			     const char *upload_id,
+			     const struct bfs_part *parts, size_t nparts,
+			     char *etag_out)
+{
+	return s->inner->mpu_complete(s->inner, req, upload_id, parts, nparts,
+				      etag_out);
+}
+
+static int pass_mpu_abort(struct bfs_store *s, const char *key,
+			  const char *upload_id)
+{
+	return s->inner->mpu_abort(s->inner, key, upload_id);
+}
+
+static int pass_warm(struct bfs_store *s, const char *key, const char *etag,
+		     uint64_t off, uint64_t len)
+{
+	return s->inner->warm(s->inner, key, etag, off, len);
+}
+
+static void pass_shutdown(struct bfs_store *s)
+{
+	s->inner->shutdown(s->inner);
+}
+
+#define FILL(op, pass)                                                         \
+	do {                                                                   \
+		if (!s->op)                                                    \
+			s->op = pass;                                          \
+	} while (0)
+
+void bfs_store_decorate(struct bfs_store *s, struct bfs_store *inner)
+{
+	s->inner = inner;
+	if (inner->start)
+		FILL(start, pass_start);
+	FILL(head, pass_head);
+	FILL(get_range, pass_get_range);
+	FILL(put, pass_put);
+	FILL(del, pass_del);
+	FILL(copy, pass_copy);
+	FILL(list, pass_list);
+	/* a layer over a store without multipart has none either */
+	if (inner->mpu_begin) {
+		FILL(mpu_begin, pass_mpu_begin);
+		FILL(mpu_part, pass_mpu_part);
+		FILL(mpu_complete, pass_mpu_complete);
+		FILL(mpu_abort, pass_mpu_abort);
+	} else {
+		s->mpu_begin = NULL;
+		s->mpu_part = NULL;
+		s->mpu_complete = NULL;
+		s->mpu_abort = NULL;
+	}
+	if (inner->warm)
+		FILL(warm, pass_warm);
+	if (inner->shutdown)
+		FILL(shutdown, pass_shutdown);
+}
+
+#undef FILL
+
 int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)

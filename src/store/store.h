@@ -230,6 +230,17 @@ struct bfs_store {
 	int (*mpu_abort)(struct bfs_store *s, const char *key,
 			 const char *upload_id);
 
+	/*
+	 * Bring len bytes at off of the version etag of key into the cache
+	 * of this stack, returning no data: a read of them is expected (the
+	 * prefetcher's way in, through the layers above the cache). May be
+	 * NULL: a stack without such a cache has nothing to warm.
+	 * @return 0, ERANGE (off past the end of the object), ENOENT, ESTALE
+	 *         (the object has another ETag now), EIO, ETIMEDOUT, EINVAL.
+	 */
+	int (*warm)(struct bfs_store *s, const char *key, const char *etag,
+		    uint64_t off, uint64_t len);
+
 	/* Copy the counters out; may be NULL. */
 	void (*get_stats)(struct bfs_store *s, struct bfs_store_stats *out);
 
@@ -256,6 +267,15 @@ bool bfs_store_is(const struct bfs_store *s, const char *kind);
  * included), following inner; NULL when there is none.
  */
 struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind);
+
+/*
+ * Make s a layer over inner: set s->inner, and send every operation s
+ * left NULL to inner unchanged: head, get_range, put, del, copy, list,
+ * the mpu_* (only when inner has them), warm, start and shutdown (when
+ * inner has them). A layer sets the operations it changes, then calls this;
+ * get_stats and destroy stay its own, caps what it set.
+ */
+void bfs_store_decorate(struct bfs_store *s, struct bfs_store *inner);
 
 /* Free the contents of info (not info itself); safe on a zeroed struct. */
 void bfs_obj_info_release(struct bfs_obj_info *info);

@@ -237,7 +237,6 @@ static int stack_open(struct stack *st, struct bfs_store *mem, uint64_t size,
 	memset(st, 0, sizeof(*st));
 	st->cnt = cnt_new(mem, false);
 	s = st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
-	pconf.blockcache = s;
 	if (s && meta)
 		s = bfs_metacache_create(&mconf, s);
 	if (s && prefetch)
