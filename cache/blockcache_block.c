@@ -369,6 +369,32 @@ static uint64_t piece_no(const struct bc_priv *p, uint64_t block, uint64_t i)
 }
 
 /*
+ * Put the got bytes at data, the pieces of block from first on, in the
+ * hot set: the next read of them, often at once, finds them there while
+ * they are being admitted (no flight guards a piece: it would otherwise
+ * be fetched again).
+ */
+static void hot_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+		       uint64_t first, const uint8_t *data, size_t got)
+{
+	uint8_t ikey[IKEY_LEN];
+	uint64_t atime = now_ns();
+
+	for (uint64_t i = first; (i - first) * PIECE < got; i++) {
+		size_t at = (size_t)(i - first) * PIECE;
+		struct blk *pb = blk_new(&p->blkpool);
+
+		pb->len = BFS_MIN((size_t)PIECE, got - at);
+		memcpy(pb->data, data + at, pb->len);
+		make_ikey(p, o, piece_no(p, block, i), ikey);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		hot_insert(p, ikey, pb, 0, atime);
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		blk_put(pb);
+	}
+}
+
+/*
  * Serve a small read w of block (which is nowhere) from its pieces: from
  * their files when every piece it touches is indexed, else with one
  * ranged GET of those pieces, each then admitted (one small file and one
@@ -383,6 +409,7 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 	uint64_t first = w->boff / PIECE, last = (w->boff + n - 1) / PIECE;
 	uint8_t ikey[IKEY_LEN];
 	struct blk *b = NULL;
+	struct hot *h;
 	struct bg *g;
 	size_t skip;
 	int rc;
@@ -397,8 +424,18 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 
 		pw.len = BFS_MIN(n - done, PIECE - pw.boff);
 		make_ikey(p, o, piece_no(p, block, i), ikey);
-		rc = from_disk(p, o, piece_no(p, block, i), ikey, &pw, &b, &iv,
-			       &flush);
+		/* just fetched, maybe not admitted yet (a Parquet reader
+		 * reads the footer's length, then the footer: one piece) */
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		h = hot_find(p, ikey);
+		if (h) {
+			b = blk_ref(h->b);
+			h->last = ++p->hot_clock;
+		}
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		rc = b ? 0
+		       : from_disk(p, o, piece_no(p, block, i), ikey, &pw, &b,
+				   &iv, &flush);
 		if (rc != 0)
 			break;
 		if (b)
@@ -436,6 +473,7 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 	/* short: the object ends here; else the block is whole as far as
 	 * we know (the caller stops when its read is done) */
 	w->blen = got < glen ? first * PIECE + got : p->bs;
+	hot_pieces(p, o, block, first, b->data, got);
 	/* kept behind the reader (files and an index transaction, which
 	 * waits for the other admissions): it has its bytes already */
 	g = got > 0 ? bg_new(p, o, block, b) : NULL;

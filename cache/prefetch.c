@@ -33,8 +33,22 @@
 /* An object version's random reads cluster once at least CLUSTER_MIN of
  * them, and a CLUSTER_DIV-th of all, fell into a block or group read
  * before: from then on each random read fetches its group. */
-#define CLUSTER_MIN 4
+#define CLUSTER_MIN 2
 #define CLUSTER_DIV 4
+/* A clustered reader's region (from its lowest to its highest random
+ * read, at most REGION_MAX_BYTES) is fetched whole once at least a
+ * DENSE_DIV-th of its blocks were read at random: a reader that keeps
+ * missing in a bounded part of a file will touch most of it, and many
+ * blocks in flight at once fill the pipe where one group at a time
+ * left it mostly idle (fio's 1,000 random 4 KiB reads in 64 MiB: 8
+ * blocks in flight at most, 344 IOPS; with the region, 500-650 on the
+ * same loaded machine). It is fetched in runs of REGION_RUN_BYTES,
+ * about the bandwidth-delay product of a real bucket (100 MiB/s x
+ * 20 ms): a run costs little more time than one block and half the
+ * requests. */
+#define DENSE_DIV	 8
+#define REGION_MAX_BYTES (256ull << 20)
+#define REGION_RUN_BYTES (2ull << 20)
 
 struct stream {
 	bool used;
@@ -56,9 +70,11 @@ struct pobj {
 	struct stream st[STREAMS];
 	uint64_t seen[SEEN_BLOCKS / 64];		   /* read at random */
 	uint64_t grouped[SEEN_BLOCKS / GROUP_BLOCKS / 64]; /* queued whole */
+	uint64_t queued[SEEN_BLOCKS / 64];		   /* of the region */
 	uint64_t nrandom;				   /* random reads */
-	uint64_t nnear; /* of those, into a block or group read before */
-	bool clustered; /* random reads cluster: fetch their blocks */
+	uint64_t nnear;	 /* of those, into a block or group read before */
+	bool clustered;	 /* random reads cluster: fetch their blocks */
+	uint64_t lo, hi; /* blocks [lo, hi) hold every random read seen */
 };
 
 /* Blocks [block, block+n) of one object version, fetched together. */
@@ -134,6 +150,7 @@ static struct pobj *obj_get(struct pf_priv *p, const char *key,
 	o->key = bfs_xstrdup(key);
 	snprintf(o->etag, sizeof(o->etag), "%s", etag);
 	o->eof_block = NO_EOF;
+	o->lo = NO_EOF;
 	o->last = ++p->clock;
 	o->next = p->objs;
 	p->objs = o;
@@ -181,6 +198,8 @@ static void note_random(struct pobj *o, uint64_t b0, uint64_t b1, uint64_t *q0,
 		}
 		for (uint64_t b = b0; b <= b1; b++)
 			set_bit(o->seen, b);
+		o->lo = BFS_MIN(o->lo, b0);
+		o->hi = BFS_MAX(o->hi, b1 + 1);
 	}
 	o->nrandom++;
 	if (near || g != NO_EOF)
@@ -198,6 +217,53 @@ static void note_random(struct pobj *o, uint64_t b0, uint64_t b1, uint64_t *q0,
 	if (g != NO_EOF) {
 		*q0 = *q1 > *q0 ? BFS_MIN(*q0, g) : g;
 		*q1 = BFS_MAX(*q1, g + GROUP_BLOCKS);
+	}
+}
+
+/* Whether o's random reads are dense in their region [lo, hi): a
+ * clustered reader that read at least a DENSE_DIV-th of its blocks. */
+static bool dense(const struct pf_priv *p, const struct pobj *o)
+{
+	uint64_t n = 0;
+
+	if (!o->clustered || o->lo >= o->hi || o->hi > SEEN_BLOCKS ||
+	    (o->hi - o->lo) * p->bs > REGION_MAX_BYTES)
+		return false;
+	for (uint64_t b = o->lo; b < o->hi; b++)
+		n += bit(o->seen, b);
+	return n * DENSE_DIV >= o->hi - o->lo;
+}
+
+static bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b,
+		    uint64_t n);
+
+/*
+ * Queue the blocks of o's region not queued before, one job each, from
+ * block b outward (the reader is there now), as long as the queue has
+ * room: later reads queue the rest. Lock held.
+ */
+static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t b)
+{
+	uint64_t hi = BFS_MIN(o->hi, o->eof_block), r0, r1;
+	uint64_t run = BFS_MIN(REGION_RUN_BYTES, p->max_inflight / 4) / p->bs;
+
+	run = BFS_MAX(run, 1);
+
+	for (uint64_t d = 0; b + d < hi || b >= o->lo + d; d++) {
+		uint64_t c[2] = {b + d, b - d};
+
+		for (int k = 0; k < (d ? 2 : 1); k++) {
+			if (c[k] < o->lo || c[k] >= hi || bit(o->queued, c[k]))
+				continue;
+			if (p->njobs >= p->queue_max)
+				return;
+			r0 = c[k] - c[k] % run;
+			r1 = BFS_MIN(r0 + run, hi);
+			r0 = BFS_MAX(r0, o->lo);
+			if (enqueue(p, o, r0, r1 - r0))
+				for (uint64_t x = r0; x < r1; x++)
+					set_bit(o->queued, x);
+		}
 	}
 }
 
@@ -322,6 +388,10 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 			o->eof_block = BFS_MIN(o->eof_block,
 					       (info.size + p->bs - 1) / p->bs);
 	}
+	if (s->window == 0 && dense(p, o)) {
+		enqueue_region(p, o, BFS_MIN(off / p->bs, o->hi - 1));
+		goto out;
+	}
 	if (s->window == 0) {
 		/* one block per job: each arrives as soon as it can (a run
 		 * arrives whole, at the end of its transfer) */
@@ -423,13 +493,61 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/*
+ * The queued job of one block that a read at off of (key, etag) needs
+ * now, taken off the queue, or NULL; lock held. A reader that waited
+ * behind a queue of a region's blocks would otherwise fetch pieces of
+ * its block while the block itself waits for a thread.
+ */
+static struct job *take_queued(struct pf_priv *p, const char *key,
+			       const char *etag, uint64_t off)
+{
+	uint64_t b = off / p->bs;
+
+	for (struct job **jp = &p->head, *prev = NULL; *jp;
+	     prev = *jp, jp = &(*jp)->next) {
+		struct job *j = *jp;
+
+		if (j->n > 4 || b < j->block || b >= j->block + j->n ||
+		    strcmp(j->key, key) != 0 || strcmp(j->etag, etag) != 0)
+			continue;
+		*jp = j->next;
+		if (p->tail == j)
+			p->tail = prev;
+		p->njobs--;
+		return j;
+	}
+	return NULL;
+}
+
 static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)
 {
 	struct pf_priv *p = priv_of(s);
+	struct job *j = NULL;
 	int rc;
 
+	if (if_match && if_match[0] && len > 0) {
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		if (p->running)
+			j = take_queued(p, key, if_match, off);
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	}
+	if (j) {
+		/* the reader fetches the block itself, now: it is the one
+		 * waiting (a failure is the read's own below) */
+		rc = p->inner->warm(p->inner, key, if_match, j->block * p->bs,
+				    j->n * p->bs);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		if (rc == 0)
+			p->st.fetched++;
+		p->st.promoted++;
+		BFS_PCHECK(pthread_cond_broadcast(&p->idle));
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		free(j->key);
+		free(j);
+	}
 	rc = p->inner->get_range(p->inner, key, off, len, buf, got, if_match);
 	if (rc == 0 && if_match && if_match[0] && len > 0)
 		observe(p, key, if_match, off, len, *got);
@@ -474,6 +592,7 @@ static void pf_tick(void *arg)
 			{"fetched", st.fetched},
 			{"dropped", st.dropped},
 			{"grouped", st.grouped},
+			{"promoted", st.promoted},
 			{"failed", st.failed},
 			{"inflight_peak", st.inflight_peak},
 		};

@@ -20,8 +20,15 @@
  *   toward blocks: a read into a block read at random before fetches
  *   that block, one into a group of 4 blocks where another was read
  *   fetches the group, each block with a request of its own; once a
- *   quarter of an object version's random reads (and at least 4) fell
+ *   quarter of an object version's random reads (and at least 2) fell
  *   near earlier ones, each of its random reads fetches its group.
+ * - A clustered reader whose random reads touched at least an eighth
+ *   of the blocks of its region (lowest to highest random read, at most
+ *   256 MiB) is dense: the region is fetched whole, in runs of 2 MiB
+ *   (or a quarter of max_inflight), from the read outward, each block
+ *   queued once; the region grows with the reads.
+ * - A read that needs a block still queued (not started) takes the job
+ *   off the queue and fetches the block itself, at once.
  * - At most max_inflight bytes are being fetched ahead at once (each
  *   thread holds one block; threads = min(threads, max_inflight / block
  *   size)); jobs that do not fit the queue are dropped, and the reader
@@ -52,6 +59,7 @@ struct bfs_prefetch_stats {
 	uint64_t fetched;	/* of those, fetched (or found present) */
 	uint64_t dropped;	/* not queued: the queue was full */
 	uint64_t grouped;	/* random reads that queued more than a block */
+	uint64_t promoted;	/* queued blocks a reader fetched itself */
 	uint64_t failed;	/* fetches that failed (past the end: not) */
 	uint64_t inflight_peak; /* most bytes being fetched at once */
 };
