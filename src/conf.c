@@ -374,9 +374,39 @@ static int finish_bucket(struct parse *ps, size_t idx)
 			    "profile of bucket '%s' is read by credentials = "
 			    "chain only",
 			    b->name);
-	for (int i = BK_ACCESS_KEY_ID; i <= BK_SECRET_ACCESS_KEY; i++) {
-		const char *v = *(char **)((char *)b + bucket_keys[i].off);
+	if (b->sse_kms_key_id && b->sse != BFS_SSE_KMS)
+		return fail(ps, lines[BK_SSE_KMS_KEY_ID],
+			    "sse_kms_key_id of bucket '%s' is read by sse = "
+			    "kms only",
+			    b->name);
+	if (b->sse_customer_key && b->sse != BFS_SSE_C)
+		return fail(ps, lines[BK_SSE_CUSTOMER_KEY],
+			    "sse_customer_key of bucket '%s' is read by sse = "
+			    "c only",
+			    b->name);
+	if (b->sse == BFS_SSE_C && !b->sse_customer_key)
+		return fail(ps, lines[BK_SSE],
+			    "bucket '%s' has sse = c but no sse_customer_key "
+			    "(store one with 'bucketfs bucket update %s --sse "
+			    "c --sse-customer-key-file FILE')",
+			    b->name, b->name);
+	/* the customer key travels in every request: never in clear over
+	 * a network, whatever allow_insecure says */
+	if (b->sse == BFS_SSE_C && b->endpoint &&
+	    parse_endpoint(b->endpoint, &https, &host, &hostlen) == 0 &&
+	    !https && !is_loopback_host(host, hostlen))
+		return fail(ps, lines[BK_SSE],
+			    "bucket '%s' has sse = c over plain http://: the "
+			    "customer key would cross the network in clear; "
+			    "use an https:// endpoint",
+			    b->name);
+	for (int i = BK_ACCESS_KEY_ID; i <= BK_SSE_CUSTOMER_KEY; i++) {
+		const char *v;
 
+		if (i != BK_ACCESS_KEY_ID && i != BK_SECRET_ACCESS_KEY &&
+		    i != BK_SSE_CUSTOMER_KEY)
+			continue;
+		v = *(char **)((char *)b + bucket_keys[i].off);
 		if (!v)
 			continue;
 		ps->has_credentials = true;

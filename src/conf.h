@@ -41,6 +41,14 @@ enum bfs_credentials {
 	BFS_CREDENTIALS_ANONYMOUS,
 };
 
+/* sse = of a bucket: how the objects it writes are encrypted at rest */
+enum bfs_sse {
+	BFS_SSE_NONE, /* the bucket's default encryption */
+	BFS_SSE_S3,   /* AES256, keys managed by the provider */
+	BFS_SSE_KMS,  /* aws:kms, with sse_kms_key_id or the aws/s3 key */
+	BFS_SSE_C,    /* a customer key sent with every request */
+};
+
 /* [bucket NAME] */
 struct bfs_bucket_conf {
 	char *name;
@@ -60,7 +68,15 @@ struct bfs_bucket_conf {
 	char *secret_access_key;
 	enum bfs_credentials credentials;
 	char *profile; /* credentials = chain: the AWS profile, or NULL */
-	int line;      /* line of the section header, 0 for builtin */
+	enum bfs_sse sse;
+	char *sse_kms_key_id; /* sse = kms: the key; NULL: aws/s3 */
+	/* sse = c: the key's base64, encrypted like the keys */
+	char *sse_customer_key;
+	char *storage_class; /* x-amz-storage-class of new objects, or NULL */
+	bool requester_pays; /* x-amz-request-payer: requester */
+	char *ca_bundle;     /* PEM CAs to trust; NULL: the system's */
+	char *proxy;	     /* forward proxy URL; NULL: the environment's */
+	int line;	     /* line of the section header, 0 for builtin */
 };
 
 enum bfs_catalog_type {
@@ -202,6 +218,7 @@ const char *bfs_provider_name(enum bfs_provider p);
 const char *bfs_catalog_type_name(enum bfs_catalog_type t);
 const char *bfs_metadata_mode_name(enum bfs_metadata_mode m);
 const char *bfs_credentials_name(enum bfs_credentials c);
+const char *bfs_sse_name(enum bfs_sse s);
 
 /* credentials = of b with the default resolved (never _DEFAULT). */
 enum bfs_credentials

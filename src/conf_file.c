@@ -209,6 +209,11 @@ void bfs_config_release(struct bfs_config *cfg)
 		free(b->access_key_id);
 		free(b->secret_access_key);
 		free(b->profile);
+		free(b->sse_kms_key_id);
+		free(b->sse_customer_key);
+		free(b->storage_class);
+		free(b->ca_bundle);
+		free(b->proxy);
 	}
 	free(cfg->buckets);
 	for (size_t i = 0; i < cfg->ncatalogs; i++) {

@@ -20,6 +20,7 @@ static const char *const catalog_names[] = {"managed", "bucket-tables",
 					    "iceberg", NULL};
 const char *const credentials_names[] = {"default", "keys", "chain",
 					 "anonymous", NULL};
+const char *const sse_names[] = {"none", "s3", "kms", "c", NULL};
 
 #define MiB (1024.0 * 1024.0)
 #define GiB (1024.0 * MiB)
@@ -381,6 +382,73 @@ const struct key_def bucket_keys[] = {
 	 .def_doc = "AWS_PROFILE, else default",
 	 .help = "Profile of ~/.aws/credentials and ~/.aws/config that the "
 		 "chain reads (credentials = chain)."},
+	{.name = "sse",
+	 .type = KT_ENUM,
+	 .off = BKT(sse),
+	 .names = sse_names,
+	 .def = "none",
+	 .providers = PROV_REMOTE,
+	 .help = "Server-side encryption of the objects written: none (the "
+		 "bucket's default), s3 (AES256 with keys the provider "
+		 "manages), kms (aws:kms, see sse_kms_key_id) or c (a "
+		 "customer key, sse_customer_key, sent with every request "
+		 "that writes or reads an object; https or loopback only)."},
+	{.name = "sse_kms_key_id",
+	 .example = "arn:aws:kms:us-east-1:123456789012:key/...",
+	 .type = KT_STR,
+	 .off = BKT(sse_kms_key_id),
+	 .check = check_kms_key,
+	 .providers = PROV_REMOTE,
+	 .def_doc = "the account's aws/s3 key",
+	 .help = "sse = kms: id, ARN or alias of the KMS key."},
+	{.name = "sse_customer_key",
+	 .example = "enc:v1:...",
+	 .type = KT_SECRET,
+	 .off = BKT(sse_customer_key),
+	 .check = check_secret,
+	 .providers = PROV_REMOTE,
+	 .def_doc = "none (required for sse = c)",
+	 .help = "sse = c: the 256-bit key, encrypted like the keys (as "
+		 "written by 'bucketfs bucket connect --sse c "
+		 "--sse-customer-key-file FILE'). Objects written with it "
+		 "cannot be read without it."},
+	{.name = "storage_class",
+	 .example = "STANDARD_IA",
+	 .type = KT_STR,
+	 .off = BKT(storage_class),
+	 .check = check_storage_class,
+	 .providers = PROV_REMOTE,
+	 .def_doc = "the bucket's default (STANDARD)",
+	 .help = "Storage class of the objects written (uploads and the "
+		 "copies of a rename), such as STANDARD_IA or "
+		 "INTELLIGENT_TIERING."},
+	{.name = "requester_pays",
+	 .type = KT_BOOL,
+	 .off = BKT(requester_pays),
+	 .def = "false",
+	 .providers = PROV_REMOTE,
+	 .help = "Send x-amz-request-payer: requester with every request, "
+		 "to use a Requester Pays bucket (this account pays for "
+		 "the requests and the transfer)."},
+	{.name = "ca_bundle",
+	 .example = "/etc/bucketfs/ca.pem",
+	 .type = KT_PATH,
+	 .off = BKT(ca_bundle),
+	 .providers = PROV_REMOTE,
+	 .def_doc = "the system's CAs",
+	 .help = "PEM file of the CAs that verify the endpoint's TLS "
+		 "certificate, instead of the system's (a private CA)."},
+	{.name = "proxy",
+	 .example = "http://proxy.example.com:3128",
+	 .type = KT_STR,
+	 .off = BKT(proxy),
+	 .check = check_proxy,
+	 .providers = PROV_REMOTE,
+	 .def_doc = "http_proxy, HTTPS_PROXY and NO_PROXY of the "
+		    "environment",
+	 .help = "Forward proxy of every request of this bucket "
+		 "(http://HOST:PORT; https endpoints go through a CONNECT "
+		 "tunnel); NO_PROXY does not apply to it."},
 };
 #undef BKT
 _Static_assert(BK_COUNT == BFS_ARRAY_SIZE(bucket_keys), "bucket keys");
@@ -436,6 +504,13 @@ bfs_bucket_credentials_mode(const struct bfs_bucket_conf *b)
 	if (b->credentials != BFS_CREDENTIALS_DEFAULT)
 		return b->credentials;
 	return b->access_key_id ? BFS_CREDENTIALS_KEYS : BFS_CREDENTIALS_CHAIN;
+}
+
+const char *bfs_sse_name(enum bfs_sse v)
+{
+	if ((unsigned)v < BFS_ARRAY_SIZE(sse_names) - 1)
+		return sse_names[v];
+	return "?";
 }
 
 const char *bfs_credentials_name(enum bfs_credentials c)

@@ -33,6 +33,7 @@
 _Static_assert(sizeof(enum bfs_provider) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum bfs_metadata_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum bfs_catalog_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum bfs_sse) == sizeof(int), "enum size");
 
 /* A config file is small; anything bigger is a mistake (or an attack). */
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -85,6 +86,13 @@ enum {
 	BK_SECRET_ACCESS_KEY,
 	BK_CREDENTIALS,
 	BK_PROFILE,
+	BK_SSE,
+	BK_SSE_KMS_KEY_ID,
+	BK_SSE_CUSTOMER_KEY,
+	BK_STORAGE_CLASS,
+	BK_REQUESTER_PAYS,
+	BK_CA_BUNDLE,
+	BK_PROXY,
 	BK_COUNT
 };
 
@@ -99,6 +107,7 @@ enum { CK_TYPE, CK_BUCKET, CK_PREFIX, CK_COUNT };
 
 /* conf_keys.c */
 extern const char *const credentials_names[];
+extern const char *const sse_names[];
 #define OPT_KEY_COUNT 28 /* checked in conf_keys.c */
 extern const struct key_def opt_keys[OPT_KEY_COUNT];
 extern const struct key_def bucket_keys[BK_COUNT];
@@ -120,6 +129,9 @@ int check_log_file(const char *v, char *why, size_t whylen);
 int check_debug(const char *v, char *why, size_t whylen);
 int check_token(const char *v, char *why, size_t whylen);
 int check_profile(const char *v, char *why, size_t whylen);
+int check_kms_key(const char *v, char *why, size_t whylen);
+int check_storage_class(const char *v, char *why, size_t whylen);
+int check_proxy(const char *v, char *why, size_t whylen);
 int check_bucket(const char *v, char *why, size_t whylen);
 int check_account(const char *v, char *why, size_t whylen);
 int parse_endpoint(const char *v, bool *https, const char **host,

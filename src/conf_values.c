@@ -185,6 +185,62 @@ int check_token(const char *v, char *why, size_t whylen)
 	return 0;
 }
 
+int check_kms_key(const char *v, char *why, size_t whylen)
+{
+	size_t n = strlen(v);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] <= ' ' || v[i] > '~') {
+			n = 0;
+			break;
+		}
+	}
+	if (n == 0 || n > 2048) {
+		snprintf(why, whylen,
+			 "expected a KMS key id, ARN or alias/NAME (printable, "
+			 "no spaces)");
+		return EINVAL;
+	}
+	return 0;
+}
+
+int check_storage_class(const char *v, char *why, size_t whylen)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 64 ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
+		snprintf(why, whylen,
+			 "expected a storage class in capitals, such as "
+			 "STANDARD_IA");
+		return EINVAL;
+	}
+	return 0;
+}
+
+int check_proxy(const char *v, char *why, size_t whylen)
+{
+	static const char *const schemes[] = {"http://", "https://",
+					      "socks5://", "socks5h://"};
+	size_t n = strlen(v);
+	bool ok = false;
+
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(schemes); i++)
+		if (strncmp(v, schemes[i], strlen(schemes[i])) == 0 &&
+		    n > strlen(schemes[i]))
+			ok = true;
+	for (size_t i = 0; i < n && ok; i++)
+		if (v[i] <= ' ' || v[i] > '~')
+			ok = false;
+	if (!ok || n > 1024) {
+		snprintf(why, whylen,
+			 "expected a proxy URL such as http://HOST:PORT "
+			 "(http, https, socks5 or socks5h)");
+		return EINVAL;
+	}
+	return 0;
+}
+
 int check_profile(const char *v, char *why, size_t whylen)
 {
 	size_t n = strlen(v);

@@ -792,6 +792,163 @@ int bfs_bucket_credentials(const struct bfs_config *cfg,
 	return 0;
 }
 
+/* ---- SSE-C customer keys ------------------------------------------------ */
+
+int bfs_secret_read_file(const char *path, struct bfs_secret **out, char *err,
+			 size_t errlen)
+{
+	char buf[BFS_SECRET_MAX + 1];
+	size_t n = 0;
+	int fd, rc = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = errno;
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+			 strerror(rc));
+		return rc;
+	}
+	while (n < sizeof(buf)) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = errno;
+			snprintf(err, errlen, "cannot read '%s': %s", path,
+				 strerror(rc));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > BFS_SECRET_MAX || n == 0) {
+		rc = n ? E2BIG : ENODATA;
+		snprintf(err, errlen, "'%s' is %s", path,
+			 n ? "longer than any key" : "empty");
+		goto out;
+	}
+	*out = bfs_secret_new(buf, n);
+	if (!*out) {
+		rc = errno;
+		snprintf(err, errlen, "cannot keep the key of '%s': %s", path,
+			 strerror(rc));
+	}
+out:
+	close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+int bfs_secret_sse_key_b64(const struct bfs_secret *in, struct bfs_secret **b64,
+			   char *err, size_t errlen)
+{
+	unsigned char raw[BFS_SSE_KEY_LEN + 16];
+	char text[4 * ((BFS_SSE_KEY_LEN + 2) / 3) + 8];
+	const char *p = in->data;
+	size_t n = in->len;
+	int r, rc = 0;
+
+	*b64 = NULL;
+	if (n == BFS_SSE_KEY_LEN) {
+		memcpy(raw, p, n);
+	} else {
+		while (n > 0 && strchr(" \t\r\n", p[n - 1]))
+			n--;
+		while (n > 0 && strchr(" \t", p[0])) {
+			p++;
+			n--;
+		}
+		/* 32 bytes are 44 base64 characters, one '=' of padding */
+		r = n == 44 && p[43] == '=' && p[42] != '=' &&
+				    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					      "abcdefghijklmnopqrstuvwxyz"
+					      "0123456789+/") == 43
+			    ? EVP_DecodeBlock(raw, (const unsigned char *)p, 44)
+			    : -1;
+		if (r != BFS_SSE_KEY_LEN + 1) { /* the padding decodes too */
+			snprintf(err, errlen,
+				 "the SSE-C customer key must be 32 bytes, "
+				 "raw or in base64 ('openssl rand 32' or "
+				 "'openssl rand -base64 32' makes one)");
+			rc = EINVAL;
+			goto out;
+		}
+	}
+	EVP_EncodeBlock((unsigned char *)text, raw, BFS_SSE_KEY_LEN);
+	*b64 = bfs_secret_new(text, strlen(text));
+	if (!*b64) {
+		rc = errno;
+		snprintf(err, errlen, "cannot keep the customer key: %s",
+			 strerror(rc));
+	}
+out:
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(text, sizeof(text));
+	return rc;
+}
+
+int bfs_bucket_sse_key(const struct bfs_config *cfg,
+		       const struct bfs_bucket_conf *b, struct bfs_secret **key,
+		       char *err, size_t errlen)
+{
+	struct bfs_master_key *mk = NULL, *pending = NULL;
+	struct bfs_secret *plain = NULL;
+	const char *v = b->sse_customer_key;
+	int rc;
+
+	*key = NULL;
+	if (!v) {
+		snprintf(err, errlen, "bucket '%s' has no sse_customer_key",
+			 b->name);
+		return ENOENT;
+	}
+	(void)bfs_secret_harden_process();
+	if (!bfs_secret_is_encrypted(v)) {
+		if (!b->allow_plaintext_credentials) {
+			snprintf(err, errlen,
+				 "sse_customer_key of bucket '%s' is not "
+				 "encrypted and allow_plaintext_credentials is "
+				 "not set",
+				 b->name);
+			return EINVAL;
+		}
+		plain = bfs_secret_new(v, strlen(v));
+		rc = plain ? 0 : errno;
+		goto check;
+	}
+	rc = bfs_master_key_load(cfg->path, false, &mk, err, errlen);
+	if (rc != 0)
+		goto out;
+	rc = decrypt_field(mk, b->name, "sse_customer_key", v, &plain, err,
+			   errlen);
+	if (rc == EBADMSG) {
+		char err2[512];
+
+		pending = pending_key(cfg->path);
+		if (pending &&
+		    decrypt_field(pending, b->name, "sse_customer_key", v,
+				  &plain, err2, sizeof(err2)) == 0)
+			rc = 0;
+	}
+check:
+	if (rc == 0) {
+		rc = bfs_secret_sse_key_b64(plain, key, err, errlen);
+		if (rc != 0)
+			snprintf(err, errlen,
+				 "sse_customer_key of bucket '%s' is not a "
+				 "32-byte key in base64",
+				 b->name);
+	}
+out:
+	bfs_secret_free(plain);
+	bfs_master_key_free(mk);
+	bfs_master_key_free(pending);
+	return rc;
+}
+
 void bfs_secret_scrub_environment(void)
 {
 	static const char *const names[] = {

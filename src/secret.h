@@ -173,6 +173,38 @@ int bfs_bucket_credentials(const struct bfs_config *cfg,
 			   struct bfs_secret **akid, struct bfs_secret **secret,
 			   char *err, size_t errlen);
 
+/* Bytes of an SSE-C customer key (AES-256). */
+#define BFS_SSE_KEY_LEN 32
+
+/*
+ * Read a whole small file (at most BFS_SECRET_MAX bytes) into a new
+ * secret: a key given as a file rather than in argv.
+ * @return 0; E2BIG (longer); ENODATA (empty); the errno of open/read;
+ *         err names the file, never its content.
+ */
+int bfs_secret_read_file(const char *path, struct bfs_secret **out, char *err,
+			 size_t errlen);
+
+/*
+ * An SSE-C customer key as S3 takes it: the base64 of its 32 bytes.
+ * @param in the key, either its 32 raw bytes or their base64 (blanks
+ *        and a newline around it allowed).
+ * @param b64 receives the canonical base64 text (44 characters).
+ * @return 0, or EINVAL (not 32 bytes either way) with err set.
+ */
+int bfs_secret_sse_key_b64(const struct bfs_secret *in, struct bfs_secret **b64,
+			   char *err, size_t errlen);
+
+/*
+ * The SSE-C customer key of bucket b (sse = c): sse_customer_key
+ * decrypted like the keys (bfs_bucket_credentials()), as base64.
+ * @return 0; ENOENT (none in the section); the errnos of
+ *         bfs_bucket_credentials() for a value that does not decrypt.
+ */
+int bfs_bucket_sse_key(const struct bfs_config *cfg,
+		       const struct bfs_bucket_conf *b, struct bfs_secret **key,
+		       char *err, size_t errlen);
+
 /*
  * Wipe the values of AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
  * AWS_SESSION_TOKEN in place (so /proc/PID/environ no longer shows them)

@@ -424,6 +424,19 @@ static bool same_str(const char *a, const char *b)
 	       (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* The options the driver sends as headers or connects with. */
+static bool same_options(const struct bfs_bucket_conf *a,
+			 const struct bfs_bucket_conf *b)
+{
+	return a->sse == b->sse &&
+	       same_str(a->sse_kms_key_id, b->sse_kms_key_id) &&
+	       same_str(a->sse_customer_key, b->sse_customer_key) &&
+	       same_str(a->storage_class, b->storage_class) &&
+	       a->requester_pays == b->requester_pays &&
+	       same_str(a->ca_bundle, b->ca_bundle) &&
+	       same_str(a->proxy, b->proxy);
+}
+
 /* What the driver was built from: another value needs another store. */
 static bool same_driver(const struct bfs_bucket_conf *a,
 			const struct bfs_bucket_conf *b)
@@ -435,7 +448,8 @@ static bool same_driver(const struct bfs_bucket_conf *a,
 	       same_str(a->dir, b->dir) && a->path_style == b->path_style &&
 	       a->allow_insecure == b->allow_insecure &&
 	       (a->credentials == BFS_CREDENTIALS_ANONYMOUS) ==
-		       (b->credentials == BFS_CREDENTIALS_ANONYMOUS);
+		       (b->credentials == BFS_CREDENTIALS_ANONYMOUS) &&
+	       same_options(a, b);
 }
 
 static bool same_creds(const struct bfs_bucket_conf *a,
@@ -523,9 +537,11 @@ static void reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 	}
 	if (!same_driver(st->built, b))
 		bfs_log(LOG_WARNING,
-			"bucket '%s': its provider, endpoint, region or bucket "
-			"changed in the configuration; this mount goes on with "
-			"the ones it started with until it is remounted",
+			"bucket '%s': its provider, endpoint, region, bucket "
+			"or options (sse, storage_class, requester_pays, "
+			"ca_bundle, proxy) changed in the configuration; this "
+			"mount goes on with the ones it started with until it "
+			"is remounted",
 			b->name);
 	apply_creds(st, cfg, b);
 	was_live = st->live;

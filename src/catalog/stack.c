@@ -136,12 +136,15 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 	struct bfs_endpoint ep = {0};
 	struct bfs_s3_conf conf = {0};
 	struct bfs_store *s = NULL;
+	struct bfs_secret *ssec = NULL;
+	char why[512] = "";
 	int rc;
 
 	rc = bfs_provider_resolve(b, &ep, err, errlen);
 	if (rc != 0)
 		goto out;
 	bfs_stack_s3_conf(cfg, b, &ep, NULL, NULL, &conf);
+	bfs_stack_s3_sse_key(cfg, b, &conf, &ssec, why, sizeof(why));
 	conf.creds = bucket_creds(cfg, b, &ep);
 	if (creds)
 		*creds = conf.creds;
@@ -149,6 +152,7 @@ static struct bfs_store *open_s3(const struct bfs_config *cfg,
 	s = bfs_s3_create(&conf, err, errlen);
 	if (s == NULL)
 		rc = errno ? errno : EIO;
+	bfs_secret_free(ssec);
 out:
 	bfs_endpoint_release(&ep);
 	if (s == NULL)

@@ -25,4 +25,18 @@ void bfs_stack_s3_conf(const struct bfs_config *cfg,
 		       const struct bfs_endpoint *ep, const char *access_key_id,
 		       const char *secret_access_key, struct bfs_s3_conf *conf);
 
+struct bfs_secret;
+
+/*
+ * The SSE-C customer key of b (sse = c) into conf: decrypted into *key,
+ * which the caller frees (bfs_secret_free()) once bfs_s3_create() has
+ * copied it; when it does not decrypt, the cause is written to why and
+ * set as conf->sse_key_error, so that the bucket fails alone. Nothing
+ * for another sse.
+ */
+void bfs_stack_s3_sse_key(const struct bfs_config *cfg,
+			  const struct bfs_bucket_conf *b,
+			  struct bfs_s3_conf *conf, struct bfs_secret **key,
+			  char *why, size_t whylen);
+
 #endif

@@ -207,7 +207,13 @@ struct bucket_args {
 	const char *pos[3];
 	int npos;
 	const char *provider, *bucket, *region, *endpoint, *account_id, *prefix;
-	bool path_style, allow_insecure, no_test, keys_from_stdin, write;
+	const char *credentials, *profile;
+	/* options of the section (bucketfs.conf(5)); "" unsets on update */
+	const char *sse, *sse_kms_key_id, *sse_key_file, *storage_class;
+	const char *ca_bundle, *proxy;
+	bool path_style, allow_insecure, requester_pays;
+	bool no_path_style, no_allow_insecure, no_requester_pays;
+	bool no_test, keys_from_stdin, write;
 	bool new_keys;	   /* update: ask for keys even with other options */
 	bool connect_opts; /* any option only connect and update take */
 	bool field_opts;   /* any option that changes a field of the section */
@@ -236,6 +242,20 @@ static int parse_args(int argc, char **argv, struct bucket_args *a)
 		{"--account-id", offsetof(struct bucket_args, account_id), true,
 		 true},
 		{"--prefix", offsetof(struct bucket_args, prefix), true, true},
+		{"--credentials", offsetof(struct bucket_args, credentials),
+		 true, true},
+		{"--profile", offsetof(struct bucket_args, profile), true,
+		 true},
+		{"--sse", offsetof(struct bucket_args, sse), true, true},
+		{"--sse-kms-key-id",
+		 offsetof(struct bucket_args, sse_kms_key_id), true, true},
+		{"--sse-customer-key-file",
+		 offsetof(struct bucket_args, sse_key_file), true, true},
+		{"--storage-class", offsetof(struct bucket_args, storage_class),
+		 true, true},
+		{"--ca-bundle", offsetof(struct bucket_args, ca_bundle), true,
+		 true},
+		{"--proxy", offsetof(struct bucket_args, proxy), true, true},
 	};
 	static const struct {
 		const char *name;
@@ -246,6 +266,14 @@ static int parse_args(int argc, char **argv, struct bucket_args *a)
 		 true},
 		{"--allow-insecure",
 		 offsetof(struct bucket_args, allow_insecure), true, true},
+		{"--requester-pays",
+		 offsetof(struct bucket_args, requester_pays), true, true},
+		{"--no-path-style", offsetof(struct bucket_args, no_path_style),
+		 true, true},
+		{"--no-allow-insecure",
+		 offsetof(struct bucket_args, no_allow_insecure), true, true},
+		{"--no-requester-pays",
+		 offsetof(struct bucket_args, no_requester_pays), true, true},
 		{"--no-test", offsetof(struct bucket_args, no_test), true,
 		 false},
 		{"--keys-from-stdin",
@@ -329,6 +357,144 @@ static const struct bfs_bucket_conf *find_bucket(const struct bfs_config *cfg,
 
 /* ---- connect ----------------------------------------------------------- */
 
+/*
+ * What each provider needs besides the bucket: the one table connect,
+ * its guide and update check a section against.
+ */
+static const struct provider_info {
+	const char *name, *menu;
+	const char *option; /* the field it needs, or NULL */
+	const char *value;  /* its placeholder in messages */
+	size_t off;	    /* of that field in struct bucket_args */
+	const char *why;    /* what the field is */
+	const char *ask;    /* the guide's question */
+} providers[] = {
+	{"s3", "Amazon S3", "--region", "R",
+	 offsetof(struct bucket_args, region), "such as us-east-1",
+	 "Region (such as us-east-1)"},
+	{"r2", "Cloudflare R2", "--account-id", "ID",
+	 offsetof(struct bucket_args, account_id),
+	 "the 32 hex digits of your Cloudflare account",
+	 "Cloudflare account id (32 hex digits)"},
+	{"gcs", "Google Cloud Storage (HMAC keys)", NULL, NULL, 0, NULL, NULL},
+	{"custom", "any S3-compatible endpoint (MinIO, Ceph RGW, ...)",
+	 "--endpoint", "URL", offsetof(struct bucket_args, endpoint),
+	 "such as http://127.0.0.1:9000",
+	 "Endpoint URL (such as http://127.0.0.1:9000)"},
+};
+
+static const struct provider_info *provider_info(const char *name)
+{
+	for (size_t i = 0; name && i < BFS_ARRAY_SIZE(providers); i++)
+		if (strcmp(providers[i].name, name) == 0)
+			return &providers[i];
+	return NULL;
+}
+
+static const char **arg_field(const struct bucket_args *a, size_t off)
+{
+	return (const char **)((char *)a + off);
+}
+
+/* The field the provider of a needs and a lacks, or NULL. */
+static const struct provider_info *provider_missing(const struct bucket_args *a)
+{
+	const struct provider_info *p = provider_info(a->provider);
+
+	if (p && p->option && !*arg_field(a, p->off))
+		return p;
+	return NULL;
+}
+
+/* "--region R for s3, --account-id ID for r2, ...": for messages. */
+static void provider_needs_text(char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(providers) && n < outlen; i++) {
+		if (!providers[i].option)
+			continue;
+		n += (size_t)snprintf(out + n, outlen - n, "%s%s %s for %s",
+				      n ? ", " : "", providers[i].option,
+				      providers[i].value, providers[i].name);
+	}
+}
+
+/*
+ * The fields of a section as connect or update would write them: the
+ * provider known, the fields it needs present, the credentials and
+ * options consistent. For update, a holds the merged section.
+ * @return 0, or EINVAL with the message printed.
+ */
+static int check_fields(const struct bucket_args *a, const char *cmd)
+{
+	const struct provider_info *p = provider_info(a->provider);
+	const struct provider_info *miss;
+
+	if (!a->provider) {
+		bfs_cli_error("bucket %s needs --provider (s3, r2, gcs or "
+			      "custom)",
+			      cmd);
+		return EINVAL;
+	}
+	if (!p) {
+		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
+			      a->provider);
+		return EINVAL;
+	}
+	if (!a->bucket) {
+		bfs_cli_error("bucket %s needs --bucket (the name of the "
+			      "bucket at the provider)",
+			      cmd);
+		return EINVAL;
+	}
+	miss = provider_missing(a);
+	if (miss) {
+		bfs_cli_error("provider %s needs %s (%s)", miss->name,
+			      miss->option, miss->why);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* Options that contradict each other, whatever the section holds. */
+static int check_options(const struct bucket_args *a)
+{
+	if ((a->path_style && a->no_path_style) ||
+	    (a->allow_insecure && a->no_allow_insecure) ||
+	    (a->requester_pays && a->no_requester_pays)) {
+		bfs_cli_error("an option and its --no- form were both given");
+		return EINVAL;
+	}
+	if (a->credentials && a->credentials[0] &&
+	    strcmp(a->credentials, "keys") != 0 &&
+	    strcmp(a->credentials, "chain") != 0 &&
+	    strcmp(a->credentials, "anonymous") != 0) {
+		bfs_cli_error("unknown --credentials '%s' (keys, chain or "
+			      "anonymous)",
+			      a->credentials);
+		return EINVAL;
+	}
+	if (a->profile && a->profile[0] && a->credentials &&
+	    strcmp(a->credentials, "chain") != 0) {
+		bfs_cli_error("--profile goes with --credentials chain (the "
+			      "profile of the AWS shared files)");
+		return EINVAL;
+	}
+	if ((a->keys_from_stdin || a->new_keys) && a->credentials &&
+	    strcmp(a->credentials, "keys") != 0) {
+		bfs_cli_error("keys are read only for --credentials keys");
+		return EINVAL;
+	}
+	if (a->provider && !provider_info(a->provider)) {
+		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
+			      a->provider);
+		return EINVAL;
+	}
+	return 0;
+}
+
 static int check_connect_args(const struct bucket_args *a, const char *name)
 {
 	char why[256];
@@ -342,45 +508,23 @@ static int check_connect_args(const struct bucket_args *a, const char *name)
 			      "builtin bucket: choose another name");
 		return EINVAL;
 	}
-	if (!a->provider) {
-		bfs_cli_error("bucket connect needs --provider (s3, r2, gcs "
-			      "or custom)");
+	if (check_options(a) != 0)
 		return EINVAL;
-	}
-	if (strcmp(a->provider, "s3") != 0 && strcmp(a->provider, "r2") != 0 &&
-	    strcmp(a->provider, "gcs") != 0 &&
-	    strcmp(a->provider, "custom") != 0) {
-		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
-			      a->provider);
-		return EINVAL;
-	}
-	if (!a->bucket) {
-		bfs_cli_error("bucket connect needs --bucket (the name of the "
-			      "bucket at the provider)");
-		return EINVAL;
-	}
-	if (strcmp(a->provider, "s3") == 0 && !a->region) {
-		bfs_cli_error("provider s3 needs --region (such as "
-			      "us-east-1)");
-		return EINVAL;
-	}
-	if (strcmp(a->provider, "r2") == 0 && !a->account_id) {
-		bfs_cli_error("provider r2 needs --account-id (the 32 hex "
-			      "digits of your Cloudflare account)");
-		return EINVAL;
-	}
-	if (strcmp(a->provider, "custom") == 0 && !a->endpoint) {
-		bfs_cli_error("provider custom needs --endpoint (such as "
-			      "http://127.0.0.1:9000)");
-		return EINVAL;
-	}
-	return 0;
+	return check_fields(a, "connect");
 }
 
-/* The new section, keys aside. */
+/*
+ * The fields a gives, into the section: a value replaces the one there,
+ * an empty value ("--proxy ''") removes the key, and a change that makes
+ * other keys meaningless removes those (keys under chain or anonymous,
+ * a KMS key id without sse = kms, a customer key without sse = c).
+ */
 static int set_fields(struct bfs_config_edit *e, const char *section,
 		      const struct bucket_args *a)
 {
+	char *ca = a->ca_bundle && a->ca_bundle[0]
+			   ? bfs_cli_config_path(a->ca_bundle)
+			   : NULL;
 	const struct {
 		const char *key, *value;
 	} kv[] = {
@@ -390,21 +534,68 @@ static int set_fields(struct bfs_config_edit *e, const char *section,
 		{"endpoint", a->endpoint},
 		{"account_id", a->account_id},
 		{"prefix", a->prefix},
-		{"path_style", a->path_style ? "true" : NULL},
-		{"allow_insecure", a->allow_insecure ? "true" : NULL},
+		{"path_style", a->path_style	  ? "true"
+			       : a->no_path_style ? "false"
+						  : NULL},
+		{"allow_insecure", a->allow_insecure	  ? "true"
+				   : a->no_allow_insecure ? "false"
+							  : NULL},
+		{"credentials", a->credentials},
+		{"profile", a->profile},
+		{"sse", a->sse},
+		{"sse_kms_key_id", a->sse_kms_key_id},
+		{"storage_class", a->storage_class},
+		{"requester_pays", a->requester_pays	  ? "true"
+				   : a->no_requester_pays ? "false"
+							  : NULL},
+		{"ca_bundle", ca ? ca : a->ca_bundle},
+		{"proxy", a->proxy},
 	};
+	int rc = 0;
 
-	for (size_t i = 0; i < BFS_ARRAY_SIZE(kv); i++) {
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(kv) && rc == 0; i++) {
 		if (!kv[i].value)
 			continue;
+		if (!kv[i].value[0]) {
+			bfs_config_edit_unset(e, section, kv[i].key);
+			continue;
+		}
 		if (bfs_config_edit_set(e, section, kv[i].key, kv[i].value) !=
 		    0) {
 			bfs_cli_error("bad value for %s: '%s'", kv[i].key,
 				      kv[i].value);
-			return EINVAL;
+			rc = EINVAL;
 		}
 	}
-	return 0;
+	free(ca);
+	if (a->credentials && (strcmp(a->credentials, "chain") == 0 ||
+			       strcmp(a->credentials, "anonymous") == 0)) {
+		bfs_config_edit_unset(e, section, "access_key_id");
+		bfs_config_edit_unset(e, section, "secret_access_key");
+	}
+	if (a->credentials && strcmp(a->credentials, "chain") != 0 &&
+	    !a->profile)
+		bfs_config_edit_unset(e, section, "profile");
+	if (a->sse && strcmp(a->sse, "kms") != 0 && !a->sse_kms_key_id)
+		bfs_config_edit_unset(e, section, "sse_kms_key_id");
+	if (a->sse && strcmp(a->sse, "c") != 0)
+		bfs_config_edit_unset(e, section, "sse_customer_key");
+	return rc;
+}
+
+/*
+ * A bucket_args view of a parsed section, for check_fields() on what
+ * update would write.
+ */
+static void args_of_section(const struct bfs_bucket_conf *b,
+			    struct bucket_args *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->provider = bfs_provider_name(b->provider);
+	out->bucket = b->bucket;
+	out->region = b->region;
+	out->endpoint = b->endpoint;
+	out->account_id = b->account_id;
 }
 
 /* Parse the edit's text as the file would be. */
@@ -420,6 +611,8 @@ static int parse_edit(const struct bfs_config_edit *e, const char *path,
 	free(text);
 	if (rc != 0)
 		bfs_cli_error("%s: %s", what, err);
+	else /* the master key is the one beside this file */
+		cfg->path = bfs_xstrdup(path);
 	return rc;
 }
 
@@ -444,19 +637,16 @@ static int encrypt_into(struct bfs_config_edit *e, const char *section,
 /* What connect still needs from the user, or NULL when nothing. */
 static const char *missing_field(const struct bucket_args *a, const char *name)
 {
+	const struct provider_info *p;
+
 	if (!name)
 		return "NAME";
 	if (!a->provider)
 		return "--provider";
 	if (!a->bucket)
 		return "--bucket";
-	if (strcmp(a->provider, "s3") == 0 && !a->region)
-		return "--region";
-	if (strcmp(a->provider, "r2") == 0 && !a->account_id)
-		return "--account-id";
-	if (strcmp(a->provider, "custom") == 0 && !a->endpoint)
-		return "--endpoint";
-	return NULL;
+	p = provider_missing(a);
+	return p ? p->option : NULL;
 }
 
 /*
@@ -522,12 +712,7 @@ static char *ask_needed(const char *question, const char *def)
 static int guide(struct bucket_args *g, const char **name, char **owned,
 		 size_t *nowned)
 {
-	static const char *const providers[][2] = {
-		{"s3", "Amazon S3"},
-		{"r2", "Cloudflare R2"},
-		{"gcs", "Google Cloud Storage (HMAC keys)"},
-		{"custom", "any S3-compatible endpoint (MinIO, Ceph RGW, ...)"},
-	};
+	const struct provider_info *p;
 	char *v;
 
 #define KEEP(x) (owned[(*nowned)++] = (x))
@@ -537,14 +722,14 @@ static int guide(struct bucket_args *g, const char **name, char **owned,
 		fprintf(stderr, "Provider:\n");
 		for (size_t i = 0; i < BFS_ARRAY_SIZE(providers); i++)
 			fprintf(stderr, "  %zu) %-7s %s\n", i + 1,
-				providers[i][0], providers[i][1]);
+				providers[i].name, providers[i].menu);
 		v = ask("Choose 1-4", "1");
 		if (v == NULL)
 			return ENODATA;
 		for (size_t i = 0; i < BFS_ARRAY_SIZE(providers); i++)
 			if ((v[0] == (char)('1' + i) && !v[1]) ||
-			    strcmp(v, providers[i][0]) == 0)
-				g->provider = providers[i][0];
+			    strcmp(v, providers[i].name) == 0)
+				g->provider = providers[i].name;
 		if (!g->provider)
 			fprintf(stderr, "  '%s' is not one of 1-4\n", v);
 		free(v);
@@ -569,25 +754,14 @@ static int guide(struct bucket_args *g, const char **name, char **owned,
 			return ENODATA;
 		g->bucket = KEEP(v);
 	}
-	if (strcmp(g->provider, "r2") == 0 && !g->account_id) {
-		v = ask_needed("Cloudflare account id (32 hex digits)", NULL);
+	p = provider_missing(g);
+	if (p) {
+		v = ask_needed(p->ask, NULL);
 		if (v == NULL)
 			return ENODATA;
-		g->account_id = KEEP(v);
+		*arg_field(g, p->off) = KEEP(v);
 	}
-	if (strcmp(g->provider, "custom") == 0 && !g->endpoint) {
-		v = ask_needed("Endpoint URL (such as http://127.0.0.1:9000)",
-			       NULL);
-		if (v == NULL)
-			return ENODATA;
-		g->endpoint = KEEP(v);
-	}
-	if (strcmp(g->provider, "s3") == 0 && !g->region) {
-		v = ask_needed("Region (such as us-east-1)", NULL);
-		if (v == NULL)
-			return ENODATA;
-		g->region = KEEP(v);
-	} else if (strcmp(g->provider, "custom") == 0 && !g->region) {
+	if (strcmp(g->provider, "custom") == 0 && !g->region) {
 		v = ask("Region, if the server needs one (empty: none)", NULL);
 		if (v == NULL)
 			return ENODATA;
@@ -617,14 +791,16 @@ static int cmd_connect(const struct bucket_args *a, const char *name)
 	if (missing == NULL)
 		return connect_one(a, name);
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-		bfs_cli_error(
-			"bucket connect needs %s: give NAME --provider "
-			"s3|r2|gcs|custom --bucket B, plus --region R for s3, "
-			"--account-id ID for r2, --endpoint URL for custom; "
-			"the keys with --keys-from-stdin or in "
-			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or run "
-			"it on a terminal to be asked for each)",
-			missing);
+		char needs[256];
+
+		provider_needs_text(needs, sizeof(needs));
+		bfs_cli_error("bucket connect needs %s: give NAME --provider "
+			      "s3|r2|gcs|custom --bucket B, plus %s; the keys "
+			      "with --keys-from-stdin or in AWS_ACCESS_KEY_ID "
+			      "and AWS_SECRET_ACCESS_KEY, or --credentials "
+			      "chain|anonymous (or run it on a terminal to be "
+			      "asked for each)",
+			      missing, needs);
 		return 2;
 	}
 	rc = guide(&g, &name, owned, &nowned);
@@ -637,6 +813,160 @@ static int cmd_connect(const struct bucket_args *a, const char *name)
 	return rc == ENODATA ? 2 : rc;
 }
 
+/*
+ * The connection test of section b of cfg with the credentials a mount
+ * of it would use: new keys when given (akid, secret), else by its
+ * credentials = (anonymous; the chain resolved here, in this process's
+ * environment; the stored keys, decrypted here).
+ * @param keys_fix how the user gives other keys, for the failure line.
+ * @return 0, or an errno (the failure printed).
+ */
+static int test_section(const struct bfs_config *cfg,
+			const struct bfs_bucket_conf *b,
+			const struct bfs_secret *akid,
+			const struct bfs_secret *secret, bool write,
+			const char *keys_fix)
+{
+	struct bfs_conntest_conf tc = {.write = write, .keys_fix = keys_fix};
+	struct bfs_secret *skid = NULL, *ssecret = NULL;
+	struct bfs_cred_set *chain = NULL;
+	char err[1024] = "", *fix = NULL;
+	int rc;
+
+	if (akid) {
+		return bfs_conntest_run(cfg, b, akid->data, secret->data, &tc);
+	}
+	tc.saved = true;
+	switch (bfs_bucket_credentials_mode(b)) {
+	case BFS_CREDENTIALS_ANONYMOUS:
+		printf("bucket '%s': anonymous requests (credentials = "
+		       "anonymous)\n",
+		       b->name);
+		rc = bfs_conntest_run(cfg, b, NULL, NULL, &tc);
+		break;
+	case BFS_CREDENTIALS_CHAIN: {
+		struct bfs_chain_conf cc = {.name = b->name,
+					    .profile = b->profile,
+					    .region = b->region};
+		char src[128] = "";
+
+		(void)bfs_secret_harden_process();
+		rc = bfs_creds_chain_resolve(&cc, &chain, src, sizeof(src), err,
+					     sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("bucket '%s': %s", b->name, err);
+			break;
+		}
+		printf("bucket '%s': credentials from %s%s (credentials = "
+		       "chain)\n",
+		       b->name, src, chain->expiration ? ", temporary" : "");
+		fix = bfs_xasprintf("fix the credentials of %s", src);
+		tc.keys_fix = fix;
+		tc.session_token = chain->session_token;
+		rc = bfs_conntest_run(cfg, b, chain->access_key_id,
+				      chain->secret_access_key, &tc);
+		break;
+	}
+	default:
+		/* decrypts in this process (made undumpable first) */
+		rc = bfs_bucket_credentials(cfg, b, &skid, &ssecret, err,
+					    sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("%s", err);
+			break;
+		}
+		if (!b->access_key_id) {
+			fix = bfs_xstrdup("set the right AWS_ACCESS_KEY_ID and "
+					  "AWS_SECRET_ACCESS_KEY");
+			tc.keys_fix = fix;
+		}
+		rc = bfs_conntest_run(cfg, b, skid->data, ssecret->data, &tc);
+		break;
+	}
+	bfs_secret_free(skid);
+	bfs_secret_free(ssecret);
+	bfs_cred_set_put(chain);
+	free(fix);
+	return rc;
+}
+
+/*
+ * The SSE-C customer key of --sse-customer-key-file (32 bytes, raw or in
+ * base64), else asked without echo on a terminal, encrypted into the
+ * section like the keys.
+ * @return 0, or an errno (the failure printed).
+ */
+static int store_sse_key(struct bfs_config_edit *e, const char *section,
+			 const char *name, const char *path,
+			 const struct bucket_args *a)
+{
+	struct bfs_secret *raw = NULL, *b64 = NULL;
+	struct bfs_master_key *mk = NULL;
+	char err[1024] = "";
+	int rc;
+
+	if (a->sse_key_file) {
+		rc = bfs_secret_read_file(a->sse_key_file, &raw, err,
+					  sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("%s", err);
+			goto out;
+		}
+	} else if (isatty(STDIN_FILENO)) {
+		echo_off();
+		fprintf(stderr, "SSE-C customer key, base64 of 32 bytes (not "
+				"echoed): ");
+		rc = read_secret_line(STDIN_FILENO, &raw);
+		echo_on();
+		if (rc != 0) {
+			bfs_cli_error("cannot read the customer key: %s",
+				      rc == ENODATA ? "empty" : strerror(rc));
+			goto out;
+		}
+	} else {
+		bfs_cli_error("sse = c needs the customer key: give it with "
+			      "--sse-customer-key-file FILE (32 bytes, raw or "
+			      "base64; 'openssl rand 32 >FILE' makes one)");
+		rc = EINVAL;
+		goto out;
+	}
+	rc = bfs_secret_sse_key_b64(raw, &b64, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		goto out;
+	}
+	rc = encrypt_into(e, section, name, mk, "sse_customer_key", b64);
+out:
+	bfs_secret_free(raw);
+	bfs_secret_free(b64);
+	bfs_master_key_free(mk);
+	return rc;
+}
+
+/* Whether these options make the section one whose keys are read. */
+static bool reads_keys(const struct bucket_args *a)
+{
+	return !a->credentials || strcmp(a->credentials, "keys") == 0;
+}
+
+static int commit(struct bfs_config_edit *e)
+{
+	char err[1024] = "";
+	int rc = bfs_config_edit_commit(e, err, sizeof(err));
+
+	if (rc != 0)
+		bfs_cli_error("%s", rc == EAGAIN ? "the config file changed "
+						   "while this command ran: "
+						   "run it again"
+						 : err);
+	return rc;
+}
+
 static int connect_one(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cur = {0}, next = {0};
@@ -646,6 +976,7 @@ static int connect_one(const struct bucket_args *a, const char *name)
 	const struct bfs_bucket_conf *b;
 	char *path = NULL, *section = NULL, *kpath = NULL;
 	char err[1024] = "";
+	bool keys = reads_keys(a);
 	enum key_source src;
 	int rc;
 
@@ -665,8 +996,8 @@ static int connect_one(const struct bucket_args *a, const char *name)
 	if (bfs_config_bucket(&cur, name) ||
 	    bfs_config_edit_has_section(e, section)) {
 		bfs_cli_error("bucket '%s' already exists (see 'bucketfs "
-			      "bucket show %s'; 'bucketfs bucket remove %s' "
-			      "first to connect it anew)",
+			      "bucket show %s'; 'bucketfs bucket update %s' "
+			      "changes it)",
 			      name, name, name);
 		rc = EEXIST;
 		goto out;
@@ -681,6 +1012,17 @@ static int connect_one(const struct bucket_args *a, const char *name)
 	rc = set_fields(e, section, a);
 	if (rc != 0)
 		goto out;
+	/* from here on the process holds keys */
+	rc = bfs_secret_harden_process();
+	if (rc != 0)
+		bfs_cli_error("warning: cannot make the process undumpable: "
+			      "%s",
+			      strerror(rc));
+	if (a->sse && strcmp(a->sse, "c") == 0) {
+		rc = store_sse_key(e, section, name, path, a);
+		if (rc != 0)
+			goto out;
+	}
 	rc = parse_edit(e, path, &next, "cannot add this bucket");
 	if (rc != 0)
 		goto out;
@@ -690,26 +1032,19 @@ static int connect_one(const struct bucket_args *a, const char *name)
 		rc = EINVAL;
 		goto out;
 	}
-	/* from here on the process holds keys */
-	rc = bfs_secret_harden_process();
-	if (rc != 0)
-		bfs_cli_error("warning: cannot make the process undumpable: "
-			      "%s",
-			      strerror(rc));
-	rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
-	if (rc != 0)
-		goto out;
-	if (src == KEYS_ENV)
-		fprintf(stderr,
-			"bucketfs: using the keys of "
-			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n");
+	if (keys) {
+		rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
+		if (rc != 0)
+			goto out;
+		if (src == KEYS_ENV)
+			fprintf(stderr, "bucketfs: using the keys of "
+					"AWS_ACCESS_KEY_ID and "
+					"AWS_SECRET_ACCESS_KEY\n");
+	}
 	if (!a->no_test) {
-		struct bfs_conntest_conf tc = {
-			.keys_fix = "run 'bucketfs bucket connect' again with "
-				    "the right keys",
-		};
-
-		rc = bfs_conntest_run(&next, b, akid->data, secret->data, &tc);
+		rc = test_section(&next, b, akid, secret, false,
+				  "run 'bucketfs bucket connect' again with "
+				  "the right keys");
 		if (rc != 0) {
 			bfs_cli_error("bucket '%s' was not saved: the "
 				      "connection test failed (fix the error "
@@ -718,28 +1053,30 @@ static int connect_one(const struct bucket_args *a, const char *name)
 			goto out;
 		}
 	}
-	rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", err);
-		goto out;
+	if (keys) {
+		rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
+		if (rc != 0) {
+			bfs_cli_error("%s", err);
+			goto out;
+		}
+		rc = encrypt_into(e, section, name, mk, "access_key_id", akid);
+		if (rc == 0)
+			rc = encrypt_into(e, section, name, mk,
+					  "secret_access_key", secret);
+		if (rc != 0)
+			goto out;
 	}
-	rc = encrypt_into(e, section, name, mk, "access_key_id", akid);
-	if (rc == 0)
-		rc = encrypt_into(e, section, name, mk, "secret_access_key",
-				  secret);
+	rc = commit(e);
 	if (rc != 0)
 		goto out;
-	rc = bfs_config_edit_commit(e, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", rc == EAGAIN ? "the config file changed "
-						   "while this command ran: "
-						   "run it again"
-						 : err);
-		goto out;
+	if (keys) {
+		kpath = bfs_master_key_path(path);
+		printf("saved bucket '%s' in %s (keys encrypted with %s)\n",
+		       name, path, kpath);
+	} else {
+		printf("saved bucket '%s' in %s (credentials = %s)\n", name,
+		       path, a->credentials);
 	}
-	kpath = bfs_master_key_path(path);
-	printf("saved bucket '%s' in %s (keys encrypted with %s)\n", name, path,
-	       kpath);
 out:
 	bfs_secret_free(akid);
 	bfs_secret_free(secret);
@@ -757,10 +1094,12 @@ out:
 
 /*
  * `bucket update NAME [options]`: the fields given change, the others
- * stay; new keys are read when asked for (--keys-from-stdin, --new-keys)
+ * stay; new keys are read when asked for (--keys-from-stdin, --new-keys),
+ * when the section turns to --credentials keys without keys of its own,
  * or when nothing else is to change (the plain command rotates keys).
- * The result is tested like a connect before it replaces the section,
- * and running mounts pick it up (watch.h).
+ * The result is tested like a connect, with the credentials it will use,
+ * before it replaces the section, and running mounts pick it up
+ * (watch.h).
  */
 static int cmd_update(const struct bucket_args *a, const char *name)
 {
@@ -768,7 +1107,8 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 	struct bfs_config_edit *e = NULL;
 	struct bfs_secret *akid = NULL, *secret = NULL;
 	struct bfs_master_key *mk = NULL;
-	const struct bfs_bucket_conf *b;
+	const struct bfs_bucket_conf *b, *old;
+	struct bucket_args merged;
 	char *path = NULL, *section = NULL;
 	char err[1024] = "";
 	bool read_new = a->keys_from_stdin || a->new_keys || !a->field_opts;
@@ -780,13 +1120,10 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 			      "builtin_dir in [bucketfs] instead");
 		return 2;
 	}
-	if (a->provider && strcmp(a->provider, "s3") != 0 &&
-	    strcmp(a->provider, "r2") != 0 && strcmp(a->provider, "gcs") != 0 &&
-	    strcmp(a->provider, "custom") != 0) {
-		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
-			      a->provider);
+	if (check_options(a) != 0)
 		return 2;
-	}
+	if (!reads_keys(a))
+		read_new = false;
 	path = bfs_cli_config_path(a->config);
 	section = bfs_xasprintf("bucket %s", name);
 	rc = bfs_config_edit_open(path, &e, err, sizeof(err));
@@ -797,13 +1134,18 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 	rc = parse_edit(e, path, &cur, "the config file is not valid");
 	if (rc != 0)
 		goto out;
-	if (!bfs_config_bucket(&cur, name)) {
+	old = bfs_config_bucket(&cur, name);
+	if (!old) {
 		bfs_cli_error("unknown bucket '%s' (see 'bucketfs bucket "
 			      "list'; 'bucketfs bucket connect %s' makes it)",
 			      name, name);
 		rc = ENOENT;
 		goto out;
 	}
+	/* turning to keys without stored ones: the keys must come now */
+	if (a->credentials && strcmp(a->credentials, "keys") == 0 &&
+	    !old->access_key_id)
+		read_new = true;
 	rc = set_fields(e, section, a);
 	if (rc != 0)
 		goto out;
@@ -812,15 +1154,26 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 		bfs_config_edit_unset(e, section, "credentials");
 		bfs_config_edit_unset(e, section, "profile");
 	}
-	rc = parse_edit(e, path, &next, "cannot update this bucket");
-	if (rc != 0)
-		goto out;
-	b = bfs_config_bucket(&next, name);
 	rc = bfs_secret_harden_process();
 	if (rc != 0)
 		bfs_cli_error("warning: cannot make the process undumpable: "
 			      "%s",
 			      strerror(rc));
+	if (a->sse && strcmp(a->sse, "c") == 0 &&
+	    (a->sse_key_file || !old->sse_customer_key)) {
+		rc = store_sse_key(e, section, name, path, a);
+		if (rc != 0)
+			goto out;
+	}
+	rc = parse_edit(e, path, &next, "cannot update this bucket");
+	if (rc != 0)
+		goto out;
+	b = bfs_config_bucket(&next, name);
+	args_of_section(b, &merged);
+	if (check_fields(&merged, "update") != 0) {
+		rc = EINVAL;
+		goto out;
+	}
 	if (read_new) {
 		rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
 		if (rc != 0)
@@ -829,24 +1182,11 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 			fprintf(stderr, "bucketfs: using the keys of "
 					"AWS_ACCESS_KEY_ID and "
 					"AWS_SECRET_ACCESS_KEY\n");
-	} else if (b->access_key_id) {
-		/* the stored keys, for the test of the new settings */
-		rc = bfs_bucket_credentials(&cur, bfs_config_bucket(&cur, name),
-					    &akid, &secret, err, sizeof(err));
-		if (rc != 0) {
-			bfs_cli_error("%s (give new keys with --new-keys or "
-				      "--keys-from-stdin)",
-				      err);
-			goto out;
-		}
 	}
-	if (!a->no_test && akid) {
-		struct bfs_conntest_conf tc = {
-			.keys_fix = "run 'bucketfs bucket update' again with "
-				    "the right keys",
-		};
-
-		rc = bfs_conntest_run(&next, b, akid->data, secret->data, &tc);
+	if (!a->no_test) {
+		rc = test_section(&next, b, akid, secret, false,
+				  "run 'bucketfs bucket update' again with "
+				  "the right keys");
 		if (rc != 0) {
 			bfs_cli_error("bucket '%s' was not changed: the "
 				      "connection test failed (fix the error "
@@ -854,10 +1194,6 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 				      name);
 			goto out;
 		}
-	} else if (!a->no_test) {
-		printf("bucket '%s' has no stored keys: run 'bucketfs bucket "
-		       "test %s' to test it with its credentials\n",
-		       name, name);
 	}
 	if (read_new) {
 		rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
@@ -872,14 +1208,9 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 		if (rc != 0)
 			goto out;
 	}
-	rc = bfs_config_edit_commit(e, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", rc == EAGAIN ? "the config file changed "
-						   "while this command ran: "
-						   "run it again"
-						 : err);
+	rc = commit(e);
+	if (rc != 0)
 		goto out;
-	}
 	printf("updated bucket '%s' in %s%s; running mounts use it from "
 	       "now on\n",
 	       name, path, read_new ? " (new keys encrypted)" : "");
@@ -914,11 +1245,8 @@ static int test_local(const struct bfs_bucket_conf *b)
 static int cmd_test(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cfg = {0};
-	struct bfs_secret *akid = NULL, *secret = NULL;
-	struct bfs_cred_set *chain = NULL;
-	enum bfs_credentials mode;
 	const struct bfs_bucket_conf *b;
-	char err[1024] = "", *keys_fix = NULL;
+	char *keys_fix = NULL;
 	int rc;
 
 	if (load(a->config, &cfg) != 0)
@@ -932,74 +1260,14 @@ static int cmd_test(const struct bucket_args *a, const char *name)
 		rc = test_local(b);
 		goto out;
 	}
-	mode = bfs_bucket_credentials_mode(b);
-	if (mode == BFS_CREDENTIALS_ANONYMOUS) {
-		struct bfs_conntest_conf tc = {.write = a->write,
-					       .saved = true};
-
-		printf("bucket '%s': anonymous requests (credentials = "
-		       "anonymous)\n",
-		       b->name);
-		rc = bfs_conntest_run(&cfg, b, NULL, NULL, &tc);
-		goto done;
-	}
-	if (mode == BFS_CREDENTIALS_CHAIN) {
-		struct bfs_chain_conf cc = {.name = b->name,
-					    .profile = b->profile,
-					    .region = b->region};
-		char src[128] = "";
-
-		(void)bfs_secret_harden_process();
-		rc = bfs_creds_chain_resolve(&cc, &chain, src, sizeof(src), err,
-					     sizeof(err));
-		if (rc != 0) {
-			bfs_cli_error("bucket '%s': %s", b->name, err);
-			goto out;
-		}
-		printf("bucket '%s': credentials from %s%s (credentials = "
-		       "chain)\n",
-		       b->name, src, chain->expiration ? ", temporary" : "");
-		keys_fix = bfs_xasprintf("fix the credentials of %s", src);
-		{
-			struct bfs_conntest_conf tc = {
-				.write = a->write,
-				.saved = true,
-				.keys_fix = keys_fix,
-				.session_token = chain->session_token};
-
-			rc = bfs_conntest_run(&cfg, b, chain->access_key_id,
-					      chain->secret_access_key, &tc);
-		}
-		goto done;
-	}
-	/* decrypts in this process (made undumpable first) */
-	rc = bfs_bucket_credentials(&cfg, b, &akid, &secret, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", err);
-		goto out;
-	}
-	if (b->access_key_id)
-		keys_fix = bfs_xasprintf(
-			"store the right keys: 'bucketfs bucket remove %s', "
-			"then 'bucketfs bucket connect %s ...' again",
-			b->name, b->name);
-	else
-		keys_fix = bfs_xstrdup("set the right AWS_ACCESS_KEY_ID and "
-				       "AWS_SECRET_ACCESS_KEY");
-	{
-		struct bfs_conntest_conf tc = {
-			.write = a->write, .saved = true, .keys_fix = keys_fix};
-
-		rc = bfs_conntest_run(&cfg, b, akid->data, secret->data, &tc);
-	}
-done:
+	keys_fix = bfs_xasprintf("give bucket '%s' the right keys with "
+				 "'bucketfs bucket update %s'",
+				 b->name, b->name);
+	rc = test_section(&cfg, b, NULL, NULL, a->write, keys_fix);
 	if (rc != 0)
 		bfs_cli_error("the connection test of bucket '%s' failed",
 			      name);
 out:
-	bfs_secret_free(akid);
-	bfs_secret_free(secret);
-	bfs_cred_set_put(chain);
 	free(keys_fix);
 	bfs_config_release(&cfg);
 	return rc ? 1 : 0;
@@ -1154,6 +1422,48 @@ static void show_keys(const struct bfs_config *cfg,
 	bfs_master_key_free(mk);
 }
 
+/* A proxy URL without the password of its user:password@. */
+static void show_proxy(const char *url)
+{
+	const char *auth = strstr(url, "://");
+	const char *at = auth ? strchr(auth + 3, '@') : NULL;
+	const char *colon =
+		at ? memchr(auth + 3, ':', (size_t)(at - auth - 3)) : NULL;
+
+	if (!colon) {
+		printf("  %-28s %s\n", "proxy", url);
+		return;
+	}
+	printf("  %-28s %.*s:…%s\n", "proxy", (int)(colon - url), url, at);
+}
+
+static void show_options(const struct bfs_bucket_conf *b)
+{
+	printf("  %-28s %s%s\n", "sse", bfs_sse_name(b->sse),
+	       b->sse == BFS_SSE_NONE ? " (the bucket's default encryption)"
+				      : "");
+	if (b->sse == BFS_SSE_KMS)
+		printf("  %-28s %s\n", "sse_kms_key_id",
+		       b->sse_kms_key_id ? b->sse_kms_key_id
+					 : "(none: the account's aws/s3 key)");
+	if (b->sse_customer_key)
+		printf("  %-28s %s\n", "sse_customer_key",
+		       bfs_secret_is_encrypted(b->sse_customer_key)
+			       ? "set (encrypted, never shown)"
+			       : "set (PLAINTEXT in the file, never shown)");
+	printf("  %-28s %s\n", "storage_class",
+	       b->storage_class ? b->storage_class : "(the bucket's default)");
+	printf("  %-28s %s\n", "requester_pays",
+	       b->requester_pays ? "true" : "false");
+	printf("  %-28s %s\n", "ca_bundle",
+	       b->ca_bundle ? b->ca_bundle : "(the system's CAs)");
+	if (b->proxy)
+		show_proxy(b->proxy);
+	else
+		printf("  %-28s %s\n", "proxy",
+		       "(none: http_proxy / HTTPS_PROXY of the environment)");
+}
+
 static int cmd_show(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cfg = {0};
@@ -1203,7 +1513,13 @@ static int cmd_show(const struct bucket_args *a, const char *name)
 	       b->allow_insecure ? "true" : "false");
 	printf("  %-28s %s\n", "allow_plaintext_credentials",
 	       b->allow_plaintext_credentials ? "true" : "false");
+	printf("  %-28s %s%s\n", "credentials",
+	       bfs_credentials_name(bfs_bucket_credentials_mode(b)),
+	       b->credentials == BFS_CREDENTIALS_DEFAULT ? " (default)" : "");
+	if (b->profile)
+		printf("  %-28s %s\n", "profile", b->profile);
 	show_keys(&cfg, b);
+	show_options(b);
 	printf("  %-28s %s:%d\n", "defined in", cfg.path, b->line);
 out:
 	bfs_endpoint_release(&ep);

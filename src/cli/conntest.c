@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "catalog/stack_s3.h"
+#include "secret.h"
 #include "cli/cli_priv.h"
 #include "cli/conntest.h"
 #include "log.h"
@@ -370,7 +371,7 @@ static int run_probe(struct run *r)
 	int rc;
 
 	rc = bfs_probe_connect(r->ep.base_url, r->cfg->opts.connect_timeout,
-			       NULL, p);
+			       r->b->ca_bundle, r->b->proxy, p);
 	if (p->failed == BFS_PROBE_DNS) {
 		step_line(r, BFS_CT_DNS, false, 0, p->host);
 		failure_line(r, BFS_CT_DNS, NULL);
@@ -406,15 +407,18 @@ static int run_probe(struct run *r)
 static int open_store(struct run *r, const char *akid, const char *secret)
 {
 	struct bfs_s3_conf conf;
-	char err[512] = "";
+	struct bfs_secret *ssec = NULL;
+	char err[512] = "", why[512] = "";
 	int rc;
 
 	bfs_stack_s3_conf(r->cfg, r->b, &r->ep, akid, secret, &conf);
+	bfs_stack_s3_sse_key(r->cfg, r->b, &conf, &ssec, why, sizeof(why));
 	conf.session_token = akid ? r->tc->session_token : NULL;
 	/* one answer per step, within the timeouts: no retries */
 	conf.retries = 0;
 	conf.connections = 1;
 	r->s = bfs_s3_create(&conf, err, sizeof(err));
+	bfs_secret_free(ssec);
 	if (!r->s) {
 		rc = errno ? errno : EINVAL;
 		bfs_cli_error("bucket '%s': %s", r->b->name, err);

@@ -49,10 +49,13 @@ static const struct opt_doc mount_opts[] = {
 static const char *const bucket_syn[] = {
 	"bucket connect [NAME --provider s3|r2|gcs|custom --bucket B] "
 	"[--region R] [--endpoint URL] [--account-id ID] [--path-style] "
-	"[--prefix P] [--allow-insecure] [--no-test] [--keys-from-stdin]",
+	"[--prefix P] [--allow-insecure] [--credentials keys|chain|anonymous] "
+	"[--profile P] [OPTIONS OF THE BUCKET] [--no-test] "
+	"[--keys-from-stdin]",
 	"bucket update NAME [--new-keys] [--keys-from-stdin] [--provider P] "
 	"[--bucket B] [--region R] [--endpoint URL] [--account-id ID] "
-	"[--path-style] [--prefix P] [--allow-insecure] [--no-test]",
+	"[--[no-]path-style] [--prefix P] [--[no-]allow-insecure] "
+	"[--credentials C] [--profile P] [OPTIONS OF THE BUCKET] [--no-test]",
 	"bucket test NAME [--write]",
 	"bucket list",
 	"bucket show NAME",
@@ -65,9 +68,29 @@ static const struct opt_doc bucket_opts[] = {
 	{"--region R", "the bucket's region"},
 	{"--endpoint URL", "the S3 endpoint (custom providers)"},
 	{"--account-id ID", "the account of an r2 bucket"},
-	{"--path-style", "path-style URLs instead of virtual hosts"},
+	{"--path-style", "path-style URLs instead of virtual hosts "
+			 "(--no-path-style: virtual hosts)"},
 	{"--prefix P", "serve only keys under this prefix"},
-	{"--allow-insecure", "allow an http:// endpoint that is not loopback"},
+	{"--allow-insecure", "allow an http:// endpoint that is not loopback "
+			     "(--no-allow-insecure: refuse it again)"},
+	{"--credentials C", "keys (stored, the default), chain (the AWS "
+			    "provider chain) or anonymous (unsigned, public "
+			    "buckets); chain and anonymous store no keys"},
+	{"--profile P", "the AWS profile the chain reads"},
+	{"--sse none|s3|kms|c", "server-side encryption of new objects"},
+	{"--sse-kms-key-id ID", "sse kms: the KMS key (default aws/s3)"},
+	{"--sse-customer-key-file FILE",
+	 "sse c: the 32-byte customer key, raw or base64 (asked without "
+	 "echo on a terminal); stored encrypted like the keys"},
+	{"--storage-class C", "storage class of new objects (STANDARD_IA ...)"},
+	{"--requester-pays", "pay for the requests of a Requester Pays bucket "
+			     "(--no-requester-pays: stop)"},
+	{"--ca-bundle FILE", "PEM CAs that verify the endpoint instead of the "
+			     "system's"},
+	{"--proxy URL", "forward proxy of the bucket's requests "
+			"(http://HOST:PORT)"},
+	{"''", "update: an empty value removes that option "
+	       "(--proxy '')"},
 	{"--no-test", "write the connection without testing it"},
 	{"--keys-from-stdin", "read the access key id and secret from stdin, "
 			      "one a line, instead of a prompt or "

@@ -29,8 +29,9 @@
 /* One encrypted value of the file, and its plaintext. */
 struct value {
 	const char *bucket; /* section name: the associated data */
-	const char *key;    /* access_key_id or secret_access_key */
-	const char *text;   /* enc:v1:... as in the file */
+	const char
+		*key; /* access_key_id, secret_access_key, sse_customer_key */
+	const char *text; /* enc:v1:... as in the file */
 	struct bfs_secret *plain;
 };
 
@@ -94,6 +95,23 @@ static int collect(struct rotation *r, const struct bfs_master_key *mk)
 			       bfs_secret_is_encrypted(b->secret_access_key)};
 		struct bfs_secret *plain[2] = {NULL, NULL};
 
+		if (bfs_secret_is_encrypted(b->sse_customer_key)) {
+			struct bfs_secret *sk = NULL, *probe = NULL;
+
+			rc = bfs_bucket_sse_key(&r->cfg, b, &sk, err,
+						sizeof(err));
+			if (rc != 0) {
+				bfs_cli_error("%s", err);
+				return rc;
+			}
+			if (!mk ||
+			    bfs_secret_decrypt(mk, b->name, b->sse_customer_key,
+					       &probe, err, sizeof(err)) != 0)
+				r->needs_pending = true;
+			bfs_secret_free(probe);
+			add_value(r, b->name, "sse_customer_key",
+				  b->sse_customer_key, sk);
+		}
 		if (!enc[0] && !enc[1])
 			continue; /* environment or plaintext: not ours */
 		rc = bfs_bucket_credentials(&r->cfg, b, &plain[0], &plain[1],

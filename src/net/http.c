@@ -47,6 +47,7 @@ struct bfs_http {
 	struct bfs_http_conf conf;
 	char *name;
 	char *ca_file;
+	char *proxy;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
@@ -114,6 +115,9 @@ const char *bfs_http_headers_get(const struct bfs_http_headers *h,
 void bfs_http_headers_release(struct bfs_http_headers *h)
 {
 	for (size_t i = 0; i < h->n; i++) {
+		/* a value may be a token or an SSE-C key: wiped, not just
+		 * freed */
+		explicit_bzero(h->v[i].value, strlen(h->v[i].value));
 		free(h->v[i].name);
 		free(h->v[i].value);
 	}
@@ -179,6 +183,8 @@ struct bfs_http *bfs_http_create(const struct bfs_http_conf *conf, char *err,
 	h->conf.name = h->name;
 	h->ca_file = conf->ca_file ? bfs_xstrdup(conf->ca_file) : NULL;
 	h->conf.ca_file = h->ca_file;
+	h->proxy = conf->proxy ? bfs_xstrdup(conf->proxy) : NULL;
+	h->conf.proxy = h->proxy;
 
 	for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		BFS_PCHECK(pthread_mutex_init(&h->share_locks[i], NULL));
@@ -239,6 +245,9 @@ void bfs_http_destroy(struct bfs_http *h)
 	free(h->free_idx);
 	free(h->name);
 	free(h->ca_file);
+	if (h->proxy)
+		explicit_bzero(h->proxy, strlen(h->proxy)); /* user:password@ */
+	free(h->proxy);
 	free(h);
 }
 
@@ -378,7 +387,13 @@ static bool is_secret_header(const char *name)
 {
 	return strcasecmp(name, "authorization") == 0 ||
 	       strcasecmp(name, "x-amz-security-token") == 0 ||
-	       strcasecmp(name, "x-aws-ec2-metadata-token") == 0;
+	       strcasecmp(name, "x-aws-ec2-metadata-token") == 0 ||
+	       /* SSE-C: the customer's key itself, for the object and for
+		* the source of a copy */
+	       strcasecmp(name, "x-amz-server-side-encryption-customer-key") ==
+		       0 ||
+	       strcasecmp(name, "x-amz-copy-source-server-side-encryption-"
+				"customer-key") == 0;
 }
 
 /* ---- curl callbacks ---- */
@@ -836,6 +851,12 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, slot);
 	if (h->conf.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
+	if (h->conf.proxy) {
+		/* the configured proxy for every host: NO_PROXY is the
+		 * environment's default, not the bucket's choice */
+		curl_easy_setopt(c, CURLOPT_PROXY, h->conf.proxy);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);

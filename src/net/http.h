@@ -17,8 +17,9 @@
  *   callback rebuilds the headers that change (date, signature).
  * - Nothing here logs a secret: debug lines (`-o debug=http`) print the
  *   method, the URL without presigning parameters, and the headers with
- *   Authorization, X-Amz-Security-Token and X-aws-ec2-metadata-token
- *   replaced by "[redacted]".
+ *   Authorization, X-Amz-Security-Token, X-aws-ec2-metadata-token and
+ *   the SSE-C customer keys (x-amz-[copy-source-]server-side-encryption-
+ *   customer-key) replaced by "[redacted]".
  */
 #ifndef BFS_NET_HTTP_H
 #define BFS_NET_HTTP_H
@@ -56,6 +57,13 @@ struct bfs_http_conf {
 	double backoff_max;
 	/* CA bundle to verify TLS peers with, or NULL for the system's */
 	const char *ca_file;
+	/*
+	 * Forward proxy every request goes through ("http://host:port",
+	 * https:// URLs through a CONNECT tunnel), NO_PROXY not consulted;
+	 * NULL: libcurl's environment variables (http_proxy, HTTPS_PROXY,
+	 * NO_PROXY) decide, as for any curl program.
+	 */
+	const char *proxy;
 	/* name used in log lines ("s3:lake"); may be NULL */
 	const char *name;
 };

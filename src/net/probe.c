@@ -89,7 +89,8 @@ out:
 }
 
 int bfs_probe_connect(const char *url, double connect_timeout,
-		      const char *ca_file, struct bfs_probe_result *out)
+		      const char *ca_file, const char *proxy,
+		      struct bfs_probe_result *out)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	uint64_t t_dns, t_tcp, t_tls;
@@ -131,6 +132,10 @@ int bfs_probe_connect(const char *url, double connect_timeout,
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	if (proxy) {
+		curl_easy_setopt(c, CURLOPT_PROXY, proxy);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+	}
 	cc = curl_easy_perform(c);
 
 	/* cumulative times since the start: 0 for a phase not completed */

@@ -50,12 +50,16 @@ struct bfs_probe_result {
  * Probe the server of url ("scheme://host[:port]", any path ignored).
  * @param connect_timeout seconds for DNS + TCP + TLS; 0: 10.
  * @param ca_file CA bundle to verify with, or NULL for the system's.
+ * @param proxy the forward proxy requests go through (http.h), or NULL:
+ *        with one the probe reaches the server as requests do (https
+ *        through a CONNECT tunnel, plain http to the proxy itself).
  * @param out filled in every case.
  * @return 0 when every phase passed; ETIMEDOUT (a phase timed out);
  *         EIO (another failure: see out->failed and out->fail);
  *         EINVAL (url is not http:// or https://); ENOMEM.
  */
 int bfs_probe_connect(const char *url, double connect_timeout,
-		      const char *ca_file, struct bfs_probe_result *out);
+		      const char *ca_file, const char *proxy,
+		      struct bfs_probe_result *out);
 
 #endif

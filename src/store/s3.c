@@ -60,6 +60,12 @@ static void s3_destroy(struct bfs_store *s)
 	free(p->path_prefix);
 	free(p->copy_prefix);
 	free(p->ca_file);
+	free(p->proxy);
+	free(p->sse);
+	free(p->sse_kms_key_id);
+	free(p->storage_class);
+	free(p->sse_key_error);
+	bfs_cred_set_put(p->ssec);
 	free(p);
 }
 
@@ -112,6 +118,45 @@ static int store_secrets(struct s3_priv *p, const struct bfs_s3_conf *c,
 	return 0;
 }
 
+/*
+ * The SSE-C key (base64 of 32 bytes) and the base64 of its MD5, as S3
+ * wants them in every request, into locked memory.
+ */
+static int store_sse_key(struct s3_priv *p, const char *key_b64, char *err,
+			 size_t errlen)
+{
+	unsigned char raw[64], md5[EVP_MAX_MD_SIZE];
+	char md5_b64[32];
+	unsigned mlen = 0;
+	size_t n;
+	int r, rc = 0;
+
+	if (!key_b64)
+		return 0;
+	n = strlen(key_b64);
+	r = n == 44 ? EVP_DecodeBlock(raw, (const unsigned char *)key_b64, 44)
+		    : -1;
+	/* 44 characters with one '=' of padding decode to 33 bytes */
+	if (r != 33 || key_b64[43] != '=' || key_b64[42] == '=' ||
+	    !EVP_Digest(raw, 32, md5, &mlen, EVP_md5(), NULL) || mlen != 16) {
+		snprintf(err, errlen,
+			 "the SSE-C customer key is not 32 bytes in base64");
+		rc = EINVAL;
+		goto out;
+	}
+	EVP_EncodeBlock((unsigned char *)md5_b64, md5, 16);
+	p->ssec = bfs_cred_set_new(key_b64, md5_b64, NULL, 0);
+	if (!p->ssec) {
+		rc = errno ? errno : ENOMEM;
+		snprintf(err, errlen, "cannot keep the SSE-C key: %s",
+			 strerror(rc));
+	}
+out:
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(md5, sizeof(md5));
+	return rc;
+}
+
 struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 				size_t errlen)
 {
@@ -158,8 +203,18 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 	p->conf.bucket = p->conf.region = NULL;
 	p->conf.access_key_id = p->conf.secret_access_key = NULL;
 	p->conf.session_token = NULL;
-	p->conf.ca_file = NULL;
+	p->conf.ca_file = p->conf.proxy = NULL;
+	p->conf.sse = p->conf.sse_kms_key_id = p->conf.sse_customer_key = NULL;
+	p->conf.sse_key_error = p->conf.storage_class = NULL;
 	p->ca_file = conf->ca_file ? bfs_xstrdup(conf->ca_file) : NULL;
+	p->proxy = conf->proxy ? bfs_xstrdup(conf->proxy) : NULL;
+	p->sse = conf->sse ? bfs_xstrdup(conf->sse) : NULL;
+	p->sse_kms_key_id =
+		conf->sse_kms_key_id ? bfs_xstrdup(conf->sse_kms_key_id) : NULL;
+	p->storage_class =
+		conf->storage_class ? bfs_xstrdup(conf->storage_class) : NULL;
+	p->sse_key_error =
+		conf->sse_key_error ? bfs_xstrdup(conf->sse_key_error) : NULL;
 	p->store.priv = p;
 	p->name =
 		bfs_xasprintf("s3:%s", conf->name ? conf->name : conf->bucket);
@@ -199,6 +254,14 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 	rc = store_secrets(p, conf, err, errlen);
 	if (rc)
 		goto fail;
+	rc = store_sse_key(p, conf->sse_customer_key, err, errlen);
+	if (rc)
+		goto fail;
+	if (p->sse_key_error)
+		bfs_log(LOG_ERR,
+			"%s: %s; every request fails with EACCES until this "
+			"is fixed",
+			p->name, p->sse_key_error);
 
 	p->store.priv = p;
 	p->store.name = p->name;

@@ -83,6 +83,26 @@ struct bfs_s3_conf {
 	/* part size of such copies, grown to stay within 10,000 parts;
 	 * 0: 512 MiB */
 	uint64_t copy_part_size;
+	/* forward proxy of every request (http.h), or NULL */
+	const char *proxy;
+	/*
+	 * The options of a bucket, sent as the headers S3 documents (all
+	 * signed): sse "AES256" or "aws:kms" (x-amz-server-side-encryption,
+	 * with sse_kms_key_id) on PutObject, CreateMultipartUpload and
+	 * CopyObject; sse_customer_key, the base64 of an SSE-C key (copied
+	 * into locked memory), with its algorithm and MD5 on every request
+	 * that writes or reads an object, and as the copy source's key on
+	 * copies; storage_class on the requests that create objects;
+	 * requester_pays on every request. NULL / false: not sent.
+	 */
+	const char *sse;
+	const char *sse_kms_key_id;
+	const char *sse_customer_key;
+	/* the SSE-C key could not be had (it does not decrypt): every
+	 * request fails with EACCES and this cause, logged once */
+	const char *sse_key_error;
+	const char *storage_class;
+	bool requester_pays;
 };
 
 /*

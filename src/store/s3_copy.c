@@ -58,6 +58,7 @@ static int copy_multipart(struct s3_priv *p, const char *src, const char *dst,
 		bfs_http_headers_add(&op.hdrs, "x-amz-copy-source-if-match",
 				     etq);
 		free(etq);
+		option_headers(p, &op, OPT_SSEC | OPT_SSEC_SRC);
 		rc = s3_run(p, &op, &resp);
 		if (rc == 0) {
 			parts[i].number = (int)i + 1;
@@ -124,6 +125,7 @@ int s3_copy(struct bfs_store *s, const char *src, const char *dst,
 		goto out;
 	}
 	copy_source(p, &op, src);
+	option_headers(p, &op, OPT_WRITE | OPT_SSEC | OPT_SSEC_SRC);
 	if (if_match) {
 		char *q = bfs_xasprintf("\"%s\"", if_match);
 

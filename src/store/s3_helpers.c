@@ -166,7 +166,7 @@ int digest_fd(struct s3_priv *p, int fd, off_t off, uint64_t len,
 void check_given_md5(struct s3_priv *p, const struct bfs_put_req *req,
 		     const struct digests *d, const char *etag)
 {
-	if (!req->md5 || strlen(etag) != 32 ||
+	if (!req->md5 || !etag_is_md5(p) || strlen(etag) != 32 ||
 	    strspn(etag, "0123456789abcdef") != 32)
 		return;
 	if (strcmp(etag, d->md5_hex) != 0)

@@ -27,6 +27,7 @@ int mpu_begin_op(struct s3_priv *p, const char *key,
 	bfs_http_headers_add(&op.hdrs, "content-type",
 			     content_type ? content_type
 					  : DEFAULT_CONTENT_TYPE);
+	option_headers(p, &op, OPT_WRITE | OPT_SSEC);
 	rc = add_meta(&op.hdrs, meta);
 	if (rc)
 		goto out;
@@ -90,6 +91,7 @@ int s3_mpu_part(struct bfs_store *s, const char *key, const char *upload_id,
 	op.body = (struct bfs_http_body){
 		.kind = BFS_HTTP_BODY_FD, .fd = fd, .off = off, .len = len};
 	bfs_http_headers_add(&op.hdrs, "content-md5", d.md5_b64);
+	option_headers(p, &op, OPT_SSEC);
 	rc = s3_run(p, &op, &resp);
 	if (rc == 0) {
 		etag_from_headers(&resp, etag_out);
@@ -209,6 +211,7 @@ int mpu_complete_op(struct s3_priv *p, const char *key, const char *upload_id,
 	op.body = (struct bfs_http_body){
 		.kind = BFS_HTTP_BODY_MEM, .mem = body, .len = blen};
 	bfs_http_headers_add(&op.hdrs, "content-type", "application/xml");
+	option_headers(p, &op, OPT_SSEC);
 	cond_headers(&op, if_match, if_none_match);
 	rc = s3_run(p, &op, &resp);
 	if ((rc == ENOENT || (rc == EIO && resp.status >= 500)) &&

@@ -26,6 +26,7 @@ int s3_head_op(struct s3_priv *p, const char *key, struct bfs_obj_info *out,
 	rc = check_key(key);
 	if (rc)
 		return rc;
+	option_headers(p, &op, OPT_SSEC);
 	rc = s3_run(p, &op, &resp);
 	if (rc)
 		goto out;
@@ -124,6 +125,7 @@ int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 	snprintf(range, sizeof(range), "bytes=%llu-%llu",
 		 (unsigned long long)off, (unsigned long long)(off + len - 1));
 	bfs_http_headers_add(&op.hdrs, "range", range);
+	option_headers(p, &op, OPT_SSEC);
 	if (if_match) {
 		char *q = bfs_xasprintf("\"%s\"", if_match);
 
@@ -235,6 +237,7 @@ static int put_once(struct s3_priv *p, const struct bfs_put_req *req,
 			     req->content_type ? req->content_type
 					       : DEFAULT_CONTENT_TYPE);
 	bfs_http_headers_add(&op.hdrs, "content-md5", d->md5_b64);
+	option_headers(p, &op, OPT_WRITE | OPT_SSEC);
 	rc = add_meta(&op.hdrs, req->meta);
 	if (rc)
 		goto out;

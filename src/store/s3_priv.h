@@ -51,6 +51,14 @@ struct s3_priv {
 	char *path_prefix; /* base_path + "/bucket" (path style) */
 	char *copy_prefix; /* "/bucket/" for x-amz-copy-source */
 	char *ca_file;
+	char *proxy;
+	/* the bucket's options (s3.h), sent by option_headers() */
+	char *sse, *sse_kms_key_id, *storage_class;
+	/* SSE-C: the key's base64 as access_key_id and its MD5's base64 as
+	 * secret_access_key of a set of creds.h: locked memory, wiped */
+	struct bfs_cred_set *ssec;
+	char *sse_key_error;	 /* the key could not be had: every request
+				    fails with EACCES */
 	struct bfs_s3_conf conf; /* numbers and flags; strings not kept */
 	struct bfs_metrics_bucket *metrics; /* this bucket's counters */
 
@@ -199,5 +207,14 @@ int s3_copy(struct bfs_store *s, const char *src, const char *dst,
 /* s3_list.c */
 int s3_list(struct bfs_store *s, const struct bfs_list_req *req,
 	    struct bfs_list_result *out);
+
+/* s3_request.c: the bucket's options as headers (s3.h) */
+enum {
+	OPT_WRITE = 1u,	   /* creates an object: SSE, storage class */
+	OPT_SSEC = 2u,	   /* writes or reads an object: its SSE-C key */
+	OPT_SSEC_SRC = 4u, /* copies from an object: the source's key */
+};
+void option_headers(struct s3_priv *p, struct s3_op *op, unsigned what);
+bool etag_is_md5(const struct s3_priv *p);
 
 #endif

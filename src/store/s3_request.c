@@ -38,6 +38,7 @@ struct bfs_http *s3_http(struct s3_priv *p, int *rc)
 			.backoff_base = p->conf.backoff_base,
 			.backoff_max = p->conf.backoff_max,
 			.ca_file = p->ca_file,
+			.proxy = p->proxy,
 			.name = p->name,
 		};
 		char err[256];
@@ -190,6 +191,61 @@ static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 	return again;
 }
 
+/* ---- the bucket's options as headers ---- */
+
+/*
+ * The headers S3 documents for the bucket's options, into op (signed
+ * with it). x-amz-server-side-encryption is sent only where an object
+ * is created: S3 refuses it on GET and HEAD.
+ */
+void option_headers(struct s3_priv *p, struct s3_op *op, unsigned what)
+{
+	struct bfs_http_headers *h = &op->hdrs;
+
+	if ((what & OPT_WRITE) && p->sse) {
+		bfs_http_headers_add(h, "x-amz-server-side-encryption", p->sse);
+		if (p->sse_kms_key_id)
+			bfs_http_headers_add(
+				h,
+				"x-amz-server-side-encryption-aws-kms-key-id",
+				p->sse_kms_key_id);
+	}
+	if ((what & OPT_WRITE) && p->storage_class)
+		bfs_http_headers_add(h, "x-amz-storage-class",
+				     p->storage_class);
+	if ((what & OPT_SSEC) && p->ssec) {
+		bfs_http_headers_add(
+			h, "x-amz-server-side-encryption-customer-algorithm",
+			"AES256");
+		bfs_http_headers_add(
+			h, "x-amz-server-side-encryption-customer-key",
+			p->ssec->access_key_id);
+		bfs_http_headers_add(
+			h, "x-amz-server-side-encryption-customer-key-md5",
+			p->ssec->secret_access_key);
+	}
+	if ((what & OPT_SSEC_SRC) && p->ssec) {
+		bfs_http_headers_add(h,
+				     "x-amz-copy-source-server-side-encryption-"
+				     "customer-algorithm",
+				     "AES256");
+		bfs_http_headers_add(h,
+				     "x-amz-copy-source-server-side-encryption-"
+				     "customer-key",
+				     p->ssec->access_key_id);
+		bfs_http_headers_add(h,
+				     "x-amz-copy-source-server-side-encryption-"
+				     "customer-key-md5",
+				     p->ssec->secret_access_key);
+	}
+}
+
+/* The server's ETag is the MD5 of the body only without KMS or SSE-C. */
+bool etag_is_md5(const struct s3_priv *p)
+{
+	return !p->ssec && !(p->sse && strcmp(p->sse, "aws:kms") == 0);
+}
+
 static char *build_path(struct s3_priv *p, const char *key)
 {
 	char *enc, *path;
@@ -219,9 +275,19 @@ int s3_do(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 	char *url;
 	int rc = 0;
 
+	if (p->sse_key_error) {
+		op->no_creds = true;
+		snprintf(op->creds_err, sizeof(op->creds_err), "%s",
+			 p->sse_key_error);
+		return EACCES;
+	}
 	h = s3_http(p, &rc);
 	if (!h)
 		return rc;
+	if (p->conf.requester_pays &&
+	    !bfs_http_headers_get(&op->hdrs, "x-amz-request-payer"))
+		bfs_http_headers_add(&op->hdrs, "x-amz-request-payer",
+				     "requester");
 	free(op->path);
 	op->path = build_path(p, op->key);
 	url = bfs_xasprintf("%s%s%s%s", p->base_url, op->path,

@@ -83,7 +83,14 @@ stall-body, trickle and slow-headers ("end of MODE"), so a test can wait until t
 requests it stalled are over. With --requests FILE, every
 request is appended to FILE as one line "METHOD PATH RANGE" (RANGE is the
 Range header's value, "-" when there is none), written before it is
-forwarded, so that a test can count what a client asked for. Python 3 standard library only.
+forwarded, so that a test can count what a client asked for. With
+--headers FILE, every request is appended to FILE as one line
+"METHOD PATH<TAB>name=value<TAB>...<TAB>signed=NAMES": its x-amz-* headers
+but the date and the payload hash, and the SignedHeaders of its
+Authorization (the signature itself is not written), so that a test can
+check which headers a client sends and signs. With --tls-cert FILE and
+--tls-key FILE it serves https (an HTTPS front with a test CA) and still
+forwards plain http upstream. Python 3 standard library only.
 """
 
 import argparse
@@ -95,6 +102,7 @@ import os
 import select
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -273,6 +281,19 @@ class Handler(socketserver.StreamRequestHandler):
                     rng = v.replace(" ", "")
             with REQ_LOCK, open(self.server.requests, "a", encoding="utf-8") as f:
                 f.write("%s %s %s\n" % (method, path, rng))
+        if self.server.headers:
+            fields = ["%s %s" % (method, path)]
+            for k, v in headers:
+                lk = k.lower()
+                if lk.startswith("x-amz-") and lk not in (
+                        "x-amz-date", "x-amz-content-sha256"):
+                    fields.append("%s=%s" % (lk, v))
+                if lk == "authorization":
+                    signed = v.partition("SignedHeaders=")[2]
+                    fields.append("signed=%s" % signed.partition(",")[0])
+            with REQ_LOCK, open(self.server.headers, "a",
+                                encoding="utf-8") as f:
+                f.write("\t".join(fields) + "\n")
         mode = self.rules.take(method, path, self.log)
 
         if mode == "reset-request":
@@ -492,6 +513,9 @@ def main():
     ap.add_argument("--control", required=True)
     ap.add_argument("--port-file")
     ap.add_argument("--requests")
+    ap.add_argument("--headers")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
     if up.scheme != "http" or not up.hostname:
@@ -500,6 +524,12 @@ def main():
     Handler.upstream = up
     srv = Server(("127.0.0.1", 0), Handler)
     srv.requests = args.requests
+    srv.headers = args.headers
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
     port = srv.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:

@@ -417,7 +417,7 @@ static void probe_cases(void)
 	if (fd >= 0)
 		close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	rc = bfs_probe_connect(url, 2, NULL, &r);
+	rc = bfs_probe_connect(url, 2, NULL, NULL, &r);
 	tap_ok(fd >= 0 && rc == EIO && r.failed == BFS_PROBE_TCP &&
 		       r.fail == BFS_HTTP_CONNECT && r.os_errno == ECONNREFUSED,
 	       "probe: closed port is refused at the TCP phase (rc %d, "
@@ -427,7 +427,7 @@ static void probe_cases(void)
 	/* accepted: the kernel completes the handshake of a listener */
 	fd = listener(4, &port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ignored", port);
-	rc = bfs_probe_connect(url, 2, NULL, &r);
+	rc = bfs_probe_connect(url, 2, NULL, NULL, &r);
 	tap_ok(fd >= 0 && rc == 0 && r.failed == BFS_PROBE_DONE && !r.tls &&
 		       strcmp(r.ip, "127.0.0.1") == 0 && r.port == port,
 	       "probe: listening port connects (rc %d, ip '%s')", rc, r.ip);
@@ -450,7 +450,7 @@ static void probe_cases(void)
 	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	t = now();
-	rc = bfs_probe_connect(url, 1, NULL, &r);
+	rc = bfs_probe_connect(url, 1, NULL, NULL, &r);
 	t = now() - t;
 	tap_ok(fd >= 0 && filler >= 0 && rc == ETIMEDOUT &&
 		       r.failed == BFS_PROBE_TCP &&
@@ -463,7 +463,7 @@ static void probe_cases(void)
 	if (fd >= 0)
 		close(fd);
 
-	rc = bfs_probe_connect("ftp://127.0.0.1/", 1, NULL, &r);
+	rc = bfs_probe_connect("ftp://127.0.0.1/", 1, NULL, NULL, &r);
 	tap_ok(rc == EINVAL, "probe: ftp:// is refused (rc %d)", rc);
 }
 
