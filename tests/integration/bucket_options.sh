@@ -84,7 +84,7 @@ t_is "kms: a file reads back" "$(cat "$M/buckets/wire/a.txt")" kms-data
 # RGW (Ceph 16) answers CopyObject of an encrypted object with 501
 # NotImplemented: a rename there fails with EOPNOTSUPP (AWS S3 copies
 # them); the COPY request is still on the wire for the checks below
-bfs_log_expect "COPY '(kms|ssec)/.*NotImplemented|rename '(kms|ssec)/.*Operation not supported|bucket 'px': its provider, endpoint"
+bfs_log_expect "COPY '(kms|ssec)/.*NotImplemented|rename '(kms|ssec)/.*Operation not supported|bucket '(px|tls)': its provider, endpoint"
 t_fails_with "kms: RGW does not copy encrypted objects: a rename says so" \
 	"Operation not supported" mv "$M/buckets/wire/a.txt" "$M/buckets/wire/b.txt"
 head -c $((6 << 20)) /dev/urandom >"$W/big"
