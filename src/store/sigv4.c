@@ -276,7 +276,8 @@ static int canonical_query(struct sbuf *b, const char *query)
 		if (*s == '&')
 			s++;
 	}
-	qsort(p, np, sizeof(*p), qparam_cmp);
+	if (np > 1) /* p is NULL for a query of only '&' */
+		qsort(p, np, sizeof(*p), qparam_cmp);
 	for (size_t i = 0; i < np; i++) {
 		if (i)
 			sb_addc(b, '&');
