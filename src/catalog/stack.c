@@ -11,11 +11,13 @@
 #include "cache/prefetch.h"
 #include "catalog/stack.h"
 #include "catalog/stack_s3.h"
+#include "log.h"
 #include "secret.h"
 #include "store/local.h"
 #include "store/creds_chain.h"
 #include "store/providers.h"
 #include "store/s3.h"
+#include "store/trace.h"
 
 /*
  * The stored keys of b (credentials = keys), else AWS_* from the
@@ -216,6 +218,15 @@ fail:
 	return NULL;
 }
 
+/*
+ * Under -o debug=store, a trace layer over the driver logs every call
+ * that reaches it (what the caches did not answer); otherwise s as is.
+ */
+static struct bfs_store *traced(struct bfs_store *s)
+{
+	return (bfs_log_debug_mask & BFS_DBG_STORE) ? bfs_trace_create(s) : s;
+}
+
 struct bfs_store *bfs_stack_open(const struct bfs_config *cfg,
 				 const struct bfs_bucket_conf *b,
 				 struct bfs_creds **creds, char *err,
@@ -225,13 +236,15 @@ struct bfs_store *bfs_stack_open(const struct bfs_config *cfg,
 
 	if (creds)
 		*creds = NULL;
-	if (b->provider == BFS_PROVIDER_LOCAL)
-		return bfs_local_create(b->name, b->dir, err, errlen);
+	if (b->provider == BFS_PROVIDER_LOCAL) {
+		s = bfs_local_create(b->name, b->dir, err, errlen);
+		return s ? traced(s) : NULL;
+	}
 	s = open_s3(cfg, b, creds, err, errlen);
 	if (s == NULL) {
 		if (creds)
 			*creds = NULL;
 		return NULL;
 	}
-	return add_caches(cfg, b, s, err, errlen);
+	return add_caches(cfg, b, traced(s), err, errlen);
 }

@@ -13,7 +13,7 @@
  *   log line and no error message.
  * - No network and no threads before start(): the HTTP client is built
  *   there (or on first use if the caller never calls start).
- * - Every S3 error code is translated to an errno in one table in s3.c
+ * - Every S3 error code is translated to an errno in one table in s3_errors.c
  *   (listed in doc/internals/s3.md); each failure is logged once, one line
  *   naming the cause, and kept as the store's last error for
  *   bfs_s3_last_error().

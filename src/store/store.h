@@ -170,7 +170,9 @@ struct bfs_store {
 	 * Read len bytes at offset off into buf.
 	 * @param if_match ETag the read is pinned to, or NULL: a different
 	 *        current ETag gives ESTALE, so one open file never mixes the
-	 *        bytes of two versions.
+	 *        bytes of two versions. A cache layer may instead serve the
+	 *        bytes of the pinned version from what it holds of it (the
+	 *        block cache keys blocks by ETag): still never a mix.
 	 * @param got bytes stored in buf; less than len only at end of object.
 	 * @return 0, ENOENT, ESTALE, ERANGE (off past the end; off == size
 	 *         gives 0 with *got 0), EIO, ETIMEDOUT.
@@ -258,6 +260,8 @@ struct bfs_store {
 #define BFS_STORE_KIND_BLOCKCACHE "blockcache"
 #define BFS_STORE_KIND_METACACHE  "metacache"
 #define BFS_STORE_KIND_PREFETCH	  "prefetch"
+#define BFS_STORE_KIND_TRACE	  "trace"
+#define BFS_STORE_KIND_FAULT	  "fault"
 
 /* Whether s (NULL: false) is a layer of that kind. */
 bool bfs_store_is(const struct bfs_store *s, const char *kind);

@@ -11,6 +11,8 @@ src_store_libbfs_store_a_SOURCES = \
 	src/store/creds_chain.h \
 	src/store/creds_remote.c \
 	src/store/creds_remote.h \
+	src/store/fault.c \
+	src/store/fault.h \
 	src/store/local.c \
 	src/store/local.h \
 	src/store/local_format.c \
@@ -39,4 +41,6 @@ src_store_libbfs_store_a_SOURCES = \
 	src/store/sigv4.c \
 	src/store/sigv4.h \
 	src/store/store.c \
-	src/store/store.h
+	src/store/store.h \
+	src/store/trace.c \
+	src/store/trace.h

@@ -119,5 +119,7 @@ t_ok "[rgw] aws CLI writes an object with metadata" \
 	foreign "$STORE_URL" "$STORE_ACCESS" "$STORE_SECRET"
 BFS_S3_FOREIGN_KEY=$FOREIGN BFS_S3_FOREIGN_META=$META BFS_S3_FLAGS= \
 	BFS_S3_DEBUG=http run_tap rgw "$STORE_SECRET" "$BIN" store
+# the same battery over the caches a bucket stacks on the driver
+BFS_S3_FLAGS= run_tap rgw-stack "$STORE_SECRET" "$BIN" stack
 
 t_plan_done

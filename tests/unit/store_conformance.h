@@ -28,6 +28,12 @@ enum bfs_conformance_flag {
 	 * segments over 255 bytes.
 	 */
 	BFS_CONFORMANCE_NO_LONG_KEYS = 1 << 0,
+	/*
+	 * A block cache serves a read pinned to a version it still holds
+	 * from its blocks of that version: the old ETag's bytes, not ESTALE
+	 * (store.h, get_range). Stacks with a block cache pass this.
+	 */
+	BFS_CONFORMANCE_CACHED_VERSIONS = 1 << 1,
 };
 
 /*

@@ -36,6 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/blockcache.h"
+#include "cache/metacache.h"
+#include "cache/prefetch.h"
 #include "log.h"
 #include "store/s3.h"
 #include "s3_scripted.h"
@@ -1246,6 +1249,70 @@ static int suite_mkbucket(void)
 	return tap_done();
 }
 
+/*
+ * The battery over the stack a bucket builds over the driver: block
+ * cache, metadata cache and prefetcher, in a cache dir of its own.
+ */
+static int suite_stack(void)
+{
+	char dir[] = "/tmp/bfs-test-s3-stack.XXXXXX";
+	struct bfs_s3_conf c = base_conf();
+	struct bfs_blockcache_conf bconf = {
+		.cache_dir = dir,
+		.bucket = "s3",
+		.block_size = 256 * 1024,
+		.size = 256 << 20,
+	};
+	struct bfs_metacache_conf mconf = {
+		.cache_dir = dir,
+		.bucket = "s3",
+		.attr_ttl = 60,
+		.dir_ttl = 60,
+		.neg_ttl = 60,
+	};
+	struct bfs_prefetch_conf pconf = {.cache_dir = dir, .bucket = "s3"};
+	char err[256] = "", *cp;
+	struct bfs_store *s;
+
+	if (!tap_ok(mkdtemp(dir) != NULL, "stack: a cache dir"))
+		return tap_done();
+	s = bfs_s3_create(&c, err, sizeof(err));
+	if (s)
+		s = bfs_blockcache_create(&bconf, s);
+	if (s)
+		s = bfs_metacache_create(&mconf, s);
+	if (s)
+		s = bfs_prefetch_create(&pconf, s);
+	if (!tap_ok(s && s->start(s) == 0,
+		    "stack: caches over the driver built and started %s", err))
+		return tap_done();
+	cp = key_of("conformance-stack/");
+	bfs_store_conformance_flags(
+		s, cp,
+		BFS_CONFORMANCE_CACHED_VERSIONS |
+			(flag("no-long-keys") ? BFS_CONFORMANCE_NO_LONG_KEYS
+					      : 0));
+	free(cp);
+	{
+		struct bfs_s3_error e;
+		int rc = bfs_s3_last_error(s, &e);
+
+		tap_ok(rc == 0 || rc == ENOENT,
+		       "stack: the driver's last error is found through the "
+		       "stack (%s)",
+		       strerror(rc));
+	}
+	s->shutdown(s);
+	s->destroy(s);
+	{
+		char *cmd = bfs_xasprintf("rm -rf '%s'", dir);
+
+		tap_ok(system(cmd) == 0, "stack: cache dir removed");
+		free(cmd);
+	}
+	return tap_done();
+}
+
 int main(int argc, char **argv)
 {
 	const char *suite = argc > 1 ? argv[1] : "store";
@@ -1284,5 +1351,7 @@ int main(int argc, char **argv)
 		return suite_mkbucket();
 	if (strcmp(suite, "tls") == 0)
 		return suite_tls();
+	if (strcmp(suite, "stack") == 0)
+		return suite_stack();
 	return suite_store();
 }

@@ -20,6 +20,7 @@ check_PROGRAMS += \
 	tests/unit/test_sigv4 \
 	tests/unit/test_store_local \
 	tests/unit/test_store_mem \
+	tests/unit/test_store_stack \
 	tests/unit/test_util
 
 # the store conformance battery every driver runs, and the scripted S3
@@ -28,6 +29,8 @@ CONFORMANCE = tests/unit/store_conformance.c tests/unit/store_conformance.h
 tests_unit_test_store_local_SOURCES = tests/unit/test_store_local.c \
 	$(CONFORMANCE)
 tests_unit_test_store_mem_SOURCES = tests/unit/test_store_mem.c \
+	$(CONFORMANCE)
+tests_unit_test_store_stack_SOURCES = tests/unit/test_store_stack.c \
 	$(CONFORMANCE)
 tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h $(CONFORMANCE)
