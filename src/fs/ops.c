@@ -346,11 +346,55 @@ static int truncate_locked(struct bfs_fs *fs, struct bfs_inode *in,
 	 FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME | \
 	 FUSE_SET_ATTR_ATIME_NOW)
 
+/* The attributes setattr changes in memory before it stores them. */
+struct set_attrs {
+	bool mode_set, owner_set, mtime_set, ctime_set, atime_set;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime, ctime, atime;
+};
+
+static void set_attrs_save(const struct bfs_inode *in, struct set_attrs *a)
+{
+	*a = (struct set_attrs){
+		.mode_set = in->mode_set,
+		.owner_set = in->owner_set,
+		.mtime_set = in->mtime_set,
+		.ctime_set = in->ctime_set,
+		.atime_set = in->atime_set,
+		.mode = in->mode,
+		.uid = in->uid,
+		.gid = in->gid,
+		.mtime = in->mtime,
+		.ctime = in->ctime,
+		.atime = in->atime,
+	};
+}
+
+/* A change that could not be stored is no change: the inode shows what
+ * the object holds, not what was asked. */
+static void set_attrs_restore(struct bfs_inode *in, const struct set_attrs *a)
+{
+	in->mode_set = a->mode_set;
+	in->owner_set = a->owner_set;
+	in->mtime_set = a->mtime_set;
+	in->ctime_set = a->ctime_set;
+	in->atime_set = a->atime_set;
+	in->mode = a->mode;
+	in->uid = a->uid;
+	in->gid = a->gid;
+	in->mtime = a->mtime;
+	in->ctime = a->ctime;
+	in->atime = a->atime;
+}
+
 static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			   int to_set, struct fuse_file_info *fi)
 {
 	struct bfs_fs *fs = bfs_fs(req);
 	struct bfs_inode *in = bfs_inode_get(&fs->itable, ino);
+	struct set_attrs before;
 	struct timespec now;
 	struct stat st;
 	int rc = 0;
@@ -362,6 +406,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	clock_gettime(CLOCK_REALTIME, &now);
 	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_busy_begin(in);
+	set_attrs_save(in, &before);
 	if ((to_set & META_ATTRS) && in->node.type == BFS_NODE_FILE) {
 		/* a listing carries no metadata: read it so none is lost */
 		rc = bfs_fs_refresh_locked(in);
@@ -432,6 +477,8 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rc = EROFS;
 	if (rc == 0)
 		bfs_fs_fill_attr(fs, in, &st);
+	else
+		set_attrs_restore(in, &before);
 	bfs_inode_busy_end(in);
 	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	bfs_inode_put(&fs->itable, in);

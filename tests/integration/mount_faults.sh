@@ -64,5 +64,17 @@ t_ok "the log says the upload failed with the key" grep -q "cannot upload 'keep'
 t_ok "the object is as it was, not truncated" cmp "$W/data" "$B/keep"
 t_ok "the appended data was kept on disk, not dropped" \
 	sh -c "grep -rl appended '$W/cache' | grep -q ."
+
+# a chmod or touch the store refuses changes nothing: stat shows what
+# the object holds, not what was asked
+t_ok "chmod 640 is stored" chmod 640 "$B/a"
+TZ=UTC touch -d '2001-02-03 04:05:06' "$B/a"
+arm 500 50 PUT
+t_fails_with "a chmod whose copy fails is EIO" "Input/output error" chmod 600 "$B/a"
+t_fails_with "a touch whose copy fails is EIO" "Input/output error" \
+	env TZ=UTC touch -d '2002-01-01 00:00:00' "$B/a"
+calm
+t_is "the mode and mtime are the stored ones, not the refused ones" \
+	"$(TZ=UTC stat -c '%a %y' "$B/a")" "640 2001-02-03 04:05:06.000000000 +0000"
 t_ok "unmount" bfs_umount
 t_plan_done
