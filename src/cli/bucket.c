@@ -487,6 +487,10 @@ static int check_options(const struct bucket_args *a)
 		bfs_cli_error("keys are read only for --credentials keys");
 		return EINVAL;
 	}
+	if (a->sse_key_file && a->sse && strcmp(a->sse, "c") != 0) {
+		bfs_cli_error("--sse-customer-key-file goes with --sse c");
+		return EINVAL;
+	}
 	if (a->provider && !provider_info(a->provider)) {
 		bfs_cli_error("unknown provider '%s' (s3, r2, gcs or custom)",
 			      a->provider);
@@ -510,6 +514,10 @@ static int check_connect_args(const struct bucket_args *a, const char *name)
 	}
 	if (check_options(a) != 0)
 		return EINVAL;
+	if (a->sse_key_file && !a->sse) {
+		bfs_cli_error("--sse-customer-key-file goes with --sse c");
+		return EINVAL;
+	}
 	return check_fields(a, "connect");
 }
 
@@ -1093,6 +1101,24 @@ out:
 /* ---- update ------------------------------------------------------------ */
 
 /*
+ * Whether update changes what a running mount's S3 client was built from
+ * (catalog/lake.c applies keys and prefix live, the rest at a remount).
+ */
+static bool driver_change(const struct bucket_args *a,
+			  const struct bfs_bucket_conf *old,
+			  const struct bfs_bucket_conf *b)
+{
+	return a->provider || a->bucket || a->region || a->endpoint ||
+	       a->account_id || a->path_style || a->no_path_style ||
+	       a->allow_insecure || a->no_allow_insecure || a->sse ||
+	       a->sse_kms_key_id || a->sse_key_file || a->storage_class ||
+	       a->requester_pays || a->no_requester_pays || a->ca_bundle ||
+	       a->proxy ||
+	       (old->credentials == BFS_CREDENTIALS_ANONYMOUS) !=
+		       (b->credentials == BFS_CREDENTIALS_ANONYMOUS);
+}
+
+/*
  * `bucket update NAME [options]`: the fields given change, the others
  * stay; new keys are read when asked for (--keys-from-stdin, --new-keys),
  * when the section turns to --credentials keys without keys of its own,
@@ -1159,8 +1185,11 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 		bfs_cli_error("warning: cannot make the process undumpable: "
 			      "%s",
 			      strerror(rc));
-	if (a->sse && strcmp(a->sse, "c") == 0 &&
-	    (a->sse_key_file || !old->sse_customer_key)) {
+	/* a new customer key: with --sse c when none is stored, or given
+	 * alone to a bucket that has sse = c */
+	if ((a->sse && strcmp(a->sse, "c") == 0 &&
+	     (a->sse_key_file || !old->sse_customer_key)) ||
+	    (!a->sse && a->sse_key_file && old->sse == BFS_SSE_C)) {
 		rc = store_sse_key(e, section, name, path, a);
 		if (rc != 0)
 			goto out;
@@ -1211,9 +1240,16 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 	rc = commit(e);
 	if (rc != 0)
 		goto out;
-	printf("updated bucket '%s' in %s%s; running mounts use it from "
-	       "now on\n",
-	       name, path, read_new ? " (new keys encrypted)" : "");
+	if (driver_change(a, old, b))
+		printf("updated bucket '%s' in %s%s; running mounts use its "
+		       "new "
+		       "keys and prefix at once, and its endpoint, region and "
+		       "options once they are remounted\n",
+		       name, path, read_new ? " (new keys encrypted)" : "");
+	else
+		printf("updated bucket '%s' in %s%s; running mounts use it "
+		       "from now on\n",
+		       name, path, read_new ? " (new keys encrypted)" : "");
 out:
 	bfs_secret_free(akid);
 	bfs_secret_free(secret);
