@@ -43,8 +43,12 @@ run_tap()
 	fi
 	if grep -qF -e "$secret" -e "wrong-secret-0123456789" "$out" "$err"; then
 		_t_result 1 "[$label] no secret key in the output"
+		# say where, never what: the line is shown with the key masked
 		grep -nF -e "$secret" -e "wrong-secret" "$out" "$err" |
-			head -5 | sed 's/^/#   /'
+			head -5 | while IFS= read -r line; do
+			line=${line//"$secret"/<secret>}
+			printf '#   %s\n' "${line//wrong-secret-0123456789/<secret>}"
+		done
 	else
 		_t_result 0 "[$label] no secret key in $(wc -l <"$err") log lines"
 	fi
