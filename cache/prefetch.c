@@ -375,6 +375,11 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		note_random(o, off / p->bs, (end - 1) / p->bs, &q0, &q1);
 	if (s->window == 0 && q0 >= q1)
 		goto out;
+	/* a stream whose read reached the end has nothing ahead: `cat` of
+	 * a small file got it whole with its first read (its pieces), and
+	 * the block under them would be a second GET of the same bytes */
+	if (s->window && got < len)
+		goto out;
 	if (o->eof_block == NO_EOF && !o->sized) {
 		/* the size keeps the window inside the object: the head
 		 * below us is cached (open just made it) */

@@ -1011,6 +1011,20 @@ static void test_prefetch(struct bfs_store *mem)
 		       "(%llu ranged GETs)",
 		       (unsigned long long)(bst.ranged - r0));
 	}
+	/* `cat` of a small file: its first read, at 0, gets it whole (a
+	 * piece) and reaches the end: nothing is fetched ahead of it */
+	{
+		char setag[BFS_ETAG_MAX];
+
+		put_obj(mem, "pf/small", data, 3000, setag);
+		g = gets_of(st.cnt);
+		ok = read_eq(st.top, "pf/small", setag, 0, 4096, data, 3000);
+		bfs_prefetch_drain(st.top);
+		tap_ok(ok && gets_of(st.cnt) == g + 1,
+		       "prefetch: a first read that reaches the end of a small "
+		       "object is its only GET (%u GETs)",
+		       gets_of(st.cnt) - g);
+	}
 	/* lone reads of another object: pieces, kept for the restart */
 	{
 		static const unsigned blocks[] = {2, 9, 17};
