@@ -84,6 +84,7 @@ struct job {
 	char etag[BFS_ETAG_MAX];
 	uint64_t block;
 	uint64_t n;
+	bool region; /* of a dense reader's region: a reader may take it */
 };
 
 struct pf_priv {
@@ -260,9 +261,12 @@ static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t b)
 			r0 = c[k] - c[k] % run;
 			r1 = BFS_MIN(r0 + run, hi);
 			r0 = BFS_MAX(r0, o->lo);
-			if (enqueue(p, o, r0, r1 - r0))
-				for (uint64_t x = r0; x < r1; x++)
-					set_bit(o->queued, x);
+			if (!enqueue(p, o, r0, r1 - r0))
+				continue;
+			for (uint64_t x = r0; x < r1; x++)
+				set_bit(o->queued, x);
+			if (p->tail && p->tail->block == r0)
+				p->tail->region = true;
 		}
 	}
 }
@@ -499,10 +503,11 @@ static void *worker(void *arg)
 }
 
 /*
- * The queued job of one block that a read at off of (key, etag) needs
- * now, taken off the queue, or NULL; lock held. A reader that waited
- * behind a queue of a region's blocks would otherwise fetch pieces of
- * its block while the block itself waits for a thread.
+ * The queued region job (enqueue_region) holding the block a read at off
+ * of (key, etag) needs now, taken off the queue, or NULL; lock held. A
+ * reader that waited behind a queue of a region's blocks would otherwise
+ * fetch pieces of its block while the block itself waits for a thread.
+ * Sequential readers' jobs are left to the threads, as before.
  */
 static struct job *take_queued(struct pf_priv *p, const char *key,
 			       const char *etag, uint64_t off)
@@ -513,7 +518,7 @@ static struct job *take_queued(struct pf_priv *p, const char *key,
 	     prev = *jp, jp = &(*jp)->next) {
 		struct job *j = *jp;
 
-		if (j->n > 4 || b < j->block || b >= j->block + j->n ||
+		if (!j->region || b < j->block || b >= j->block + j->n ||
 		    strcmp(j->key, key) != 0 || strcmp(j->etag, etag) != 0)
 			continue;
 		*jp = j->next;

@@ -27,8 +27,8 @@
  *   256 MiB) is dense: the region is fetched whole, in runs of 2 MiB
  *   (or a quarter of max_inflight), from the read outward, each block
  *   queued once; the region grows with the reads.
- * - A read that needs a block still queued (not started) takes the job
- *   off the queue and fetches the block itself, at once.
+ * - A read that needs a block still queued in a region's job (not
+ *   started) takes the job off the queue and fetches it itself, at once.
  * - At most max_inflight bytes are being fetched ahead at once (each
  *   thread holds one block; threads = min(threads, max_inflight / block
  *   size)); jobs that do not fit the queue are dropped, and the reader
