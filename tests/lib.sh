@@ -10,7 +10,9 @@
 #   - bfs_mount / bfs_mount_daemon / bfs_umount: the daemon started with
 #     its log in $W, the mount point $BFS_MNT, and $BFS_B, the bucket's
 #     directory inside the mount. Every mount made here is unmounted on
-#     exit, whatever happened;
+#     exit, whatever happened; bfs_mount_shared mounts with
+#     allow_other,default_permissions for tests run as root and as
+#     another user (as_nobody);
 #   - a check of every daemon log and sanitizer report (libfuse's
 #     test/util.py idea: a log with a suspicious word fails the test);
 #   - free_port, store_start_rgw, store_start_s3rver, s3_mkbucket,
@@ -475,6 +477,35 @@ bfs_mount()
 		tries=$((tries - 1))
 	done
 	_t_set_b "$@"
+}
+
+# as_nobody CMD...: CMD as the unprivileged user nobody (uid and gid
+# 65534, no supplementary groups)
+as_nobody()
+{
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# bfs_open_to_others: the test's own directories above $BFS_MNT are
+# 0700; lets other users through them, so that only the mount decides
+# what they may do
+bfs_open_to_others()
+{
+	local d
+	d=$(dirname "${BFS_MNT:-$W/mnt}")
+	while [ "$d" != / ] && [ -O "$d" ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+}
+
+# bfs_mount_shared [ARGS...]: bfs_mount with -o allow_other,
+# default_permissions (the mount as several users share it: the kernel
+# checks the mode bits) and the way to it open to other users
+bfs_mount_shared()
+{
+	bfs_mount -o allow_other,default_permissions "$@" || return 1
+	bfs_open_to_others
 }
 
 # bfs_mount_daemon [ARGS...]: mounts without -f (the daemon forks and

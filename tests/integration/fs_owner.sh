@@ -6,21 +6,10 @@
 # named by BFS_TEST_STORE.
 . "$(dirname "$0")/../lib.sh"
 
-as_nobody()
-{
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-}
 py() { python3 -c "$@"; }
 
-bfs_mount -o allow_other,default_permissions || t_abort "mount with allow_other,default_permissions"
+bfs_mount_shared || t_abort "mount with allow_other,default_permissions"
 B=$BFS_B
-# the test's own directories above the mount point are 0700: let others
-# through them, so that only the mount decides
-d=$(dirname "$BFS_MNT")
-while [ "$d" != / ] && [ -O "$d" ]; do
-	chmod o+x "$d"
-	d=$(dirname "$d")
-done
 
 # root, umask 077: a private file and directory stay private
 t_ok "root creates a 0600 file and a 0700 directory under umask 077" \
@@ -103,7 +92,7 @@ t_ok "root removes it" rm "$B/sticky/rootf"
 
 # remount: the metadata was stored, not only kept in memory
 t_ok "unmount" bfs_umount
-bfs_mount -o allow_other,default_permissions || t_abort "mount again"
+bfs_mount_shared || t_abort "mount again"
 B=$BFS_B
 t_is "after remount: the private file" "$(stat -c '%a %u %g' "$B/priv")" "600 0 0"
 t_is "after remount: the private directory" "$(stat -c '%a %u %g' "$B/pdir")" "700 0 0"
@@ -121,7 +110,7 @@ t_is "after remount: the sticky directory" "$(stat -c %a "$B/sticky")" 1777
 t_ok "chmod of the lake's mount point" chmod 551 "$BFS_MNT"
 t_is "the lake's mount point shows it (read-only: no w bits)" "$(stat -c %a "$BFS_MNT")" 551
 t_ok "unmount" bfs_umount
-bfs_mount "$BFS_BUCKET" -o allow_other,default_permissions || t_abort "mount the bucket as the root"
+bfs_mount_shared "$BFS_BUCKET" || t_abort "mount the bucket as the root"
 t_ok "chmod of the mount point (a bucket's root)" chmod 750 "$BFS_MNT"
 t_ok "chown of the mount point" chown 65534:65534 "$BFS_MNT"
 t_is "the mount point shows them" "$(stat -c '%a %u %g' "$BFS_MNT")" "750 65534 65534"

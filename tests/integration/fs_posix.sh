@@ -163,17 +163,7 @@ t_ok "unmount" bfs_umount
 
 # other users: without allow_other the kernel keeps them out of the
 # mount; with allow_other,default_permissions it checks the mode bits
-as_nobody()
-{
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-}
-# the test's own directories above the mount point are 0700: let others
-# through them, so that only the mount decides
-d=$(dirname "$BFS_MNT")
-while [ "$d" != / ] && [ -O "$d" ]; do
-	chmod o+x "$d"
-	d=$(dirname "$d")
-done
+bfs_open_to_others
 bfs_mount || t_abort "mount without allow_other"
 B=$BFS_B
 t_fails_with "without allow_other another user cannot enter" "Permission denied" \

@@ -9,19 +9,10 @@
 # store named by BFS_TEST_STORE.
 . "$(dirname "$0")/../lib.sh"
 
-as_nobody()
-{
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-}
 PY=/usr/bin/python3
 
-bfs_mount -o allow_other,default_permissions || t_abort "mount with allow_other,default_permissions"
+bfs_mount_shared || t_abort "mount with allow_other,default_permissions"
 B=$BFS_B
-d=$(dirname "$BFS_MNT")
-while [ "$d" != / ] && [ -O "$d" ]; do
-	chmod o+x "$d"
-	d=$(dirname "$d")
-done
 mkdir "$B/s"
 chmod 777 "$B/s"
 S=$B/s
@@ -93,7 +84,7 @@ t_is "a .JSON is stored as application/json" "$(ctype_of s/c.JSON)" application/
 
 # remount: the type, mode, owner and device number were stored
 t_ok "unmount" bfs_umount
-bfs_mount -o allow_other,default_permissions || t_abort "mount again"
+bfs_mount_shared || t_abort "mount again"
 S=$BFS_B/s
 t_is "after remount: the FIFO" "$(stat -c '%F %a %u %g' "$S/fifo")" "fifo 604 0 0"
 t_is "after remount: the character device" "$(stat -c '%F %t,%T %a' "$S/chr")" "character special file 1,3 600"

@@ -10,10 +10,6 @@
 # clock read before the change, never with a duration.
 . "$(dirname "$0")/../lib.sh"
 
-as_nobody()
-{
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-}
 # "atime mtime ctime" of a path, in nanoseconds
 times_ns()
 {
@@ -25,13 +21,8 @@ secs() { echo $(($1 / 1000000000)); }
 epoch() { date -u -d "$1" +%s; }
 
 export TZ=UTC
-bfs_mount -o allow_other,default_permissions || t_abort "mount with allow_other,default_permissions"
+bfs_mount_shared || t_abort "mount with allow_other,default_permissions"
 B=$BFS_B
-d=$(dirname "$BFS_MNT")
-while [ "$d" != / ] && [ -O "$d" ]; do
-	chmod o+x "$d"
-	d=$(dirname "$d")
-done
 mkdir "$B/t"
 chmod 777 "$B/t"
 T=$B/t
@@ -183,7 +174,7 @@ t_is "the directory's mtime set again" "$(stat -c %Y "$D")" "$y2001"
 
 # ---- remount: what was stored is read back
 t_ok "unmount" bfs_umount
-bfs_mount -o allow_other,default_permissions || t_abort "mount again"
+bfs_mount_shared || t_abort "mount again"
 B=$BFS_B
 T=$B/t
 t_is "after remount: atime, mtime and ctime of the touched file" \
