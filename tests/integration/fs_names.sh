@@ -86,5 +86,18 @@ t_ok "the log says the name is not UTF-8, showing its bytes" \
 t_fails "no log line blames the server's XML" grep -qi "xml" "$BFS_LOG"
 t_is "the directory holds only what was made" "$(ls "$B" | LC_ALL=C sort | tr '\n' ' ')" \
 	"good.txt uni "
+
+# a key holds at most 1024 bytes (S3's limit, kept on every store): four
+# directories of 250-byte names leave room for a short name, not a long
+# one (pjdfstest's */03.t build 4095-byte paths: doc/SEMANTICS.md)
+p=$B
+for c in a b c d; do
+	p=$p/$(printf "%0250d" 0 | tr 0 "$c")
+done
+t_ok "directories four deep with 250-byte names are made" mkdir -p "$p"
+t_ok "a file whose key stays within 1024 bytes is made" sh -c "echo k > '$p/0123456789'"
+t_is "a file whose key would pass 1024 bytes: ENAMETOOLONG" \
+	"$(errno_of create "$p/$(printf "%030d" 0)")" ENAMETOOLONG
+t_is "... a directory: ENAMETOOLONG" "$(errno_of mkdir "$p/$(printf "%030d" 1)")" ENAMETOOLONG
 t_ok "unmount" bfs_umount
 t_plan_done
