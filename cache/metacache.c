@@ -56,7 +56,8 @@ struct mc_priv {
 	char *bucket;
 	uint8_t bucket_hash[8];
 	double attr_ttl, dir_ttl, neg_ttl;
-	struct bfs_metadb *db; /* set by start, cleared by stop */
+	uint64_t (*clock)(void); /* NULL: the real clock */
+	struct bfs_metadb *db;	 /* set by start, cleared by stop */
 	time_t started;
 	unsigned ticks;
 	/* bumped by every invalidation; an answer fetched across a bump is
@@ -74,7 +75,7 @@ static struct mc_priv *priv_of(const struct bfs_store *s)
 	return s->priv;
 }
 
-static uint64_t now_ns(void)
+static uint64_t real_now_ns(void)
 {
 	struct timespec ts;
 
@@ -82,9 +83,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool fresh(uint64_t stamp, double ttl)
+/* The time entries are stamped and judged by: the conf's clock (tests
+ * move it), else the real one. */
+static uint64_t now_ns(const struct mc_priv *p)
 {
-	uint64_t now = now_ns();
+	return p->clock ? p->clock() : real_now_ns();
+}
+
+static bool fresh(const struct mc_priv *p, uint64_t stamp, double ttl)
+{
+	uint64_t now = now_ns(p);
 
 	if (ttl <= 0 || stamp > now + 1000000000ull)
 		return false;
@@ -310,12 +318,12 @@ static bool r_str_eq(struct rbuf *r, const char *s)
 	return eq;
 }
 
-static void encode_head(struct wbuf *w, const char *key, int rc,
+static void encode_head(struct wbuf *w, uint64_t now, const char *key, int rc,
 			const struct bfs_obj_info *info)
 {
 	w_u8(w, RECORD_VERSION);
 	w_u8(w, rc == ENOENT);
-	w_u64(w, now_ns());
+	w_u64(w, now);
 	w_str(w, key);
 	if (rc == ENOENT)
 		return;
@@ -381,12 +389,13 @@ static int decode_head(const void *v, size_t vlen, const char *key,
 	return 0;
 }
 
-static void encode_page(struct wbuf *w, const struct bfs_list_req *req,
+static void encode_page(struct wbuf *w, uint64_t now,
+			const struct bfs_list_req *req,
 			const struct bfs_list_result *res)
 {
 	w_u8(w, RECORD_VERSION);
 	w_u8(w, 0);
-	w_u64(w, now_ns());
+	w_u64(w, now);
 	w_str(w, req->prefix);
 	w_str(w, req->delimiter);
 	w_str(w, req->token);
@@ -528,11 +537,11 @@ static int mc_head(struct bfs_store *s, const char *key,
 
 		rc = decode_head(v, vlen, key, &stamp, &negative, &info);
 		free(v);
-		if (rc == 0 && negative && fresh(stamp, p->neg_ttl)) {
+		if (rc == 0 && negative && fresh(p, stamp, p->neg_ttl)) {
 			COUNT(p, neg_hits);
 			return ENOENT;
 		}
-		if (rc == 0 && !negative && fresh(stamp, p->attr_ttl)) {
+		if (rc == 0 && !negative && fresh(p, stamp, p->attr_ttl)) {
 			COUNT(p, head_hits);
 			*out = info;
 			return 0;
@@ -546,7 +555,7 @@ static int mc_head(struct bfs_store *s, const char *key,
 	epoch0 = epoch_now(p);
 	rc = p->inner->head(p->inner, key, out);
 	if ((rc == 0 && p->attr_ttl > 0) || (rc == ENOENT && p->neg_ttl > 0)) {
-		encode_head(&w, key, rc, out);
+		encode_head(&w, now_ns(p), key, rc, out);
 		store_entry(p, BFS_METADB_HEAD, hk, sizeof(hk), &w, epoch0);
 		free(w.d);
 	}
@@ -590,7 +599,7 @@ static void recall_meta(struct bfs_obj_info *listed, struct bfs_obj_info *head)
 static int match_page(struct mc_priv *p, struct bfs_metadb_txn *txn,
 		      struct bfs_list_result *res, uint64_t *confirmed)
 {
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(p);
 	int rc = 0;
 
 	for (size_t i = 0; i < res->nobjs && rc == 0; i++) {
@@ -657,7 +666,7 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 		free(v);
 		if (rc == 0) {
 			empty = page.nobjs == 0 && page.nprefixes == 0;
-			if (fresh(stamp, empty ? p->neg_ttl : p->dir_ttl)) {
+			if (fresh(p, stamp, empty ? p->neg_ttl : p->dir_ttl)) {
 				COUNT(p, list_hits);
 				if (p->attr_ttl > 0 && page.nobjs > 0 &&
 				    bfs_metadb_begin(p->db, true, &txn) == 0) {
@@ -688,7 +697,7 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 		return 0;
 	}
 	if ((empty ? p->neg_ttl : p->dir_ttl) > 0) {
-		encode_page(&w, req, out);
+		encode_page(&w, now_ns(p), req, out);
 		rc = bfs_metadb_put(txn, BFS_METADB_LIST, lk, sizeof(lk), w.d,
 				    w.n);
 		free(w.d);
@@ -816,6 +825,7 @@ void bfs_metacache_get_stats(struct bfs_store *s,
  * ------------------------------------------------------------ */
 
 struct old {
+	const struct mc_priv *p;
 	double keep;
 	uint8_t (*keys)[HKEY_LEN];
 	size_t n;
@@ -830,7 +840,7 @@ static int find_old(void *arg, const void *key, size_t klen, const void *val,
 	if (klen > HKEY_LEN || vlen < STAMP_OFF + sizeof(stamp))
 		return 0;
 	memcpy(&stamp, (const uint8_t *)val + STAMP_OFF, sizeof(stamp));
-	if (fresh(stamp, o->keep))
+	if (fresh(o->p, stamp, o->keep))
 		return 0;
 	o->keys = bfs_xrealloc(o->keys, (o->n + 1) * sizeof(*o->keys));
 	memcpy(o->keys[o->n++], key, klen);
@@ -842,7 +852,7 @@ static void sweep(struct mc_priv *p, enum bfs_metadb_table t, size_t klen,
 		  double keep)
 {
 	struct bfs_metadb_txn *txn;
-	struct old o = {keep, NULL, 0};
+	struct old o = {p, keep, NULL, 0};
 	int rc;
 
 	rc = bfs_metadb_begin(p->db, true, &txn);
@@ -975,6 +985,7 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	p->attr_ttl = conf->attr_ttl;
 	p->dir_ttl = conf->dir_ttl;
 	p->neg_ttl = conf->neg_ttl;
+	p->clock = conf->clock;
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
 
 	s = &p->store;

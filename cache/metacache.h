@@ -36,6 +36,10 @@ struct bfs_metacache_conf {
 	double attr_ttl;       /* seconds */
 	double dir_ttl;
 	double neg_ttl;
+	/* nanoseconds since the epoch entries are stamped and their TTLs
+	 * judged by; NULL: the real clock. Tests inject theirs, so that a
+	 * TTL check never depends on how fast the machine is. */
+	uint64_t (*clock)(void);
 };
 
 struct bfs_metacache_stats {

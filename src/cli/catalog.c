@@ -22,16 +22,11 @@ static const char *type_name(enum bfs_catalog_type t)
 	return (size_t)t < BFS_ARRAY_SIZE(type_names) ? type_names[t] : "?";
 }
 
-/* The file commands edit: --config, $BUCKETFS_CONFIG or the default. */
+/* The file commands edit: --config, else bfs_config_default_path()
+ * ($BUCKETFS_CONFIG or the default). */
 static char *config_path(const char *given)
 {
-	const char *env = getenv("BUCKETFS_CONFIG");
-
-	if (given)
-		return bfs_xstrdup(given);
-	if (env && env[0])
-		return bfs_xstrdup(env);
-	return bfs_config_default_path();
+	return given ? bfs_xstrdup(given) : bfs_config_default_path();
 }
 
 /* Apply edit_fn to the configuration file and commit it. */

@@ -29,12 +29,20 @@ t_ok "the second file is intact" cmp "$L/w2" "$B/w2"
 
 # a reader during a write: the writer holds the file open and writes
 # 1 MiB at a time; every read meanwhile must see a prefix of the final
-# content (what a local disk gives), and the final read all of it
+# content (what a local disk gives), and the final read all of it. Half
+# way the writer waits (bounded) until three reads are done, so that
+# reads during the write are certain, not a matter of timing.
 rand_file "$L/slow" 16
+rm -f "$W/reads-done"
 (
 	for i in $(seq 0 15); do
 		dd if="$L/slow" bs=1M skip="$i" count=1 status=none
-		sleep 0.05
+		if [ "$i" = 7 ]; then
+			for _ in $(seq 1200); do
+				[ -e "$W/reads-done" ] && break
+				sleep 0.1
+			done
+		fi
 	done
 ) >"$B/slow" &
 writer=$!
@@ -57,9 +65,11 @@ while kill -0 "$writer" 2>/dev/null; do
 	fi
 	# also a reader of another, finished file during the write
 	cmp -s "$L/w1" "$B/w1" || bad=$((bad + 1))
+	[ "$reads" -ge 3 ] && touch "$W/reads-done"
 done
 wait "$writer"
 t_is "the slow writer succeeds" "$?" 0
+t_ok "reads happened during the write ($reads)" test "$reads" -ge 3
 t_is "$reads reads during the write saw only prefixes of it" "$bad" 0
 t_ok "after the write the file is complete" cmp "$L/slow" "$B/slow"
 

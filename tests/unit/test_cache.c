@@ -201,6 +201,29 @@ static int put_obj(struct bfs_store *s, const char *key, const char *data,
 	return rc;
 }
 
+/*
+ * The metadata cache's clock in test_meta: the real one plus an offset
+ * the test moves, so that a TTL runs out when the test says and never
+ * because the machine was slow (TTLs are 30 s, steps past them 31 s).
+ */
+static uint64_t clock_offset_ns;
+static uint64_t (*test_clock)(void);
+
+static uint64_t offset_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+	       clock_offset_ns;
+}
+
+/* Move the metadata cache's clock past a TTL of 30 s. */
+static void past_ttl(void)
+{
+	clock_offset_ns += 31ull * 1000000000ull;
+}
+
 struct stack {
 	struct cnt *cnt;
 	struct bfs_store *bc; /* block cache */
@@ -231,6 +254,7 @@ static int stack_open(struct stack *st, struct bfs_store *mem, uint64_t size,
 		.attr_ttl = attr_ttl,
 		.dir_ttl = attr_ttl,
 		.neg_ttl = attr_ttl,
+		.clock = test_clock,
 	};
 	struct bfs_store *s;
 
@@ -1126,7 +1150,8 @@ static void test_meta(struct bfs_store *mem)
 	fill(v1, sizeof(v1), 12);
 	fill(v2, sizeof(v2), 13);
 	put_obj(mem, "m/a", v1, sizeof(v1), e1);
-	if (stack_open(&st, mem, 0, false, 0, true, 0.4) != 0) {
+	test_clock = offset_clock;
+	if (stack_open(&st, mem, 0, false, 0, true, 30) != 0) {
 		tap_ok(0, "metacache: starts");
 		return;
 	}
@@ -1143,7 +1168,7 @@ static void test_meta(struct bfs_store *mem)
 	tap_ok(strcmp(info.etag, e1) == 0,
 	       "metacache: within attr_ttl the cached answer stands");
 	bfs_obj_info_release(&info);
-	usleep(450000);
+	past_ttl();
 	st.top->head(st.top, "m/a", &info);
 	tap_ok(strcmp(info.etag, e2) == 0 && info.size == sizeof(v2),
 	       "metacache: after attr_ttl the change is seen");
@@ -1176,11 +1201,17 @@ static void test_meta(struct bfs_store *mem)
 	tap_ok(rc == ENOENT, "metacache: our own delete shows at once");
 
 	/* a listing confirms head entries of unchanged objects, once a HEAD
-	 * answered after their Last-Modified second */
-	sleep(1);
+	 * answered after their Last-Modified second: wait (bounded) until
+	 * the store's clock has passed that second, then ask again */
+	rc = mem->head(mem, "m/a", &info);
+	for (int i = 0; rc == 0 && i < 500 && time(NULL) <= info.mtime.tv_sec;
+	     i++)
+		usleep(10000);
+	bfs_obj_info_release(&info);
+	past_ttl();
 	st.top->head(st.top, "m/a", &info);
 	bfs_obj_info_release(&info);
-	usleep(450000);
+	past_ttl();
 	st.top->list(st.top, &req, &res);
 	bfs_list_result_release(&res);
 	h0 = st.cnt->heads;
@@ -1202,6 +1233,7 @@ static void test_meta(struct bfs_store *mem)
 	       "metacache: a restart keeps the entries");
 	bfs_obj_info_release(&info);
 	stack_close(&st);
+	test_clock = NULL;
 }
 
 int main(void)
