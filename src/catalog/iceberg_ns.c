@@ -315,6 +315,18 @@ static void reconcile_sizes(struct ice_cat *c, struct ice_table *t,
 				f->bucket ? "bucket '" : "the bucket",
 				f->bucket ? f->bucket : "",
 				f->bucket ? "'" : "");
+		} else if (f->is_dv &&
+			   (f->dv_offset < 0 || f->dv_length < 0 ||
+			    (uint64_t)f->dv_offset + (uint64_t)f->dv_length >
+				    f->obj_size)) {
+			f->missing = true;
+			bfs_log(LOG_ERR,
+				"catalog '%s': table '%s': deletion vector "
+				"at %" PRId64 " (%" PRId64
+				" bytes) is past the end of '%s' (%llu "
+				"bytes)",
+				c->name, t->rel, f->dv_offset, f->dv_length,
+				f->key, (unsigned long long)f->obj_size);
 		} else if (f->size != 0 && f->obj_size != f->size) {
 			/* notice, not warning: real tables have this (DuckDB's
 			 * test tables), and the object's bytes are served */
@@ -418,15 +430,22 @@ static void file_node(struct ice_cat *c, const struct bfs_ice_file *f,
 	out->ns_data = f;
 	/* the object's size from a listing of its folder: no HEAD per
 	 * file, and stat agrees with what a read delivers */
-	if (f->listed) {
-		out->have_info = true;
-		out->info.size = f->obj_size;
-		out->info.mtime = f->obj_mtime;
-	} else if (f->missing) {
+	if (f->missing) {
 		/* stat and open: EIO, without asking the store again (the
 		 * log named it once, when the snapshot was resolved) */
 		out->broken = true;
 		out->error = EIO;
+	} else if (f->listed) {
+		out->have_info = true;
+		out->info.size = f->obj_size;
+		out->info.mtime = f->obj_mtime;
+		/* the file is the listed object, or one blob of it (a
+		 * deletion vector): a read gives all of it or EIO */
+		out->exact = true;
+		out->exact_obj = f->obj_size;
+		out->exact_off = f->is_dv ? (uint64_t)f->dv_offset : 0;
+		out->exact_len =
+			f->is_dv ? (uint64_t)f->dv_length : f->obj_size;
 	} else if (f->size > 0) {
 		out->have_info = true;
 		out->info.size = f->size;
@@ -701,6 +720,7 @@ static const char *const xattr_names[] = {
 	"user.iceberg.referenced_data_file",
 	"user.iceberg.content_offset",
 	"user.iceberg.content_size_in_bytes",
+	"user.iceberg.size_mismatch",
 };
 
 enum {
@@ -710,6 +730,7 @@ enum {
 	X_REFERENCED,
 	X_OFFSET,
 	X_LENGTH,
+	X_SIZE_MISMATCH,
 };
 
 /* Whether file f has xattr i (deletes: data files; the rest: some
@@ -726,6 +747,8 @@ static bool has_xattr(const struct bfs_ice_file *f, size_t i)
 		return f->referenced != NULL;
 	if (i == X_OFFSET || i == X_LENGTH)
 		return f->is_dv;
+	if (i == X_SIZE_MISMATCH)
+		return f->listed && f->size != 0 && f->obj_size != f->size;
 	return true;
 }
 
@@ -777,8 +800,12 @@ static char *xattr_value(const struct bfs_ice_file *f, size_t i)
 		return bfs_xstrdup(f->referenced);
 	case X_OFFSET:
 		return bfs_xasprintf("%" PRId64, f->dv_offset);
-	default:
+	case X_LENGTH:
 		return bfs_xasprintf("%" PRId64, f->dv_length);
+	default:
+		return bfs_xasprintf("object %llu, manifest %llu",
+				     (unsigned long long)f->obj_size,
+				     (unsigned long long)f->size);
 	}
 }
 

@@ -47,6 +47,14 @@ struct bfs_node {
 	 * with this errno, no request is made */
 	int error;
 	struct bfs_obj_info info; /* owned; info.key is NULL */
+	/* a read-only file that is exactly exact_len bytes at exact_off of
+	 * its object, which was exact_obj bytes when listed (an Iceberg data
+	 * file as its snapshot was listed; a deletion vector, one blob of its
+	 * Puffin file): stat shows exact_len whatever a HEAD says; an open
+	 * that finds the object of another size, and a read that delivers
+	 * less than the file has, fail with EIO (logged), never short */
+	bool exact;
+	uint64_t exact_off, exact_len, exact_obj;
 	/* a read-only node's namespace-private data (an Iceberg file's
 	 * facts); owned by the namespace, valid until unmount */
 	const void *ns_data;

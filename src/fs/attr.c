@@ -76,7 +76,8 @@ void bfs_fs_fill_attr(struct bfs_fs *fs, struct bfs_inode *in, struct stat *st)
 		st->st_mode = S_IFREG;
 		/* removed while open: no name left */
 		st->st_nlink = in->unlinked ? 0 : 1;
-		st->st_size = (off_t)node->info.size;
+		st->st_size = node->exact ? (off_t)node->exact_len
+					  : (off_t)node->info.size;
 	}
 	/* catalogs know sizes from manifests but no mtime: use the mount's */
 	st->st_mtim = node->have_info && node->info.mtime.tv_sec != 0

@@ -510,6 +510,21 @@ int bfs_fs_refresh_locked(struct bfs_inode *in)
 	free(key);
 	if (rc != 0)
 		return rc;
+	if (in->node.exact && info.size != in->node.exact_obj) {
+		/* not the object that was listed: its bytes are not the
+		 * file's, and a read would be short or wrong. Logged once:
+		 * the entry fails from now on without a request */
+		bfs_log(LOG_ERR,
+			"%s: '%s' is %llu bytes now, %llu when it was listed: "
+			"EIO",
+			in->node.store->name, in->node.key,
+			(unsigned long long)info.size,
+			(unsigned long long)in->node.exact_obj);
+		bfs_obj_info_release(&info);
+		in->node.broken = true;
+		in->node.error = EIO;
+		return EIO;
+	}
 	bfs_obj_info_release(&in->node.info);
 	in->node.info = info;
 	in->node.have_info = true;
@@ -731,6 +746,8 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 	struct bfs_store *s;
 	char *key;
 	char etag[BFS_ETAG_MAX];
+	bool exact;
+	uint64_t base = 0;
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
@@ -738,12 +755,37 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 		s = in->node.store;
 		key = bfs_xstrdup(in->node.key);
 		snprintf(etag, sizeof(etag), "%s", fh->etag);
+		exact = in->node.exact;
+		if (exact) {
+			/* the file is a range of its object: nothing past
+			 * it, and all of it or EIO */
+			base = in->node.exact_off;
+			size = (uint64_t)off >= in->node.exact_len
+				       ? 0
+				       : BFS_MIN(size, in->node.exact_len -
+							       (uint64_t)off);
+		}
 		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
-		rc = bfs_store_read_full(s, key, (uint64_t)off, size, buf, got,
-					 etag[0] ? etag : NULL);
+		if (size == 0) {
+			*got = 0;
+			free(key);
+			return 0;
+		}
+		rc = bfs_store_read_full(s, key, base + (uint64_t)off, size,
+					 buf, got, etag[0] ? etag : NULL);
 		if (rc == ERANGE) {
 			*got = 0;
 			rc = 0;
+		}
+		if (rc == 0 && exact && *got < size) {
+			bfs_log(LOG_ERR,
+				"%s: read of '%s' at %llu: %zu of %zu bytes, "
+				"the object is shorter than the file: EIO",
+				s->name, key,
+				(unsigned long long)(base + (uint64_t)off),
+				*got, size);
+			free(key);
+			return EIO;
 		}
 		if (rc == ESTALE && attempt == 0) {
 			/* our own upload from another handle made a new

@@ -80,6 +80,14 @@ t_is "each names the data file it applies to, its offset and length" \
 	"$(for a in referenced_data_file content_offset content_size_in_bytes; do
 		getfattr --absolute-names --only-values -n user.iceberg.$a "$D/dvs.puffin@44"; echo; done | tr '\n' ' ')" \
 	"s3://warehouse/wh/dv_table/data/b.parquet 44 24 "
+P=$GEN/dv_table/data/dvs.puffin
+t_is "each is its blob, not the whole Puffin file: stat" \
+	"$(stat -c %s "$D/dvs.puffin@4") $(stat -c %s "$D/dvs.puffin@44")" "40 24"
+t_ok "… and read: the bytes at its offset" \
+	cmp "$D/dvs.puffin@44" <(tail -c +45 "$P" | head -c 24)
+t_ok "… the other one" cmp "$D/dvs.puffin@4" <(tail -c +5 "$P" | head -c 40)
+t_is "… read from an offset inside it" \
+	"$(dd if="$D/dvs.puffin@4" bs=1 skip=30 status=none | wc -c)" 10
 t_ok "tar archives each entry once" \
 	sh -c "tar -cf - -C '$D' . | tar -tf - | sort | uniq -d | grep -q . && exit 1 || exit 0"
 # which deletes apply: each line of EXPECTED (ice_gen.py's reading of
@@ -114,6 +122,20 @@ t_is "… under write.data.path and a hashed prefix, read whole" \
 	"$(cat "$O/sib.parquet" | wc -c) $(cat "$O/hash.parquet" | wc -c)" "487 487"
 t_is "… an object shorter than its manifest: stat is what a read delivers" \
 	"$(stat -c %s "$O/short.parquet") $(cat "$O/short.parquet" | wc -c)" "243 243"
+t_is "… the disagreement is in an xattr" \
+	"$(xa size_mismatch "$O/short.parquet")" "object 243, manifest 487"
+t_fails_with "… only where there is one" "No such attribute" \
+	getfattr --absolute-names -n user.iceberg.size_mismatch "$O/inside.parquet"
+t_is "… and logged once" "$(grep -c "short.parquet' is 243 bytes, its manifest says 487" "$BFS_LOG")" 1
+# an object replaced after its snapshot was listed is not the file any
+# more: EIO, never a short read of other bytes
+t_is "sib.parquet as listed" "$(stat -c %s "$O/sib.parquet")" 487
+head -c 100 "$GEN/outside_data/sib.parquet" >"$B/gen/outside_data/sib.parquet"
+for i in 1 2; do
+	t_fails_with "… replaced by a shorter object: open is EIO (#$i)" \
+		"Input/output error" cat "$O/sib.parquet"
+done
+t_is "… logged once" "$(grep -c "outside_data/sib.parquet' is 100 bytes now, 487 when it was listed" "$BFS_LOG")" 1
 t_is "… a file in another bucket of the mount is read from it" \
 	"$(cat "$O/elsewhere.parquet" | wc -c) $(stat -c %s "$O/elsewhere.parquet")" "487 487"
 t_is "… the one in a bucket the mount does not connect is listed too" \
