@@ -728,6 +728,33 @@ static char *path_bound(avro_value_t *df, const char *name)
 	return NULL;
 }
 
+/* An equality delete's equality_ids (array<int>) as "1,2", or NULL. */
+static char *equality_ids(avro_value_t *df)
+{
+	avro_value_t arr;
+	size_t n = 0, o = 0;
+	char *out;
+
+	if (!field(df, "equality_ids", &arr) ||
+	    avro_value_get_type(&arr) != AVRO_ARRAY ||
+	    avro_value_get_size(&arr, &n) != 0 || n == 0 || n > 4096)
+		return NULL;
+	out = bfs_xmalloc(n * 12 + 1);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		avro_value_t el, v;
+		int32_t id;
+
+		if (avro_value_get_by_index(&arr, i, &el, NULL) != 0 ||
+		    !unwrap(&el, &v) || avro_value_get_type(&v) != AVRO_INT32 ||
+		    avro_value_get_int(&v, &id) != 0)
+			continue;
+		o += (size_t)snprintf(out + o, n * 12 + 1 - o, "%s%d",
+				      o ? "," : "", (int)id);
+	}
+	return out;
+}
+
 typedef int (*avro_row_fn)(void *arg, avro_value_t *row);
 
 /*
@@ -917,6 +944,8 @@ static int manifest_row(void *arg, avro_value_t *row)
 		f->partition = partition_text(&df);
 		f->unpartitioned = f->pkey[0] == '\0';
 	}
+	if (f->content == BFS_ICE_EQUALITY_DELETES)
+		f->equality_ids = equality_ids(&df);
 	if (f->content == BFS_ICE_POSITION_DELETES) {
 		f->lower_path = path_bound(&df, "lower_bounds");
 		f->upper_path = path_bound(&df, "upper_bounds");
@@ -1052,6 +1081,7 @@ void bfs_ice_files_free(struct bfs_ice_file *files, size_t n)
 		free(files[i].pkey);
 		free(files[i].lower_path);
 		free(files[i].upper_path);
+		free(files[i].equality_ids);
 		free(files[i].deletes);
 		free(files[i].applies);
 	}

@@ -47,6 +47,9 @@ struct bfs_ice_file {
 	int32_t spec_id;    /* partition spec of its manifest */
 	bool unpartitioned; /* that spec has no fields but void ones */
 	char *pkey;	    /* the partition tuple, exactly (not for show) */
+	/* equality deletes: the field ids rows are matched on ("1,2"), or
+	 * NULL */
+	char *equality_ids;
 	/* position deletes: the bounds of their file_path column, or NULL */
 	char *lower_path, *upper_path;
 	/* a data file: the delete files and vectors that apply to it, sorted

@@ -721,6 +721,7 @@ static const char *const xattr_names[] = {
 	"user.iceberg.content_offset",
 	"user.iceberg.content_size_in_bytes",
 	"user.iceberg.size_mismatch",
+	"user.iceberg.equality_ids",
 };
 
 enum {
@@ -731,6 +732,7 @@ enum {
 	X_OFFSET,
 	X_LENGTH,
 	X_SIZE_MISMATCH,
+	X_EQUALITY_IDS,
 };
 
 /* Whether file f has xattr i (deletes: data files; the rest: some
@@ -747,6 +749,8 @@ static bool has_xattr(const struct bfs_ice_file *f, size_t i)
 		return f->referenced != NULL;
 	if (i == X_OFFSET || i == X_LENGTH)
 		return f->is_dv;
+	if (i == X_EQUALITY_IDS)
+		return f->equality_ids != NULL;
 	if (i == X_SIZE_MISMATCH)
 		return f->listed && f->size != 0 && f->obj_size != f->size;
 	return true;
@@ -802,6 +806,8 @@ static char *xattr_value(const struct bfs_ice_file *f, size_t i)
 		return bfs_xasprintf("%" PRId64, f->dv_offset);
 	case X_LENGTH:
 		return bfs_xasprintf("%" PRId64, f->dv_length);
+	case X_EQUALITY_IDS:
+		return bfs_xstrdup(f->equality_ids);
 	default:
 		return bfs_xasprintf("object %llu, manifest %llu",
 				     (unsigned long long)f->obj_size,

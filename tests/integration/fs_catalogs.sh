@@ -41,6 +41,7 @@ merch_v1 2 4 0 3
 partition_integer 2 2 0 1
 partition_evolution 6 6 0 2
 equality_deletes 2 6 4 6
+equality_deletes_partitioned 6 6 3 5
 iceberg_partitioned 20 20 0 1
 iceberg_v2_delete_positional 1 3 1 2
 iceberg_v2_partitioned_position_deletes 3 20 3 2
@@ -103,36 +104,58 @@ t_fails_with "catalogs are read-only" "Read-only file system" \
 bfs_log_expect "is read-only"
 
 # A reader applies the deletes from the mount alone: for each data file,
-# the position deletes its user.iceberg.deletes names, their rows matched
-# on its user.iceberg.file_path (on the path part: Impala's delete rows say
-# hdfs://host:port/… where its manifests say /…); what is left is
+# the deletes its user.iceberg.deletes names. Position deletes: their rows
+# matched on its user.iceberg.file_path (on the path part: Impala's delete
+# rows say hdfs://host:port/… where its manifests say /…). Equality
+# deletes: rows equal (nulls equal) on the columns whose Parquet field ids
+# the delete's user.iceberg.equality_ids names. What is left is
 # SOURCES.md's "expected rows" (the compacted table's dangling delete
-# applies nowhere)
+# applies nowhere; an equality delete never applies to a data file of its
+# own sequence number or later, nor to another partition's)
 x() { getfattr --absolute-names --only-values -n "user.iceberg.$1" "$2"; }
+# one DuckDB query per table (a sum over its data files) and one per
+# equality delete file, for the names of its equality columns
 rows_after_deletes() {
-	local cur=$1 f fp d list n total=0
+	local cur=$1 f fp d list where ids cols cond c sql=0
+	local -A eqcols=()
 	while IFS= read -r f; do
 		fp=$(x file_path "$cur/$f") || return 1
-		list=
+		list= where=
 		while IFS= read -r d; do
 			[ -n "$d" ] || continue
-			[ "$(x content "$cur/$d")" = position-deletes ] || return 1
-			list="$list${list:+, }'$cur/$d'"
+			case $(x content "$cur/$d") in
+			position-deletes) list="$list${list:+, }'$cur/$d'" ;;
+			equality-deletes)
+				if [ -z "${eqcols[$d]:-}" ]; then
+					ids=$(x equality_ids "$cur/$d") || return 1
+					cols=$($Q "select name from parquet_schema('$cur/$d') where field_id in ($ids)")
+					[ "$(echo "$cols" | wc -w)" = "$(echo "$ids" | tr ',' ' ' | wc -w)" ] || return 1
+					eqcols[$d]=$cols
+				fi
+				cond=
+				for c in ${eqcols[$d]}; do
+					cond="$cond and e.\"$c\" is not distinct from t.\"$c\""
+				done
+				where="$where and not exists (select 1 from read_parquet('$cur/$d') e where true$cond)"
+				;;
+			*) return 1 ;;
+			esac
 		done <<<"$(x deletes "$cur/$f")"
-		if [ -z "$list" ]; then
-			n=$($Q "select count(*) from read_parquet('$cur/$f')")
-		else
-			n=$($Q "select count(*) from read_parquet('$cur/$f', file_row_number = true) where file_row_number not in (select pos from read_parquet([$list]) where regexp_replace(file_path, '^[a-z0-9]+://[^/]*', '') = regexp_replace('$fp', '^[a-z0-9]+://[^/]*', ''))")
-		fi
-		total=$((total + n))
+		[ -z "$list" ] ||
+			where="$where and file_row_number not in (select pos from read_parquet([$list]) where regexp_replace(file_path, '^[a-z0-9]+://[^/]*', '') = regexp_replace('$fp', '^[a-z0-9]+://[^/]*', ''))"
+		sql="$sql + (select count(*) from read_parquet('$cur/$f', file_row_number = true) t where true$where)"
 	done <<<"$(cd "$cur" && find . -type f -not -path './.deletes/*' | sed 's|^\./||')"
-	echo "$total"
+	$Q "select $sql"
 }
 for tr in iceberg_v2_delete_positional:2 iceberg_v2_partitioned_position_deletes:10 \
-	iceberg_spark_compaction_with_dangling_delete:4; do
+	iceberg_spark_compaction_with_dangling_delete:4 equality_deletes:2 \
+	equality_deletes_partitioned:3 iceberg_v2_delete_both_eq_and_pos:2; do
 	t_is "DuckDB applies the deletes the xattrs name: ${tr%%:*} has ${tr##*:} rows" \
 		"$(rows_after_deletes "$C/${tr%%:*}/current")" "${tr##*:}"
 done
+d=$(find "$C/equality_deletes/current/.deletes" -type f | head -1)
+t_is "an equality delete names the field ids it matches on" \
+	"$(x equality_ids "$d")" "$(node "$BFS_SRCDIR/tests/tools/duckdb_query.mjs" "select string_agg(field_id::varchar, ',' order by field_id) from parquet_schema('$d') where field_id is not null")"
 
 t_is "DuckDB: current/ of lineitem has 51,793 rows" \
 	"$($Q "select count(*) from read_parquet('$L/current/**/*.parquet')")" 51793
