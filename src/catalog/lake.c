@@ -498,8 +498,11 @@ static void apply_creds(struct lake_store *st, const struct bfs_config *cfg,
 		st->name);
 }
 
-/* A bucket of the configuration in the lake, new or changed. */
-static void reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
+/*
+ * A bucket of the configuration in the lake, new or changed.
+ * @return whether it joined the mount's buckets now.
+ */
+static bool reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 			  const struct bfs_bucket_conf *b,
 			  bfs_lake_changed_fn changed, void *arg)
 {
@@ -515,12 +518,12 @@ static void reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 				"%s; bucket '%s' stays out of the "
 				"mount",
 				err, b->name);
-			return;
+			return false;
 		}
 		if (st->store->start && st->store->start(st->store) != 0) {
 			bfs_log(LOG_ERR, "cannot start bucket '%s'", b->name);
 			st->live = false;
-			return;
+			return false;
 		}
 		if (check_store(st, err, sizeof(err)) != 0)
 			bfs_log(LOG_ERR,
@@ -533,7 +536,7 @@ static void reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 		changed(arg, "buckets", b->name);
 		bfs_log(LOG_NOTICE, "bucket '%s' connected: in buckets/",
 			b->name);
-		return;
+		return true;
 	}
 	if (!same_driver(st->built, b))
 		bfs_log(LOG_WARNING,
@@ -556,10 +559,19 @@ static void reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 	}
 	st->conf = b;
 	st->live = true;
+	return !was_live;
 }
 
+/*
+ * @param buckets_changed a bucket joined or left the mount: an Iceberg
+ *        catalog is built anew, so its data files in other buckets are
+ *        read from the buckets connected now (a catalog's namespace learns
+ *        its buckets when it is built; the old one serves what the kernel
+ *        still holds until unmount)
+ */
 static void reload_catalogs(struct bfs_lake *lake, const struct bfs_config *cfg,
-			    bfs_lake_changed_fn changed, void *arg)
+			    bool buckets_changed, bfs_lake_changed_fn changed,
+			    void *arg)
 {
 	bool was_shown = lake->catalogs_shown;
 
@@ -585,7 +597,10 @@ static void reload_catalogs(struct bfs_lake *lake, const struct bfs_config *cfg,
 		for (size_t j = 0; j < lake->ncats && !k; j++)
 			if (strcmp(lake->cats[j].conf->name, c->name) == 0)
 				k = &lake->cats[j];
-		if (k && k->live && same_catalog(k, c, b)) {
+		bool follow = k && k->live && same_catalog(k, c, b) &&
+			      buckets_changed && c->type == BFS_CATALOG_ICEBERG;
+
+		if (k && k->live && same_catalog(k, c, b) && !follow) {
 			k->conf = c;
 			continue;
 		}
@@ -599,8 +614,10 @@ static void reload_catalogs(struct bfs_lake *lake, const struct bfs_config *cfg,
 		bfs_node_release(&node);
 		changed(arg, "catalogs", c->name);
 		bfs_log(LOG_NOTICE, "catalog '%s' %s", c->name,
-			k && k->live ? "changed: catalogs/ shows it anew"
-				     : "added: in catalogs/");
+			follow	       ? "follows the mount's buckets: "
+					 "catalogs/ shows it anew"
+			: k && k->live ? "changed: catalogs/ shows it anew"
+				       : "added: in catalogs/");
 		note_catalog(lake, cfg, c);
 	}
 	if (lake->catalogs_shown && bfs_vdir_count(lake->catalogs) == 0) {
@@ -619,6 +636,7 @@ void bfs_lake_reload(struct bfs_lake *lake, const struct bfs_config *newcfg,
 	/* the sections of the new file with the options of the mount: the
 	 * [bucketfs] options (cache dir, timeouts) stay as mounted */
 	struct bfs_config cfg = *lake->cfg;
+	bool buckets_changed = false;
 
 	cfg.path = newcfg->path;
 	cfg.buckets = newcfg->buckets;
@@ -651,6 +669,7 @@ void bfs_lake_reload(struct bfs_lake *lake, const struct bfs_config *newcfg,
 
 		if (!st->live || bfs_config_bucket(&cfg, st->name))
 			continue;
+		buckets_changed = true;
 		st->live = false;
 		bfs_vdir_remove(lake->buckets, st->name);
 		changed(arg, "buckets", st->name);
@@ -660,8 +679,9 @@ void bfs_lake_reload(struct bfs_lake *lake, const struct bfs_config *newcfg,
 			st->name);
 	}
 	for (size_t i = 0; i < cfg.nbuckets; i++)
-		reload_bucket(lake, &cfg, &cfg.buckets[i], changed, arg);
-	reload_catalogs(lake, &cfg, changed, arg);
+		if (reload_bucket(lake, &cfg, &cfg.buckets[i], changed, arg))
+			buckets_changed = true;
+	reload_catalogs(lake, &cfg, buckets_changed, changed, arg);
 }
 
 void bfs_lake_root(struct bfs_lake *lake, struct bfs_node *out)

@@ -156,6 +156,20 @@ t_fails_with "… and open" "Input/output error" cat "$O/unconnected.parquet"
 t_is "… each is logged once, naming it" \
 	"$(grep -c 'outside_data/missing.parquet' "$BFS_LOG") $(grep -c 'unconnected.parquet' "$BFS_LOG")" "1 1"
 t_ok "… and the rest of the table reads" cmp "$O/inside.parquet" "$GEN/outside/data/inside.parquet"
+# the bucket connected while mounted: the catalog follows the live
+# configuration, as buckets/ does, and reads the file from it
+cat >>"$BFS_CONF" <<CONF
+
+[bucket nobucket]
+provider = local
+dir = $W/nobucket
+CONF
+t_ok "a bucket connected while mounted: the catalog is built anew" \
+	wait_for 60 grep -q "catalog 'gen' follows the mount's buckets" "$BFS_LOG"
+mkdir -p "$M/buckets/nobucket/x"
+cp "$GEN/otherbucket/x/elsewhere.parquet" "$M/buckets/nobucket/x/unconnected.parquet" ||
+	t_diag "copy into nobucket failed"
+t_ok "… and reads the file in it" cmp "$O/unconnected.parquet" "$GEN/otherbucket/x/elsewhere.parquet"
 bfs_log_expect "is not in the bucket"
 bfs_log_expect "which this mount does not connect"
 t_ok "unmount" bfs_umount
