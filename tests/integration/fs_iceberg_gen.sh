@@ -36,6 +36,18 @@ for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
 	cp -r "$GEN/$t" "$B/gen/" || t_diag "copy of $t failed"
 done
 
+# every table against an independent reading of its metadata
+# (tests/tools/ice_read.py: python3-avro and the Java rules of ice_gen.py,
+# none of our C): each file's path, content, records, partition and size
+RD="/usr/bin/python3 $BFS_SRCDIR/tests/tools/ice_read.py"
+for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
+	codec_xz parts_engine parts_migrated dv_table outside applies; do
+	t_is "$t: current/ is what an independent reading of the metadata says" \
+		"$($RD --mount "$C/$t/current" 2>&1)" "$($RD "$GEN/$t" 2>&1)"
+done
+t_is "the independent reader refuses the unknown codec too" \
+	"$($RD "$GEN/codec_lz4" 2>&1 >/dev/null | grep -o "unknown Avro codec 'lz4x'")" \
+	"unknown Avro codec 'lz4x'"
 for c in null deflate snappy zstandard bzip2 xz; do
 	t_is "codec $c: current/ has the 2 live files" \
 		"$(find "$C/codec_$c/current" -type f | wc -l)" 2
@@ -51,6 +63,10 @@ t_is "DuckDB: zstandard manifests, 2 rows through current/" \
 t_fails_with "an unknown codec: current/ is EIO" "Input/output error" \
 	ls "$C/codec_lz4/current"
 bfs_log_expect "unknown Avro codec 'lz4x'"
+"$BFS_BIN" catalog show gen --config "$BFS_CONF" >"$W/show.out" 2>&1
+t_ok "catalog show names the unknown codec and its file" \
+	grep -Eq "codec_lz4/ .*metadata/[^']*[.]avro': unknown Avro codec 'lz4x'" "$W/show.out"
+t_ok "… and shows the other tables" grep -Eq "codec_zstandard/ .* 2 data files" "$W/show.out"
 bfs_log_expect "cannot list 'C|'"
 
 t_is "migrated table: 3 files, at the paths Iceberg Java gives them" \

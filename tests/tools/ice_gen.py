@@ -43,7 +43,7 @@ import avro.datafile
 import avro.io
 import avro.schema
 
-FIX, OUT = sys.argv[1], sys.argv[2]  # then optional names of TABLES
+# FIX, OUT: set from argv when run (ice_read.py imports the human strings)
 CODECS = ["null", "deflate", "snappy", "zstandard", "bzip2", "xz"]
 
 
@@ -718,10 +718,12 @@ def applies_table():
 
 TABLES = {"codec": codec_tables, "parts": parts_tables, "dv_table": dv_table,
           "outside": outside_table, "applies": applies_table}
-os.makedirs(OUT, exist_ok=True)
-# naming tables rewrites only those (Avro sync markers are random: the
-# others' files stay as committed)
-for name in sys.argv[3:] or list(TABLES):
-    if name in ("dv_table", "applies", "outside"):
-        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
-    TABLES[name]()
+if __name__ == "__main__":
+    FIX, OUT = sys.argv[1], sys.argv[2]  # then optional names of TABLES
+    os.makedirs(OUT, exist_ok=True)
+    # naming tables rewrites only those (Avro sync markers are random: the
+    # others' files stay as committed)
+    for name in sys.argv[3:] or list(TABLES):
+        if name in ("dv_table", "applies", "outside"):
+            shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+        TABLES[name]()
