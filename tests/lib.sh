@@ -204,6 +204,51 @@ wait_for()
 	return 1
 }
 
+# bfs_ice_rows_sql DIR: a DuckDB query for the rows of the Iceberg
+# snapshot directory DIR (a table's current/ in a mount) with the deletes
+# applied that each data file's user.iceberg.deletes names, from the
+# mount alone, as a reader without the metadata would: position deletes
+# matched on user.iceberg.file_path (on the path part: Impala's delete
+# rows say hdfs://host:port/… where its manifests say /…) and pos;
+# equality deletes on the columns whose Parquet field ids the delete's
+# user.iceberg.equality_ids names, nulls equal. One DuckDB run per
+# equality delete file (for its column names), none per data file.
+bfs_ice_rows_sql()
+{
+	local cur=$1 f fp d list where ids cols cond c sql=
+	local q="node $BFS_SRCDIR/tests/tools/duckdb_query.mjs"
+	local -A eqcols=()
+	_bfs_ix() { getfattr --absolute-names --only-values -n "user.iceberg.$1" "$2"; }
+	while IFS= read -r f; do
+		fp=$(_bfs_ix file_path "$cur/$f") || return 1
+		list= where=
+		while IFS= read -r d; do
+			[ -n "$d" ] || continue
+			case $(_bfs_ix content "$cur/$d") in
+			position-deletes) list="$list${list:+, }'$cur/$d'" ;;
+			equality-deletes)
+				if [ -z "${eqcols[$d]:-}" ]; then
+					ids=$(_bfs_ix equality_ids "$cur/$d") || return 1
+					cols=$($q "select name from parquet_schema('$cur/$d') where field_id in ($ids)")
+					[ "$(echo "$cols" | wc -w)" = "$(echo "$ids" | tr ',' ' ' | wc -w)" ] || return 1
+					eqcols[$d]=$cols
+				fi
+				cond=
+				for c in ${eqcols[$d]}; do
+					cond="$cond and e.\"$c\" is not distinct from t.\"$c\""
+				done
+				where="$where and not exists (select 1 from read_parquet('$cur/$d') e where true$cond)"
+				;;
+			*) return 1 ;;
+			esac
+		done <<<"$(_bfs_ix deletes "$cur/$f")"
+		[ -z "$list" ] ||
+			where="$where and file_row_number not in (select pos from read_parquet([$list]) where regexp_replace(file_path, '^[a-z0-9]+://[^/]*', '') = regexp_replace('$fp', '^[a-z0-9]+://[^/]*', ''))"
+		sql="$sql${sql:+ union all by name }(select * exclude (file_row_number) from read_parquet('$cur/$f', file_row_number = true) t where true$where)"
+	done <<<"$(cd "$cur" && find . -type f -not -path './.deletes/*' | sed 's|^\./||')"
+	echo "$sql"
+}
+
 # ------------------------------------------------------------- stores
 
 # store_start_rgw: a Ceph RGW for this script (or the one tests/run

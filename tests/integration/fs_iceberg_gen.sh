@@ -32,7 +32,7 @@ cp "$GEN/otherbucket/x/elsewhere.parquet" "$M/buckets/otherbucket/x/" ||
 	t_diag "copy into otherbucket failed"
 for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
 	codec_xz codec_lz4 parts_engine parts_migrated dv_table outside \
-	outside_data hashed applies; do
+	outside_data hashed applies eq_rows; do
 	cp -r "$GEN/$t" "$B/gen/" || t_diag "copy of $t failed"
 done
 
@@ -41,7 +41,7 @@ done
 # none of our C): each file's path, content, records, partition and size
 RD="/usr/bin/python3 $BFS_SRCDIR/tests/tools/ice_read.py"
 for t in codec_null codec_deflate codec_snappy codec_zstandard codec_bzip2 \
-	codec_xz parts_engine parts_migrated dv_table outside applies; do
+	codec_xz parts_engine parts_migrated dv_table outside applies eq_rows; do
 	t_is "$t: current/ is what an independent reading of the metadata says" \
 		"$($RD --mount "$C/$t/current" 2>&1)" "$($RD "$GEN/$t" 2>&1)"
 done
@@ -116,7 +116,7 @@ t_ok "tar archives each entry once" \
 # which deletes apply: each line of EXPECTED (ice_gen.py's reading of
 # the spec's rules) against the xattrs, through the mount
 xa() { getfattr --absolute-names --only-values -n "user.iceberg.$1" "$2" | tr '\n' ' ' | sed 's/ $//'; }
-for t in dv_table applies; do
+for t in dv_table applies eq_rows; do
 	n=0
 	while read -r kind name want; do
 		case $kind in
@@ -131,6 +131,12 @@ for t in dv_table applies; do
 	done <"$GEN/$t/EXPECTED"
 	t_ok "$t: expectations read" test "$n" -ge 4
 done
+# equality deletes end to end: DuckDB applies what the xattrs name to
+# real rows and gets what the generator left (an equality delete spares a
+# data file of its own sequence number and other partitions' files)
+t_is "eq_rows: DuckDB applies the deletes the xattrs name: the rows the generator left" \
+	"$($Q "select string_agg(region || ':' || id, ' ' order by region, id) from ($(bfs_ice_rows_sql "$C/eq_rows/current"))")" \
+	"$(sed -n 's/^rows //p' "$GEN/eq_rows/EXPECTED")"
 A=$C/applies/current
 t_is "a data file lists deletes, a delete the data files: both are paths to open" \
 	"$(cd "$A" && xa deletes region=b/f2.parquet | xargs cat | wc -c)" \

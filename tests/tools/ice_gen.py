@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import struct
+import subprocess
 import sys
 import urllib.parse
 import uuid
@@ -716,7 +717,78 @@ def applies_table():
     open(os.path.join(t.dir, "EXPECTED"), "w").write("\n".join(e) + "\n")
 
 
+def duckdb_parquet(path, select, ids):
+    """Write the rows of a SELECT as Parquet with Iceberg's field ids, with
+    DuckDB (the tests' node module); returns the file's size."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fid = ", ".join("%s: %d" % kv for kv in ids.items())
+    subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "duckdb_query.mjs"),
+                    "copy (%s) to '%s' (format parquet, field_ids {%s})" % (select, path, fid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return os.path.getsize(path)
+
+
+def eq_rows_table():
+    """v2, identity(region), then unpartitioned (spec 1); real rows, so a
+    reader that applies the deletes the mount names gets exactly these:
+      seq 1: a1 (region a: ids 1..4) and b1 (region b: ids 1..4)
+      seq 2: eq-a (region a, equality on id: 2 and 3) applies to a1 (1 < 2),
+             not to b1 (another partition); a2 (region a: ids 2, 3, 5) is
+             added at seq 2, so eq-a does not apply to it (2 is not < 2)
+      seq 3: eq-global (spec 1, unpartitioned: id 4) applies to a1, b1, a2;
+             pos-b1 (region b: b1's row at position 0, id 1)
+    Left: a1 {1}, a2 {2, 3, 5}, b1 {2, 3}."""
+    loc = "s3://warehouse/wh/eq_rows"
+    region = [{"name": "region", "transform": "identity", "source_id": 2,
+               "field_id": 1000, "src_type": "string"}]
+    t = Table("eq_rows", loc, [(1, "id", "long"), (2, "region", "string")], region,
+              specs={0: region, 1: []})
+    ids = {"id": 1, "region": 2}
+    rows = lambda r, v: ("select * from (values %s) t(id, region)" %
+                         ", ".join("(%d::bigint, '%s')" % (i, r) for i in v))
+    P = lambda rel: loc + "/data/" + rel
+    D = lambda rel: os.path.join(t.dir, "data", rel)
+    sz = {}
+    sz["a1"] = duckdb_parquet(D("region=a/a1.parquet"), rows("a", [1, 2, 3, 4]), ids)
+    sz["b1"] = duckdb_parquet(D("region=b/b1.parquet"), rows("b", [1, 2, 3, 4]), ids)
+    sz["a2"] = duckdb_parquet(D("region=a/a2.parquet"), rows("a", [2, 3, 5]), ids)
+    sz["eqa"] = duckdb_parquet(D("region=a/eq-a.parquet"),
+                               "select * from (values (2::bigint), (3)) t(id)", {"id": 1})
+    sz["eqg"] = duckdb_parquet(D("eq-global.parquet"),
+                               "select 4::bigint as id", {"id": 1})
+    sz["pos"] = duckdb_parquet(D("region=b/pos-b1.parquet"),
+                               "select '%s' as file_path, 0::bigint as pos" % P("region=b/b1.parquet"),
+                               {"file_path": FILE_PATH_ID, "pos": FILE_PATH_ID - 1})
+    t.manifest("d1.avro", 0, 1, 501, [
+        {"path": P("region=a/a1.parquet"), "partition": ["a"], "size": sz["a1"], "seq": 1,
+         "records": 4},
+        {"path": P("region=b/b1.parquet"), "partition": ["b"], "size": sz["b1"], "seq": 1,
+         "records": 4}])
+    t.manifest("d2.avro", 0, 2, 502, [
+        {"path": P("region=a/a2.parquet"), "partition": ["a"], "size": sz["a2"], "seq": 2,
+         "records": 3}])
+    t.manifest("x2.avro", 1, 2, 502, [
+        {"path": P("region=a/eq-a.parquet"), "content": 2, "partition": ["a"],
+         "size": sz["eqa"], "seq": 2, "eq": [1], "records": 2}])
+    t.manifest("x3.avro", 1, 3, 503, [
+        {"path": P("region=b/pos-b1.parquet"), "content": 1, "partition": ["b"],
+         "size": sz["pos"], "seq": 3, "ref": P("region=b/b1.parquet")}])
+    t.manifest("x3u.avro", 1, 3, 503, [
+        {"path": P("eq-global.parquet"), "content": 2, "size": sz["eqg"], "seq": 3,
+         "eq": [1]}], spec_id=1)
+    t.commit(503, 3)
+    e = ["rows a:1 a:2 a:3 a:5 b:2 b:3",
+         "applies region=a/a1.parquet .deletes/eq-global.parquet .deletes/region=a/eq-a.parquet",
+         "applies region=a/a2.parquet .deletes/eq-global.parquet",
+         "applies region=b/b1.parquet .deletes/eq-global.parquet .deletes/region=b/pos-b1.parquet",
+         "appliesto region=a/eq-a.parquet region=a/a1.parquet",
+         "appliesto eq-global.parquet region=a/a1.parquet region=a/a2.parquet region=b/b1.parquet"]
+    open(os.path.join(t.dir, "EXPECTED"), "w").write("\n".join(e) + "\n")
+
+
 TABLES = {"codec": codec_tables, "parts": parts_tables, "dv_table": dv_table,
+          "eq_rows": eq_rows_table,
           "outside": outside_table, "applies": applies_table}
 if __name__ == "__main__":
     FIX, OUT = sys.argv[1], sys.argv[2]  # then optional names of TABLES
@@ -724,6 +796,6 @@ if __name__ == "__main__":
     # naming tables rewrites only those (Avro sync markers are random: the
     # others' files stay as committed)
     for name in sys.argv[3:] or list(TABLES):
-        if name in ("dv_table", "applies", "outside"):
+        if name in ("dv_table", "applies", "outside", "eq_rows"):
             shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
         TABLES[name]()
