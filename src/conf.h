@@ -111,6 +111,7 @@ struct bfs_options {
 	char *log_level;     /* err ... debug */
 	char *debug;	     /* "http,fs" */
 	char *log_file;	     /* "", "syslog" or an absolute path */
+	char *metrics;	     /* "", [HOST:]PORT or a socket path */
 	enum bfs_metadata_mode metadata;
 	double attr_ttl; /* seconds */
 	double dir_ttl;

@@ -195,6 +195,7 @@ void bfs_config_release(struct bfs_config *cfg)
 	free(o->cache_dir);
 	free(o->log_level);
 	free(o->log_file);
+	free(o->metrics);
 	free(o->debug);
 	for (size_t i = 0; i < cfg->nbuckets; i++) {
 		struct bfs_bucket_conf *b = &cfg->buckets[i];

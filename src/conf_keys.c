@@ -81,6 +81,17 @@ const struct key_def opt_keys[] = {
 	 .help = "Where a mount that runs in the background logs: an "
 		 "absolute file name, or syslog. A mount in the foreground "
 		 "(-f, systemd) logs to stderr."},
+	{.name = "metrics",
+	 .type = KT_STR,
+	 .off = OPT(metrics),
+	 .def = "",
+	 .example = "127.0.0.1:9180",
+	 .def_doc = "off",
+	 .check = check_metrics,
+	 .help = "Serve the metrics in the Prometheus text format at "
+		 "/metrics over HTTP: [HOST:]PORT (HOST 127.0.0.1 when "
+		 "left out) or the absolute path of a unix socket. "
+		 "`bucketfs stats` reads them without it."},
 	{.name = "metadata",
 	 .type = KT_ENUM,
 	 .off = OPT(metadata),

@@ -108,7 +108,7 @@ enum { CK_TYPE, CK_BUCKET, CK_PREFIX, CK_COUNT };
 /* conf_keys.c */
 extern const char *const credentials_names[];
 extern const char *const sse_names[];
-#define OPT_KEY_COUNT 28 /* checked in conf_keys.c */
+#define OPT_KEY_COUNT 29 /* checked in conf_keys.c */
 extern const struct key_def opt_keys[OPT_KEY_COUNT];
 extern const struct key_def bucket_keys[BK_COUNT];
 extern const struct key_def catalog_keys[CK_COUNT];
@@ -126,6 +126,7 @@ char *xdg_dir(const char *var, const char *fallback);
 /* conf_values.c */
 int check_level(const char *v, char *why, size_t whylen);
 int check_log_file(const char *v, char *why, size_t whylen);
+int check_metrics(const char *v, char *why, size_t whylen);
 int check_debug(const char *v, char *why, size_t whylen);
 int check_token(const char *v, char *why, size_t whylen);
 int check_profile(const char *v, char *why, size_t whylen);

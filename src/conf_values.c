@@ -143,6 +143,27 @@ int check_log_file(const char *v, char *why, size_t whylen)
 	return EINVAL;
 }
 
+/* A light check, so a typo fails at parse time with file:line; the
+ * address is resolved and bound when the mount starts. */
+int check_metrics(const char *v, char *why, size_t whylen)
+{
+	const char *port = strrchr(v, ':');
+	char *end;
+	long n;
+
+	if (v[0] == '\0' || (v[0] == '/' && strlen(v) < 108))
+		return 0;
+	port = port ? port + 1 : v;
+	errno = 0;
+	n = strtol(port, &end, 10);
+	if (*port && *end == '\0' && errno == 0 && n >= 0 && n <= 65535)
+		return 0;
+	snprintf(why, whylen,
+		 "expected [HOST:]PORT or the absolute path of a unix "
+		 "socket (at most 107 bytes)");
+	return EINVAL;
+}
+
 int check_debug(const char *v, char *why, size_t whylen)
 {
 	static const char *const subs[] = {"fs",    "http",    "sigv4", "meta",

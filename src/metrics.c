@@ -416,6 +416,8 @@ static void render_fs(FILE *f)
 		 "Files open through the mount."},
 		{BFS_MFS_STAGED_FILES, "bucketfs_staged_files", "gauge",
 		 "Files whose writes are staged on local disk."},
+		{BFS_MFS_STAGED_BYTES, "bucketfs_staged_bytes", "gauge",
+		 "Bytes of the staged files on local disk."},
 		{BFS_MFS_UPLOADS_IN_FLIGHT, "bucketfs_uploads_in_flight",
 		 "gauge", "Staged files being uploaded now."},
 		{BFS_MFS_UPLOADS_OK, "bucketfs_uploads_total", "counter",

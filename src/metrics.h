@@ -68,6 +68,7 @@ void bfs_metrics_layer(const char *bucket, const char *layer,
 enum bfs_metrics_fs {
 	BFS_MFS_OPEN_FILES,	   /* gauge: file handles open */
 	BFS_MFS_STAGED_FILES,	   /* gauge: files with staged writes */
+	BFS_MFS_STAGED_BYTES,	   /* gauge: bytes of those files */
 	BFS_MFS_UPLOADS_IN_FLIGHT, /* gauge */
 	BFS_MFS_UPLOADS_OK,	   /* counter */
 	BFS_MFS_UPLOADS_FAILED,	   /* counter */

@@ -1,5 +1,5 @@
 # fragment of Makefile.am: the base of every layer (src/): logging, the
-# lock order checker, metrics, shared helpers (util.c), the configuration
+# lock order checker, metrics (and their HTTP endpoint), shared helpers (util.c), the configuration
 # (conf*.c, one file per job: conf_priv.h lists them) and credentials
 # (secret.c, config_write.c), built into src/libbfs_base.a; and the
 # program's start-up (main.c).
@@ -25,6 +25,8 @@ src_libbfs_base_a_SOURCES = \
 	src/log.h \
 	src/metrics.c \
 	src/metrics.h \
+	src/metrics_http.c \
+	src/metrics_http.h \
 	src/secret.c \
 	src/secret.h \
 	src/util.c \

@@ -19,6 +19,7 @@ src_cli_libbfs_cli_a_SOURCES = \
 	src/cli/mount.c \
 	src/cli/notify.c \
 	src/cli/notify.h \
+	src/cli/premount.c \
 	src/cli/readahead.c \
 	src/cli/readahead.h \
 	src/cli/recover.c \

@@ -27,6 +27,16 @@ int bfs_cli_recover(int argc, char **argv);
 int bfs_cli_stats(int argc, char **argv);
 
 /*
+ * `bucketfs mount --premount`: mount fuse.bucketfs on mountpoint (as
+ * root, in the caller's mount namespace) and hand the /dev/fuse
+ * descriptor to systemd's fd store under the name "fuse", for the
+ * unit's sandboxed `bucketfs mount -f` to serve (premount.c).
+ * @return 0 or an errno; the error is printed.
+ */
+int bfs_cli_premount(const char *mountpoint, const char *name,
+		     const char *fuse_opts);
+
+/*
  * The config file a command reads or edits: --config FILE (given), else
  * $BUCKETFS_CONFIG, else the default; made absolute.
  * @return a malloc'd path; the caller frees it.
@@ -34,6 +44,14 @@ int bfs_cli_stats(int argc, char **argv);
 char *bfs_cli_config_path(const char *given);
 
 struct bfs_config;
+/*
+ * Load the configuration every command but mount reads: given (--config,
+ * made absolute), else the default path; the error, with file:line, is
+ * printed.
+ * @return 0 or the errno of bfs_config_load().
+ */
+int bfs_cli_config_load(const char *given, struct bfs_config *cfg);
+
 struct bfs_catalog_conf;
 /* Print each table of an Iceberg catalog (catalog_show.c). */
 int bfs_cli_catalog_show_iceberg(const struct bfs_config *cfg,

@@ -39,6 +39,10 @@ static const struct opt_doc mount_opts[] = {
 	{"-f", "stay in the foreground and log to stderr"},
 	{"-d", "debug: foreground and a trace of every FUSE request"},
 	{"-s", "single-threaded"},
+	{"--premount", "mount MOUNTPOINT, hand the FUSE descriptor to "
+		       "systemd's fd store and exit: the ExecStartPre=+ of "
+		       "bucketfs@.service, whose sandboxed daemon then "
+		       "serves it (doc/operations.md, systemd)"},
 	{"-o OPT[,OPT...]", "bucketfs options (below) or FUSE mount options "
 			    "(allow_other, default_permissions, ro ...); "
 			    "an option that is neither is refused by name"},

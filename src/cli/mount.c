@@ -32,6 +32,7 @@
 #include "secret.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "util.h"
 
 struct mount_args {
@@ -43,7 +44,9 @@ struct mount_args {
 	bool foreground;
 	bool debug;
 	bool single_thread;
-	char **opts; /* each -o item, split on ',' */
+	bool premount; /* --premount: mount, hand the fd to systemd, exit */
+	int fuse_fd;   /* the mount systemd passed (LISTEN_FDS), or -1 */
+	char **opts;   /* each -o item, split on ',' */
 	size_t nopts;
 };
 
@@ -85,6 +88,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 			a->foreground = true;
 		} else if (strcmp(arg, "-s") == 0) {
 			a->single_thread = true;
+		} else if (strcmp(arg, "--premount") == 0) {
+			a->premount = true;
 		} else if (strcmp(arg, "-o") == 0 && i + 1 < argc) {
 			add_opts(a, argv[++i]);
 		} else if (strncmp(arg, "-o", 2) == 0 && arg[2]) {
@@ -418,7 +423,9 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	struct fuse_session *se = NULL;
 	struct bfs_fs *fs = NULL;
 	struct bfs_config_watch *watch = NULL;
+	struct bfs_metrics_http *http = NULL;
 	char err[512] = "";
+	char fdpath[32];
 	char *staging = NULL;
 	char *abs_mp = NULL;
 	int lock_fd = -1;
@@ -467,10 +474,26 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		rc = EIO;
 		goto out;
 	}
+	/* before the mount: an address the operator asked for and that
+	 * cannot be served fails the mount, as any other bad option does */
+	if (cfg->opts.metrics[0]) {
+		rc = bfs_metrics_http_start(cfg->opts.metrics, &http, err,
+					    sizeof(err));
+		if (rc != 0)
+			goto out_signals;
+	}
 	/* resolved before the mount: afterwards, looking up the path would
 	 * wait for this very daemon */
-	abs_mp = realpath(a->mountpoint, NULL);
-	if (fuse_session_mount(se, a->mountpoint) != 0) {
+	if (a->fuse_fd >= 0) {
+		/* mounted by --premount outside the sandbox: serve it (the
+		 * path would wait for this very daemon, and the kernel's
+		 * read-ahead stays as it is) */
+		snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", a->fuse_fd);
+	} else {
+		abs_mp = realpath(a->mountpoint, NULL);
+		snprintf(fdpath, sizeof(fdpath), "%s", "");
+	}
+	if (fuse_session_mount(se, fdpath[0] ? fdpath : a->mountpoint) != 0) {
 		snprintf(err, sizeof(err),
 			 "cannot mount on '%s' (see the messages above)",
 			 a->mountpoint);
@@ -495,6 +518,9 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	}
 	report(status_fd, "");
 	status_fd = -1;
+	/* the store's copy goes: a restart mounts afresh */
+	if (a->fuse_fd >= 0)
+		bfs_notify("FDSTOREREMOVE=1\nFDNAME=fuse");
 	bfs_notify("READY=1");
 	if (!a->foreground) {
 		bfs_log_tee_stderr(false);
@@ -529,6 +555,7 @@ out:
 				"is kept in '%s'",
 				failed, staging);
 	}
+	bfs_metrics_http_stop(http);
 	if (lake)
 		bfs_lake_shutdown(lake);
 	bfs_config_watch_stop(watch);
@@ -615,12 +642,24 @@ int bfs_cli_mount(int argc, char **argv)
 		rc = EINVAL;
 		goto out;
 	}
-	rc = check_mountpoint(a.mountpoint);
+	/* a mount systemd passed is live but not served yet: looking at
+	 * its path would wait for this very process */
+	a.fuse_fd = a.premount ? -1 : bfs_listen_fd("fuse");
+	if (a.premount) {
+		/* searchable by the users allow_other is for, whatever
+		 * the unit's UMask= */
+		mode_t old = umask(022);
+
+		bfs_mkdir_p(a.mountpoint, 0755);
+		umask(old);
+	}
+	rc = a.fuse_fd >= 0 ? 0 : check_mountpoint(a.mountpoint);
 	if (rc != 0)
 		goto out;
 	/* the daemon changes to "/": a relative mount point must be
 	 * resolved here */
-	a.abs_mountpoint = realpath(a.mountpoint, NULL);
+	a.abs_mountpoint = a.fuse_fd >= 0 ? bfs_xstrdup(a.mountpoint)
+					  : realpath(a.mountpoint, NULL);
 	if (a.abs_mountpoint == NULL) {
 		rc = errno;
 		bfs_cli_error("cannot mount on '%s': %s", a.mountpoint,
@@ -662,6 +701,10 @@ int bfs_cli_mount(int argc, char **argv)
 	rc = check_fuse_options(&sa);
 	if (rc != 0)
 		goto out;
+	if (a.premount) {
+		rc = bfs_cli_premount(a.mountpoint, a.name, fuse_opts);
+		goto out;
+	}
 	bfs_log_install_fuse();
 	if (!a.foreground) {
 		pid_t pid;

@@ -41,15 +41,13 @@ struct summary {
 	struct bucket_row *b;
 	size_t nb;
 	long long started;
-	uint64_t fs[6]; /* as printed, in render_fs's order */
+	uint64_t fs[7]; /* as printed, in render_fs's order */
 };
 
-static const char *const fs_names[6] = {
-	"bucketfs_open_files",
-	"bucketfs_staged_files",
-	"bucketfs_uploads_in_flight",
-	"bucketfs_uploads_total",
-	"bucketfs_upload_failures_total",
+static const char *const fs_names[7] = {
+	"bucketfs_open_files",	       "bucketfs_staged_files",
+	"bucketfs_staged_bytes",       "bucketfs_uploads_in_flight",
+	"bucketfs_uploads_total",      "bucketfs_upload_failures_total",
 	"bucketfs_upload_bytes_total",
 };
 
@@ -207,11 +205,12 @@ static void print_summary(const char *mnt, char *text)
 		       (unsigned long long)b->received,
 		       (unsigned long long)b->sent, mh, bh);
 	}
-	printf("\nopen files %llu, staged files %llu, uploads in flight "
-	       "%llu, uploads %llu (%llu failed, %llu bytes)\n",
+	printf("\nopen files %llu, staged files %llu (%llu bytes), uploads "
+	       "in flight %llu, uploads %llu (%llu failed, %llu bytes)\n",
 	       (unsigned long long)s.fs[0], (unsigned long long)s.fs[1],
 	       (unsigned long long)s.fs[2], (unsigned long long)s.fs[3],
-	       (unsigned long long)s.fs[4], (unsigned long long)s.fs[5]);
+	       (unsigned long long)s.fs[4], (unsigned long long)s.fs[5],
+	       (unsigned long long)s.fs[6]);
 	free(s.req);
 	free(s.b);
 }

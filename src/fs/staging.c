@@ -75,6 +75,16 @@ fail:
 	return NULL;
 }
 
+/* Bring the staged-bytes gauge to this file's size (after any change). */
+static void account(struct bfs_staged *st)
+{
+	uint64_t now = bfs_staged_size(st);
+
+	bfs_metrics_fs_add(BFS_MFS_STAGED_BYTES,
+			   (int64_t)now - (int64_t)st->counted);
+	st->counted = now;
+}
+
 int bfs_staged_fill(struct bfs_staged *st, struct bfs_store *s, const char *key,
 		    uint64_t size, const char *etag)
 {
@@ -99,6 +109,7 @@ int bfs_staged_fill(struct bfs_staged *st, struct bfs_store *s, const char *key,
 		off += got;
 	}
 	free(buf);
+	account(st);
 	if (rc == 0)
 		snprintf(st->base_etag, sizeof(st->base_etag), "%s", etag);
 	return rc;
@@ -197,6 +208,7 @@ void bfs_staged_touch(struct bfs_staged *st)
 void bfs_staged_wrote(struct bfs_staged *st)
 {
 	mark_dirty(st);
+	account(st);
 	st->wgen++;
 	clock_gettime(CLOCK_REALTIME, &st->mtime);
 }
@@ -206,6 +218,7 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 	if (st == NULL)
 		return;
 	bfs_metrics_fs_add(BFS_MFS_STAGED_FILES, -1);
+	bfs_metrics_fs_add(BFS_MFS_STAGED_BYTES, -(int64_t)st->counted);
 	bfs_stream_abort(&st->stream);
 	bfs_seqhash_break(&st->hash);
 	if (st->fd >= 0)

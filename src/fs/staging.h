@@ -39,6 +39,7 @@ struct bfs_staged {
 	/* what the sidecar says before its clean line: "store\nkey" */
 	char *sidecar;
 	bool sidecar_clean; /* the sidecar ends with a clean line */
+	uint64_t counted;   /* bytes counted in bucketfs_staged_bytes */
 };
 
 /*

@@ -38,7 +38,7 @@ t_is "Version" "$(field Version)" "$version"
 t_is "Architecture" "$(field Architecture)" "$arch"
 deps=$(field Depends)
 for d in fuse3 libfuse3-3 libcurl4 libssl3 liblmdb0 libexpat1 libjansson4 \
-	libinih1 libc6; do
+	libinih1 libmicrohttpd12 libc6; do
 	t_ok "Depends names $d" sh -c "echo '$deps' | tr ',' '\n' |
 		grep -Eq '^ *$d( |\$)'"
 done

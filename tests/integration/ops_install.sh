@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ops_install.sh - `make install` into a DESTDIR: the binary, the
 # mount.bucketfs helper mount(8) runs, both man pages, the systemd unit
-# (checked by systemd-analyze verify; its Documentation= pages installed), the sample config and the state
+# (checked by systemd-analyze verify, its exposure by systemd-analyze
+# security at 3.0 or less; its Documentation= pages installed), the sample config and the state
 # and cache directories; `make uninstall` removes them again. And the
 # helper's command line as mount(8) gives it.
 . "$(dirname "$0")/../lib.sh"
@@ -40,10 +41,18 @@ t_is "the cache dir is created 0700" "$(stat -c %a "$D/var/cache/bucketfs")" 700
 # below against the DESTDIR rather than through man(1), which a minimal
 # system may lack.
 mkdir -p "$W/sa"
-sed "s|^ExecStart=$bindir/bucketfs |ExecStart=$BFS_BIN |" "$unit" \
-	>"$W/sa/bucketfs@.service"
+sed "s|$bindir/bucketfs |$BFS_BIN |" "$unit" >"$W/sa/bucketfs@.service"
 t_ok "systemd-analyze verify accepts the installed unit" \
 	systemd-analyze verify --man=no "$W/sa/bucketfs@lake.service"
+t_ok "it runs --premount before the daemon, with full privileges" \
+	grep -qx "ExecStartPre=+$bindir/bucketfs mount --premount .*" "$unit"
+# the sandbox's score, as systemd 252 rates it (doc/operations.md)
+score=$(cd "$W/sa" && systemd-analyze security --offline=yes \
+	bucketfs@lake.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
+t_diag "systemd-analyze security: exposure $score"
+t_ok "systemd-analyze security: exposure ${score:-?} is 3.0 or less" \
+	awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 3.0) }'
 docs=$(sed -n 's/^Documentation=//p' "$unit")
 t_is "the unit names both man pages" "$docs" "man:bucketfs(8) man:bucketfs.conf(5)"
 for d in $docs; do

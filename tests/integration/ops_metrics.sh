@@ -7,20 +7,36 @@
 # (no new miss, no new GET). The text is valid Prometheus exposition
 # (histogram buckets cumulative, +Inf = _count = the requests counted),
 # `bucketfs stats` prints the same for a person, and refuses what is not
-# the root of a bucketfs mount.
+# the root of a bucketfs mount. Every scrape is curl on the endpoint of
+# -o metrics=127.0.0.1:0 (and, at the end, of a unix socket): staged
+# files and bytes follow a held descriptor, the endpoint refuses what
+# is not GET or HEAD of /metrics and a 32 KiB header, and 40 idle
+# connections do not delay a write and read of the mount.
 . "$(dirname "$0")/../lib.sh"
 
 BFS_TEST_STORE=rgw
 bfs_store_setup || t_abort "RGW and a bucket for the test"
 RGW_BUCKET=$(awk '/^bucket = / { print $3 }' "$BFS_CONF")
-bfs_mount "$BFS_BUCKET" || t_abort "mount the RGW bucket"
+# port 0: the daemon takes a free port and its log names it (a port
+# picked here first could be taken by another test meanwhile)
+bfs_mount "$BFS_BUCKET" -o metrics=127.0.0.1:0 ||
+	t_abort "mount the RGW bucket"
+served_at()
+{
+	URL=$(sed -n 's|.*serving metrics at \(http://[^ ]*/metrics\).*|\1|p' \
+		"$BFS_LOG" | tail -n 1)
+	[ -n "$URL" ]
+}
+t_ok "the daemon logs where it serves /metrics" wait_for 30 served_at
+t_ok "on 127.0.0.1" sh -c "echo '$URL' | grep -q '^http://127\.0\.0\.1:[1-9]'"
 
 # m NAME [LABEL=VALUE|VALUE2 ...]: the sum of the samples of NAME whose
 # labels match every filter (alternatives separated by '|'); awk, not
-# python, since each call costs a process start on a loaded machine
+# python, since each call costs a process start on a loaded machine.
+# Every scrape goes through the HTTP endpoint, as Prometheus's would.
 scrape()
 {
-	"$BFS_BIN" stats --prometheus "$BFS_MNT" >"$W/cur.prom"
+	curl -sf --max-time 30 -o "$W/cur.prom" "$URL"
 }
 m()
 {
@@ -118,7 +134,17 @@ os.close(fd)' "$1"
 }
 
 B=$BFS_BUCKET
-t_ok "stats --prometheus reads the mount root" scrape
+t_ok "curl scrapes /metrics" scrape
+# the cache layers add their families at their first snapshot (about a
+# second after the start): compare once both reads agree
+same_families()
+{
+	"$BFS_BIN" stats --prometheus "$BFS_MNT" | grep '^# TYPE' \
+		>"$W/xattr.types" && scrape &&
+		grep '^# TYPE' "$W/cur.prom" | cmp -s - "$W/xattr.types"
+}
+t_ok "stats --prometheus reads the same families from the mount root" \
+	wait_for 30 same_families
 
 # an upload: a PUT (or a multipart upload's parts) and its bytes
 rand_file "$W/w.bin" 3
@@ -217,6 +243,59 @@ t_ok "a held descriptor is an open file" wait_for 30 open_files_is 1
 exec 3<&-
 t_ok "and is gone once closed" wait_for 30 open_files_is 0
 
+# staged bytes: 1 MiB written to a descriptor held open is staged, and
+# leaves the gauge once the close has uploaded it
+staged_is()
+{
+	[ "$(m bucketfs_staged_files)" = "$1" ] &&
+		[ "$(m bucketfs_staged_bytes)" = "$2" ]
+}
+# (head's own close of its copy of the descriptor is a flush: the data
+# is uploaded then, and stays staged while this shell holds the file)
+up1=$(m bucketfs_uploads_total)
+exec 5>"$BFS_MNT/staged.bin"
+head -c 1048576 "$W/w.bin" >&5
+t_ok "1 MiB written and held open is one staged file of 1 MiB" \
+	wait_for 30 staged_is 1 1048576
+t_ok "its flush is counted as an upload" \
+	at_least $((up1 + 1)) bucketfs_uploads_total
+exec 5>&-
+t_ok "the last close releases it: the gauges are back at zero" \
+	wait_for 30 staged_is 0 0
+
+# the endpoint's bounds: one path, two methods, a bounded request; a
+# flood of idle connections never delays the filesystem
+code()
+{
+	curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$@"
+}
+t_is "another path is 404" "$(code "${URL%/metrics}/")" 404
+t_is "POST is 405" "$(code -X POST "$URL")" 405
+t_is "HEAD is 200" "$(code -I "$URL")" 200
+t_is "a 32 KiB header is refused (431)" \
+	"$(code -H "X-Big: $(head -c 32768 /dev/zero | tr '\0' a)" "$URL")" 431
+cat >"$W/flood.py" <<'PY'
+import socket, subprocess, sys
+host, port = sys.argv[1].split("//")[1].split("/")[0].rsplit(":", 1)
+# 40 idle connections: 8 accepted, the rest in the backlog or refused
+# (non-blocking connects: a full backlog must not stall this script)
+conns = []
+for _ in range(40):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex((host, int(port)))
+    conns.append(c)
+# meanwhile the mount writes and reads a file
+r = subprocess.run(["sh", "-c", 'echo flood >"$0/flood.txt" && cat "$0/flood.txt"',
+                    sys.argv[2]], capture_output=True, timeout=120)
+print(r.stdout.decode().strip())
+for c in conns:
+    c.close()
+PY
+t_is "the mount writes and reads while 40 idle connections are held" \
+	"$(python3 "$W/flood.py" "$URL" "$BFS_MNT" 2>&1)" flood
+t_ok "and /metrics answers once they are gone" wait_for 60 scrape
+
 # requests_total and the histogram are counted one after the other: a
 # request in flight (a prefetch of gone.bin) may be in one and not yet
 # in the other, so the check waits for a quiet moment
@@ -246,4 +325,35 @@ t_ok "the metrics xattr is not listed" \
 	sh -c "! getfattr -d -m - '$BFS_MNT' 2>/dev/null | grep -q metrics"
 
 t_ok "unmount" bfs_umount
+
+# the unix socket form
+SOCK=$W/metrics.sock
+bfs_mount "$BFS_BUCKET" -o "metrics=$SOCK" ||
+	t_abort "mount with metrics on a unix socket"
+URL=http://localhost/metrics
+scrape()
+{
+	curl -sf --max-time 30 --unix-socket "$SOCK" -o "$W/cur.prom" "$URL"
+}
+t_ok "the socket is served" wait_for 30 scrape
+t_is "the socket is 0666 (its directory decides who reaches it)" \
+	"$(stat -c %a "$SOCK")" 666
+puts2=$(m bucketfs_requests_total bucket="$B" op="PUT|MPU-PART" status=ok)
+up2=$(m bucketfs_uploads_total)
+t_ok "write a file through the mount" cp "$W/w.bin" "$BFS_MNT/sock.bin"
+t_ok "the socket shows its PUT" \
+	at_least $((puts2 + 1)) bucketfs_requests_total bucket="$B" \
+	op="PUT|MPU-PART" status=ok
+t_ok "and its upload" at_least $((up2 + 1)) bucketfs_uploads_total
+MNT1=$BFS_MNT
+BFS_MNT=$W/mnt2
+mkdir -p "$W/mnt2"
+t_fails_with "a second mount cannot take a socket that is served" \
+	"another process serves that socket" \
+	"$BFS_BIN" mount --config "$BFS_CONF" -o "metrics=$SOCK" \
+	"$BFS_BUCKET" "$W/mnt2"
+BFS_MNT=$MNT1
+t_ok "unmount" bfs_umount
+t_ok "the socket is removed at exit" test ! -e "$SOCK"
+
 t_plan_done
