@@ -38,6 +38,18 @@ char *bfs_cli_config_path(const char *given)
 	return abs;
 }
 
+int bfs_cli_config_load(const char *given, struct bfs_config *cfg)
+{
+	char err[1024] = "";
+	char *path = given ? bfs_cli_config_path(given) : NULL;
+	int rc = bfs_config_load(path, cfg, err, sizeof(err));
+
+	if (rc != 0)
+		bfs_cli_error("%s", err);
+	free(path);
+	return rc;
+}
+
 /* ---- reading keys ------------------------------------------------------ */
 
 static struct termios saved_tty;
@@ -331,16 +343,6 @@ static int parse_args(int argc, char **argv, struct bucket_args *a)
 		a->pos[a->npos++] = arg;
 	}
 	return 0;
-}
-
-static int load(const char *given, struct bfs_config *cfg)
-{
-	char err[1024] = "";
-	int rc = bfs_config_load(given, cfg, err, sizeof(err));
-
-	if (rc != 0)
-		bfs_cli_error("%s", err);
-	return rc;
 }
 
 static const struct bfs_bucket_conf *find_bucket(const struct bfs_config *cfg,
@@ -1285,7 +1287,7 @@ static int cmd_test(const struct bucket_args *a, const char *name)
 	char *keys_fix = NULL;
 	int rc;
 
-	if (load(a->config, &cfg) != 0)
+	if (bfs_cli_config_load(a->config, &cfg) != 0)
 		return 1;
 	b = find_bucket(&cfg, name);
 	if (!b) {
@@ -1332,7 +1334,7 @@ static int cmd_list(const struct bucket_args *a)
 {
 	struct bfs_config cfg = {0};
 
-	if (load(a->config, &cfg) != 0)
+	if (bfs_cli_config_load(a->config, &cfg) != 0)
 		return 1;
 	printf("%-20s %-8s %-24s %s\n", "NAME", "PROVIDER", "BUCKET",
 	       "ENDPOINT OR DIRECTORY");
@@ -1509,7 +1511,7 @@ static int cmd_show(const struct bucket_args *a, const char *name)
 	bool resolved;
 	int rc = 0;
 
-	if (load(a->config, &cfg) != 0)
+	if (bfs_cli_config_load(a->config, &cfg) != 0)
 		return 1;
 	b = find_bucket(&cfg, name);
 	if (!b) {

@@ -226,8 +226,7 @@ int bfs_cli_cache(int argc, char **argv)
 {
 	const char *given = NULL, *pos[2] = {NULL, NULL};
 	struct bfs_config cfg = {0};
-	char *path = NULL;
-	char err[1024] = "", why[256];
+	char why[256];
 	int npos = 0, rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -260,19 +259,12 @@ int bfs_cli_cache(int argc, char **argv)
 		bfs_cli_error("bad bucket name '%s': %s", pos[1], why);
 		return 2;
 	}
-	if (given)
-		path = bfs_cli_config_path(given);
-	rc = bfs_config_load(path, &cfg, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", err);
-		free(path);
+	if (bfs_cli_config_load(given, &cfg) != 0)
 		return 1;
-	}
 	if (strcmp(pos[0], "stats") == 0)
 		rc = cmd_stats(&cfg, pos[1]);
 	else
 		rc = cmd_clear(&cfg, pos[1]);
 	bfs_config_release(&cfg);
-	free(path);
 	return rc;
 }

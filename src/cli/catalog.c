@@ -134,21 +134,11 @@ static int do_remove(struct bfs_config_edit *e, void *arg)
 	return rc;
 }
 
-static int load(const char *given, struct bfs_config *cfg)
-{
-	char err[1024] = "";
-	int rc = bfs_config_load(given, cfg, err, sizeof(err));
-
-	if (rc != 0)
-		bfs_cli_error("%s", err);
-	return rc;
-}
-
 static int cmd_list(const char *given)
 {
 	struct bfs_config cfg = {0};
 
-	if (load(given, &cfg) != 0)
+	if (bfs_cli_config_load(given, &cfg) != 0)
 		return 1;
 	if (cfg.ncatalogs == 0)
 		printf("no catalogs (add one with 'bucketfs catalog add')\n");
@@ -172,7 +162,7 @@ static int cmd_show(const char *given, const char *name)
 	const struct bfs_catalog_conf *c;
 	int rc = 0;
 
-	if (load(given, &cfg) != 0)
+	if (bfs_cli_config_load(given, &cfg) != 0)
 		return 1;
 	c = bfs_config_catalog(&cfg, name);
 	if (c == NULL) {

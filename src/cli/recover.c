@@ -181,7 +181,7 @@ int bfs_cli_recover(int argc, char **argv)
 {
 	const char *given = NULL, *pos[3] = {NULL, NULL, NULL};
 	struct bfs_config cfg = {0};
-	char err[1024] = "", *path = NULL, *lf = NULL;
+	char *lf = NULL;
 	int npos = 0, rc = 0;
 
 	for (int i = 0; i < argc; i++) {
@@ -205,14 +205,8 @@ int bfs_cli_recover(int argc, char **argv)
 	}
 	if (npos >= 2 && check_id(pos[1]) != 0)
 		return 2;
-	if (given)
-		path = bfs_cli_config_path(given);
-	rc = bfs_config_load(path, &cfg, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", err);
-		free(path);
+	if (bfs_cli_config_load(given, &cfg) != 0)
 		return 1;
-	}
 	lf = bfs_xasprintf("%s/lost+found", cfg.opts.cache_dir);
 	if (npos == 1)
 		rc = cmd_list(lf);
@@ -220,6 +214,5 @@ int bfs_cli_recover(int argc, char **argv)
 		rc = cmd_entry(lf, pos[0], pos[1], pos[2]);
 	free(lf);
 	bfs_config_release(&cfg);
-	free(path);
 	return rc ? 1 : 0;
 }
