@@ -6,6 +6,7 @@
 #include "compat.h"
 
 #include "cache/blockcache_priv.h"
+#include "cancel.h"
 
 static void admit_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 			 uint64_t first, const uint8_t *data, size_t got);
@@ -160,6 +161,33 @@ struct flight *flight_find(struct bc_priv *p, const uint8_t *ikey)
 		if (memcmp(f->ikey, ikey, IKEY_LEN) == 0)
 			break;
 	return f;
+}
+
+/*
+ * Wait (p->lock held) until flight f lands, a slice at a time so that a
+ * reader whose call was interrupted (cancel.h) stops waiting for a fetch
+ * someone else leads. @return 0, or EINTR with f not landed (its leader
+ * frees it if no waiter is left).
+ */
+static int flight_wait(struct bc_priv *p, struct flight *f)
+{
+	while (!f->done) {
+		struct timespec until;
+		int rc;
+
+		if (bfs_cancel_requested())
+			return EINTR;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		rc = pthread_cond_timedwait(&p->cond, &p->lock, &until);
+		if (rc != 0 && rc != ETIMEDOUT)
+			BFS_PCHECK(rc);
+	}
+	return 0;
 }
 
 /* Finish a flight with rc and b (not consumed); lock held. */
@@ -553,9 +581,11 @@ int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 				return 0;
 			}
 			f->waiters++;
-			while (!f->done)
-				BFS_PCHECK(
-					pthread_cond_wait(&p->cond, &p->lock));
+			if (flight_wait(p, f) == EINTR) {
+				f->waiters--;
+				BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+				return EINTR;
+			}
 			rc = f->rc;
 			if (rc == 0 && f->b)
 				b = blk_ref(f->b);
@@ -569,9 +599,11 @@ int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 			 * The fetch we waited for may have been sent while
 			 * the server was down and failed after it came back:
 			 * a network failure of someone else's request is
-			 * not this read's answer, so it tries once itself.
+			 * not this read's answer, so it tries once itself;
+			 * nor is the interrupt of another reader's call.
 			 */
-			if ((rc == ETIMEDOUT || rc == EIO) && !joined_failed) {
+			if ((rc == ETIMEDOUT || rc == EIO || rc == EINTR) &&
+			    !joined_failed) {
 				joined_failed = true;
 				continue;
 			}

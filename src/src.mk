@@ -8,6 +8,8 @@
 noinst_LIBRARIES += src/libbfs_base.a
 src_libbfs_base_a_SOURCES = \
 	src/banned.h \
+	src/cancel.c \
+	src/cancel.h \
 	src/compat.h \
 	src/conf.c \
 	src/conf.h \

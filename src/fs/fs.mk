@@ -11,6 +11,7 @@ src_fs_libbfs_fs_a_SOURCES = \
 	src/fs/fs_priv.h \
 	src/fs/inode.c \
 	src/fs/inode.h \
+	src/fs/interrupt.c \
 	src/fs/invalidate.c \
 	src/fs/mime.c \
 	src/fs/mime.h \

@@ -24,6 +24,14 @@ struct bfs_fs {
 	struct bfs_fh *fhs; /* protected by fh_lock */
 };
 
+/*
+ * ops with the calls that only read (lookup, getattr, a read-only open,
+ * read, readdir, readlink, xattr reads) made interruptible by FUSE
+ * INTERRUPT (interrupt.c). Built once; ops must outlive the mount.
+ */
+const struct fuse_lowlevel_ops *
+bfs_fs_interruptible(const struct fuse_lowlevel_ops *ops);
+
 /* The largest object S3 stores (5 TiB): a file may not grow past it,
  * whatever the staging disk allows (tmpfs allows 8 EiB). */
 #define BFS_OBJECT_MAX (5ull << 40)

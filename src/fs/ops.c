@@ -159,6 +159,15 @@ static void bfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	/* data changes only through us or via a new ETag: no auto-inval
 	 * on mtime changes the kernel could misread */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * Reads the kernel sends as synchronous requests: an asynchronous
+	 * (readahead) request is never interrupted, so a reader blocked on
+	 * a stalled server could not be stopped with a signal and its
+	 * transfer would run until op_timeout (interrupt.c). The daemon
+	 * fetches ahead itself (cache/prefetch.c), so the kernel's own
+	 * parallel readahead adds little.
+	 */
+	conn->want &= ~FUSE_CAP_ASYNC_READ;
 	if (conn->max_write < (1u << 20))
 		conn->max_write = 1u << 20;
 }
@@ -803,7 +812,7 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 				continue;
 			}
 		}
-		if (rc != 0)
+		if (rc != 0 && rc != EINTR) /* the store logged why */
 			bfs_log(LOG_ERR,
 				"%s: read of '%s' at %lld failed: %s%s",
 				s->name, key, (long long)off, strerror(rc),
@@ -1065,7 +1074,7 @@ static const struct fuse_lowlevel_ops bfs_ll_ops = {
 
 const struct fuse_lowlevel_ops *bfs_fs_ops(void)
 {
-	return &bfs_ll_ops;
+	return bfs_fs_interruptible(&bfs_ll_ops);
 }
 
 struct bfs_fs *bfs_fs_create(const struct bfs_fs_conf *conf, char *err,

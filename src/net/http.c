@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "net/http.h"
 #include "util.h"
@@ -34,6 +35,8 @@
 #define BIG_BUFFER	 (256 * 1024) /* ... move in chunks this large */
 /* past its deadline an attempt must move this many bytes a second */
 #define LATE_MIN_RATE (16 * 1024)
+/* seconds between looks at an interrupt while waiting (cancel.h) */
+#define CANCEL_POLL 0.2
 /* a response's headers beyond this are a hostile server, not S3 */
 #define HEADERS_MAX (64 * 1024)
 
@@ -78,6 +81,7 @@ struct xfer {
 	double sample_t;  /* progress sample: when, and bytes moved then */
 	uint64_t sample_n;
 	bool late;	     /* abandoned past the deadline */
+	bool cancelled;	     /* the caller was interrupted (cancel.h) */
 	size_t header_bytes; /* of the current response */
 	/* a 206's length by its Content-Range (0: none), and the 2xx body
 	 * bytes that arrived: fewer without a cut of our own is a short
@@ -260,7 +264,7 @@ static double now_mono(void)
 }
 
 /* A free handle, waiting at most until deadline (monotonic seconds).
- * @return 0 or ETIMEDOUT. */
+ * @return 0, ETIMEDOUT, or EINTR (the caller was interrupted). */
 static int pool_get(struct bfs_http *h, double deadline, size_t *idx)
 {
 	struct timespec until;
@@ -274,6 +278,12 @@ static int pool_get(struct bfs_http *h, double deadline, size_t *idx)
 			rc = ETIMEDOUT;
 			break;
 		}
+		if (bfs_cancel_requested()) {
+			rc = EINTR;
+			break;
+		}
+		/* a slice at a time, to see an interrupt */
+		left = BFS_MIN(left, CANCEL_POLL);
 		/* the condvar runs on CLOCK_REALTIME */
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += (time_t)left;
@@ -284,8 +294,8 @@ static int pool_get(struct bfs_http *h, double deadline, size_t *idx)
 		}
 		rc = pthread_cond_timedwait(&h->pool_cond, &h->pool_lock,
 					    &until);
-		if (rc == ETIMEDOUT && h->nfree > 0)
-			rc = 0;
+		if (rc == ETIMEDOUT)
+			rc = 0; /* the loop looks at the deadline again */
 		else if (rc != 0 && rc != ETIMEDOUT)
 			BFS_PCHECK(rc);
 	}
@@ -652,6 +662,10 @@ static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 
 	(void)dltotal;
 	(void)ultotal;
+	if (bfs_cancel_requested()) {
+		x->cancelled = true;
+		return 1;
+	}
 	if (now < x->deadline) {
 		x->sample_t = now;
 		x->sample_n = moved;
@@ -927,7 +941,14 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 		goto out;
 	}
 	resp->status = 0;
-	if (x.late) {
+	if (x.cancelled) {
+		/* the transfer is dropped with its connection: nothing of
+		 * it is used */
+		resp->fail = BFS_HTTP_LOCAL;
+		snprintf(resp->error, sizeof(resp->error),
+			 "interrupted (FUSE INTERRUPT): transfer cancelled");
+		rc = EINTR;
+	} else if (x.late) {
 		resp->fail = BFS_HTTP_TIMEOUT;
 		snprintf(resp->error, sizeof(resp->error),
 			 "no answer within op_timeout (%g s)",
@@ -1001,6 +1022,29 @@ static double retry_after(const struct bfs_http_resp *resp)
 	return -1;
 }
 
+/* Sleep s seconds (util.h's bfs_sleep_seconds), in slices, to see an
+ * interrupt.
+ * @return 0, or EINTR when the caller was interrupted. */
+static int sleep_interruptible(double s)
+{
+	double end = now_mono() + s;
+
+	for (;;) {
+		double left = end - now_mono();
+		struct timespec ts;
+
+		if (bfs_cancel_requested())
+			return EINTR;
+		if (left <= 0)
+			return 0;
+		left = BFS_MIN(left, CANCEL_POLL);
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
 int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		struct bfs_http_resp *resp)
 {
@@ -1018,6 +1062,14 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 		char why[256];
 
 		rc = pool_get(h, deadline, &idx);
+		if (rc == EINTR) {
+			resp->status = 0;
+			resp->fail = BFS_HTTP_LOCAL;
+			snprintf(resp->error, sizeof(resp->error),
+				 "interrupted (FUSE INTERRUPT) while waiting "
+				 "for a connection");
+			break;
+		}
 		if (rc != 0) {
 			resp->status = 0;
 			resp->fail = BFS_HTTP_TIMEOUT;
@@ -1089,7 +1141,20 @@ int bfs_http_do(struct bfs_http *h, const struct bfs_http_req *req,
 				req->method, url, why, n, h->conf.retries,
 				delay);
 		}
-		bfs_sleep_seconds(delay);
+		if (sleep_interruptible(delay) == EINTR) {
+			if (rc == 0) {
+				resp->status = 0;
+				bfs_http_resp_release(resp);
+			}
+			resp->fail = BFS_HTTP_LOCAL;
+			snprintf(resp->error, sizeof(resp->error),
+				 "%.160s, then interrupted (FUSE INTERRUPT) "
+				 "before "
+				 "retry %u",
+				 why, n);
+			rc = EINTR;
+			break;
+		}
 	}
 	if (rc != 0 || default_retryable(resp->status))
 		atomic_fetch_add(&h->failures, 1);

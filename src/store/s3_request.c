@@ -14,7 +14,12 @@ struct s3_ctx {
 	 * only (to drop them when the server calls them expired) */
 	const struct bfs_cred_set *signed_with;
 	int64_t signed_offset; /* clock_offset the last attempt used */
+	/* Host to sign for after a 307 (NULL: p->host) */
+	const char *host;
 };
+
+/* 307s followed for one request before its answer counts as an error */
+#define MAX_REDIRECTS 3
 
 void op_release(struct s3_op *op)
 {
@@ -73,7 +78,7 @@ static int s3_prepare(void *arg, const struct bfs_http_req *req,
 
 	(void)req;
 	c->signed_offset = offset;
-	bfs_http_headers_add(out, "host", p->host);
+	bfs_http_headers_add(out, "host", c->host ? c->host : p->host);
 	if (!p->creds)
 		return 0;
 	/* per attempt: a retry after a refresh signs with the new keys */
@@ -266,10 +271,38 @@ static uint64_t mono_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Send op once (with the HTTP layer's retries); resp filled. */
+/*
+ * The authority (host[:port]) a 307 sends the request url to, if its
+ * Location names the same request (path and query) at another host of
+ * the same scheme, as S3's temporary redirects do; else NULL. A Location
+ * that changes the request, or https to http, is not followed.
+ * @return a copy of the authority, or NULL.
+ */
+static char *redirect_host(const struct s3_priv *p, const char *url,
+			   const char *loc)
+{
+	size_t slen = (size_t)(strstr(p->base_url, "://") + 3 - p->base_url);
+	const char *rest = url + strlen(p->base_url);
+	const char *auth, *slash;
+
+	if (!loc || strncmp(loc, p->base_url, slen) != 0)
+		return NULL;
+	auth = loc + slen;
+	slash = strchr(auth, '/');
+	if (!slash || slash == auth || strcmp(slash, rest) != 0)
+		return NULL;
+	for (const char *c = auth; c < slash; c++)
+		if ((unsigned char)*c <= ' ' || *c == '@')
+			return NULL;
+	return bfs_xstrndup(auth, (size_t)(slash - auth));
+}
+
+/* Send op once (with the HTTP layer's retries, and following 307s that
+ * name the same request at another host, signed for it); resp filled. */
 int s3_do(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 {
-	struct s3_ctx ctx = {p, op, NULL, 0};
+	struct s3_ctx ctx = {p, op, NULL, 0, NULL};
+	char *host = NULL;
 	struct bfs_http_req req = {0};
 	struct bfs_http *h;
 	char *url;
@@ -309,9 +342,36 @@ int s3_do(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 	if (op->t0_usec == 0)
 		op->t0_usec = mono_usec();
 	rc = bfs_http_do(h, &req, resp);
+	for (int hop = 0; rc == 0 && resp->status == 307 && hop < MAX_REDIRECTS;
+	     hop++) {
+		const char *loc =
+			bfs_http_headers_get(&resp->headers, "location");
+		char *to = redirect_host(p, url, loc);
+		char shown[512];
+
+		if (!to)
+			break; /* s3_check names it with the endpoint */
+		bfs_http_redact_url(loc, shown, sizeof(shown));
+		bfs_log(LOG_INFO,
+			"%s: %s %s%s: 307 TemporaryRedirect to %s, following "
+			"it signed for '%s'",
+			p->name, op->method, p->base_url, op->path, shown, to);
+		free(url);
+		url = bfs_xstrdup(loc);
+		free(host);
+		host = to;
+		ctx.host = host;
+		req.url = url;
+		op->bytes_in += resp->bytes_in;
+		op->bytes_out += resp->bytes_out;
+		bfs_http_resp_release(resp);
+		memset(resp, 0, sizeof(*resp));
+		rc = bfs_http_do(h, &req, resp);
+	}
 	op->bytes_in += resp->bytes_in;
 	op->bytes_out += resp->bytes_out;
 	free(url);
+	free(host);
 	return rc;
 }
 
@@ -394,7 +454,11 @@ static int s3_check_answer(struct s3_priv *p, struct s3_op *op,
 			       "the bucket has no usable credentials", NULL,
 			       NULL, 0);
 	if (rc != 0)
-		return s3_fail(p, op, rc, rc == EFBIG ? LOG_ERR : LOG_WARNING,
+		/* an interrupted caller is no fault of the server's */
+		return s3_fail(p, op, rc,
+			       rc == EFBIG   ? LOG_ERR
+			       : rc == EINTR ? LOG_INFO
+					     : LOG_WARNING,
 			       0, resp->fail, NULL, resp->error, NULL, NULL,
 			       NULL, resp->retries);
 	if (resp->status >= 200 && resp->status < 300) {
@@ -495,7 +559,8 @@ int s3_run(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 		    n < p->conf.retries) {
 			/* s3_retryable takes the request's context, not p */
 			struct s3_ctx ctx = {p, op, NULL,
-					     atomic_load(&p->clock_offset)};
+					     atomic_load(&p->clock_offset),
+					     NULL};
 
 			again = s3_retryable(&ctx, resp);
 		}
@@ -504,10 +569,21 @@ int s3_run(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 		/* out of time: the error inside the 200 is the answer */
 		if (sleep_backoff(p, n, t0) != 0)
 			break;
-		bfs_log(LOG_INFO,
-			"%s: %s: error inside a 200 response, "
-			"retry %u/%u",
-			p->name, op->opname, n + 1, p->conf.retries);
+		{
+			struct bfs_s3_xml_error e = {0};
+			char xerr[64], key[208];
+
+			bfs_s3_xml_error(resp->body, resp->body_len, &e, xerr,
+					 sizeof(xerr));
+			clean(key, sizeof(key), op->key ? op->key : "", 200);
+			bfs_log(LOG_INFO,
+				"%s: %s '%s': %s inside a 200 response, "
+				"retry %u/%u",
+				p->name, op->opname, key,
+				e.code ? e.code : "an error", n + 1,
+				p->conf.retries);
+			bfs_s3_xml_error_release(&e);
+		}
 		n++;
 		bfs_http_resp_release(resp);
 		memset(resp, 0, sizeof(*resp));

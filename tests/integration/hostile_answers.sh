@@ -3,7 +3,8 @@
 # it) can give, injected by tests/tools/faultproxy.py in front of Ceph RGW
 # into a real mount whose daemon runs under a memory cap (bfs_mount_daemon
 # with BFS_MEMCAP_MB): a skewed server clock, an <Error> inside a 200
-# (CopyObject, CompleteMultipartUpload), a 301 redirect (a clear error), truncated bodies and short Content-Lengths, error bodies
+# (CopyObject, CompleteMultipartUpload), redirects (307 followed, 301 a
+# clear error), truncated bodies and short Content-Lengths, error bodies
 # that are not XML, invalid XML, huge and slow headers, SlowDown and 429
 # with and without Retry-After. Each case has the outcome doc/errors.md
 # states, leaves a log line in log_file= naming the server, the request
@@ -101,7 +102,7 @@ t_ok "CopyObject answered 200 with <Error> once: the rename succeeds" \
 calm
 t_ok "the renamed file has the right bytes" cmp "$W/data" "$B/b2"
 t_ok "the old name is gone" test ! -e "$B/b"
-logged "$srv: COPY: error inside a 200 response, retry 1/3" \
+logged "$srv: COPY 'b2': InternalError inside a 200 response, retry 1/3" \
 	"the log names the copy and the error in its 200"
 set_rules "error200 100 PUT:$bucket/c2"
 bounded copyfail mv "$B/c" "$B/c2"
@@ -120,10 +121,16 @@ calm
 remote_is() { s3_curl GET "$bucket/$1" | cmp - "$2"; }
 t_ok "the multipart object has the right bytes (read by another client)" \
 	remote_is big "$W/big"
-logged "$srv: [A-Z_]+: error inside a 200 response, retry 1/3" \
+logged "$srv: MPU-COMPLETE 'big': InternalError inside a 200 response, retry 1/3" \
 	"the log names the completion and the error in its 200"
 
 # -- redirects
+set_rules "redirect307 1 GET:$bucket/d"
+t_ok "307 with a Location: followed, signed for the new host" \
+	cmp "$W/data" "$B/d"
+calm
+logged "$srv: GET .*/$bucket/d: 307 TemporaryRedirect to http://127\.0\.0\.1:[0-9]+/$bucket/d, following it signed for '127\.0\.0\.1:[0-9]+'" \
+	"the log names the request and where it was redirected"
 set_rules "redirect301 100 GET:$bucket/e"
 bounded moved cat "$B/e"
 calm

@@ -78,6 +78,20 @@ it into place. Modes:
                           120 s)
     429                   answer 429 Too Many Requests with Retry-After: 1
 
+With --chaos N, every Nth request that no armed rule takes gets a fault
+from the classes a client can recover from, in turn, each only where it
+applies (the next class in the rotation that fits the request):
+slowdown, slowdown-retry-after, 429, 500, error-html, reset-request,
+redirect307, skew (a clock SKEW s ahead, from the first chaos request
+on: it answers only requests signed with the wrong clock), and for GETs
+and HEADs reset, stall, short-body, and for ranged GETs short-length. An
+<Error> inside a 200 (error200) goes to every third CopyObject and
+CompleteMultipartUpload, whatever the turn. Each is logged as
+"chaos: METHOD PATH: MODE". Once FILE.calm exists (FILE being the control
+file) chaos stops: the server behaves again. The classes that end in an error by design
+(junk, html, badxml, redirect301, error-text403, huge-headers,
+slow-headers, trickle, endless-list) are left to the rules.
+
 Each injected fault is logged on stderr, and the end of each stall,
 stall-body, trickle and slow-headers ("end of MODE"), so a test can wait until the
 requests it stalled are over. With --requests FILE, every
@@ -179,6 +193,58 @@ def amz_date(headers):
             except ValueError:
                 return None
     return None
+
+
+CHAOS_ROTATION = ["slowdown", "reset", "slowdown-retry-after", "short-body",
+                  "429", "redirect307", "500", "short-length", "error-html",
+                  "reset-request", "stall", "skew"]
+
+
+class Chaos:
+    """Faults in turn for --chaos (see the top of this file)."""
+
+    def __init__(self, every, control):
+        self.every = every
+        self.calm = control + ".calm"
+        self.lock = threading.Lock()
+        self.n = 0
+        self.copies = 0
+        self.skewed = False
+        self.rotation = list(CHAOS_ROTATION)
+
+    @staticmethod
+    def fits(mode, method, headers):
+        ranged = any(k.lower() == "range" for k, _ in headers)
+        if mode in ("reset", "stall", "short-body"):
+            return method in ("GET", "HEAD")
+        if mode == "short-length":
+            return method == "GET" and ranged
+        return True
+
+    def pick(self, method, path, headers):
+        if os.path.exists(self.calm):
+            return None
+        with self.lock:
+            copy = any(k.lower() == "x-amz-copy-source" for k, _ in headers)
+            if (method == "PUT" and copy) or \
+                    (method == "POST" and "uploadId=" in path):
+                self.copies += 1
+                if self.copies % 3 == 1:
+                    return "error200"
+            if self.skewed:
+                mode = "skew"  # answers only the wrongly signed
+            else:
+                mode = None
+            self.n += 1
+            if self.n % self.every:
+                return mode
+            for i, m in enumerate(self.rotation):
+                if self.fits(m, method, headers):
+                    self.rotation.append(self.rotation.pop(i))
+                    if m == "skew":
+                        self.skewed = True
+                    return m
+            return mode
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -295,6 +361,10 @@ class Handler(socketserver.StreamRequestHandler):
                                 encoding="utf-8") as f:
                 f.write("\t".join(fields) + "\n")
         mode = self.rules.take(method, path, self.log)
+        if mode is None and self.server.chaos:
+            mode = self.server.chaos.pick(method, path, headers)
+            if mode and mode != "skew":
+                self.log("chaos: %s %s: %s" % (method, path[:120], mode))
 
         if mode == "reset-request":
             self.rfile.read(clen // 2)
@@ -324,11 +394,13 @@ class Handler(socketserver.StreamRequestHandler):
                     "current time is too large.",
                     [("Date", email.utils.formatdate(now, usegmt=True))],
                     head)
-                self.log("%s %s: answered RequestTimeTooSkewed"
-                         % (method, path[:120]))
+                self.log("%s%s %s: answered RequestTimeTooSkewed"
+                         % ("chaos: " if self.server.chaos else "",
+                            method, path[:120]))
                 return True
-            self.log("%s %s: signed with the server's clock, forwarded"
-                     % (method, path[:120]))
+            if not self.server.chaos:
+                self.log("%s %s: signed with the server's clock, "
+                         "forwarded" % (method, path[:120]))
         if mode == "error200":
             body = s3_error("InternalError",
                             "We encountered an internal error. "
@@ -516,6 +588,8 @@ def main():
     ap.add_argument("--headers")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--chaos", type=int, default=0,
+                    help="a fault every N requests (see above)")
     args = ap.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
     if up.scheme != "http" or not up.hostname:
@@ -530,6 +604,7 @@ def main():
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
                                      do_handshake_on_connect=False)
+    srv.chaos = Chaos(args.chaos, args.control) if args.chaos > 0 else None
     port = srv.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:
