@@ -62,6 +62,7 @@ class Interrupted(Exception):
 def on_usr1(sig, frm):
     raise Interrupted()
 signal.signal(signal.SIGUSR1, on_usr1)
+print("ready", flush=True)  # the handler is in place
 what, path = sys.argv[1], sys.argv[2]
 try:
     if what == "read":
@@ -96,7 +97,10 @@ interrupted()
 	"$@" >"$W/$name.out" 2>&1 &
 	pid=$!
 	n=$((n + 1))
-	if ! wait_for 60 stalled $n; then
+	# the caller is ready for the signal (its handler in place) and its
+	# own request is the one stalled
+	if ! wait_for 60 grep -qx ready "$W/$name.out" ||
+		! wait_for 60 stalled $n; then
 		_t_result 1 "$name: the proxy stalled its request"
 		kill -9 "$pid" 2>/dev/null
 		calm
@@ -119,14 +123,16 @@ interrupted()
 interrupted read USR1 "stall 100000 GET:$bucket/a" "$PY" "$W/caller.py" read "$B/a"
 t_ok "read: the call was cut short (EINTR), no data came back" \
 	grep -qx interrupted "$W/read.out"
-interrupted stat USR1 "stall 100000 *" "$PY" "$W/caller.py" stat "$B/b"
+interrupted stat USR1 "stall 100000 GET:prefix=b" "$PY" "$W/caller.py" stat "$B/b"
 t_ok "stat: the call was cut short (EINTR)" grep -qx interrupted "$W/stat.out"
 interrupted ls INT "stall 100000 GET:delimiter=" "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+print("ready", flush=True)
 os.execvp("ls", ["ls", sys.argv[1]])' "$B/d"
 t_is "ls: Ctrl-C killed it (SIGINT)" "$(cat "$W/ls.st")" 130
 interrupted cat INT "stall 100000 GET:$bucket/c" "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+print("ready", flush=True)
 os.execvp("cat", ["cat", sys.argv[1]])' "$B/c"
 t_is "cat: Ctrl-C killed it (SIGINT)" "$(cat "$W/cat.st")" 130
 
