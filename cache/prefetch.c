@@ -65,6 +65,7 @@ struct pobj {
 	char *key;
 	char etag[BFS_ETAG_MAX];
 	uint64_t eof_block; /* blocks from here on are past the end */
+	uint64_t eof;	    /* the object's size, NO_EOF until known */
 	bool sized;	    /* a head was asked for the size */
 	uint64_t last;
 	struct stream st[STREAMS];
@@ -152,6 +153,7 @@ static struct pobj *obj_get(struct pf_priv *p, const char *key,
 	snprintf(o->etag, sizeof(o->etag), "%s", etag);
 	o->eof_block = NO_EOF;
 	o->lo = NO_EOF;
+	o->eof = NO_EOF;
 	o->last = ++p->clock;
 	o->next = p->objs;
 	p->objs = o;
@@ -345,8 +347,10 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 	if (!p->running)
 		goto out;
 	o = obj_get(p, key, etag, true);
-	if (got < len) /* the object ends at end */
+	if (got < len) { /* the object ends at end */
 		o->eof_block = BFS_MIN(o->eof_block, (end + p->bs - 1) / p->bs);
+		o->eof = BFS_MIN(o->eof, end);
+	}
 	s = match(p, o, off);
 	if (s) {
 		p->st.sequential++;
@@ -393,9 +397,11 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		if (!p->running || obj_get(p, key, etag, false) != o)
 			goto out; /* forgotten meanwhile: o is gone */
-		if (rc == 0 && strcmp(info.etag, etag) == 0)
+		if (rc == 0 && strcmp(info.etag, etag) == 0) {
 			o->eof_block = BFS_MIN(o->eof_block,
 					       (info.size + p->bs - 1) / p->bs);
+			o->eof = BFS_MIN(o->eof, info.size);
+		}
 	}
 	if (s->window == 0 && dense(p, o)) {
 		enqueue_region(p, o, BFS_MIN(off / p->bs, o->hi - 1));
@@ -412,6 +418,11 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 				break;
 		goto out;
 	}
+	/* a reader that reached the end has nothing ahead: the block
+	 * holding end holds only bytes read already (cat of a small file
+	 * costs its one GET, not a second one for its block) */
+	if (o->eof != NO_EOF && end >= o->eof)
+		goto out;
 	/* from the block holding end: a small read took pieces of it, not
 	 * the block (one a larger read fetched counts as there); with no
 	 * size known, one block ahead at most is wasted at the end */

@@ -773,6 +773,15 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 				       ? 0
 				       : BFS_MIN(size, in->node.exact_len -
 							       (uint64_t)off);
+		} else if (etag[0] && in->node.have_info &&
+			   strcmp(etag, in->node.info.etag) == 0) {
+			/* the version's size is known: no read past its end
+			 * (the kernel asks a whole page of a 2-byte file, and
+			 * a short answer would be asked again for the rest) */
+			size = (uint64_t)off >= in->node.info.size
+				       ? 0
+				       : BFS_MIN(size, in->node.info.size -
+							       (uint64_t)off);
 		}
 		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		if (size == 0) {
