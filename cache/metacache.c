@@ -318,8 +318,16 @@ static bool r_str_eq(struct rbuf *r, const char *s)
 	return eq;
 }
 
+/* Head entry flags (a byte after the answer's date). */
+enum {
+	/* made by our own put: the size, ETag and metadata are what we
+	 * sent, answered the server's Date of the put, and mtime that date
+	 * too, the object's Last-Modified being at most it */
+	HEAD_FROM_PUT = 1 << 0,
+};
+
 static void encode_head(struct wbuf *w, uint64_t now, const char *key, int rc,
-			const struct bfs_obj_info *info)
+			const struct bfs_obj_info *info, uint8_t flags)
 {
 	w_u8(w, RECORD_VERSION);
 	w_u8(w, rc == ENOENT);
@@ -337,6 +345,7 @@ static void encode_head(struct wbuf *w, uint64_t now, const char *key, int rc,
 		w_str(w, info->meta.items[i].value);
 	}
 	w_i64(w, info->answered);
+	w_u8(w, flags);
 }
 
 /*
@@ -345,7 +354,7 @@ static void encode_head(struct wbuf *w, uint64_t now, const char *key, int rc,
  */
 static int decode_head(const void *v, size_t vlen, const char *key,
 		       uint64_t *stamp, bool *negative,
-		       struct bfs_obj_info *out)
+		       struct bfs_obj_info *out, uint8_t *flags)
 {
 	struct rbuf r = {v, vlen, 0, false};
 	char *etag;
@@ -382,6 +391,9 @@ static int decode_head(const void *v, size_t vlen, const char *key,
 	/* entries written before the answer's date was kept end here */
 	if (!r.bad && r.pos < r.n)
 		out->answered = (time_t)r_i64(&r);
+	/* and those written before the flags were, here */
+	if (flags)
+		*flags = !r.bad && r.pos < r.n ? r_u8(&r) : 0;
 	if (r.bad) {
 		bfs_obj_info_release(out);
 		return EBADMSG;
@@ -535,7 +547,7 @@ static int mc_head(struct bfs_store *s, const char *key,
 	if (rc == 0) {
 		struct bfs_obj_info info;
 
-		rc = decode_head(v, vlen, key, &stamp, &negative, &info);
+		rc = decode_head(v, vlen, key, &stamp, &negative, &info, NULL);
 		free(v);
 		if (rc == 0 && negative && fresh(p, stamp, p->neg_ttl)) {
 			COUNT(p, neg_hits);
@@ -555,7 +567,7 @@ static int mc_head(struct bfs_store *s, const char *key,
 	epoch0 = epoch_now(p);
 	rc = p->inner->head(p->inner, key, out);
 	if ((rc == 0 && p->attr_ttl > 0) || (rc == ENOENT && p->neg_ttl > 0)) {
-		encode_head(&w, now_ns(p), key, rc, out);
+		encode_head(&w, now_ns(p), key, rc, out, 0);
 		store_entry(p, BFS_METADB_HEAD, hk, sizeof(hk), &w, epoch0);
 		free(w.d);
 	}
@@ -570,12 +582,21 @@ static int mc_head(struct bfs_store *s, const char *key,
  * after that second ended (the server's Date): then any later version
  * has a later Last-Modified.
  */
-static bool same_version(const struct bfs_obj_info *head,
+static bool same_version(const struct bfs_obj_info *head, uint8_t flags,
 			 const struct bfs_obj_info *listed)
 {
-	return head->size == listed->size &&
-	       strcmp(head->etag, listed->etag) == 0 &&
-	       head->mtime.tv_sec == listed->mtime.tv_sec &&
+	if (head->size != listed->size || strcmp(head->etag, listed->etag))
+		return false;
+	/*
+	 * Our own put: its answer has no Last-Modified, but the version
+	 * it made was modified before the server answered. A later version
+	 * of the same bytes by another client would have to land before
+	 * our put's answer (in the same second) to be taken for ours.
+	 */
+	if (flags & HEAD_FROM_PUT)
+		return head->answered > 0 &&
+		       listed->mtime.tv_sec <= head->answered;
+	return head->mtime.tv_sec == listed->mtime.tv_sec &&
 	       head->answered > head->mtime.tv_sec;
 }
 
@@ -608,16 +629,16 @@ static int match_page(struct mc_priv *p, struct bfs_metadb_txn *txn,
 		uint8_t hk[HKEY_LEN];
 		uint64_t stamp;
 		bool negative;
-		uint8_t *v;
+		uint8_t *v, flags;
 		size_t vlen;
 
 		head_key(p, o->key, hk);
 		if (bfs_metadb_get(txn, BFS_METADB_HEAD, hk, sizeof(hk),
 				   (void **)&v, &vlen) != 0)
 			continue;
-		if (decode_head(v, vlen, o->key, &stamp, &negative, &info) ==
-		    0) {
-			bool same = !negative && same_version(&info, o);
+		if (decode_head(v, vlen, o->key, &stamp, &negative, &info,
+				&flags) == 0) {
+			bool same = !negative && same_version(&info, flags, o);
 
 			if (same && confirmed) {
 				memcpy(v + STAMP_OFF, &now, sizeof(now));
@@ -720,10 +741,12 @@ fail:
 }
 
 /*
- * Drop what a write to key makes stale: its head entry and the pages of
- * every prefix of it ("", "a", "a/", "a/b" ... key itself).
+ * Drop what a write to key makes stale: its head entry (replaced by
+ * entry when not NULL: what our own put made) and the pages of every
+ * prefix of it ("", "a", "a/", "a/b" ... key itself).
  */
-static void invalidate(struct mc_priv *p, const char *key)
+static void invalidate(struct mc_priv *p, const char *key,
+		       const struct wbuf *entry)
 {
 	struct bfs_metadb_txn *txn;
 	uint8_t hk[HKEY_LEN], pk[16];
@@ -739,7 +762,11 @@ static void invalidate(struct mc_priv *p, const char *key)
 	rc = bfs_metadb_begin(p->db, false, &txn);
 	if (rc != 0)
 		goto fail;
-	rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk, sizeof(hk));
+	if (entry)
+		rc = bfs_metadb_put(txn, BFS_METADB_HEAD, hk, sizeof(hk),
+				    entry->d, entry->n);
+	else
+		rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk, sizeof(hk));
 	if (rc == ENOENT)
 		rc = 0;
 	memcpy(pk, p->bucket_hash, 8);
@@ -759,13 +786,50 @@ fail:
 		cache_error(p, "cannot drop stale entries", rc);
 }
 
+/*
+ * After our own write of req (rc its outcome, etag and answered what the
+ * server said): drop what it made stale and, when the server told its
+ * Date, keep what we know of the new version as its head entry, so that
+ * neither a stat nor the listing of metadata=objects HEADs an object we
+ * have just written.
+ */
+static void wrote(struct mc_priv *p, const struct bfs_put_req *req, int rc,
+		  const char *etag, time_t answered)
+{
+	struct bfs_obj_info info = {0};
+	struct wbuf w = {0};
+
+	if (rc != 0 || answered <= 0 || !etag[0] || p->attr_ttl <= 0) {
+		invalidate(p, req->key, NULL);
+		return;
+	}
+	info.size = req->size;
+	snprintf(info.etag, sizeof(info.etag), "%s", etag);
+	info.mtime.tv_sec = answered;
+	info.answered = answered;
+	if (req->meta)
+		info.meta = *req->meta; /* borrowed for the encoding */
+	encode_head(&w, now_ns(p), req->key, 0, &info, HEAD_FROM_PUT);
+	invalidate(p, req->key, &w);
+	free(w.d);
+}
+
 static int mc_put(struct bfs_store *s, const struct bfs_put_req *req,
 		  char *etag_out)
 {
 	struct mc_priv *p = priv_of(s);
-	int rc = p->inner->put(p->inner, req, etag_out);
+	struct bfs_put_req r = *req;
+	char etag[BFS_ETAG_MAX] = "";
+	time_t answered = 0;
+	int rc;
 
-	invalidate(p, req->key);
+	r.answered = &answered;
+	rc = p->inner->put(p->inner, &r, etag);
+	if (etag_out && rc == 0)
+		memcpy(etag_out, etag, BFS_ETAG_MAX);
+	if (req->answered)
+		*req->answered = answered;
+	wrote(p, req, rc, etag, answered);
 	return rc;
 }
 
@@ -774,7 +838,7 @@ static int mc_del(struct bfs_store *s, const char *key)
 	struct mc_priv *p = priv_of(s);
 	int rc = p->inner->del(p->inner, key);
 
-	invalidate(p, key);
+	invalidate(p, key, NULL);
 	return rc;
 }
 
@@ -785,7 +849,7 @@ static int mc_copy(struct bfs_store *s, const char *src, const char *dst,
 	struct mc_priv *p = priv_of(s);
 	int rc = p->inner->copy(p->inner, src, dst, meta, if_match, etag_out);
 
-	invalidate(p, dst);
+	invalidate(p, dst, NULL);
 	return rc;
 }
 
@@ -794,10 +858,20 @@ static int mc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 			   size_t nparts, char *etag_out)
 {
 	struct mc_priv *p = priv_of(s);
-	int rc = p->inner->mpu_complete(p->inner, req, upload_id, parts, nparts,
-					etag_out);
+	struct bfs_put_req r = *req;
+	char etag[BFS_ETAG_MAX] = "";
+	time_t answered = 0;
+	int rc;
 
-	invalidate(p, req->key);
+	r.answered = &answered;
+	rc = p->inner->mpu_complete(p->inner, &r, upload_id, parts, nparts,
+				    etag);
+	if (etag_out && rc == 0)
+		memcpy(etag_out, etag, BFS_ETAG_MAX);
+	if (req->answered)
+		*req->answered = answered;
+	/* a caller that did not give the size: nothing to keep */
+	wrote(p, req, req->size > 0 ? rc : EINVAL, etag, answered);
 	return rc;
 }
 

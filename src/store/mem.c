@@ -215,6 +215,8 @@ static int mem_put(struct bfs_store *s, const struct bfs_put_req *req,
 			  etag_out);
 		p->stats.bytes_out += req->size;
 		data = NULL;
+		if (req->answered)
+			*req->answered = time(NULL); /* as a server's Date */
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	free(data);
@@ -456,6 +458,8 @@ static int mem_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 	}
 	store_obj(p, u->key, data, total, &u->meta, etag_out);
 	drop_upload(p, u);
+	if (req->answered)
+		*req->answered = time(NULL);
 out:
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	return rc;

@@ -122,6 +122,11 @@ struct bfs_put_req {
 	 * need not read the body once more for them */
 	const unsigned char *md5;    /* 16 bytes */
 	const unsigned char *sha256; /* 32 bytes */
+	/* NULL, or where a successful put (or mpu_complete) writes the
+	 * server's clock (Date) when it answered, 0 when unknown: with
+	 * the ETag it tells a cache which version the write made (the
+	 * answer has no Last-Modified; the version's is at most this) */
+	time_t *answered;
 };
 
 /* A finished part of a multipart upload. */

@@ -1136,6 +1136,79 @@ static void test_stats_and_clear(struct bfs_store *mem)
 	free(data);
 }
 
+/* Does a listing of m/ show key with user metadata mode = want? */
+static bool listed_with_mode(struct bfs_store *s, const char *key,
+			     const char *want)
+{
+	struct bfs_list_req req = {.prefix = "m/", .delimiter = "/"};
+	struct bfs_list_result res = {0};
+	bool ok = false;
+
+	if (s->list(s, &req, &res) != 0)
+		return false;
+	for (size_t i = 0; i < res.nobjs; i++) {
+		const char *m = bfs_meta_get(&res.objs[i].meta, "mode");
+
+		if (strcmp(res.objs[i].key, key) == 0)
+			ok = res.objs[i].meta_known && m &&
+			     strcmp(m, want) == 0;
+	}
+	bfs_list_result_release(&res);
+	return ok;
+}
+
+/*
+ * What our own put made is known without a HEAD: head answers it, and a
+ * listing of the version it made recalls its metadata; a later version of
+ * the same bytes by another client is not taken for it.
+ */
+static void test_own_put(struct stack *st, struct bfs_store *mem)
+{
+	struct bfs_meta_list m = {0};
+	struct bfs_obj_info info = {0};
+	struct bfs_put_req req = {.key = "m/own", .size = 5, .meta = &m};
+	char etag[BFS_ETAG_MAX];
+	time_t answered = 0;
+	unsigned h0;
+	int rc;
+
+	req.fd = memfd_create("obj", 0);
+	req.answered = &answered;
+	if (req.fd < 0 || write(req.fd, "hello", 5) != 5) {
+		tap_ok(0, "metacache: own put: a body");
+		return;
+	}
+	bfs_meta_set(&m, "mode", "33188");
+	rc = st->top->put(st->top, &req, etag);
+	tap_ok(rc == 0 && answered > 0,
+	       "metacache: a put tells when the server answered it");
+	h0 = st->cnt->heads;
+	rc = st->top->head(st->top, "m/own", &info);
+	tap_ok(rc == 0 && st->cnt->heads == h0 && info.size == 5 &&
+		       strcmp(info.etag, etag) == 0 &&
+		       bfs_meta_get(&info.meta, "mode") &&
+		       strcmp(bfs_meta_get(&info.meta, "mode"), "33188") == 0,
+	       "metacache: head of what we just put asks nobody");
+	bfs_obj_info_release(&info);
+	tap_ok(listed_with_mode(st->top, "m/own", "33188") &&
+		       st->cnt->heads == h0,
+	       "metacache: a listing recalls the metadata we put, no HEAD");
+	/* another client writes the same bytes with other metadata, in a
+	 * later second than our put's answer */
+	sleep(1);
+	usleep(100000);
+	bfs_meta_set(&m, "mode", "33261");
+	req.answered = NULL;
+	rc = mem->put(mem, &req, NULL);
+	/* our delete of another key drops the cached page of m/: the next
+	 * listing comes from the store, with the later version */
+	rc = rc ? rc : st->top->del(st->top, "m/zz");
+	tap_ok(rc == 0 && !listed_with_mode(st->top, "m/own", "33188"),
+	       "metacache: a later version of the same bytes is not ours");
+	close(req.fd);
+	bfs_meta_list_release(&m);
+}
+
 static void test_meta(struct bfs_store *mem)
 {
 	char v1[100], v2[200], e1[BFS_ETAG_MAX], e2[BFS_ETAG_MAX];
@@ -1199,6 +1272,7 @@ static void test_meta(struct bfs_store *mem)
 	rc = st.top->del(st.top, "m/new");
 	rc = rc ? rc : st.top->head(st.top, "m/new", &info);
 	tap_ok(rc == ENOENT, "metacache: our own delete shows at once");
+	test_own_put(&st, mem);
 
 	/* a listing confirms head entries of unchanged objects, once a HEAD
 	 * answered after their Last-Modified second: wait (bounded) until
