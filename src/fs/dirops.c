@@ -249,7 +249,12 @@ static int rename_prefix(struct bfs_store *s, const char *from, const char *to)
 	return rc;
 }
 
-/* Find the node of parent/name: the inode table first, then the store. */
+/*
+ * Find the node of parent/name: the inode table first, then the store.
+ * A linked inode that knows its object (the kernel looked it up, or we
+ * made it) is taken as it is: asking the bucket again cost a LIST per
+ * rename; if another client removed it meanwhile, the copy says ENOENT.
+ */
 static int find_child(struct bfs_fs *fs, fuse_ino_t parent,
 		      const struct bfs_node *dir, const char *name,
 		      struct bfs_node *out, struct bfs_inode **inp)
@@ -259,13 +264,15 @@ static int find_child(struct bfs_fs *fs, fuse_ino_t parent,
 	*inp = NULL;
 	if (in) {
 		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
-		bool staged = in->staged != NULL;
+		bool known = !in->unlinked && !in->node.broken &&
+			     (in->staged != NULL || in->node.have_info ||
+			      in->node.type == BFS_NODE_DIR);
 
-		if (staged)
+		if (known)
 			bfs_node_copy(out, &in->node);
 		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 		*inp = in;
-		if (staged)
+		if (known)
 			return 0;
 	}
 	return dir->ns->ops->lookup(dir->ns, dir, name, out);
