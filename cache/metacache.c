@@ -589,13 +589,16 @@ static bool same_version(const struct bfs_obj_info *head, uint8_t flags,
 		return false;
 	/*
 	 * Our own put: its answer has no Last-Modified, but the version
-	 * it made was modified before the server answered. A later version
-	 * of the same bytes by another client would have to land before
-	 * our put's answer (in the same second) to be taken for ours.
+	 * it made was modified before the server answered, give or take
+	 * the second (Ceph RGW dates an answer when the request came: a
+	 * put that crossed a second boundary has a Last-Modified one
+	 * second after its Date). Another client's version of the very
+	 * same bytes would have to land within that second to be taken
+	 * for ours (doc/internals/cache.md).
 	 */
 	if (flags & HEAD_FROM_PUT)
 		return head->answered > 0 &&
-		       listed->mtime.tv_sec <= head->answered;
+		       listed->mtime.tv_sec <= head->answered + 1;
 	return head->mtime.tv_sec == listed->mtime.tv_sec &&
 	       head->answered > head->mtime.tv_sec;
 }

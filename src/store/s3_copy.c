@@ -76,7 +76,7 @@ static int copy_multipart(struct s3_priv *p, const char *src, const char *dst,
 	}
 	if (rc == 0)
 		rc = mpu_complete_op(p, dst, upload_id, parts, nparts, NULL,
-				     false, etag_out);
+				     false, etag_out, NULL);
 	if (rc != 0) {
 		struct bfs_store *s = &p->store;
 
@@ -100,10 +100,17 @@ int s3_copy(struct bfs_store *s, const char *src, const char *dst,
 	uint64_t threshold = p->conf.multipart_copy_threshold
 				     ? p->conf.multipart_copy_threshold
 				     : MAX_COPY_SIZE;
-	struct s3_op op = {.opname = "COPY",
-			   .method = "PUT",
-			   .key = dst,
-			   .embeds_error = true};
+	/*
+	 * A copy of any version that keeps the source's metadata (a
+	 * rename) is sent at once: its HEAD cost a round trip per rename,
+	 * for a size that matters only past 5 GiB, where the server
+	 * refuses CopyObject (InvalidRequest) and the copy goes multipart
+	 * after a HEAD. A copy pinned to an ETag checks it with the HEAD
+	 * (RGW ignores x-amz-copy-source-if-match).
+	 */
+	bool head = meta != NULL || if_match != NULL ||
+		    p->conf.multipart_copy_threshold != 0;
+	struct s3_op op;
 	struct bfs_http_resp resp = {0};
 	struct bfs_obj_info si = {0};
 	char *ctype = NULL, etag[BFS_ETAG_MAX], err[200];
@@ -111,18 +118,28 @@ int s3_copy(struct bfs_store *s, const char *src, const char *dst,
 
 	if ((rc = check_key(src)) || (rc = check_key(dst)))
 		return rc;
-	/* size (CopyObject stops at 5 GiB), content type and ETag */
-	rc = s3_head_op(p, src, &si, &ctype);
-	if (rc)
-		goto out;
-	if (if_match && strcmp(si.etag, if_match) != 0) {
-		rc = ESTALE;
-		goto out;
-	}
-	if (si.size > threshold) {
-		rc = copy_multipart(p, src, dst, &si, meta ? meta : &si.meta,
-				    ctype, etag_out);
-		goto out;
+again:
+	op = (struct s3_op){.opname = "COPY",
+			    .method = "PUT",
+			    .key = dst,
+			    .embeds_error = true};
+	if (head) {
+		/* size (CopyObject stops at 5 GiB), content type, ETag */
+		rc = s3_head_op(p, src, &si, &ctype);
+		if (rc)
+			goto out;
+		if (if_match && strcmp(si.etag, if_match) != 0) {
+			rc = ESTALE;
+			goto out;
+		}
+		if (si.size > threshold) {
+			rc = copy_multipart(p, src, dst, &si,
+					    meta ? meta : &si.meta, ctype,
+					    etag_out);
+			goto out;
+		}
+	} else {
+		op.quiet_err = EINVAL; /* too large: asked again below */
 	}
 	copy_source(p, &op, src);
 	option_headers(p, &op, OPT_WRITE | OPT_SSEC | OPT_SSEC_SRC);
@@ -142,6 +159,13 @@ int s3_copy(struct bfs_store *s, const char *src, const char *dst,
 			goto out;
 	}
 	rc = s3_run(p, &op, &resp);
+	if (!head && (rc == EINVAL || rc == EFBIG)) {
+		op_release(&op);
+		bfs_http_resp_release(&resp);
+		memset(&resp, 0, sizeof(resp));
+		head = true;
+		goto again;
+	}
 	if (rc)
 		goto out;
 	rc = bfs_s3_xml_etag(resp.body, resp.body_len, "CopyObjectResult", etag,

@@ -77,6 +77,16 @@ void etag_from_headers(const struct bfs_http_resp *resp, char *etag)
 		etag[0] = '\0';
 }
 
+void date_from_headers(const struct bfs_http_resp *resp, time_t *out)
+{
+	const char *v = bfs_http_headers_get(&resp->headers, "date");
+	time_t t;
+
+	if (out == NULL)
+		return;
+	*out = v && bfs_http_parse_date(v, &t) == 0 ? t : 0;
+}
+
 static void md5_finish(EVP_MD_CTX *md5, struct digests *d)
 {
 	unsigned char m[EVP_MAX_MD_SIZE];

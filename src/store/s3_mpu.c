@@ -168,7 +168,8 @@ static int upload_exists(struct s3_priv *p, const char *key,
 
 int mpu_complete_op(struct s3_priv *p, const char *key, const char *upload_id,
 		    const struct bfs_part *parts, size_t nparts,
-		    const char *if_match, bool if_none_match, char *etag_out)
+		    const char *if_match, bool if_none_match, char *etag_out,
+		    time_t *answered)
 {
 	struct s3_op op = {.opname = "MPU-COMPLETE",
 			   .method = "POST",
@@ -234,6 +235,7 @@ int mpu_complete_op(struct s3_priv *p, const char *key, const char *upload_id,
 	}
 	if (rc)
 		goto out;
+	date_from_headers(&resp, answered);
 	rc = bfs_s3_xml_etag(resp.body, resp.body_len,
 			     "CompleteMultipartUploadResult", etag, err,
 			     sizeof(err));
@@ -283,7 +285,7 @@ int s3_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 	if (if_match && atomic_load(&p->if_match_broken))
 		if_match = NULL;
 	rc = mpu_complete_op(p, req->key, upload_id, parts, nparts, if_match,
-			     req->if_none_match, etag_out);
+			     req->if_none_match, etag_out, req->answered);
 	if (rc == ESTALE && if_match && current_etag(p, req->key, cur) == 0 &&
 	    strcmp(cur, if_match) == 0) {
 		if (!atomic_exchange(&p->if_match_broken, true))
@@ -293,7 +295,8 @@ int s3_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 				"each conditional write instead",
 				p->name);
 		rc = mpu_complete_op(p, req->key, upload_id, parts, nparts,
-				     NULL, req->if_none_match, etag_out);
+				     NULL, req->if_none_match, etag_out,
+				     req->answered);
 	}
 	return rc;
 }

@@ -244,8 +244,10 @@ static int put_once(struct s3_priv *p, const struct bfs_put_req *req,
 	cond_headers(&op, send_if_match ? req->if_match : NULL,
 		     req->if_none_match);
 	rc = s3_run(p, &op, &resp);
-	if (rc == 0)
+	if (rc == 0) {
 		etag_from_headers(&resp, etag);
+		date_from_headers(&resp, req->answered);
+	}
 out:
 	op_release(&op);
 	bfs_http_resp_release(&resp);

@@ -161,6 +161,8 @@ int check_key(const char *key);
 void qadd(char **q, const char *name, const char *value);
 int add_meta(struct bfs_http_headers *h, const struct bfs_meta_list *m);
 void etag_from_headers(const struct bfs_http_resp *resp, char *etag);
+/* The answer's Date into *out when out is not NULL (0 if none). */
+void date_from_headers(const struct bfs_http_resp *resp, time_t *out);
 void digest_mem(const void *data, size_t len, struct digests *d);
 int digest_fd(struct s3_priv *p, int fd, off_t off, uint64_t len,
 	      struct digests *d);
@@ -193,7 +195,8 @@ int s3_mpu_part(struct bfs_store *s, const char *key, const char *upload_id,
 		int number, int fd, off_t off, size_t len, char *etag_out);
 int mpu_complete_op(struct s3_priv *p, const char *key, const char *upload_id,
 		    const struct bfs_part *parts, size_t nparts,
-		    const char *if_match, bool if_none_match, char *etag_out);
+		    const char *if_match, bool if_none_match, char *etag_out,
+		    time_t *answered);
 int s3_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 		    const char *upload_id, const struct bfs_part *parts,
 		    size_t nparts, char *etag_out);

@@ -1193,9 +1193,9 @@ static void test_own_put(struct stack *st, struct bfs_store *mem)
 	tap_ok(listed_with_mode(st->top, "m/own", "33188") &&
 		       st->cnt->heads == h0,
 	       "metacache: a listing recalls the metadata we put, no HEAD");
-	/* another client writes the same bytes with other metadata, in a
-	 * later second than our put's answer */
-	sleep(1);
+	/* another client writes the same bytes with other metadata, two
+	 * seconds after our put's answer */
+	sleep(2);
 	usleep(100000);
 	bfs_meta_set(&m, "mode", "33261");
 	req.answered = NULL;
