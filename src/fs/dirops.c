@@ -15,67 +15,18 @@
 void bfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode)
 {
-	struct bfs_fs *fs = bfs_fs(req);
-	struct bfs_node dir = {0}, child = {0};
-	struct bfs_put_req put = {.size = 0};
-	struct bfs_meta_list meta = {0};
-	struct bfs_new_owner own;
-	struct fuse_entry_param e;
-	struct bfs_inode *in;
-	struct timespec now;
-	char num[32];
-	int rc;
-
-	rc = bfs_fs_dir_node(fs, parent, &dir);
-	if (rc == 0)
-		rc = fs->opts->ro ? EROFS
-				  : bfs_ns_make_child(&dir, name, BFS_NODE_DIR,
-						      &child);
-	if (rc != 0)
-		goto out;
 	/* the marker carries the creator's mode and owner (s3fs's names) */
-	bfs_fs_new_owner(fs, req, parent, mode | S_IFDIR, &own);
-	snprintf(num, sizeof(num), "%u", (unsigned)(S_IFDIR | own.mode));
-	bfs_meta_set(&meta, "mode", num);
-	snprintf(num, sizeof(num), "%u", (unsigned)own.uid);
-	bfs_meta_set(&meta, "uid", num);
-	snprintf(num, sizeof(num), "%u", (unsigned)own.gid);
-	bfs_meta_set(&meta, "gid", num);
-	clock_gettime(CLOCK_REALTIME, &now);
-	bfs_fs_meta_set_time(&meta, "mtime", &now);
-	bfs_fs_meta_set_time(&meta, "ctime", &now);
-	bfs_fs_meta_set_time(&meta, "atime", &now);
-	put.meta = &meta;
-	put.key = child.key;
-	put.fd = fs->empty_fd;
-	put.if_none_match = (child.store->caps & BFS_CAP_IF_NONE_MATCH) != 0;
-	rc = child.store->put(child.store, &put, NULL);
-	if (rc == EEXIST)
-		rc = 0; /* a marker already there: the directory exists */
-	if (rc != 0) {
-		bfs_log(LOG_ERR, "%s: mkdir '%s' failed: %s", child.store->name,
-			child.key, strerror(rc));
-		goto out;
-	}
-	/* the inode knows its marker's metadata without a HEAD */
-	child.have_info = true;
-	child.info.mtime = now;
-	bfs_meta_list_copy(&child.info.meta, &meta);
-	bfs_fs_dir_changed(fs, parent);
-	in = bfs_inode_link(&fs->itable, parent, name, &child);
-	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
-	bfs_fs_set_new_owner(in, &own);
-	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
-	bfs_fs_fill_entry(fs, in, &e);
-	bfs_inode_put(&fs->itable, in);
-	fuse_reply_entry(req, &e);
-	goto done;
-out:
-	fuse_reply_err(req, rc);
-done:
-	bfs_meta_list_release(&meta);
-	bfs_node_release(&dir);
-	bfs_node_release(&child);
+	const struct bfs_new_node nn = {.type = BFS_NODE_DIR,
+					.mode = S_IFDIR | (mode & 07777),
+					.fd = -1,
+					.what = "mkdir"};
+	struct fuse_entry_param e;
+	int rc = bfs_fs_make_node(bfs_fs(req), req, parent, name, &nn, &e);
+
+	if (rc != 0)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
 }
 
 /*

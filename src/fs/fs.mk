@@ -16,6 +16,7 @@ src_fs_libbfs_fs_a_SOURCES = \
 	src/fs/mime.c \
 	src/fs/mime.h \
 	src/fs/mknod.c \
+	src/fs/newnode.c \
 	src/fs/ops.c \
 	src/fs/perm.c \
 	src/fs/recovery.c \

@@ -115,6 +115,31 @@ void bfs_fs_new_owner(struct bfs_fs *fs, fuse_req_t req, fuse_ino_t parent,
 /* Give in the mode and owner of o; in->lock held. */
 void bfs_fs_set_new_owner(struct bfs_inode *in, const struct bfs_new_owner *o);
 
+/* A node made with one put (newnode.c). */
+struct bfs_new_node {
+	enum bfs_node_type type; /* BFS_NODE_DIR: a "name/" marker */
+	mode_t mode;		 /* file type bits | permission bits asked */
+	bool keep_mode;		 /* the bits as given, no umask (symlinks) */
+	const struct bfs_meta_list *extra; /* more metadata (rdev), or NULL */
+	int fd;		  /* the body, or -1 for an empty object */
+	uint64_t size;	  /* of the body */
+	const char *what; /* the call, for the log: "mkdir" */
+};
+
+/*
+ * Make child name of parent as one put of nn's body (If-None-Match: *),
+ * carrying the caller's owner, nn's type and mode and the times in
+ * s3fs's metadata, and link its inode with what the put made (no HEAD
+ * follows). A directory whose marker exists already is made.
+ * @param e the entry to reply with, filled on success (lookup count
+ *        taken).
+ * @return 0, EROFS, EINVAL/ENAMETOOLONG (the name), EEXIST (a file
+ *         exists), or the store's errno.
+ */
+int bfs_fs_make_node(struct bfs_fs *fs, fuse_req_t req, fuse_ino_t parent,
+		     const char *name, const struct bfs_new_node *nn,
+		     struct fuse_entry_param *e);
+
 /*
  * Clear the setuid bit, and setgid where group execute is set, of a
  * regular file, as Linux does on write and truncate by an unprivileged

@@ -20,73 +20,32 @@
 void bfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name)
 {
-	struct bfs_fs *fs = bfs_fs(req);
-	struct bfs_new_owner own;
-	struct bfs_node dir = {0}, child = {0};
-	struct bfs_meta_list meta = {0};
-	struct bfs_put_req put = {0};
+	/* a link's mode is 0777 whatever the umask, as on a local disk */
+	struct bfs_new_node nn = {.type = BFS_NODE_FILE,
+				  .mode = S_IFLNK | 0777,
+				  .keep_mode = true,
+				  .size = strlen(link),
+				  .what = "symlink"};
 	struct fuse_entry_param e;
-	struct bfs_inode *in;
-	size_t len = strlen(link);
-	struct timespec now;
-	char num[32];
-	int fd = -1;
 	int rc;
 
-	rc = bfs_fs_dir_node(fs, parent, &dir);
+	if (nn.size >= LINK_MAX_LEN) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	nn.fd = memfd_create("bucketfs-symlink", MFD_CLOEXEC);
+	if (nn.fd < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	rc = write(nn.fd, link, nn.size) == (ssize_t)nn.size ? 0 : EIO;
 	if (rc == 0)
-		rc = fs->opts->ro ? EROFS
-				  : bfs_ns_make_child(&dir, name, BFS_NODE_FILE,
-						      &child);
-	if (rc == 0 && len >= LINK_MAX_LEN)
-		rc = ENAMETOOLONG;
+		rc = bfs_fs_make_node(bfs_fs(req), req, parent, name, &nn, &e);
+	close(nn.fd);
 	if (rc != 0)
-		goto out;
-	fd = memfd_create("bucketfs-symlink", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, link, len) != (ssize_t)len) {
-		rc = fd < 0 ? errno : EIO;
-		goto out;
-	}
-	snprintf(num, sizeof(num), "%u", (unsigned)(S_IFLNK | 0777));
-	bfs_meta_set(&meta, "mode", num);
-	bfs_fs_new_owner(fs, req, parent, 0777, &own);
-	snprintf(num, sizeof(num), "%u", (unsigned)own.uid);
-	bfs_meta_set(&meta, "uid", num);
-	snprintf(num, sizeof(num), "%u", (unsigned)own.gid);
-	bfs_meta_set(&meta, "gid", num);
-	clock_gettime(CLOCK_REALTIME, &now);
-	bfs_fs_meta_set_time(&meta, "mtime", &now);
-	bfs_fs_meta_set_time(&meta, "ctime", &now);
-	bfs_fs_meta_set_time(&meta, "atime", &now);
-	put.key = child.key;
-	put.fd = fd;
-	put.size = len;
-	put.meta = &meta;
-	put.if_none_match = (child.store->caps & BFS_CAP_IF_NONE_MATCH) != 0;
-	rc = child.store->put(child.store, &put, child.info.etag);
-	if (rc != 0) {
-		bfs_log(LOG_ERR, "%s: symlink '%s' failed: %s",
-			child.store->name, child.key, strerror(rc));
-		goto out;
-	}
-	child.have_info = true;
-	child.info.size = len;
-	child.info.mtime = now;
-	bfs_meta_list_copy(&child.info.meta, &meta);
-	bfs_fs_dir_changed(fs, parent);
-	in = bfs_inode_link(&fs->itable, parent, name, &child);
-	bfs_fs_fill_entry(fs, in, &e);
-	bfs_inode_put(&fs->itable, in);
-	fuse_reply_entry(req, &e);
-	goto done;
-out:
-	fuse_reply_err(req, rc);
-done:
-	if (fd >= 0)
-		close(fd);
-	bfs_meta_list_release(&meta);
-	bfs_node_release(&dir);
-	bfs_node_release(&child);
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
 }
 
 void bfs_ll_readlink(fuse_req_t req, fuse_ino_t ino)
