@@ -45,7 +45,7 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	struct bfs_meta_list meta = {0};
 	char etag[BFS_ETAG_MAX] = "", base[BFS_ETAG_MAX];
 	const char *if_match;
-	bool if_none_match;
+	bool if_none_match, streamed = false;
 	uint64_t gen, size;
 	char *key;
 	int rc;
@@ -63,15 +63,16 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	if_none_match = !st->unconditional && base[0] == '\0';
 	/* in is busy: st and its stream are ours while the lock is off */
 	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
-	rc = ECANCELED;
+	rc = 0;
 	if (st->stream) {
 		struct bfs_put_req req;
 
 		bfs_upload_req(s, key, st->fd, size, &meta, if_match,
 			       if_none_match, &req);
-		rc = bfs_stream_finish(&st->stream, &req, size, etag);
+		rc = bfs_stream_finish(&st->stream, &req, size, etag,
+				       &streamed);
 	}
-	if (rc == ECANCELED) {
+	if (!streamed) {
 		unsigned char md5[16], sha256[32];
 		bool hashed = bfs_seqhash_finish(&st->hash, size, md5, sha256);
 

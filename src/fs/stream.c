@@ -195,12 +195,13 @@ void bfs_stream_abort(struct bfs_stream **sp)
 }
 
 int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
-		      uint64_t size, char *etag_out)
+		      uint64_t size, char *etag_out, bool *uploaded)
 {
 	struct bfs_stream *st = *sp;
 	uint64_t done;
 	int rc;
 
+	*uploaded = false;
 	join_all(st);
 	done = (uint64_t)st->nsent * st->part_size;
 	if (st->broken || size != st->seq_end || size < done) {
@@ -208,7 +209,7 @@ int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
 			"'%s': streamed upload dropped, uploading whole",
 			st->key);
 		bfs_stream_abort(sp);
-		return ECANCELED;
+		return 0;
 	}
 	if (size > done || st->nsent == 0) {
 		/* the last part, smaller than the others */
@@ -219,7 +220,7 @@ int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
 				     last.etag);
 		if (rc != 0) {
 			bfs_stream_abort(sp);
-			return ECANCELED;
+			return 0;
 		}
 		st->parts = bfs_xrealloc(st->parts, (size_t)(st->nsent + 1) *
 							    sizeof(*st->parts));
@@ -227,6 +228,7 @@ int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
 	}
 	rc = st->s->mpu_complete(st->s, req, st->upload_id, st->parts,
 				 (size_t)st->nsent, etag_out);
+	*uploaded = true; /* or failed for good: the error is the answer */
 	bfs_dbg(BFS_DBG_FS, "'%s': streamed upload of %d parts %s", st->key,
 		st->nsent, rc == 0 ? "completed" : "failed");
 	if (rc != 0)

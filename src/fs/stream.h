@@ -40,13 +40,16 @@ void bfs_stream_break(struct bfs_stream *st);
 
 /*
  * Finish the stream as the upload of fd[0, size) with the conditions and
- * metadata of req (req->fd and size unused).
- * @return 0 (uploaded; etag_out set), ECANCELED (the stream was broken or
- *         failed and has been aborted: upload the file whole instead), or
- *         the store's errno of the completion (ESTALE, EEXIST ...).
+ * metadata of req (req->fd and size unused). The stream is gone
+ * afterwards (*sp NULL).
+ * @param uploaded set to whether the stream made the object: false when
+ *        it was broken or a part failed, and it has been aborted (then
+ *        the caller uploads the file whole, and 0 is returned).
+ * @return 0 (uploaded: etag_out set; or not: see uploaded), or the
+ *         store's errno of the completion (ESTALE, EEXIST ...).
  */
 int bfs_stream_finish(struct bfs_stream **sp, const struct bfs_put_req *req,
-		      uint64_t size, char *etag_out);
+		      uint64_t size, char *etag_out, bool *uploaded);
 
 /* Abort and free a stream (unlink, failed writer). */
 void bfs_stream_abort(struct bfs_stream **sp);
