@@ -7,8 +7,9 @@
  * configuration: the kernel may still hold inodes whose nodes point into
  * it (an open file, a shell's working directory), and those keep working
  * until they are let go. A bucket that comes back under the same name
- * gets its old store again (two stores of one name would open one cache
- * directory twice).
+ * gets its old store again, unless its provider, endpoint, region,
+ * bucket or options changed: then a new store replaces it and the old
+ * one is retired (kept for its open files until the lake goes).
  */
 #include "compat.h"
 
@@ -41,6 +42,7 @@ struct lake_catalog {
 	const struct bfs_catalog_conf *conf; /* borrowed, as above */
 	char *bucket_prefix; /* its bucket's prefix when it was built */
 	bool live;
+	bool stale; /* its bucket got a new store: open it again */
 };
 
 struct bfs_lake {
@@ -51,6 +53,10 @@ struct bfs_lake {
 	size_t ncats;
 	struct bfs_ns **nss;
 	size_t nns;
+	/* stores a changed bucket section replaced: open files still use
+	 * them, so they live (and flush) until the lake goes */
+	struct bfs_store **retired;
+	size_t nretired;
 	struct bfs_node root;
 	bool whole; /* the whole lake, not one bucket or catalog */
 	/* the whole lake's directories */
@@ -234,6 +240,7 @@ static void note_catalog(struct bfs_lake *lake, const struct bfs_config *cfg,
 	k->conf = c;
 	k->bucket_prefix = bfs_xstrdup(b && b->prefix ? b->prefix : "");
 	k->live = true;
+	k->stale = false;
 }
 
 static void show_catalogs(struct bfs_lake *lake)
@@ -499,6 +506,70 @@ static void apply_creds(struct lake_store *st, const struct bfs_config *cfg,
 }
 
 /*
+ * A bucket whose provider, endpoint, region, bucket or options changed
+ * needs another driver: as if it were removed and connected again. The
+ * old store goes to the retired list, where the files open in it keep
+ * working until they are closed; the name's new view uses the new one.
+ * @return whether the new store took its place.
+ */
+static bool replace_store(struct bfs_lake *lake, const struct bfs_config *cfg,
+			  const struct bfs_bucket_conf *b,
+			  struct lake_store *st, bfs_lake_changed_fn changed,
+			  void *arg)
+{
+	struct bfs_creds *creds = NULL;
+	struct bfs_store *s;
+	struct bfs_node node;
+	char err[512] = "";
+
+	s = bfs_stack_open(cfg, b, &creds, err, sizeof(err));
+	if (s == NULL) {
+		bfs_log(LOG_ERR,
+			"%s; bucket '%s' goes on with its former settings", err,
+			b->name);
+		return false;
+	}
+	if (s->start && s->start(s) != 0) {
+		bfs_log(LOG_ERR,
+			"cannot start bucket '%s' with its new settings; it "
+			"goes on with its former ones",
+			b->name);
+		/* kept to the end, as a store that fails to start at a
+		 * connect is: bfs_lake_shutdown and destroy handle it */
+		lake->retired = bfs_xrealloc(lake->retired,
+					     (lake->nretired + 1) *
+						     sizeof(*lake->retired));
+		lake->retired[lake->nretired++] = s;
+		return false;
+	}
+	lake->retired = bfs_xrealloc(
+		lake->retired, (lake->nretired + 1) * sizeof(*lake->retired));
+	lake->retired[lake->nretired++] = st->store;
+	st->store = s;
+	st->creds = creds;
+	st->built = st->conf = b;
+	st->live = true;
+	if (check_store(st, err, sizeof(err)) != 0)
+		bfs_log(LOG_ERR, "%s; its directory fails until this is fixed",
+			err);
+	bucket_node(lake, cfg, b, st, &node);
+	bfs_vdir_add(lake->buckets, b->name, &node);
+	bfs_node_release(&node);
+	changed(arg, "buckets", b->name);
+	/* its catalogs follow onto the new store (reload_catalogs) */
+	for (size_t i = 0; i < lake->ncats; i++)
+		if (lake->cats[i].conf->bucket &&
+		    strcmp(lake->cats[i].conf->bucket, b->name) == 0)
+			lake->cats[i].stale = true;
+	bfs_log(LOG_NOTICE,
+		"bucket '%s' changed: buckets/ shows it with its new provider, "
+		"endpoint, region or options (files open in it before work "
+		"with the former ones until they are closed)",
+		b->name);
+	return true;
+}
+
+/*
  * A bucket of the configuration in the lake, new or changed.
  * @return whether it joined the mount's buckets now.
  */
@@ -538,14 +609,10 @@ static bool reload_bucket(struct bfs_lake *lake, const struct bfs_config *cfg,
 			b->name);
 		return true;
 	}
-	if (!same_driver(st->built, b))
-		bfs_log(LOG_WARNING,
-			"bucket '%s': its provider, endpoint, region, bucket "
-			"or options (sse, storage_class, requester_pays, "
-			"ca_bundle, proxy) changed in the configuration; this "
-			"mount goes on with the ones it started with until it "
-			"is remounted",
-			b->name);
+	if (!same_driver(st->built, b)) {
+		/* an Iceberg catalog reading data files in it follows too */
+		return replace_store(lake, cfg, b, st, changed, arg);
+	}
 	apply_creds(st, cfg, b);
 	was_live = st->live;
 	if (!was_live || !same_str(st->conf->prefix, b->prefix)) {
@@ -600,7 +667,8 @@ static void reload_catalogs(struct bfs_lake *lake, const struct bfs_config *cfg,
 		bool follow = k && k->live && same_catalog(k, c, b) &&
 			      buckets_changed && c->type == BFS_CATALOG_ICEBERG;
 
-		if (k && k->live && same_catalog(k, c, b) && !follow) {
+		if (k && k->live && !k->stale && same_catalog(k, c, b) &&
+		    !follow) {
 			k->conf = c;
 			continue;
 		}
@@ -705,6 +773,9 @@ void bfs_lake_shutdown(struct bfs_lake *lake)
 		if (s->shutdown)
 			s->shutdown(s);
 	}
+	for (size_t i = 0; i < lake->nretired; i++)
+		if (lake->retired[i]->shutdown)
+			lake->retired[i]->shutdown(lake->retired[i]);
 }
 
 void bfs_lake_destroy(struct bfs_lake *lake)
@@ -720,6 +791,9 @@ void bfs_lake_destroy(struct bfs_lake *lake)
 		free(lake->stores[i].name);
 	}
 	free(lake->stores);
+	for (size_t i = 0; i < lake->nretired; i++)
+		lake->retired[i]->destroy(lake->retired[i]);
+	free(lake->retired);
 	for (size_t i = 0; i < lake->ncats; i++)
 		free(lake->cats[i].bucket_prefix);
 	free(lake->cats);

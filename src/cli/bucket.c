@@ -1104,7 +1104,8 @@ out:
 
 /*
  * Whether update changes what a running mount's S3 client was built from
- * (catalog/lake.c applies keys and prefix live, the rest at a remount).
+ * (catalog/lake.c applies keys and prefix live, and a lake mount swaps in
+ * a new store for the rest; a mount of the bucket alone needs a remount).
  */
 static bool driver_change(const struct bucket_args *a,
 			  const struct bfs_bucket_conf *old,
@@ -1243,10 +1244,11 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 	if (rc != 0)
 		goto out;
 	if (driver_change(a, old, b))
-		printf("updated bucket '%s' in %s%s; running mounts use its "
-		       "new "
-		       "keys and prefix at once, and its endpoint, region and "
-		       "options once they are remounted\n",
+		printf("updated bucket '%s' in %s%s; running lake mounts use "
+		       "it from now on (files open before keep its former "
+		       "endpoint and options until closed); a mount of this "
+		       "bucket alone uses its new endpoint, region and "
+		       "options once it is remounted\n",
 		       name, path, read_new ? " (new keys encrypted)" : "");
 	else
 		printf("updated bucket '%s' in %s%s; running mounts use it "

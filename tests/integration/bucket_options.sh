@@ -231,6 +231,17 @@ t_ok "update: the test used the new endpoint" \
 	grep -q "^GET /$B?.*prefix=px%2F" "$W/headers.log"
 t_is "update: the catalog reads across it" \
 	"$(cat "$M/catalogs/pc/x.txt")" in-catalog
+: >"$W/fwd.log"
+echo via-new-endpoint >"$M/buckets/px/viafp.txt"
+t_ok "update: the running mount writes to the new endpoint, no remount" \
+	wait_for 30 grep -q "^PUT /$B/px/viafp.txt" "$W/headers.log"
+t_ok "update: the object is in the bucket" \
+	wait_for 30 obj_is px/viafp.txt via-new-endpoint
+t_fails "update: nothing of it went to the removed proxy" \
+	grep -q viafp "$W/fwd.log"
+echo via-catalog >"$M/catalogs/pc/z.txt"
+t_ok "update: the catalog on it writes to the new endpoint too" \
+	wait_for 30 grep -q "^PUT /$B/px/z.txt" "$W/headers.log"
 bfs bucket update px --credentials anonymous >"$W/upd2.out" 2>&1
 t_is "update --credentials anonymous: refused by its test (a private bucket)" \
 	"$?:$(grep -c '^credentials' "$BFS_CONF")" 1:0
