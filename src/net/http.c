@@ -847,6 +847,10 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* A handle carries one request at a time, so one cached connection
+	 * is all it can reuse; a second (left by a followed redirect to
+	 * another host) would only hold a socket: sockets stay <= handles. */
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
