@@ -78,7 +78,7 @@ static void echo_off(void)
 	t = saved_tty;
 	t.c_lflag &= ~(tcflag_t)ECHO;
 	t.c_lflag |= ECHONL;
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+	tcsetattr(STDIN_FILENO, TCSADRAIN, &t); /* keep typed-ahead lines */
 }
 
 static void echo_on(void)
@@ -186,15 +186,17 @@ static int read_keys(bool from_stdin, struct bfs_secret **akid,
 		return EINVAL;
 	}
 	*src = from_stdin ? KEYS_STDIN : KEYS_PROMPT;
+	/* The key id is echoed, as AWS's own tools do: it names the key and
+	 * is no secret, and a typo in it is otherwise invisible. */
 	if (!from_stdin)
-		echo_off();
-	if (!from_stdin)
-		fprintf(stderr, "Access key id (not echoed): ");
+		fprintf(stderr, "Access key id: ");
 	rc = read_secret_line(STDIN_FILENO, akid);
 	if (rc == 0) {
 		what = "secret access key";
-		if (!from_stdin)
+		if (!from_stdin) {
+			echo_off();
 			fprintf(stderr, "Secret access key (not echoed): ");
+		}
 		rc = read_secret_line(STDIN_FILENO, secret);
 	}
 	if (!from_stdin)
