@@ -12,25 +12,16 @@
 
 #include "fs/recovery.h"
 #include "log.h"
-
-static int mkdir_one(const char *path)
-{
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return errno;
-	return 0;
-}
+#include "util.h"
 
 int bfs_staging_open(const char *cache_dir, char **dir, int *lock_fd, char *err,
 		     size_t errlen)
 {
-	char *top = bfs_xasprintf("%s/staging", cache_dir);
-	char *mine = bfs_xasprintf("%s/%ld", top, (long)getpid());
+	char *mine = bfs_xasprintf("%s/staging/%ld", cache_dir, (long)getpid());
 	char *lock = bfs_xasprintf("%s/lock", mine);
 	int rc, fd = -1;
 
-	rc = mkdir_one(top);
-	if (rc == 0)
-		rc = mkdir_one(mine);
+	rc = bfs_mkdir_p(mine, 0700);
 	if (rc == 0) {
 		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
@@ -47,7 +38,6 @@ int bfs_staging_open(const char *cache_dir, char **dir, int *lock_fd, char *err,
 	}
 	*dir = mine;
 	*lock_fd = fd;
-	free(top);
 	free(lock);
 	return rc;
 }
@@ -166,7 +156,7 @@ static unsigned recover_dir(const char *cache_dir, const char *dir,
 		if (sidecar_clean(side, what, sizeof(what))) {
 			unlink(data);
 			unlink(side);
-		} else if (mkdir_one(lf) == 0) {
+		} else if (bfs_mkdir_p(lf, 0700) == 0) {
 			dest = bfs_xasprintf("%s/%ld-%s", lf, (long)time(NULL),
 					     de->d_name);
 			if (rename(data, dest) == 0) {

@@ -11,26 +11,9 @@
 #include "fs/stream.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 #define FILL_CHUNK (8u << 20)
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
 				     const char *key)
@@ -61,7 +44,7 @@ struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
 		rc = errno;
 		goto fail;
 	}
-	rc = write_all(kfd, st->sidecar, strlen(st->sidecar));
+	rc = bfs_write_all(kfd, st->sidecar, strlen(st->sidecar));
 	close(kfd);
 	if (rc != 0)
 		goto fail;
@@ -103,7 +86,7 @@ int bfs_staged_fill(struct bfs_staged *st, struct bfs_store *s, const char *key,
 			rc = ESTALE; /* shorter than its HEAD said: changed */
 			break;
 		}
-		rc = write_all(st->fd, buf, got);
+		rc = bfs_write_all(st->fd, buf, got);
 		if (rc != 0)
 			break;
 		off += got;
@@ -131,7 +114,8 @@ static bool rewrite_sidecar(struct bfs_staged *st, const char *text)
 	char *tmp = bfs_xasprintf("%s.tmp", st->key_path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-	if (fd >= 0 && write_all(fd, text, strlen(text)) == 0 && close(fd) == 0)
+	if (fd >= 0 && bfs_write_all(fd, text, strlen(text)) == 0 &&
+	    close(fd) == 0)
 		fd = rename(tmp, st->key_path) == 0 ? -1 : -2;
 	else if (fd >= 0)
 		close(fd);
