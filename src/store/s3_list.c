@@ -40,9 +40,12 @@ int s3_list(struct bfs_store *s, const struct bfs_list_req *req,
 	    struct bfs_list_result *out)
 {
 	struct s3_priv *p = s->priv;
+	/* log lines name the listed prefix; "/" is the bucket's root */
+	const char *logkey = req->prefix && req->prefix[0] ? req->prefix : "/";
 	struct s3_op op = {.opname = "LIST",
 			   .method = "GET",
 			   .key = NULL,
+			   .logkey = logkey,
 			   .max_body = LIST_BODY_MAX};
 	struct bfs_http_resp resp = {0};
 	unsigned max = req->max_keys	  ? req->max_keys
@@ -89,6 +92,7 @@ again:
 		op_release(&op);
 		op = (struct s3_op){.opname = "LIST",
 				    .method = "GET",
+				    .logkey = logkey,
 				    .max_body = LIST_BODY_MAX};
 		goto again;
 	}

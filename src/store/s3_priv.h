@@ -104,6 +104,7 @@ struct s3_op {
 	const char *opname; /* for log lines: "HEAD", "LIST", ... */
 	const char *method;
 	const char *key;	      /* NULL: the bucket itself */
+	const char *logkey;	      /* named in log lines when key is NULL */
 	const char *query;	      /* raw, encoded, sorted; or NULL */
 	struct bfs_http_headers hdrs; /* extra headers, all signed */
 	const char *payload_hash;     /* NULL: hash of the empty body */

@@ -388,6 +388,14 @@ void clean(char *dst, size_t dstlen, const char *s, size_t max)
 	dst[i] = '\0';
 }
 
+/* What log lines name: the key, else what the op says it acts on. */
+static const char *op_logkey(const struct s3_op *op)
+{
+	if (op->key)
+		return op->key;
+	return op->logkey ? op->logkey : "";
+}
+
 /*
  * Record and log a failure of op. code/message/region/endpoint may be
  * NULL. @return err.
@@ -407,7 +415,7 @@ int s3_fail(struct s3_priv *p, const struct s3_op *op, int err, int level,
 	clean(e.hint, sizeof(e.hint), hint, sizeof(e.hint) - 1);
 	clean(e.region, sizeof(e.region), region, sizeof(e.region) - 1);
 	clean(e.endpoint, sizeof(e.endpoint), endpoint, sizeof(e.endpoint) - 1);
-	clean(key, sizeof(key), op->key ? op->key : "", 200);
+	clean(key, sizeof(key), op_logkey(op), 200);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	p->last = e;
 	p->have_last = true;
@@ -575,7 +583,7 @@ int s3_run(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 
 			bfs_s3_xml_error(resp->body, resp->body_len, &e, xerr,
 					 sizeof(xerr));
-			clean(key, sizeof(key), op->key ? op->key : "", 200);
+			clean(key, sizeof(key), op_logkey(op), 200);
 			bfs_log(LOG_INFO,
 				"%s: %s '%s': %s inside a 200 response, "
 				"retry %u/%u",

@@ -169,8 +169,8 @@ set_rules "badxml 100 GET:delimiter="
 bounded badxml ls "$B/list"
 calm
 expect badxml "Input/output error" "a listing of invalid XML: ls is EIO"
-logged "$srv: LIST .*: malformed XML at line 1 column [0-9]+" \
-	"the log says where the listing's XML broke"
+logged "$srv: LIST 'list/': .*malformed XML at line 1 column [0-9]+" \
+	"the log names the listed prefix and where its XML broke"
 
 # -- huge and slow headers
 set_rules "huge-headers 100 GET:$bucket/j"
