@@ -387,16 +387,6 @@ int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 				       (off + len - 1) / bs - off / bs + 1);
 }
 
-void bc_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
-{
-	struct bfs_store *in = bc_priv_of(s)->inner;
-
-	if (in->get_stats)
-		in->get_stats(in, out);
-	else
-		memset(out, 0, sizeof(*out));
-}
-
 void bfs_blockcache_get_stats(struct bfs_store *s,
 			      struct bfs_blockcache_stats *out)
 {

@@ -261,7 +261,7 @@ static void bc_destroy(struct bfs_store *s)
 	struct bc_priv *p = bc_priv_of(s);
 
 	stop(p);
-	p->inner->destroy(p->inner);
+	bfs_store_undecorate(s);
 	for (size_t i = 0; i < p->hot_max; i++)
 		if (p->hot[i].used)
 			blk_put(p->hot[i].b);
@@ -278,7 +278,6 @@ static void bc_destroy(struct bfs_store *s)
 	free(p->bucket);
 	free(p->blocks_dir);
 	free(p->meta_dir);
-	free((char *)p->store.name);
 	free(p);
 }
 
@@ -321,16 +320,11 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	BFS_PCHECK(pthread_cond_init(&p->cond, NULL));
 
 	s = &p->store;
-	s->priv = p;
-	s->name = bfs_xasprintf("%s+blocks", inner->name);
-	s->kind = BFS_STORE_KIND_BLOCKCACHE;
-	s->caps = inner->caps;
 	s->start = bc_start;
 	s->get_range = bc_get_range;
 	s->warm = bc_warm;
-	s->get_stats = bc_get_stats;
 	s->shutdown = bc_shutdown;
 	s->destroy = bc_destroy;
-	bfs_store_decorate(s, inner);
+	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_BLOCKCACHE, "blocks");
 	return s;
 }

@@ -217,7 +217,6 @@ int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
 int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 	    uint64_t off, uint64_t len);
-void bc_get_stats(struct bfs_store *s, struct bfs_store_stats *out);
 
 /* blockcache_index.c */
 int get_ival(struct bfs_metadb_txn *txn, const uint8_t *ikey, struct ival *iv);

@@ -878,16 +878,6 @@ static int mc_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 	return rc;
 }
 
-static void mc_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	if (in->get_stats)
-		in->get_stats(in, out);
-	else
-		memset(out, 0, sizeof(*out));
-}
-
 void bfs_metacache_get_stats(struct bfs_store *s,
 			     struct bfs_metacache_stats *out)
 {
@@ -1035,11 +1025,10 @@ static void mc_destroy(struct bfs_store *s)
 	struct mc_priv *p = priv_of(s);
 
 	stop(p);
-	p->inner->destroy(p->inner);
+	bfs_store_undecorate(s);
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->meta_dir);
 	free(p->bucket);
-	free((char *)p->store.name);
 	free(p);
 }
 
@@ -1066,10 +1055,6 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
 
 	s = &p->store;
-	s->priv = p;
-	s->name = bfs_xasprintf("%s+meta", inner->name);
-	s->kind = BFS_STORE_KIND_METACACHE;
-	s->caps = inner->caps;
 	s->start = mc_start;
 	s->head = mc_head;
 	s->put = mc_put;
@@ -1077,12 +1062,10 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	s->copy = mc_copy;
 	s->list = mc_list;
 	/* a completed upload replaces the key; the rest passes through */
-	if (inner->mpu_begin)
-		s->mpu_complete = mc_mpu_complete;
-	s->get_stats = mc_get_stats;
+	s->mpu_complete = mc_mpu_complete;
 	s->shutdown = mc_shutdown;
 	s->destroy = mc_destroy;
-	bfs_store_decorate(s, inner);
+	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_METACACHE, "meta");
 	return s;
 }
 

@@ -718,7 +718,7 @@ static void pf_destroy(struct bfs_store *s)
 	struct pf_priv *p = priv_of(s);
 
 	stop(p);
-	p->inner->destroy(p->inner);
+	bfs_store_undecorate(s);
 	while (p->objs) {
 		struct pobj *o = p->objs;
 
@@ -731,18 +731,7 @@ static void pf_destroy(struct bfs_store *s)
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->meta_dir);
 	free(p->bucket);
-	free((char *)p->store.name);
 	free(p);
-}
-
-static void pf_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
-{
-	struct bfs_store *in = priv_of(s)->inner;
-
-	if (in->get_stats)
-		in->get_stats(in, out);
-	else
-		memset(out, 0, sizeof(*out));
 }
 
 struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
@@ -782,15 +771,10 @@ struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 	BFS_PCHECK(pthread_cond_init(&p->idle, NULL));
 
 	s = &p->store;
-	s->priv = p;
-	s->name = bfs_xasprintf("%s+prefetch", inner->name);
-	s->kind = BFS_STORE_KIND_PREFETCH;
-	s->caps = inner->caps;
 	s->start = pf_start;
 	s->get_range = pf_get_range;
-	s->get_stats = pf_get_stats;
 	s->shutdown = pf_shutdown;
 	s->destroy = pf_destroy;
-	bfs_store_decorate(s, inner);
+	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_PREFETCH, "prefetch");
 	return s;
 }

@@ -148,21 +148,12 @@ static int ft_warm(struct bfs_store *s, const char *key, const char *etag,
 	return err ? err : s->inner->warm(s->inner, key, etag, off, len);
 }
 
-static void ft_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
-{
-	if (s->inner->get_stats)
-		s->inner->get_stats(s->inner, out);
-	else
-		memset(out, 0, sizeof(*out));
-}
-
 static void ft_destroy(struct bfs_store *s)
 {
 	struct fault_priv *p = priv_of(s);
 
-	s->inner->destroy(s->inner);
+	bfs_store_undecorate(s);
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
-	free((char *)s->name);
 	free(p);
 }
 
@@ -172,27 +163,20 @@ struct bfs_store *bfs_fault_create(struct bfs_store *inner)
 	struct bfs_store *s = &p->store;
 
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
-	s->priv = p;
-	s->name = bfs_xasprintf("%s+fault", inner->name);
-	s->kind = BFS_STORE_KIND_FAULT;
-	s->caps = inner->caps;
 	s->head = ft_head;
 	s->get_range = ft_get_range;
 	s->put = ft_put;
 	s->del = ft_del;
 	s->copy = ft_copy;
 	s->list = ft_list;
-	if (inner->mpu_begin) {
-		s->mpu_begin = ft_mpu_begin;
-		s->mpu_part = ft_mpu_part;
-		s->mpu_complete = ft_mpu_complete;
-		s->mpu_abort = ft_mpu_abort;
-	}
+	s->mpu_begin = ft_mpu_begin;
+	s->mpu_part = ft_mpu_part;
+	s->mpu_complete = ft_mpu_complete;
+	s->mpu_abort = ft_mpu_abort;
 	if (inner->warm)
 		s->warm = ft_warm;
-	s->get_stats = ft_get_stats;
 	s->destroy = ft_destroy;
-	bfs_store_decorate(s, inner);
+	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_FAULT, "fault");
 	return s;
 }
 

@@ -189,14 +189,29 @@ static void pass_shutdown(struct bfs_store *s)
 	s->inner->shutdown(s->inner);
 }
 
+/* a layer that counts no requests of its own shows its driver's */
+static void pass_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
+{
+	if (s->inner->get_stats)
+		s->inner->get_stats(s->inner, out);
+	else
+		memset(out, 0, sizeof(*out));
+}
+
 #define FILL(op, pass)                                                         \
 	do {                                                                   \
 		if (!s->op)                                                    \
 			s->op = pass;                                          \
 	} while (0)
 
-void bfs_store_decorate(struct bfs_store *s, struct bfs_store *inner)
+void bfs_store_decorate(struct bfs_store *s, void *priv,
+			struct bfs_store *inner, const char *kind,
+			const char *suffix)
 {
+	s->priv = priv;
+	s->name = bfs_xasprintf("%s+%s", inner->name, suffix);
+	s->kind = kind;
+	s->caps = inner->caps;
 	s->inner = inner;
 	if (inner->start)
 		FILL(start, pass_start);
@@ -222,9 +237,18 @@ void bfs_store_decorate(struct bfs_store *s, struct bfs_store *inner)
 		FILL(warm, pass_warm);
 	if (inner->shutdown)
 		FILL(shutdown, pass_shutdown);
+	FILL(get_stats, pass_get_stats);
 }
 
 #undef FILL
+
+void bfs_store_undecorate(struct bfs_store *s)
+{
+	s->inner->destroy(s->inner);
+	s->inner = NULL;
+	free((char *)s->name);
+	s->name = NULL;
+}
 
 int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,

@@ -146,7 +146,7 @@ struct bfs_store_stats {
 struct bfs_store {
 	void *priv;
 	/* human name for log lines, e.g. "builtin" or "s3:lake"; owned by
-	 * the driver */
+	 * the driver, or by bfs_store_decorate() for a layer */
 	const char *name;
 	unsigned caps; /* enum bfs_store_cap bits */
 	/* what this layer is: one of the BFS_STORE_KIND_* strings (or a
@@ -278,13 +278,25 @@ bool bfs_store_is(const struct bfs_store *s, const char *kind);
 struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind);
 
 /*
- * Make s a layer over inner: set s->inner, and send every operation s
- * left NULL to inner unchanged: head, get_range, put, del, copy, list,
- * the mpu_* (only when inner has them), warm, start and shutdown (when
- * inner has them). A layer sets the operations it changes, then calls this;
- * get_stats and destroy stay its own, caps what it set.
+ * Make s a layer over inner: fill its header (priv, kind, caps as
+ * inner's, inner, and the name "INNER+suffix", e.g. "s3:lake+blocks"),
+ * and send every operation s left NULL to inner unchanged: head,
+ * get_range, put, del, copy, list, the mpu_* (only when inner has them:
+ * a layer over a store without multipart has none, whatever it set),
+ * warm, start and shutdown (when inner has them), and get_stats (inner's
+ * counters, zeros when inner has none). A layer sets the operations it
+ * changes, then calls this; destroy stays its own.
+ * @note the name is allocated here and freed by bfs_store_undecorate().
  */
-void bfs_store_decorate(struct bfs_store *s, struct bfs_store *inner);
+void bfs_store_decorate(struct bfs_store *s, void *priv,
+			struct bfs_store *inner, const char *kind,
+			const char *suffix);
+
+/*
+ * Undo bfs_store_decorate() for a layer's destroy: destroy the inner
+ * store and free the name. The layer then frees its own state.
+ */
+void bfs_store_undecorate(struct bfs_store *s);
 
 /* Free the contents of info (not info itself); safe on a zeroed struct. */
 void bfs_obj_info_release(struct bfs_obj_info *info);

@@ -149,18 +149,9 @@ static int tr_warm(struct bfs_store *s, const char *key, const char *etag,
 		    s->inner->warm(s->inner, key, etag, off, len));
 }
 
-static void tr_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
-{
-	if (s->inner->get_stats)
-		s->inner->get_stats(s->inner, out);
-	else
-		memset(out, 0, sizeof(*out));
-}
-
 static void tr_destroy(struct bfs_store *s)
 {
-	s->inner->destroy(s->inner);
-	free((char *)s->name);
+	bfs_store_undecorate(s);
 	free(priv_of(s));
 }
 
@@ -169,27 +160,20 @@ struct bfs_store *bfs_trace_create(struct bfs_store *inner)
 	struct trace_priv *p = bfs_xcalloc(1, sizeof(*p));
 	struct bfs_store *s = &p->store;
 
-	s->priv = p;
-	s->name = bfs_xasprintf("%s+trace", inner->name);
-	s->kind = BFS_STORE_KIND_TRACE;
-	s->caps = inner->caps;
 	s->head = tr_head;
 	s->get_range = tr_get_range;
 	s->put = tr_put;
 	s->del = tr_del;
 	s->copy = tr_copy;
 	s->list = tr_list;
-	if (inner->mpu_begin) {
-		s->mpu_begin = tr_mpu_begin;
-		s->mpu_part = tr_mpu_part;
-		s->mpu_complete = tr_mpu_complete;
-		s->mpu_abort = tr_mpu_abort;
-	}
+	s->mpu_begin = tr_mpu_begin;
+	s->mpu_part = tr_mpu_part;
+	s->mpu_complete = tr_mpu_complete;
+	s->mpu_abort = tr_mpu_abort;
 	if (inner->warm)
 		s->warm = tr_warm;
-	s->get_stats = tr_get_stats;
 	s->destroy = tr_destroy;
-	bfs_store_decorate(s, inner);
+	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_TRACE, "trace");
 	return s;
 }
 
