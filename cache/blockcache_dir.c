@@ -8,26 +8,6 @@
 
 /* ---- the cache dir, for `bucketfs cache` ------------------------------- */
 
-/* Open the index of cache_dir only if it exists. */
-static struct bfs_metadb *open_existing(const char *cache_dir, char *err,
-					size_t errlen)
-{
-	char *meta = bfs_xasprintf("%s/meta/data.mdb", cache_dir);
-	char *dir = bfs_xasprintf("%s/meta", cache_dir);
-	struct bfs_metadb *db = NULL;
-	struct stat st;
-
-	if (stat(meta, &st) != 0) {
-		snprintf(err, errlen, "no cache in '%s'", cache_dir);
-		errno = ENOENT;
-	} else {
-		db = bfs_metadb_open(dir, err, errlen);
-	}
-	free(meta);
-	free(dir);
-	return db;
-}
-
 struct usage {
 	uint64_t blocks, bytes;
 };
@@ -60,7 +40,7 @@ int bfs_blockcache_usage(const char *cache_dir, const char *bucket,
 	int rc;
 
 	*blocks = *bytes = *total_bytes = 0;
-	db = open_existing(cache_dir, err, sizeof(err));
+	db = bfs_metadb_open_existing(cache_dir, err, sizeof(err));
 	if (db == NULL)
 		return errno;
 	if (bucket)
@@ -138,7 +118,7 @@ int bfs_blockcache_clear(const char *cache_dir, const char *bucket,
 		*blocks = 0;
 	if (bytes)
 		*bytes = 0;
-	db = open_existing(cache_dir, err, errlen);
+	db = bfs_metadb_open_existing(cache_dir, err, errlen);
 	if (db == NULL) {
 		rc = errno;
 		goto out;

@@ -161,11 +161,9 @@ static int bc_start(struct bfs_store *s)
 	uint64_t total = 0;
 	int rc;
 
-	if (p->inner->start) {
-		rc = p->inner->start(p->inner);
-		if (rc != 0)
-			return rc;
-	}
+	rc = bfs_store_start_inner(s);
+	if (rc != 0)
+		return rc;
 	if (mkdir(p->cache_dir, 0700) != 0 && errno != EEXIST) {
 		rc = errno;
 		bfs_log(LOG_ERR, "cannot create cache dir '%s': %s",
@@ -240,11 +238,7 @@ static void stop(struct bc_priv *p)
 	while (p->nbg > 0)
 		BFS_PCHECK(pthread_cond_wait(&p->cond, &p->lock));
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (p->db == NULL)
-		return;
-	bfs_metadb_tick_remove(p->db, bc_tick, p);
-	bfs_metadb_close(p->db);
-	p->db = NULL;
+	bfs_metadb_detach(&p->db, bc_tick, p);
 }
 
 static void bc_shutdown(struct bfs_store *s)
@@ -252,8 +246,7 @@ static void bc_shutdown(struct bfs_store *s)
 	struct bc_priv *p = bc_priv_of(s);
 
 	stop(p);
-	if (p->inner->shutdown)
-		p->inner->shutdown(p->inner);
+	bfs_store_shutdown_inner(s);
 }
 
 static void bc_destroy(struct bfs_store *s)

@@ -580,6 +580,54 @@ void bfs_metadb_tick_remove(struct bfs_metadb *db, void (*fn)(void *arg),
 	mdb_env_sync(db->env, 1);
 }
 
+int bfs_metadb_attach(const char *dir, void (*fn)(void *arg), void *arg,
+		      struct bfs_metadb **out)
+{
+	char err[512];
+	int rc;
+
+	*out = bfs_metadb_open(dir, err, sizeof(err));
+	if (*out == NULL) {
+		rc = errno;
+		bfs_log(LOG_ERR, "%s", err);
+		return rc;
+	}
+	rc = bfs_metadb_tick_add(*out, fn, arg);
+	if (rc != 0) {
+		bfs_metadb_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void bfs_metadb_detach(struct bfs_metadb **db, void (*fn)(void *arg), void *arg)
+{
+	if (*db == NULL)
+		return;
+	bfs_metadb_tick_remove(*db, fn, arg);
+	bfs_metadb_close(*db);
+	*db = NULL;
+}
+
+struct bfs_metadb *bfs_metadb_open_existing(const char *cache_dir, char *err,
+					    size_t errlen)
+{
+	char *data = bfs_xasprintf("%s/meta/data.mdb", cache_dir);
+	char *dir = bfs_xasprintf("%s/meta", cache_dir);
+	struct bfs_metadb *db = NULL;
+	struct stat st;
+
+	if (stat(data, &st) != 0) {
+		snprintf(err, errlen, "no cache in '%s'", cache_dir);
+		errno = ENOENT;
+	} else {
+		db = bfs_metadb_open(dir, err, errlen);
+	}
+	free(data);
+	free(dir);
+	return db;
+}
+
 void bfs_metadb_tick_now(struct bfs_metadb *db)
 {
 	BFS_PCHECK(pthread_mutex_lock(&db->tick_lock));

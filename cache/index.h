@@ -154,6 +154,29 @@ int bfs_metadb_tick_add(struct bfs_metadb *db, void (*fn)(void *arg),
  * after one final call made by this function. */
 void bfs_metadb_tick_remove(struct bfs_metadb *db, void (*fn)(void *arg),
 			    void *arg);
+/*
+ * A cache layer's start: open the environment in dir and register
+ * fn(arg) as its tick; a failure to open is logged. *out is the handle,
+ * or NULL when this fails.
+ * @return 0, or an errno of bfs_metadb_open() or bfs_metadb_tick_add().
+ */
+int bfs_metadb_attach(const char *dir, void (*fn)(void *arg), void *arg,
+		      struct bfs_metadb **out);
+/* Undo bfs_metadb_attach(): unregister the tick, close, set *db NULL.
+ * Does nothing when *db is NULL (a layer never started, or stopped). */
+void bfs_metadb_detach(struct bfs_metadb **db, void (*fn)(void *arg),
+		       void *arg);
+
+/*
+ * Open the environment of cache_dir (CACHE_DIR/meta) only if it exists,
+ * for `bucketfs cache`, which reads and clears a cache and never makes
+ * one.
+ * @param err "no cache in 'CACHE_DIR'" (ENOENT) or bfs_metadb_open()'s.
+ * @return the handle, or NULL with errno set: ENOENT or bfs_metadb_open()'s.
+ */
+struct bfs_metadb *bfs_metadb_open_existing(const char *cache_dir, char *err,
+					    size_t errlen);
+
 /* Run every registered tick now, then sync (tests; shutdown). */
 void bfs_metadb_tick_now(struct bfs_metadb *db);
 

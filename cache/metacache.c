@@ -28,7 +28,6 @@
 
 #include <openssl/sha.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cache/index.h"
@@ -979,52 +978,27 @@ static void mc_tick(void *arg)
 static int mc_start(struct bfs_store *s)
 {
 	struct mc_priv *p = priv_of(s);
-	char err[512];
-	int rc;
+	int rc = bfs_store_start_inner(s);
 
-	if (p->inner->start) {
-		rc = p->inner->start(p->inner);
-		if (rc != 0)
-			return rc;
-	}
-	p->db = bfs_metadb_open(p->meta_dir, err, sizeof(err));
-	if (p->db == NULL) {
-		rc = errno;
-		bfs_log(LOG_ERR, "%s", err);
+	if (rc != 0)
 		return rc;
-	}
 	p->started = time(NULL);
-	rc = bfs_metadb_tick_add(p->db, mc_tick, p);
-	if (rc != 0) {
-		bfs_metadb_close(p->db);
-		p->db = NULL;
-	}
-	return rc;
-}
-
-static void stop(struct mc_priv *p)
-{
-	if (p->db == NULL)
-		return;
-	bfs_metadb_tick_remove(p->db, mc_tick, p);
-	bfs_metadb_close(p->db);
-	p->db = NULL;
+	return bfs_metadb_attach(p->meta_dir, mc_tick, p, &p->db);
 }
 
 static void mc_shutdown(struct bfs_store *s)
 {
 	struct mc_priv *p = priv_of(s);
 
-	stop(p);
-	if (p->inner->shutdown)
-		p->inner->shutdown(p->inner);
+	bfs_metadb_detach(&p->db, mc_tick, p);
+	bfs_store_shutdown_inner(s);
 }
 
 static void mc_destroy(struct bfs_store *s)
 {
 	struct mc_priv *p = priv_of(s);
 
-	stop(p);
+	bfs_metadb_detach(&p->db, mc_tick, p);
 	bfs_store_undecorate(s);
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->meta_dir);
@@ -1071,25 +1045,6 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 
 /* ---- the cache dir, for `bucketfs cache` ------------------------------- */
 
-static struct bfs_metadb *open_existing(const char *cache_dir, char *err,
-					size_t errlen)
-{
-	char *data = bfs_xasprintf("%s/meta/data.mdb", cache_dir);
-	char *dir = bfs_xasprintf("%s/meta", cache_dir);
-	struct bfs_metadb *db = NULL;
-	struct stat st;
-
-	if (stat(data, &st) != 0) {
-		snprintf(err, errlen, "no cache in '%s'", cache_dir);
-		errno = ENOENT;
-	} else {
-		db = bfs_metadb_open(dir, err, errlen);
-	}
-	free(data);
-	free(dir);
-	return db;
-}
-
 static int count_one(void *arg, const void *key, size_t klen, const void *val,
 		     size_t vlen)
 {
@@ -1111,7 +1066,7 @@ int bfs_metacache_usage(const char *cache_dir, const char *bucket,
 	int rc;
 
 	*heads = *lists = 0;
-	db = open_existing(cache_dir, err, sizeof(err));
+	db = bfs_metadb_open_existing(cache_dir, err, sizeof(err));
 	if (db == NULL)
 		return errno;
 	if (bucket)
@@ -1141,7 +1096,7 @@ int bfs_metacache_clear(const char *cache_dir, const char *bucket, uint64_t *n,
 
 	if (n)
 		*n = 0;
-	db = open_existing(cache_dir, err, errlen);
+	db = bfs_metadb_open_existing(cache_dir, err, errlen);
 	if (db == NULL)
 		return errno;
 	if (bucket)

@@ -654,37 +654,21 @@ static void stop(struct pf_priv *p)
 	p->njobs = 0;
 	BFS_PCHECK(pthread_cond_broadcast(&p->idle));
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (p->db) {
-		bfs_metadb_tick_remove(p->db, pf_tick, p);
-		bfs_metadb_close(p->db);
-		p->db = NULL;
-	}
+	bfs_metadb_detach(&p->db, pf_tick, p);
 }
 
 static int pf_start(struct bfs_store *s)
 {
 	struct pf_priv *p = priv_of(s);
-	char err[512];
-	int rc = 0;
+	int rc = bfs_store_start_inner(s);
 
-	if (p->inner->start) {
-		rc = p->inner->start(p->inner);
-		if (rc != 0)
-			return rc;
-	}
+	if (rc != 0)
+		return rc;
 	p->started = time(NULL);
 	if (p->meta_dir) {
-		p->db = bfs_metadb_open(p->meta_dir, err, sizeof(err));
-		if (p->db == NULL) {
-			bfs_log(LOG_ERR, "%s", err);
-			return errno;
-		}
-		rc = bfs_metadb_tick_add(p->db, pf_tick, p);
-		if (rc != 0) {
-			bfs_metadb_close(p->db);
-			p->db = NULL;
+		rc = bfs_metadb_attach(p->meta_dir, pf_tick, p, &p->db);
+		if (rc != 0)
 			return rc;
-		}
 	}
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	p->threads = bfs_xcalloc(p->nthreads, sizeof(*p->threads));
@@ -709,8 +693,7 @@ static void pf_shutdown(struct bfs_store *s)
 	struct pf_priv *p = priv_of(s);
 
 	stop(p);
-	if (p->inner->shutdown)
-		p->inner->shutdown(p->inner);
+	bfs_store_shutdown_inner(s);
 }
 
 static void pf_destroy(struct bfs_store *s)

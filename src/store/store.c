@@ -107,9 +107,15 @@ struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind)
 
 /* ---- pass-through operations of a decorating layer ---- */
 
-static int pass_start(struct bfs_store *s)
+int bfs_store_start_inner(struct bfs_store *s)
 {
-	return s->inner->start(s->inner);
+	return s->inner->start ? s->inner->start(s->inner) : 0;
+}
+
+void bfs_store_shutdown_inner(struct bfs_store *s)
+{
+	if (s->inner->shutdown)
+		s->inner->shutdown(s->inner);
 }
 
 static int pass_head(struct bfs_store *s, const char *key,
@@ -184,11 +190,6 @@ static int pass_warm(struct bfs_store *s, const char *key, const char *etag,
 	return s->inner->warm(s->inner, key, etag, off, len);
 }
 
-static void pass_shutdown(struct bfs_store *s)
-{
-	s->inner->shutdown(s->inner);
-}
-
 /* a layer that counts no requests of its own shows its driver's */
 static void pass_get_stats(struct bfs_store *s, struct bfs_store_stats *out)
 {
@@ -214,7 +215,7 @@ void bfs_store_decorate(struct bfs_store *s, void *priv,
 	s->caps = inner->caps;
 	s->inner = inner;
 	if (inner->start)
-		FILL(start, pass_start);
+		FILL(start, bfs_store_start_inner);
 	FILL(head, pass_head);
 	FILL(get_range, pass_get_range);
 	FILL(put, pass_put);
@@ -236,7 +237,7 @@ void bfs_store_decorate(struct bfs_store *s, void *priv,
 	if (inner->warm)
 		FILL(warm, pass_warm);
 	if (inner->shutdown)
-		FILL(shutdown, pass_shutdown);
+		FILL(shutdown, bfs_store_shutdown_inner);
 	FILL(get_stats, pass_get_stats);
 }
 

@@ -292,6 +292,11 @@ void bfs_store_decorate(struct bfs_store *s, void *priv,
 			struct bfs_store *inner, const char *kind,
 			const char *suffix);
 
+/* A layer's start begins with the inner store's (0 when it has none). */
+int bfs_store_start_inner(struct bfs_store *s);
+/* A layer's shutdown ends with the inner store's (if it has one). */
+void bfs_store_shutdown_inner(struct bfs_store *s);
+
 /*
  * Undo bfs_store_decorate() for a layer's destroy: destroy the inner
  * store and free the name. The layer then frees its own state.

@@ -461,6 +461,48 @@ static void test_metadb(void)
 	free(dir);
 }
 
+static void count_tick(void *arg)
+{
+	__atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+/* what a cache layer's start and stop, and `bucketfs cache`, do with it */
+static void test_metadb_attach(void)
+{
+	char err[256] = "";
+	char *top = bfs_xasprintf("%s/attach", cache_dir);
+	char *dir = bfs_xasprintf("%s/meta", top);
+	struct bfs_metadb *db = NULL, *ex;
+	struct stat st;
+	int ticks = 0, rc;
+
+	errno = 0;
+	ex = bfs_metadb_open_existing(top, err, sizeof(err));
+	tap_ok(ex == NULL && errno == ENOENT && strstr(err, "no cache in") &&
+		       stat(top, &st) != 0,
+	       "metadb: open_existing of no cache is ENOENT and makes none "
+	       "(%s)",
+	       err);
+	if (mkdir(top, 0700) != 0)
+		tap_diag("mkdir %s: %s", top, strerror(errno));
+	rc = bfs_metadb_attach(dir, count_tick, &ticks, &db);
+	tap_ok(rc == 0 && db != NULL,
+	       "metadb: attach opens the environment (%d)", rc);
+	ex = bfs_metadb_open_existing(top, err, sizeof(err));
+	tap_ok(ex != NULL && ex == db,
+	       "metadb: open_existing finds the environment made");
+	if (ex)
+		bfs_metadb_close(ex);
+	bfs_metadb_detach(&db, count_tick, &ticks);
+	tap_ok(db == NULL && __atomic_load_n(&ticks, __ATOMIC_SEQ_CST) >= 1,
+	       "metadb: detach runs the tick a last time and closes (%d)",
+	       ticks);
+	bfs_metadb_detach(&db, count_tick, &ticks);
+	tap_ok(db == NULL, "metadb: detach of a closed one does nothing");
+	free(dir);
+	free(top);
+}
+
 static void test_hits(struct bfs_store *mem)
 {
 	size_t len = 3 * BS + 1000;
@@ -1323,6 +1365,7 @@ int main(void)
 	}
 	test_blockfile();
 	test_metadb();
+	test_metadb_attach();
 	test_layers(mem);
 	test_hits(mem);
 	test_corrupt(mem);
