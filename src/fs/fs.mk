@@ -19,6 +19,8 @@ src_fs_libbfs_fs_a_SOURCES = \
 	src/fs/newnode.c \
 	src/fs/ops.c \
 	src/fs/perm.c \
+	src/fs/readfail.c \
+	src/fs/readfail.h \
 	src/fs/recovery.c \
 	src/fs/recovery.h \
 	src/fs/s3fs_meta.c \

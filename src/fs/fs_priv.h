@@ -9,6 +9,7 @@
 
 #include "fs/fs.h"
 #include "fs/inode.h"
+#include "fs/readfail.h"
 #include "fs/staging.h"
 #include "fs/times.h"
 
@@ -43,6 +44,8 @@ struct bfs_fh {
 	bool read_once; /* atime was considered; protected by in->lock */
 	/* the version reads are pinned to; protected by in->lock */
 	char etag[BFS_ETAG_MAX];
+	/* the read that just failed; protected by in->lock */
+	struct bfs_readfail readfail;
 	struct bfs_fh *prev, *next; /* protected by fs->fh_lock */
 };
 

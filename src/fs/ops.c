@@ -870,10 +870,14 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t got = 0;
 	int rc = 0;
 	int fd = -1;
+	pid_t tid = fuse_req_ctx(req)->pid;
 
 	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	if (in->staged)
 		fd = in->staged->fd; /* lives while this handle is open */
+	else /* the kernel's retry of a read that just failed */
+		rc = bfs_readfail_check(&fh->readfail, tid, (uint64_t)off,
+					size);
 	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 	if (fd >= 0) {
 		ssize_t n = pread(fd, buf, size, off);
@@ -882,8 +886,19 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			rc = errno;
 		else
 			got = (size_t)n;
-	} else {
+	} else if (rc == 0) {
 		rc = read_store(in, fh, off, size, buf, &got);
+		if (rc != 0 && rc != EINTR) {
+			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
+			bfs_readfail_note(&fh->readfail, tid, (uint64_t)off,
+					  size, rc);
+			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
+		}
+	} else {
+		bfs_dbg(BFS_DBG_FS,
+			"read at %lld: %s again at once (it just "
+			"failed)",
+			(long long)off, strerror(rc));
 	}
 	if (rc == 0)
 		read_atime(bfs_fs(req), fh);

@@ -50,7 +50,7 @@ head -c 300000 /dev/urandom >"$W/data"
 put_all()
 {
 	local k
-	for k in a b c d list/x; do
+	for k in a b c d e list/x; do
 		s3_curl PUT "$bucket/$k" -T "$W/data" >/dev/null || return 1
 	done
 }
@@ -154,4 +154,30 @@ rss_ok "after every fault: memory stays bounded"
 t_ok "the proxy injected every fault" sh -c "grep -q ': trickle' '$W/proxy.log' &&
 	grep -q ': stall-body' '$W/proxy.log' && grep -q 'HEAD .*: stall' '$W/proxy.log'"
 t_ok "unmount" bfs_umount
+
+# A dead server: the kernel asks a read that failed again (its readahead
+# failed, then it asks the first page alone). The retry fails at once
+# from the open file's memory of the failure, so cat fails after one
+# op_timeout, not two. One attempt stalls until op_timeout=20
+# (request_timeout=30 does not cut it first), so a read takes 21 s and
+# two took 42: load cannot make one look like two under the bound of
+# 30 s, and the log's count of failed reads (1, was 2) does not depend
+# on time at all.
+bfs_mount -o op_timeout=20,request_timeout=30,retries=3,attr_ttl=0,dir_ttl=0,neg_ttl=0 \
+	hostile || t_abort "mount again with op_timeout=20"
+B=$BFS_B
+bfs_log_expect "op_timeout|timed out|failed"
+set_rules "stall 100000 GET:$bucket/e"
+t0=$SECONDS
+bounded dead cat "$B/e"
+took=$((SECONDS - t0))
+calm
+expect dead "Connection timed out" "a dead server: cat fails with ETIMEDOUT"
+t_ok "a dead server: cat fails within 1.5 x op_timeout (took $took s of 30)" \
+	[ "$took" -lt 30 ]
+t_is "a dead server: the daemon waited on the read once" \
+	"$(grep -c "read of 'e' at 0 failed" "$BFS_LOG")" 1
+settle
+t_ok "the server comes back: the file reads right" cmp "$W/data" "$B/e"
+t_ok "unmount (op_timeout=20)" bfs_umount
 t_plan_done
