@@ -185,6 +185,11 @@ bounded slowhdr cat "$B/k"
 calm
 expect slowhdr "Connection timed out" \
 	"headers at a byte every 0.1 s: ETIMEDOUT at op_timeout"
+# header bytes are no transfer to curl's low-speed limit (1 byte/s over
+# request_timeout): each attempt is cut at request_timeout, not at
+# op_timeout, and retried (doc/errors.md)
+logged "$srv: GET .*/$bucket/k: timed out \(Operation too slow.*\), retry 1/3 in " \
+	"headers at a byte every 0.1 s: the attempt is cut at request_timeout and retried"
 logged "$srv: GET 'k': .*op_timeout \(8 s\)" \
 	"the log names the op_timeout that ended the slow headers"
 
