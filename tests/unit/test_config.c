@@ -322,7 +322,7 @@ static void test_defaults_and_options(void)
 		       o->umask == 022 && o->file_mode == 0644 &&
 		       o->dir_mode == 0755 && !o->ro &&
 		       o->multipart_threshold == 64ull << 20 &&
-		       o->part_size == 16ull << 20 && o->connections == 16 &&
+		       o->part_size == 16ull << 20 && o->connections == 32 &&
 		       o->upload_parallel == 4 && o->connect_timeout == 10 &&
 		       o->request_timeout == 10 && o->retries == 5 &&
 		       o->max_keys == 1000 && o->max_inflight == 64ull << 20 &&
