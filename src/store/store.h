@@ -267,6 +267,7 @@ struct bfs_store {
 #define BFS_STORE_KIND_PREFETCH	  "prefetch"
 #define BFS_STORE_KIND_TRACE	  "trace"
 #define BFS_STORE_KIND_FAULT	  "fault"
+#define BFS_STORE_KIND_SLOW	  "slow"
 
 /* Whether s (NULL: false) is a layer of that kind. */
 bool bfs_store_is(const struct bfs_store *s, const char *kind);

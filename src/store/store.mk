@@ -40,6 +40,8 @@ src_store_libbfs_store_a_SOURCES = \
 	src/store/s3_xml.h \
 	src/store/sigv4.c \
 	src/store/sigv4.h \
+	src/store/slow.c \
+	src/store/slow.h \
 	src/store/store.c \
 	src/store/store.h \
 	src/store/trace.c \

@@ -8,6 +8,7 @@ check_PROGRAMS += \
 	tests/unit/test_catalog \
 	tests/unit/test_config \
 	tests/unit/test_conntest \
+	tests/unit/test_fs_core \
 	tests/unit/test_creds \
 	tests/unit/test_glob \
 	tests/unit/test_iceberg \
@@ -35,3 +36,5 @@ tests_unit_test_store_stack_SOURCES = tests/unit/test_store_stack.c \
 	$(CONFORMANCE)
 tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h $(CONFORMANCE)
+tests_unit_test_fs_core_SOURCES = tests/unit/test_fs_core.c \
+	tests/unit/fs_mount.c tests/unit/fs_mount.h
