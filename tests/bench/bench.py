@@ -1202,8 +1202,25 @@ http {
             self.notes.append("removing out/ from the bucket failed: %s" % e)
         self.reclaim()
 
+    def sample_load(self):
+        """the 1-minute load average every 10 s of the run: the machine
+        may be shared, and every figure depends on it"""
+        while not self.load_stop.wait(10):
+            self.loads.append(os.getloadavg()[0])
+
     def run(self):
         os.makedirs(os.path.join(self.w, "logs"))
+        self.loads = [os.getloadavg()[0]]
+        self.load_stop = threading.Event()
+        sampler = threading.Thread(target=self.sample_load, daemon=True)
+        sampler.start()
+        try:
+            self.run_all()
+        finally:
+            self.load_stop.set()
+            sampler.join()
+
+    def run_all(self):
         self.start_server()
         self.seed()
         for r in range(1, self.a.runs + 1):
@@ -1493,6 +1510,11 @@ class Report:
                 built),
             "- Machine: %d cores (%s), %.1f GiB memory, Linux %s."
             % (os.cpu_count(), cpu, mem, platform.release()),
+            "- Load average (1 min, sampled every 10 s of the run): median %.1f, from %.1f to %.1f "
+            "on %d cores%s." % (statistics.median(b.loads), min(b.loads), max(b.loads), os.cpu_count(),
+                                 " (shared with other work: every figure is slower and noisier "
+                                 "than on an idle machine)" if statistics.median(b.loads) > os.cpu_count()
+                                 else ""),
             "- Versions: %s; %s; %s; s3rver %s (node %s); %s; %s." % (
                 first_line([b.bin, "--version"]), first_line(["s3fs", "--version"]),
                 first_line(["rclone", "version"]), first_line(["node", js, "--version"]),
