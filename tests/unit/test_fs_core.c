@@ -357,7 +357,9 @@ static void step(const struct step *st)
 	for (i = 0; i < 3 && !ok; i++)
 		ok = st->run(i, &n, diag, sizeof(diag));
 	tap_ok(ok, "budget: %s (%u requests%s)", st->what, n,
-	       i > 1 ? ", not at the first try" : "");
+	       !ok     ? ", at each of 3 tries"
+	       : i > 1 ? ", not at the first try"
+		       : "");
 	if (diag[0])
 		tap_diag("%s", diag);
 }
