@@ -185,6 +185,16 @@ static int close_run(void *arg)
 	return close(h->fd) == 0 ? 0 : errno;
 }
 
+static int stat_held(void *arg)
+{
+	off_t *size = arg;
+	struct stat sb;
+	int rc = stat_rel("s/held.w", &sb);
+
+	*size = rc == 0 ? sb.st_size : -1;
+	return rc;
+}
+
 /* A file of n pattern bytes (seeded), so a mix-up shows. */
 static char *pattern(size_t n, unsigned seed)
 {
@@ -202,7 +212,8 @@ static void stall_upload(void)
 	char *data = pattern(n, 7), *back = bfs_xmalloc(n);
 	struct others o = {.dir = "s", .name = "new1"};
 	struct held_close h;
-	struct fs_job held, rest;
+	struct fs_job held, rest, self;
+	off_t sz = -1;
 	char p[4096];
 	size_t got = 0;
 	const char *step;
@@ -229,8 +240,15 @@ static void stall_upload(void)
 	       o.what[0] ? ": " : "", o.what);
 	tap_ok(bfs_slow_held(M.slow, gate) >= 1,
 	       "stall: the upload was held all along");
+	fs_job_start(&self, stat_held, &sz);
+	finished = fs_job_wait(&self, BOUND_MS);
+	tap_ok(finished && self.rc == 0 && sz == n && !fs_job_wait(&held, 0),
+	       "stall: stat of the file being uploaded completes meanwhile, "
+	       "with its size (%lld)",
+	       (long long)sz);
 	bfs_slow_open(M.slow, gate);
 	rc = join(&held, "stall: the held close ends once released");
+	join(&self, "stall: the stat of the held file ends");
 	tap_ok(rc == 0, "stall: once released, the close succeeds (%s)",
 	       strerror(rc));
 	join(&rest, "stall: the other calls end once the gate is open");
