@@ -143,10 +143,14 @@ out:
 	return rc;
 }
 
-enum key_source { KEYS_STDIN, KEYS_ENV, KEYS_PROMPT };
-
+/*
+ * Read the key pair: from stdin (--keys-from-stdin), else from
+ * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (said on stderr), else by
+ * asking on the terminal. The error is printed.
+ * @return 0 or EINVAL.
+ */
 static int read_keys(bool from_stdin, struct bfs_secret **akid,
-		     struct bfs_secret **secret, enum key_source *src)
+		     struct bfs_secret **secret)
 {
 	const char *env_id = getenv("AWS_ACCESS_KEY_ID");
 	const char *env_sk = getenv("AWS_SECRET_ACCESS_KEY");
@@ -165,7 +169,6 @@ static int read_keys(bool from_stdin, struct bfs_secret **akid,
 					      : "AWS_ACCESS_KEY_ID");
 			return EINVAL;
 		}
-		*src = KEYS_ENV;
 		*akid = bfs_secret_new(env_id, strlen(env_id));
 		*secret = *akid ? bfs_secret_new(env_sk, strlen(env_sk)) : NULL;
 		bfs_secret_scrub_environment();
@@ -176,6 +179,8 @@ static int read_keys(bool from_stdin, struct bfs_secret **akid,
 				      "environment: a key is too long");
 			return EINVAL;
 		}
+		fprintf(stderr, "bucketfs: using the keys of AWS_ACCESS_KEY_ID "
+				"and AWS_SECRET_ACCESS_KEY\n");
 		return 0;
 	}
 	if (!from_stdin && !isatty(STDIN_FILENO)) {
@@ -185,7 +190,6 @@ static int read_keys(bool from_stdin, struct bfs_secret **akid,
 			      "or run this on a terminal to be asked");
 		return EINVAL;
 	}
-	*src = from_stdin ? KEYS_STDIN : KEYS_PROMPT;
 	/* The key id is echoed, as AWS's own tools do: it names the key and
 	 * is no secret, and a typo in it is otherwise invisible. */
 	if (!from_stdin)
@@ -628,20 +632,52 @@ static int parse_edit(const struct bfs_config_edit *e, const char *path,
 	return rc;
 }
 
+/*
+ * Set n keys of section to their secrets, encrypted with the master key
+ * of the config at path (made when missing) for bucket name: no key
+ * stands in the file in clear. Stops at the first failure.
+ * @return 0, or an errno (the failure printed).
+ */
 static int encrypt_into(struct bfs_config_edit *e, const char *section,
-			const char *name, const struct bfs_master_key *mk,
-			const char *key, const struct bfs_secret *s)
+			const char *name, const char *path, size_t n,
+			const char *const keys[],
+			const struct bfs_secret *const vals[])
 {
-	char *text = NULL;
+	struct bfs_master_key *mk = NULL;
+	char err[1024] = "";
 	int rc;
 
-	rc = bfs_secret_encrypt(mk, name, s->data, &text);
-	if (rc == 0)
-		rc = bfs_config_edit_set(e, section, key, text);
-	if (rc != 0)
-		bfs_cli_error("cannot encrypt the %s: %s", key, strerror(rc));
-	free(text);
+	rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
+	if (rc != 0) {
+		bfs_cli_error("%s", err);
+		return rc;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *text = NULL;
+
+		rc = bfs_secret_encrypt(mk, name, vals[i]->data, &text);
+		if (rc == 0)
+			rc = bfs_config_edit_set(e, section, keys[i], text);
+		if (rc != 0)
+			bfs_cli_error("cannot encrypt the %s: %s", keys[i],
+				      strerror(rc));
+		free(text);
+	}
+	bfs_master_key_free(mk);
 	return rc;
+}
+
+/* Encrypt the key pair into section (encrypt_into). */
+static int encrypt_keys(struct bfs_config_edit *e, const char *section,
+			const char *name, const char *path,
+			const struct bfs_secret *akid,
+			const struct bfs_secret *secret)
+{
+	static const char *const keys[] = {"access_key_id",
+					   "secret_access_key"};
+	const struct bfs_secret *const vals[] = {akid, secret};
+
+	return encrypt_into(e, section, name, path, 2, keys, vals);
 }
 
 /* ---- guided connect ---------------------------------------------------- */
@@ -913,7 +949,6 @@ static int store_sse_key(struct bfs_config_edit *e, const char *section,
 			 const struct bucket_args *a)
 {
 	struct bfs_secret *raw = NULL, *b64 = NULL;
-	struct bfs_master_key *mk = NULL;
 	char err[1024] = "";
 	int rc;
 
@@ -947,16 +982,12 @@ static int store_sse_key(struct bfs_config_edit *e, const char *section,
 		bfs_cli_error("%s", err);
 		goto out;
 	}
-	rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
-	if (rc != 0) {
-		bfs_cli_error("%s", err);
-		goto out;
-	}
-	rc = encrypt_into(e, section, name, mk, "sse_customer_key", b64);
+	rc = encrypt_into(e, section, name, path, 1,
+			  (const char *const[]){"sse_customer_key"},
+			  (const struct bfs_secret *const[]){b64});
 out:
 	bfs_secret_free(raw);
 	bfs_secret_free(b64);
-	bfs_master_key_free(mk);
 	return rc;
 }
 
@@ -979,17 +1010,64 @@ static int commit(struct bfs_config_edit *e)
 	return rc;
 }
 
+/*
+ * The end of `bucket CMD` (connect, update) once the section is edited:
+ * read new keys when keys is set, test the section as it will be saved
+ * (unless --no-test: a failure is printed with what to do and nothing
+ * is saved), encrypt the keys into it, write the file.
+ * @param done what the section was not if this fails ("saved",
+ *        "changed").
+ * @return 0, or an errno (the failure printed).
+ */
+static int save_section(const struct bucket_args *a, struct bfs_config_edit *e,
+			const struct bfs_config *next,
+			const struct bfs_bucket_conf *b, const char *section,
+			const char *path, bool keys, const char *cmd,
+			const char *done)
+{
+	struct bfs_secret *akid = NULL, *secret = NULL;
+	char *fix = NULL;
+	int rc = 0;
+
+	if (keys) {
+		rc = read_keys(a->keys_from_stdin, &akid, &secret);
+		if (rc != 0)
+			goto out;
+	}
+	if (!a->no_test) {
+		fix = bfs_xasprintf("run 'bucketfs bucket %s' again with the "
+				    "right keys",
+				    cmd);
+		rc = test_section(next, b, akid, secret, false, fix);
+		if (rc != 0) {
+			bfs_cli_error("bucket '%s' was not %s: the connection "
+				      "test failed (fix the error above, or "
+				      "save anyway with --no-test)",
+				      b->name, done);
+			goto out;
+		}
+	}
+	if (keys) {
+		rc = encrypt_keys(e, section, b->name, path, akid, secret);
+		if (rc != 0)
+			goto out;
+	}
+	rc = commit(e);
+out:
+	bfs_secret_free(akid);
+	bfs_secret_free(secret);
+	free(fix);
+	return rc;
+}
+
 static int connect_one(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cur = {0}, next = {0};
 	struct bfs_config_edit *e = NULL;
-	struct bfs_secret *akid = NULL, *secret = NULL;
-	struct bfs_master_key *mk = NULL;
 	const struct bfs_bucket_conf *b;
 	char *path = NULL, *section = NULL, *kpath = NULL;
 	char err[1024] = "";
 	bool keys = reads_keys(a);
-	enum key_source src;
 	int rc;
 
 	rc = check_connect_args(a, name);
@@ -1025,11 +1103,7 @@ static int connect_one(const struct bucket_args *a, const char *name)
 	if (rc != 0)
 		goto out;
 	/* from here on the process holds keys */
-	rc = bfs_secret_harden_process();
-	if (rc != 0)
-		bfs_cli_error("warning: cannot make the process undumpable: "
-			      "%s",
-			      strerror(rc));
+	bfs_cli_harden();
 	if (a->sse && strcmp(a->sse, "c") == 0) {
 		rc = store_sse_key(e, section, name, path, a);
 		if (rc != 0)
@@ -1044,41 +1118,8 @@ static int connect_one(const struct bucket_args *a, const char *name)
 		rc = EINVAL;
 		goto out;
 	}
-	if (keys) {
-		rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
-		if (rc != 0)
-			goto out;
-		if (src == KEYS_ENV)
-			fprintf(stderr, "bucketfs: using the keys of "
-					"AWS_ACCESS_KEY_ID and "
-					"AWS_SECRET_ACCESS_KEY\n");
-	}
-	if (!a->no_test) {
-		rc = test_section(&next, b, akid, secret, false,
-				  "run 'bucketfs bucket connect' again with "
-				  "the right keys");
-		if (rc != 0) {
-			bfs_cli_error("bucket '%s' was not saved: the "
-				      "connection test failed (fix the error "
-				      "above, or save anyway with --no-test)",
-				      name);
-			goto out;
-		}
-	}
-	if (keys) {
-		rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
-		if (rc != 0) {
-			bfs_cli_error("%s", err);
-			goto out;
-		}
-		rc = encrypt_into(e, section, name, mk, "access_key_id", akid);
-		if (rc == 0)
-			rc = encrypt_into(e, section, name, mk,
-					  "secret_access_key", secret);
-		if (rc != 0)
-			goto out;
-	}
-	rc = commit(e);
+	rc = save_section(a, e, &next, b, section, path, keys, "connect",
+			  "saved");
 	if (rc != 0)
 		goto out;
 	if (keys) {
@@ -1090,9 +1131,6 @@ static int connect_one(const struct bucket_args *a, const char *name)
 		       path, a->credentials);
 	}
 out:
-	bfs_secret_free(akid);
-	bfs_secret_free(secret);
-	bfs_master_key_free(mk);
 	bfs_config_edit_free(e);
 	bfs_config_release(&cur);
 	bfs_config_release(&next);
@@ -1136,14 +1174,11 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 {
 	struct bfs_config cur = {0}, next = {0};
 	struct bfs_config_edit *e = NULL;
-	struct bfs_secret *akid = NULL, *secret = NULL;
-	struct bfs_master_key *mk = NULL;
 	const struct bfs_bucket_conf *b, *old;
 	struct bucket_args merged;
 	char *path = NULL, *section = NULL;
 	char err[1024] = "";
 	bool read_new = a->keys_from_stdin || a->new_keys || !a->field_opts;
-	enum key_source src;
 	int rc;
 
 	if (strcmp(name, "builtin") == 0) {
@@ -1185,11 +1220,7 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 		bfs_config_edit_unset(e, section, "credentials");
 		bfs_config_edit_unset(e, section, "profile");
 	}
-	rc = bfs_secret_harden_process();
-	if (rc != 0)
-		bfs_cli_error("warning: cannot make the process undumpable: "
-			      "%s",
-			      strerror(rc));
+	bfs_cli_harden();
 	/* a new customer key: with --sse c when none is stored, or given
 	 * alone to a bucket that has sse = c */
 	if ((a->sse && strcmp(a->sse, "c") == 0 &&
@@ -1208,41 +1239,8 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 		rc = EINVAL;
 		goto out;
 	}
-	if (read_new) {
-		rc = read_keys(a->keys_from_stdin, &akid, &secret, &src);
-		if (rc != 0)
-			goto out;
-		if (src == KEYS_ENV)
-			fprintf(stderr, "bucketfs: using the keys of "
-					"AWS_ACCESS_KEY_ID and "
-					"AWS_SECRET_ACCESS_KEY\n");
-	}
-	if (!a->no_test) {
-		rc = test_section(&next, b, akid, secret, false,
-				  "run 'bucketfs bucket update' again with "
-				  "the right keys");
-		if (rc != 0) {
-			bfs_cli_error("bucket '%s' was not changed: the "
-				      "connection test failed (fix the error "
-				      "above, or save anyway with --no-test)",
-				      name);
-			goto out;
-		}
-	}
-	if (read_new) {
-		rc = bfs_master_key_load(path, true, &mk, err, sizeof(err));
-		if (rc != 0) {
-			bfs_cli_error("%s", err);
-			goto out;
-		}
-		rc = encrypt_into(e, section, name, mk, "access_key_id", akid);
-		if (rc == 0)
-			rc = encrypt_into(e, section, name, mk,
-					  "secret_access_key", secret);
-		if (rc != 0)
-			goto out;
-	}
-	rc = commit(e);
+	rc = save_section(a, e, &next, b, section, path, read_new, "update",
+			  "changed");
 	if (rc != 0)
 		goto out;
 	if (driver_change(a, old, b))
@@ -1257,9 +1255,6 @@ static int cmd_update(const struct bucket_args *a, const char *name)
 		       "from now on\n",
 		       name, path, read_new ? " (new keys encrypted)" : "");
 out:
-	bfs_secret_free(akid);
-	bfs_secret_free(secret);
-	bfs_master_key_free(mk);
 	bfs_config_edit_free(e);
 	bfs_config_release(&cur);
 	bfs_config_release(&next);

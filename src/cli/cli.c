@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 #include "conf.h"
+#include "secret.h"
 
 void bfs_cli_error(const char *fmt, ...)
 {
@@ -18,6 +19,16 @@ void bfs_cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void bfs_cli_harden(void)
+{
+	int rc = bfs_secret_harden_process();
+
+	if (rc != 0)
+		bfs_cli_error("warning: cannot make the process undumpable: "
+			      "%s",
+			      strerror(rc));
 }
 
 static bool is_help(const char *a)

@@ -10,6 +10,13 @@
 void bfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * Make the process undumpable before it holds keys
+ * (bfs_secret_harden_process()); a failure is printed as a warning and
+ * the command goes on.
+ */
+void bfs_cli_harden(void);
+
+/*
  * Print the usage of one command group ("mount", "bucket", ...), or of
  * every command and option when group is NULL or unknown (help.c).
  */

@@ -196,11 +196,7 @@ static int rotate(const char *given)
 		rc = EPERM;
 		goto out;
 	}
-	rc = bfs_secret_harden_process();
-	if (rc != 0)
-		bfs_cli_error("warning: cannot make the process undumpable: "
-			      "%s",
-			      strerror(rc));
+	bfs_cli_harden();
 	rc = bfs_master_key_load(r.path, false, &old, err, sizeof(err));
 	if (rc == ENOENT) {
 		old = NULL;
