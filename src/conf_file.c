@@ -6,6 +6,7 @@
 #include "compat.h"
 
 #include "conf_priv.h"
+#include "util.h"
 
 /* ---- files ------------------------------------------------------------- */
 
@@ -21,8 +22,6 @@ static char *absolute_path(const char *path)
 static int read_config_file(const char *path, char **out, size_t *outlen,
 			    struct stat *st, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	size_t len = 0;
 	int fd, rc = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -67,36 +66,15 @@ static int read_config_file(const char *path, char **out, size_t *outlen,
 		rc = EFBIG;
 		goto out;
 	}
-	buf = bfs_xmalloc(CONFIG_MAX_BYTES + 1);
-	for (;;) {
-		ssize_t r = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = errno;
-			snprintf(err, errlen,
-				 "cannot read config file '%s': %s", path,
-				 strerror(rc));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > CONFIG_MAX_BYTES) {
-			snprintf(err, errlen,
-				 "config file '%s' is too large (more than "
-				 "%u bytes)",
-				 path, CONFIG_MAX_BYTES);
-			rc = EFBIG;
-			goto out;
-		}
-	}
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
+	rc = bfs_read_max(fd, CONFIG_MAX_BYTES, out, outlen);
+	if (rc == EFBIG)
+		snprintf(err, errlen,
+			 "config file '%s' is too large (more than %u bytes)",
+			 path, CONFIG_MAX_BYTES);
+	else if (rc != 0)
+		snprintf(err, errlen, "cannot read config file '%s': %s", path,
+			 strerror(rc));
 out:
-	free(buf);
 	close(fd);
 	return rc;
 }

@@ -210,28 +210,15 @@ int bfs_config_edit_open(const char *path, struct bfs_config_edit **edit,
 		goto out;
 	}
 	e->existed = true;
-	buf = bfs_xmalloc(EDIT_MAX_BYTES + 1);
-	for (;;) {
-		ssize_t r = read(fd, buf + len, EDIT_MAX_BYTES + 1 - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = errno;
-			snprintf(err, errlen,
-				 "cannot read config file '%s': %s", path,
-				 strerror(rc));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > EDIT_MAX_BYTES) {
-			rc = EFBIG;
-			snprintf(err, errlen, "config file '%s' is too large",
-				 path);
-			goto out;
-		}
+	rc = bfs_read_max(fd, EDIT_MAX_BYTES, &buf, &len);
+	if (rc == EFBIG) {
+		snprintf(err, errlen, "config file '%s' is too large", path);
+		goto out;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read config file '%s': %s", path,
+			 strerror(rc));
+		goto out;
 	}
 	for (size_t pos = 0; pos < len;) {
 		const char *s = buf + pos;

@@ -347,18 +347,12 @@ static int read_key_file(const char *path, struct bfs_master_key **out,
 			 strerror(rc));
 		goto out;
 	}
-	while (got < BFS_MASTER_KEY_LEN) {
-		ssize_t r = read(fd, k->k + got, BFS_MASTER_KEY_LEN - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? errno : EINVAL;
-			snprintf(err, errlen, "cannot read master key '%s': %s",
-				 path, r < 0 ? strerror(rc) : "short file");
-			goto out;
-		}
-		got += (size_t)r;
+	rc = bfs_read_full(fd, k->k, BFS_MASTER_KEY_LEN, &got);
+	if (rc != 0 || got < BFS_MASTER_KEY_LEN) {
+		snprintf(err, errlen, "cannot read master key '%s': %s", path,
+			 rc ? strerror(rc) : "short file");
+		rc = rc ? rc : EINVAL;
+		goto out;
 	}
 	*out = k;
 	k = NULL;
@@ -809,20 +803,11 @@ int bfs_secret_read_file(const char *path, struct bfs_secret **out, char *err,
 			 strerror(rc));
 		return rc;
 	}
-	while (n < sizeof(buf)) {
-		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = errno;
-			snprintf(err, errlen, "cannot read '%s': %s", path,
-				 strerror(rc));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	rc = bfs_read_full(fd, buf, sizeof(buf), &n);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read '%s': %s", path,
+			 strerror(rc));
+		goto out;
 	}
 	if (n > BFS_SECRET_MAX || n == 0) {
 		rc = n ? E2BIG : ENODATA;

@@ -87,6 +87,44 @@ int bfs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int bfs_read_full(int fd, void *buf, size_t cap, size_t *got)
+{
+	char *p = buf;
+
+	*got = 0;
+	while (*got < cap) {
+		ssize_t n = read(fd, p + *got, cap - *got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+int bfs_read_max(int fd, size_t max, char **out, size_t *len)
+{
+	/* one byte past max tells a larger file from one of max bytes */
+	char *buf = bfs_xmalloc(max + 2);
+	int rc = bfs_read_full(fd, buf, max + 1, len);
+
+	if (rc == 0 && *len > max)
+		rc = EFBIG;
+	if (rc != 0) {
+		free(buf);
+		*out = NULL;
+		*len = 0;
+		return rc;
+	}
+	buf[*len] = '\0';
+	*out = buf;
+	return 0;
+}
+
 double bfs_backoff(double base, double max, unsigned n)
 {
 	static __thread unsigned seed;

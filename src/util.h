@@ -1,6 +1,7 @@
 /*
  * util.h - small helpers every layer shares, written once: mkdir -p,
- * hex, write_all, retry backoff with jitter, locked memory for secrets.
+ * hex, write_all, bounded reads, retry backoff with jitter, locked
+ * memory for secrets.
  *
  * Each returns 0 or a positive errno (or the value documented), holds no
  * state but a per-thread random seed, and is safe from any thread.
@@ -30,6 +31,26 @@ int bfs_hex_val(int c);
  * EINTR. @return 0 or the errno of the write that failed.
  */
 int bfs_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Read fd up to its end into buf, at most cap bytes, going on after
+ * short reads and EINTR. To tell a file larger than a limit from one of
+ * exactly the limit, read limit + 1 bytes and check *got > limit.
+ * @param got the bytes read: fewer than cap only at end of file.
+ * @return 0, or the errno of the read that failed (*got what came
+ *         before it).
+ */
+int bfs_read_full(int fd, void *buf, size_t cap, size_t *got);
+
+/*
+ * Read all of fd into a buffer of its own if it holds at most max bytes
+ * (a config file, a small document): memory stays bounded whatever the
+ * file, and a larger one is refused rather than cut.
+ * @param out the bytes, followed by a NUL; malloc'd, the caller frees
+ *        it. NULL on failure.
+ * @return 0, EFBIG (more than max bytes), or the errno of read().
+ */
+int bfs_read_max(int fd, size_t max, char **out, size_t *len);
 
 /*
  * The delay before retry n (0 for the first retry) in seconds: "full

@@ -535,6 +535,50 @@ static void test_permissions(void)
 	free(path);
 }
 
+/* A config file of n bytes: [bucketfs], then comment lines. */
+static char *text_of_size(size_t n)
+{
+	char *t = bfs_xmalloc(n + 1);
+
+	memset(t, '#', n);
+	memcpy(t, "[bucketfs]\n", 11);
+	for (size_t i = 11 + 63; i < n; i += 64)
+		t[i] = '\n';
+	t[n] = '\0';
+	return t;
+}
+
+/* both readers of the config file stop at 1 MiB, loading and editing */
+static void test_size_bound(void)
+{
+	char *path = bfs_xasprintf("%s/size.conf", tmp);
+	char *at = text_of_size(1u << 20), *over = text_of_size((1u << 20) + 1);
+	struct bfs_config_edit *e = NULL;
+	struct bfs_config cfg = {0};
+	char err[1024] = "";
+	int rc;
+
+	write_text(path, at, 0600);
+	rc = bfs_config_load(path, &cfg, err, sizeof(err));
+	tap_ok(rc == 0, "a config file of 1 MiB loads (%s)", err);
+	bfs_config_release(&cfg);
+	rc = bfs_config_edit_open(path, &e, err, sizeof(err));
+	tap_ok(rc == 0 && e, "edit: a config file of 1 MiB opens (%s)", err);
+	bfs_config_edit_free(e);
+	e = NULL;
+	write_text(path, over, 0600);
+	rc = bfs_config_load(path, &cfg, err, sizeof(err));
+	tap_ok(rc == EFBIG && strstr(err, "is too large (more than 1048576"),
+	       "a config file of 1 MiB + 1 byte is refused (%s)", err);
+	bfs_config_release(&cfg);
+	rc = bfs_config_edit_open(path, &e, err, sizeof(err));
+	tap_ok(rc == EFBIG && !e && strstr(err, "is too large"),
+	       "edit: a config file of 1 MiB + 1 byte is refused (%s)", err);
+	free(at);
+	free(over);
+	free(path);
+}
+
 static void test_secrets_not_echoed(void)
 {
 	struct bfs_config cfg = {0};
@@ -820,6 +864,7 @@ int main(int argc, char **argv)
 	test_defaults_and_options();
 	test_discovery();
 	test_permissions();
+	test_size_bound();
 	test_secrets_not_echoed();
 	test_edit();
 	test_no_temp_left();

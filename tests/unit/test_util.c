@@ -1,6 +1,6 @@
 /*
  * test_util.c - unit tests of the shared helpers (src/util.c): mkdir -p,
- * hex, write_all, backoff with jitter, locked memory.
+ * hex, write_all, bounded reads, backoff with jitter, locked memory.
  */
 #include "compat.h"
 
@@ -215,6 +215,82 @@ static void test_locked(void)
 	bfs_locked_free(NULL, 0);
 }
 
+static int open_with(const char *path, const char *data, size_t n)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd >= 0 &&
+	    (bfs_write_all(fd, data, n) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void test_read(void)
+{
+	char *path = bfs_xasprintf("%s/read", tmp);
+	char data[100], buf[200], *out = (char *)"x";
+	size_t got = 1, len = 1;
+	int fd, p[2], rc;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 26);
+	fd = open_with(path, data, sizeof(data));
+	rc = bfs_read_full(fd, buf, 10, &got);
+	tap_ok(rc == 0 && got == 10 && memcmp(buf, data, 10) == 0,
+	       "read_full: stops at cap (%zu bytes)", got);
+	rc = bfs_read_full(fd, buf, sizeof(buf), &got);
+	tap_ok(rc == 0 && got == 90 && memcmp(buf, data + 10, 90) == 0,
+	       "read_full: the rest, up to end of file (%zu bytes)", got);
+	lseek(fd, 0, SEEK_SET);
+	rc = bfs_read_max(fd, sizeof(data), &out, &len);
+	tap_ok(rc == 0 && len == sizeof(data) && out &&
+		       memcmp(out, data, len) == 0 && out[len] == '\0',
+	       "read_max: a file of exactly max bytes, NUL after it");
+	free(out);
+	lseek(fd, 0, SEEK_SET);
+	rc = bfs_read_max(fd, sizeof(data) - 1, &out, &len);
+	tap_ok(rc == EFBIG && out == NULL && len == 0,
+	       "read_max: one byte more than max is EFBIG, nothing kept");
+	close(fd);
+	fd = open_with(path, "", 0);
+	rc = bfs_read_max(fd, 10, &out, &len);
+	tap_ok(rc == 0 && len == 0 && out && out[0] == '\0',
+	       "read_max: an empty file is an empty string");
+	free(out);
+	close(fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	rc = bfs_read_full(fd, buf, sizeof(buf), &got);
+	tap_ok(rc == EBADF && got == 0, "read_full: the errno of read (%s)",
+	       strerror(rc));
+	close(fd);
+	/* a pipe hands over what each write made: reads come short */
+	if (pipe(p) != 0) {
+		tap_ok(0, "read_full: pipe");
+		goto out;
+	}
+	if (fork() == 0) {
+		close(p[0]);
+		for (size_t i = 0; i < sizeof(data); i += 7)
+			if (bfs_write_all(
+				    p[1], data + i,
+				    BFS_MIN((size_t)7, sizeof(data) - i)) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	rc = bfs_read_max(p[0], sizeof(data), &out, &len);
+	tap_ok(rc == 0 && len == sizeof(data) && out &&
+		       memcmp(out, data, len) == 0,
+	       "read_max: a pipe written 7 bytes at a time (%zu bytes)", len);
+	free(out);
+	close(p[0]);
+	wait(NULL);
+out:
+	free(path);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -227,6 +303,7 @@ int main(void)
 	test_mkdir_p();
 	test_hex();
 	test_write_all();
+	test_read();
 	test_backoff();
 	test_locked();
 	{
