@@ -11,6 +11,8 @@ src_fs_libbfs_fs_a_SOURCES = \
 	src/fs/fs_priv.h \
 	src/fs/inode.c \
 	src/fs/inode.h \
+	src/fs/inum.c \
+	src/fs/inum.h \
 	src/fs/interrupt.c \
 	src/fs/invalidate.c \
 	src/fs/mime.c \

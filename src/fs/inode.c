@@ -149,6 +149,7 @@ void bfs_itable_init(struct bfs_itable *t, const struct bfs_node *root)
 	t->by_parent = bfs_xcalloc(t->nbuckets, sizeof(*t->by_parent));
 	t->next_ino = FUSE_ROOT_ID + 1;
 	t->generation = (uint64_t)time(NULL);
+	bfs_inums_init(&t->gone);
 	in = new_inode(t, FUSE_ROOT_ID, 0, "", root);
 	in->nlookup = 1; /* the kernel's implicit reference to the root */
 }
@@ -168,6 +169,7 @@ void bfs_itable_release(struct bfs_itable *t)
 	free(t->by_ino);
 	free(t->by_name);
 	free(t->by_parent);
+	bfs_inums_release(&t->gone);
 	BFS_PCHECK(pthread_mutex_destroy(&t->lock));
 }
 
@@ -185,6 +187,9 @@ static void maybe_free(struct bfs_itable *t, struct bfs_inode *in)
 {
 	if (in->nlookup > 0 || in->refs > 0 || in->ino == FUSE_ROOT_ID)
 		return;
+	if (in->linked) /* forgotten, not removed: its name keeps the number */
+		bfs_inums_put(&t->gone, in->parent, in->name, in->node.type,
+			      in->ino);
 	unindex_name(t, in);
 	unindex_ino(t, in);
 	t->count--;
@@ -237,7 +242,11 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 	}
 	found = in != NULL;
 	if (in == NULL) {
-		in = new_inode(t, t->next_ino++, parent, name, node);
+		fuse_ino_t ino =
+			bfs_inums_take(&t->gone, parent, name, node->type);
+
+		in = new_inode(t, ino ? ino : t->next_ino++, parent, name,
+			       node);
 		index_name(t, in);
 	}
 	in->nlookup++;
@@ -358,6 +367,7 @@ void bfs_inode_unlink_name(struct bfs_itable *t, fuse_ino_t parent,
 	struct bfs_inode *in;
 
 	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
+	bfs_inums_drop(&t->gone, parent, name);
 	in = find_name(t, parent, name);
 	if (in) {
 		unindex_name(t, in);
@@ -397,6 +407,8 @@ void bfs_inode_rename(struct bfs_itable *t, fuse_ino_t parent, const char *name,
 	size_t n = 0;
 
 	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
+	/* a forgotten source keeps its number; a target's is gone */
+	bfs_inums_move(&t->gone, parent, name, newparent, newname);
 	victim = find_name(t, newparent, newname);
 	if (victim)
 		unindex_name(t, victim);

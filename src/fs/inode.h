@@ -8,7 +8,9 @@
  *   zero; the root is never freed before bfs_itable_release().
  * - (parent, name) → inode is unique among linked inodes; an unlinked or
  *   replaced inode leaves the name index but lives on until forgotten.
- * - Numbers are never reused within a mount (a counter), and the
+ * - A number is given to one path only within a mount (a counter): a
+ *   name the kernel forgot gets its own number back at its next lookup
+ *   (inum.h), never another's; rename keeps a file's number. The
  *   generation is the mount's start time, so a number the kernel kept
  *   across a remount is never mistaken.
  * - node.type and node.store are fixed when an inode is made: they may be
@@ -38,6 +40,7 @@
 #include <stdint.h>
 
 #include "catalog/ns.h"
+#include "fs/inum.h"
 
 struct bfs_staged;
 
@@ -85,6 +88,8 @@ struct bfs_itable {
 	size_t count;
 	fuse_ino_t next_ino;
 	uint64_t generation;
+	/* the numbers of forgotten names, given back at their next lookup */
+	struct bfs_inums gone;
 };
 
 void bfs_itable_init(struct bfs_itable *t, const struct bfs_node *root);

@@ -3,7 +3,8 @@
 # another directory, over an existing file), mv of a directory tree (every
 # object moves, contents intact), mv onto a non-empty directory
 # (ENOTEMPTY), a file onto a directory (EISDIR) and back (ENOTDIR),
-# rename of a missing source (ENOENT).
+# rename of a missing source (ENOENT); a file keeps its inode number
+# across renames and when the kernel forgets it (as root and as nobody).
 # Runs on the store named by BFS_TEST_STORE (see tests/lib.sh).
 . "$(dirname "$0")/../lib.sh"
 
@@ -72,5 +73,55 @@ t_ok "mv of a file that is open" mv "$B/opened" "$B/renamed"
 t_ok "the open descriptor still reads it" cmp "$L/t1" - <&7
 exec 7<&-
 t_ok "the new name reads it" cmp "$L/t1" "$B/renamed"
+
+# Inode numbers (pjdfstest rename/09 and rename/10): a file keeps its
+# number across renames, by root and by an unprivileged user out of a
+# sticky directory, and when the kernel forgets it between two steps:
+# drop_caches makes the kernel forget every unused inode, as memory
+# pressure on a busy machine does, and the next lookup of the name must
+# give the same number back (it used to hand out a new one).
+t_ok "unmount" bfs_umount
+bfs_mount_shared || t_abort "mount with allow_other,default_permissions"
+B=$BFS_B
+forget() { echo 2 >/proc/sys/vm/drop_caches; }
+ino() { stat -c %i "$1"; }
+mkdir "$B/sticky" "$B/other"
+chmod 1777 "$B/sticky"
+chown 65534:65534 "$B/other"
+for type in file symlink fifo dir; do
+	case $type in
+	file) as_nobody sh -c "echo x >'$B/sticky/a'" ;;
+	symlink) as_nobody ln -s target "$B/sticky/a" ;;
+	fifo) as_nobody mkfifo "$B/sticky/a" ;;
+	dir) as_nobody mkdir "$B/sticky/a" ;;
+	esac
+	i0=$(ino "$B/sticky/a")
+	forget
+	t_is "$type: forgotten by the kernel, looked up again: the same number" \
+		"$(ino "$B/sticky/a")" "$i0"
+	as_nobody mv -T "$B/sticky/a" "$B/other/b"
+	forget
+	t_is "$type: renamed by nobody out of a sticky directory: the same number" \
+		"$(ino "$B/other/b")" "$i0"
+	as_nobody mv -T "$B/other/b" "$B/sticky/a"
+	forget
+	t_is "$type: renamed back: the same number" "$(ino "$B/sticky/a")" "$i0"
+	# over a file, or over an empty directory for a directory
+	if [ "$type" = dir ]; then
+		as_nobody mkdir "$B/other/c"
+	else
+		as_nobody sh -c "echo y >'$B/other/c'"
+	fi
+	t_ok "$type: root renames it over another of its kind" \
+		mv -T "$B/sticky/a" "$B/other/c"
+	forget
+	t_is "$type: renamed by root over another: the same number" \
+		"$(ino "$B/other/c")" "$i0"
+	t_fails "$type: the old name is gone" stat "$B/sticky/a"
+	rm -rf "$B/other/c"
+done
+echo z >"$B/sticky/new"
+t_ok "a new file gets a number of its own" \
+	[ "$(ino "$B/sticky/new")" != "$i0" ]
 
 t_plan_done

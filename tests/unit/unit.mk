@@ -11,6 +11,7 @@ check_PROGRAMS += \
 	tests/unit/test_fs_core \
 	tests/unit/test_creds \
 	tests/unit/test_glob \
+	tests/unit/test_inum \
 	tests/unit/test_iceberg \
 	tests/unit/test_list_bounds \
 	tests/unit/test_metrics \
