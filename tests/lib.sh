@@ -658,6 +658,18 @@ _t_wait_exit()
 	if kill -0 "$pid" 2>/dev/null &&
 		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
 		t_diag "bucketfs (pid $pid) still runs 30 s after unmount; killed"
+		# where it waits: every thread's stack, and the log's last lines
+		timeout 60 gdb -batch -p "$pid" -ex "thread apply all bt" \
+			>"$W/.stacks" 2>&1
+		# one line per thread: its functions, innermost first
+		awk '/^Thread/ { if (t) print t; t = $1 " " $2 ":"; next }
+			/^#[0-9]/ { t = t " " ($3 == "in" ? $4 : $2) }
+			END { if (t) print t }' "$W/.stacks" >"$W/.stacks2"
+		t_diag_file "$W/.stacks2" 100
+		# a daemon mount logs to log_file= (LOG.file)
+		for f in "$log" "$log.file"; do
+			[ -n "$log" ] && [ -s "$f" ] && t_diag_file "$f"
+		done
 		kill -9 "$pid" 2>/dev/null
 		return 1
 	fi

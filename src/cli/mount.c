@@ -414,6 +414,16 @@ static int open_daemon_log(const struct bfs_options *o, char **dest)
 	return 0;
 }
 
+/* Seconds since *t0 (CLOCK_MONOTONIC). */
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		       struct session_args *sa, int status_fd)
 {
@@ -429,6 +439,9 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 	char *staging = NULL;
 	char *abs_mp = NULL;
 	int lock_fd = -1;
+	/* how long stopping took (0: the loop never ran), by step */
+	struct timespec stop_t0 = {0};
+	double stop_t[3];
 	int rc;
 
 	/* after the fork: decrypted keys must sit in memory locked by this
@@ -537,6 +550,7 @@ static int run_session(struct mount_args *a, struct bfs_config *cfg,
 		fuse_loop_cfg_destroy(lc);
 	}
 	rc = rc < 0 ? -rc : 0;
+	clock_gettime(CLOCK_MONOTONIC, &stop_t0);
 	bfs_notify("STOPPING=1");
 	bfs_config_watch_stop(watch);
 	fuse_session_unmount(se);
@@ -555,12 +569,22 @@ out:
 				"is kept in '%s'",
 				failed, staging);
 	}
+	stop_t[0] = since(&stop_t0);
 	bfs_metrics_http_stop(http);
 	if (lake)
 		bfs_lake_shutdown(lake);
+	stop_t[1] = since(&stop_t0);
 	bfs_config_watch_stop(watch);
 	bfs_fs_destroy(fs);
 	bfs_lake_destroy(lake);
+	stop_t[2] = since(&stop_t0);
+	if (stop_t0.tv_sec)
+		bfs_log(stop_t[2] > 10 ? LOG_NOTICE : LOG_INFO,
+			"stopped in %.1f s: uploads of unsaved files %.1f s, "
+			"stores (transfers in flight, caches) %.1f s, "
+			"freeing %.1f s",
+			stop_t[2], stop_t[0], stop_t[1] - stop_t[0],
+			stop_t[2] - stop_t[1]);
 	bfs_config_watch_free(watch);
 	fuse_opt_free_args(&args);
 	if (staging)
