@@ -10,6 +10,35 @@
 
 /* ---- value parsers ----------------------------------------------------- */
 
+#define LETTERS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define DIGITS	"0123456789"
+
+/* Say what was expected (never quoting the value) and refuse it. */
+static int expected(char *why, size_t whylen, const char *what)
+{
+	snprintf(why, whylen, "%s", what);
+	return EINVAL;
+}
+
+/* Whether v is 1 to max bytes long, each of them one of set. */
+static bool only_of(const char *v, size_t max, const char *set)
+{
+	size_t n = strlen(v);
+
+	return n > 0 && n <= max && strspn(v, set) == n;
+}
+
+/* Whether v is 1 to max printable characters, no space, none of except. */
+static bool printable(const char *v, size_t max, const char *except)
+{
+	size_t n = strlen(v);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= ' ' || v[i] > '~' || strchr(except, v[i]))
+			return false;
+	return n > 0 && n <= max;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1"};
@@ -92,9 +121,7 @@ static int parse_duration(const char *v, double *out)
 
 static int parse_octal(const char *v, unsigned long *out)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 6 || strspn(v, "01234567") != n)
+	if (!only_of(v, 6, "01234567"))
 		return EINVAL;
 	*out = strtoul(v, NULL, 8);
 	return 0;
@@ -102,9 +129,7 @@ static int parse_octal(const char *v, unsigned long *out)
 
 static int parse_uint(const char *v, unsigned long long *out)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 19 || strspn(v, "0123456789") != n)
+	if (!only_of(v, 19, DIGITS))
 		return EINVAL;
 	*out = strtoull(v, NULL, 10);
 	return 0;
@@ -131,16 +156,16 @@ int check_level(const char *v, char *why, size_t whylen)
 {
 	if (bfs_log_parse_level(v) >= 0)
 		return 0;
-	snprintf(why, whylen, "expected err, warning, notice, info or debug");
-	return EINVAL;
+	return expected(why, whylen,
+			"expected err, warning, notice, info or debug");
 }
 
 int check_log_file(const char *v, char *why, size_t whylen)
 {
 	if (v[0] == '\0' || v[0] == '/' || strcmp(v, "syslog") == 0)
 		return 0;
-	snprintf(why, whylen, "expected an absolute file name or syslog");
-	return EINVAL;
+	return expected(why, whylen,
+			"expected an absolute file name or syslog");
 }
 
 /* A light check, so a typo fails at parse time with file:line; the
@@ -158,10 +183,9 @@ int check_metrics(const char *v, char *why, size_t whylen)
 	n = strtol(port, &end, 10);
 	if (*port && *end == '\0' && errno == 0 && n >= 0 && n <= 65535)
 		return 0;
-	snprintf(why, whylen,
-		 "expected [HOST:]PORT or the absolute path of a unix "
-		 "socket (at most 107 bytes)");
-	return EINVAL;
+	return expected(why, whylen,
+			"expected [HOST:]PORT or the absolute path of a unix "
+			"socket (at most 107 bytes)");
 }
 
 int check_debug(const char *v, char *why, size_t whylen)
@@ -178,10 +202,10 @@ int check_debug(const char *v, char *why, size_t whylen)
 			if (strlen(subs[i]) == n && strncmp(p, subs[i], n) == 0)
 				found = true;
 		if (!found) {
-			snprintf(why, whylen,
-				 "expected a comma-separated list of fs, "
-				 "http, sigv4, meta, store, catalog or all");
-			return EINVAL;
+			return expected(
+				why, whylen,
+				"expected a comma-separated list of fs, "
+				"http, sigv4, meta, store, catalog or all");
 		}
 		p += n;
 		if (*p == ',')
@@ -192,50 +216,28 @@ int check_debug(const char *v, char *why, size_t whylen)
 
 int check_token(const char *v, char *why, size_t whylen)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 64 ||
-	    strspn(v, "abcdefghijklmnopqrstuvwxyz"
-		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "0123456789-_") != n) {
-		snprintf(why, whylen,
-			 "expected letters, digits, '-' and '_' (such as "
-			 "us-east-1)");
-		return EINVAL;
-	}
+	if (!only_of(v, 64, LETTERS DIGITS "-_"))
+		return expected(why, whylen,
+				"expected letters, digits, '-' and '_' (such "
+				"as us-east-1)");
 	return 0;
 }
 
 int check_kms_key(const char *v, char *why, size_t whylen)
 {
-	size_t n = strlen(v);
-
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] <= ' ' || v[i] > '~') {
-			n = 0;
-			break;
-		}
-	}
-	if (n == 0 || n > 2048) {
-		snprintf(why, whylen,
-			 "expected a KMS key id, ARN or alias/NAME (printable, "
-			 "no spaces)");
-		return EINVAL;
-	}
+	if (!printable(v, 2048, ""))
+		return expected(why, whylen,
+				"expected a KMS key id, ARN or alias/NAME "
+				"(printable, no spaces)");
 	return 0;
 }
 
 int check_storage_class(const char *v, char *why, size_t whylen)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 64 ||
-	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
-		snprintf(why, whylen,
-			 "expected a storage class in capitals, such as "
-			 "STANDARD_IA");
-		return EINVAL;
-	}
+	if (!only_of(v, 64, "ABCDEFGHIJKLMNOPQRSTUVWXYZ" DIGITS "_"))
+		return expected(why, whylen,
+				"expected a storage class in capitals, such "
+				"as STANDARD_IA");
 	return 0;
 }
 
@@ -243,41 +245,26 @@ int check_proxy(const char *v, char *why, size_t whylen)
 {
 	static const char *const schemes[] = {"http://", "https://",
 					      "socks5://", "socks5h://"};
-	size_t n = strlen(v);
 	bool ok = false;
 
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(schemes); i++)
 		if (strncmp(v, schemes[i], strlen(schemes[i])) == 0 &&
-		    n > strlen(schemes[i]))
+		    strlen(v) > strlen(schemes[i]))
 			ok = true;
-	for (size_t i = 0; i < n && ok; i++)
-		if (v[i] <= ' ' || v[i] > '~')
-			ok = false;
-	if (!ok || n > 1024) {
-		snprintf(why, whylen,
-			 "expected a proxy URL such as http://HOST:PORT "
-			 "(http, https, socks5 or socks5h)");
-		return EINVAL;
-	}
+	if (!ok || !printable(v, 1024, ""))
+		return expected(why, whylen,
+				"expected a proxy URL such as "
+				"http://HOST:PORT (http, https, socks5 or "
+				"socks5h)");
 	return 0;
 }
 
 int check_profile(const char *v, char *why, size_t whylen)
 {
-	size_t n = strlen(v);
-
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] <= ' ' || v[i] > '~' || v[i] == '[' || v[i] == ']') {
-			n = 0;
-			break;
-		}
-	}
-	if (n == 0 || n > 128) {
-		snprintf(why, whylen,
-			 "expected a profile name: 1 to 128 printable "
-			 "characters, no spaces or brackets");
-		return EINVAL;
-	}
+	if (!printable(v, 128, "[]"))
+		return expected(why, whylen,
+				"expected a profile name: 1 to 128 printable "
+				"characters, no spaces or brackets");
 	return 0;
 }
 
@@ -285,35 +272,26 @@ int check_bucket(const char *v, char *why, size_t whylen)
 {
 	size_t n = strlen(v);
 
-	if (n == 0 || n > 255 ||
-	    strspn(v, "abcdefghijklmnopqrstuvwxyz"
-		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "0123456789-_.") != n) {
-		snprintf(why, whylen,
-			 "a bucket name has only letters, digits, '.', '_' "
-			 "and '-' (a prefix goes in prefix =)");
-		return EINVAL;
-	}
+	if (!only_of(v, 255, LETTERS DIGITS "-_."))
+		return expected(why, whylen,
+				"a bucket name has only letters, digits, '.', "
+				"'_' and '-' (a prefix goes in prefix =)");
 	/* "..", "." and "a..b" would reach the server as a path, not a
 	 * bucket (S3 names never hold two dots in a row or start or end
 	 * with one) */
-	if (v[0] == '.' || v[n - 1] == '.' || strstr(v, "..")) {
-		snprintf(why, whylen,
-			 "a bucket name neither starts nor ends with '.' nor "
-			 "holds '..'");
-		return EINVAL;
-	}
+	if (v[0] == '.' || v[n - 1] == '.' || strstr(v, ".."))
+		return expected(why, whylen,
+				"a bucket name neither starts nor ends with "
+				"'.' nor holds '..'");
 	return 0;
 }
 
 int check_account(const char *v, char *why, size_t whylen)
 {
-	if (strlen(v) != 32 || strspn(v, "0123456789abcdefABCDEF") != 32) {
-		snprintf(why, whylen,
-			 "expected 32 hexadecimal digits (Cloudflare "
-			 "dashboard, R2, Account ID)");
-		return EINVAL;
-	}
+	if (strlen(v) != 32 || !only_of(v, 32, DIGITS "abcdefABCDEF"))
+		return expected(why, whylen,
+				"expected 32 hexadecimal digits (Cloudflare "
+				"dashboard, R2, Account ID)");
 	return 0;
 }
 
@@ -371,9 +349,8 @@ int check_endpoint(const char *v, char *why, size_t whylen)
 	size_t n;
 
 	if (parse_endpoint(v, &https, &host, &n) != 0) {
-		snprintf(why, whylen,
-			 "expected http(s)://host[:port] with no path");
-		return EINVAL;
+		return expected(why, whylen,
+				"expected http(s)://host[:port] with no path");
 	}
 	return 0;
 }
@@ -388,25 +365,23 @@ int check_secret(const char *v, char *why, size_t whylen)
 	size_t n = strlen(v);
 
 	if (n == 0) {
-		snprintf(why, whylen,
-			 "empty; remove the line to use AWS_ACCESS_KEY_ID "
-			 "and AWS_SECRET_ACCESS_KEY from the environment");
-		return EINVAL;
+		return expected(
+			why, whylen,
+			"empty; remove the line to use AWS_ACCESS_KEY_ID "
+			"and AWS_SECRET_ACCESS_KEY from the environment");
 	}
 	if (strncmp(v, "enc:", 4) == 0) {
 		if (strncmp(v, "enc:v1:", 7) != 0) {
-			snprintf(why, whylen,
-				 "unsupported encrypted format (this "
-				 "bucketfs reads enc:v1)");
-			return EINVAL;
+			return expected(why, whylen,
+					"unsupported encrypted format (this "
+					"bucketfs reads enc:v1)");
 		}
 		if (n == 7 || strspn(v + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					    "abcdefghijklmnopqrstuvwxyz"
 					    "0123456789+/=") != n - 7) {
-			snprintf(why, whylen,
-				 "not valid enc:v1 text (truncated or "
-				 "altered)");
-			return EINVAL;
+			return expected(why, whylen,
+					"not valid enc:v1 text (truncated or "
+					"altered)");
 		}
 	}
 	return 0;
@@ -458,8 +433,7 @@ static int expand_path(const char *v, char **out, char *why, size_t whylen)
 		return 0;
 	}
 	if (v[0] != '/') {
-		snprintf(why, whylen, "expected an absolute path");
-		return EINVAL;
+		return expected(why, whylen, "expected an absolute path");
 	}
 	*out = bfs_xstrdup(v);
 	return 0;
@@ -505,8 +479,7 @@ int set_value(const struct key_def *k, void *base, const char *v, char *why,
 		bool b;
 
 		if (parse_bool(v, &b) != 0) {
-			snprintf(why, whylen, "expected true or false");
-			return EINVAL;
+			return expected(why, whylen, "expected true or false");
 		}
 		if (k->type == KT_BOOL)
 			*(bool *)field = b;
@@ -518,9 +491,9 @@ int set_value(const struct key_def *k, void *base, const char *v, char *why,
 		uint64_t n;
 
 		if (parse_size(v, &n) != 0) {
-			snprintf(why, whylen,
-				 "expected a size such as 4096, 64M or 20G");
-			return EINVAL;
+			return expected(
+				why, whylen,
+				"expected a size such as 4096, 64M or 20G");
 		}
 		if ((double)n < k->min || (double)n > k->max) {
 			fmt_size((uint64_t)k->min, buf, sizeof(buf));
@@ -536,10 +509,10 @@ int set_value(const struct key_def *k, void *base, const char *v, char *why,
 		double d;
 
 		if (parse_duration(v, &d) != 0) {
-			snprintf(why, whylen,
-				 "expected a duration such as 1s, 500ms or "
-				 "2m");
-			return EINVAL;
+			return expected(
+				why, whylen,
+				"expected a duration such as 1s, 500ms or "
+				"2m");
 		}
 		if (d < k->min || d > k->max) {
 			snprintf(why, whylen, "must be between %gs and %gs",
@@ -590,10 +563,9 @@ int set_value(const struct key_def *k, void *base, const char *v, char *why,
 		*(uid_t *)field = res->pw_uid;
 		return 0;
 	bad_uid:
-		snprintf(why, whylen,
-			 "expected a user id or an existing "
-			 "user name");
-		return EINVAL;
+		return expected(why, whylen,
+				"expected a user id or an existing "
+				"user name");
 	}
 	case KT_GID: {
 		unsigned long long n;
@@ -611,10 +583,9 @@ int set_value(const struct key_def *k, void *base, const char *v, char *why,
 		*(gid_t *)field = res->gr_gid;
 		return 0;
 	bad_gid:
-		snprintf(why, whylen,
-			 "expected a group id or an existing "
-			 "group name");
-		return EINVAL;
+		return expected(why, whylen,
+				"expected a group id or an existing "
+				"group name");
 	}
 	case KT_ENUM: {
 		size_t len = 0;
