@@ -5,6 +5,7 @@
 #include "compat.h"
 
 #include "conf_priv.h"
+#include "doc_text.h"
 
 /* ---- text generated from the tables ----------------------------------- */
 
@@ -55,39 +56,6 @@ static const char *type_label(const struct key_def *k, char *buf, size_t len)
 	return "TEXT";
 }
 
-/* Write words of text wrapped at width, each line starting with lead. */
-static void wrap(FILE *f, const char *lead, size_t width, const char *text)
-{
-	size_t col = 0;
-	const char *p = text;
-
-	while (*p) {
-		size_t w;
-
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		w = strcspn(p, " ");
-		if (col > 0 && col + 1 + w > width) {
-			fputc('\n', f);
-			col = 0;
-		}
-		if (col == 0) {
-			fputs(lead, f);
-			col = strlen(lead);
-		} else {
-			fputc(' ', f);
-			col++;
-		}
-		fwrite(p, 1, w, f);
-		col += w;
-		p += w;
-	}
-	if (col)
-		fputc('\n', f);
-}
-
 static void default_text(const struct key_def *k, char *buf, size_t len)
 {
 	if (k->def_doc)
@@ -111,7 +79,7 @@ void bfs_config_print_help(FILE *f)
 			type_label(k, tbuf, sizeof(tbuf)));
 		default_text(k, dbuf, sizeof(dbuf));
 		text = bfs_xasprintf("%s Default: %s.", k->help, dbuf);
-		wrap(f, "        ", 78, text);
+		bfs_doc_wrap(f, 78, "        ", "        ", text);
 		free(text);
 	}
 }
@@ -122,11 +90,11 @@ static void sample_keys(FILE *f, const struct key_def *keys, size_t n)
 		const struct key_def *k = &keys[i];
 		const char *v = k->def ? k->def : k->example ? k->example : "";
 
-		wrap(f, "# ", 76, k->help);
+		bfs_doc_wrap(f, 76, "# ", "# ", k->help);
 		if (k->def_doc) {
 			char *d = bfs_xasprintf("Default: %s.", k->def_doc);
 
-			wrap(f, "# ", 76, d);
+			bfs_doc_wrap(f, 76, "# ", "# ", d);
 			free(d);
 		}
 		fprintf(f, ";%s =%s%s\n\n", k->name, v[0] ? " " : "", v);
@@ -176,25 +144,10 @@ void bfs_config_print_sample(FILE *f)
 	      ";[catalog sales]\n",
 	      f);
 	sample_keys(f, catalog_keys, BFS_ARRAY_SIZE(catalog_keys));
-	wrap(f, "# ", 76, TABLE_KEY_HELP);
+	bfs_doc_wrap(f, 76, "# ", "# ", TABLE_KEY_HELP);
 	fputs(";table.orders = raw/orders/**/*.parquet\n"
 	      ";table.customers = raw/customers/\n",
 	      f);
-}
-
-/* troff text: escape '\' and '-', protect a leading '.' or '\''. */
-static void man_text(FILE *f, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", f);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", f);
-		else if (*s == '-')
-			fputs("\\-", f);
-		else
-			fputc(*s, f);
-	}
 }
 
 static void man_keys(FILE *f, const struct key_def *keys, size_t n)
@@ -204,14 +157,14 @@ static void man_keys(FILE *f, const struct key_def *keys, size_t n)
 		char tbuf[64], dbuf[160];
 
 		fputs(".TP\n.BI \"", f);
-		man_text(f, k->name);
+		bfs_doc_man_text(f, k->name);
 		fputs(" = \" ", f);
-		man_text(f, type_label(k, tbuf, sizeof(tbuf)));
+		bfs_doc_man_text(f, type_label(k, tbuf, sizeof(tbuf)));
 		fputs("\n", f);
-		man_text(f, k->help);
+		bfs_doc_man_text(f, k->help);
 		fputs("\nDefault: ", f);
 		default_text(k, dbuf, sizeof(dbuf));
-		man_text(f, dbuf);
+		bfs_doc_man_text(f, dbuf);
 		fputs(".\n", f);
 	}
 }
@@ -234,6 +187,6 @@ void bfs_config_print_man(FILE *f)
 	fputs(".SS \"[catalog NAME]\"\n", f);
 	man_keys(f, catalog_keys, BFS_ARRAY_SIZE(catalog_keys));
 	fputs(".TP\n.BI \"table.\" NAME \" = \" PATTERN\n", f);
-	man_text(f, TABLE_KEY_HELP);
+	bfs_doc_man_text(f, TABLE_KEY_HELP);
 	fputs("\n", f);
 }

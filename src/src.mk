@@ -21,6 +21,8 @@ src_libbfs_base_a_SOURCES = \
 	src/conf_values.c \
 	src/config_write.c \
 	src/config_write.h \
+	src/doc_text.c \
+	src/doc_text.h \
 	src/lockorder.c \
 	src/lockorder.h \
 	src/log.c \
