@@ -16,7 +16,8 @@
 #   - a check of every daemon log and sanitizer report (libfuse's
 #     test/util.py idea: a log with a suspicious word fails the test);
 #   - free_port, store_start_rgw, store_start_s3rver, s3_mkbucket,
-#     bfs_faultproxy_start (a mount's bucket behind tests/tools/faultproxy.py).
+#     bfs_faultproxy_start (a mount's bucket behind tests/tools/faultproxy.py)
+#     with set_rules and calm to arm and disarm its faults.
 #
 # Environment (tests/run exports these): BFS_SRCDIR (source tree),
 # BFS_BUILD (build tree, where ./bucketfs is), BFS_FIXTURES (tests/fixtures),
@@ -447,6 +448,23 @@ bucket = $bucket
 CONF
 	export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
 }
+
+# set_rules RULE...: arm the fault proxy's rules ("MODE COUNT
+# METHOD[:NEEDLE]", tests/tools/faultproxy.py) at once, each under a new
+# generation (so it gets its full count); the control file is renamed
+# into place, so the proxy never reads half of it
+_t_fp_gen=0
+set_rules()
+{
+	local r
+	for r in "$@"; do
+		_t_fp_gen=$((_t_fp_gen + 1))
+		echo "$_t_fp_gen $r"
+	done >"$control.tmp" && mv "$control.tmp" "$control"
+}
+
+# calm: no fault armed
+calm() { set_rules "none 0 *"; }
 
 # -------------------------------------------------------------- mounts
 

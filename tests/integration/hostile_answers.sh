@@ -16,18 +16,6 @@ store_start_rgw || t_abort "Ceph RGW starts"
 bucket=bfs-answers-$$
 s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
 bfs_faultproxy_start answers "$bucket" || t_abort "the fault proxy starts"
-gen=0
-# set RULE...: arm the rules ("MODE COUNT METHOD[:NEEDLE]") at once; the
-# file is renamed into place, so the proxy never reads half of it
-set_rules()
-{
-	local r
-	for r in "$@"; do
-		gen=$((gen + 1))
-		echo "$gen $r"
-	done >"$control.tmp" && mv "$control.tmp" "$control"
-}
-calm() { set_rules "none 0 *"; }
 
 # objects written by another client, so no read is served from the
 # mount's cache

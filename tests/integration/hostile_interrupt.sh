@@ -16,16 +16,6 @@ store_start_rgw || t_abort "Ceph RGW starts"
 bucket=bfs-interrupt-$$
 s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
 bfs_faultproxy_start intr "$bucket" || t_abort "the fault proxy starts"
-gen=0
-set_rules()
-{
-	local r
-	for r in "$@"; do
-		gen=$((gen + 1))
-		echo "$gen $r"
-	done >"$control.tmp" && mv "$control.tmp" "$control"
-}
-calm() { set_rules "none 0 *"; }
 
 head -c 300000 /dev/urandom >"$W/data"
 for k in a b c d/x; do

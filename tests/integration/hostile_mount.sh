@@ -15,18 +15,6 @@ store_start_rgw || t_abort "Ceph RGW starts"
 bucket=bfs-hostile-$$
 s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
 bfs_faultproxy_start hostile "$bucket" || t_abort "the fault proxy starts"
-gen=0
-# set RULE...: arm the rules ("MODE COUNT METHOD[:NEEDLE]") at once; the
-# file is renamed into place, so the proxy never reads half of it
-set_rules()
-{
-	local r
-	for r in "$@"; do
-		gen=$((gen + 1))
-		echo "$gen $r"
-	done >"$control.tmp" && mv "$control.tmp" "$control"
-}
-calm() { set_rules "none 0 *"; }
 # every stalled request is over (the daemon gave up on it). The proxy
 # logs a request's fault under the lock it reads the rules with, so once
 # calm is in place no stalled request is left unlogged; one sent during

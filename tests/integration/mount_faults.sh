@@ -11,9 +11,7 @@ store_start_rgw || t_abort "Ceph RGW starts"
 bucket=bfs-mount-faults-$$
 s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
 bfs_faultproxy_start flaky "$bucket" || t_abort "the fault proxy starts"
-gen=0
-arm() { gen=$((gen + 1)); echo "$gen $1 $2 $3" >"$control"; }
-calm() { gen=$((gen + 1)); echo "$gen none 0 *" >"$control"; }
+arm() { set_rules "$1 $2 $3"; }
 
 bfs_mount -o retries=1,attr_ttl=0,dir_ttl=0,neg_ttl=0 flaky || t_abort "mount through the proxy"
 B=$BFS_B
