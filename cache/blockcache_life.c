@@ -106,14 +106,20 @@ out:
 	free(set.ids);
 }
 
+/* The stats record, when it would say something new (stats.h). */
 static void publish(struct bc_priv *p)
 {
 	struct bfs_blockcache_stats st;
+	struct bfs_stats_state ss;
 
+	/* the ask first: the counters that answer it are taken after it */
+	ss.answered = bfs_stats_asked(p->db);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	st = p->st;
+	ss.pending = p->nbg;
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (memcmp(&st, &p->published, sizeof(st)) == 0)
+	if (p->announced && memcmp(&st, &p->published, sizeof(st)) == 0 &&
+	    memcmp(&ss, &p->published_state, sizeof(ss)) == 0)
 		return;
 	{
 		const struct bfs_stats_counter c[] = {
@@ -134,9 +140,18 @@ static void publish(struct bc_priv *p)
 		};
 
 		if (bfs_stats_publish(p->db, p->bucket, BFS_STATS_LAYER_BLOCKS,
-				      p->started, c, BFS_ARRAY_SIZE(c)) == 0)
+				      p->started, &ss, c,
+				      BFS_ARRAY_SIZE(c)) == 0) {
 			p->published = st;
+			p->published_state = ss;
+			p->announced = true;
+		}
 	}
+}
+
+static void announce(void *arg)
+{
+	publish(arg);
 }
 
 /* About once a second on the index's tick thread. */
@@ -223,6 +238,8 @@ static int bc_start(struct bfs_store *s)
 	}
 	p->started = time(NULL);
 	p->st.limit = p->limit;
+	/* a record from the start, so a reader that asks knows this daemon */
+	bfs_metadb_tick_run(p->db, announce, p);
 	bfs_dbg(BFS_DBG_STORE,
 		"%s: block cache in '%s', %llu-byte blocks, limit %llu bytes",
 		p->bucket, p->blocks_dir, (unsigned long long)p->bs,

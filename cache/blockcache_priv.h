@@ -171,7 +171,10 @@ struct bc_priv {
 	struct touch *touches;
 	size_t ntouches;
 	struct bfs_blockcache_stats st;
+	/* the tick's (under the index's tick lock): what the record says */
 	struct bfs_blockcache_stats published;
+	struct bfs_stats_state published_state;
+	bool announced; /* a record was written */
 	bool housekept;
 };
 

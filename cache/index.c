@@ -628,6 +628,14 @@ struct bfs_metadb *bfs_metadb_open_existing(const char *cache_dir, char *err,
 	return db;
 }
 
+void bfs_metadb_tick_run(struct bfs_metadb *db, void (*fn)(void *arg),
+			 void *arg)
+{
+	BFS_PCHECK(pthread_mutex_lock(&db->tick_lock));
+	fn(arg);
+	BFS_PCHECK(pthread_mutex_unlock(&db->tick_lock));
+}
+
 void bfs_metadb_tick_now(struct bfs_metadb *db)
 {
 	BFS_PCHECK(pthread_mutex_lock(&db->tick_lock));

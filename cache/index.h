@@ -179,6 +179,10 @@ struct bfs_metadb *bfs_metadb_open_existing(const char *cache_dir, char *err,
 
 /* Run every registered tick now, then sync (tests; shutdown). */
 void bfs_metadb_tick_now(struct bfs_metadb *db);
+/* Run fn(arg) now, one at a time with the ticks (a layer's first stats
+ * record, written as it starts). */
+void bfs_metadb_tick_run(struct bfs_metadb *db, void (*fn)(void *arg),
+			 void *arg);
 
 /* Flush committed transactions to disk. @return 0, EIO. */
 int bfs_metadb_sync(struct bfs_metadb *db);

@@ -66,7 +66,10 @@ struct mc_priv {
 	pthread_mutex_t lock;
 	/* protected by lock */
 	struct bfs_metacache_stats st;
+	/* the tick's (under the index's tick lock): what the record says */
 	struct bfs_metacache_stats published;
+	uint64_t answered;
+	bool announced; /* a record was written */
 };
 
 static struct mc_priv *priv_of(const struct bfs_store *s)
@@ -943,19 +946,20 @@ out:
 	free(o.keys);
 }
 
-static void mc_tick(void *arg)
+/* The stats record, when it would say something new (stats.h); the
+ * metadata cache runs nothing in the background: nothing is pending. */
+static void publish(void *arg)
 {
 	struct mc_priv *p = arg;
 	struct bfs_metacache_stats st;
+	/* the ask first: the counters that answer it are taken after it */
+	struct bfs_stats_state ss = {bfs_stats_asked(p->db), 0};
 
-	if (p->ticks++ % SWEEP_TICKS == 0) {
-		sweep(p, BFS_METADB_HEAD, HKEY_LEN, HEAD_KEEP);
-		sweep(p, BFS_METADB_LIST, LKEY_LEN, LIST_KEEP);
-	}
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	st = p->st;
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (memcmp(&st, &p->published, sizeof(st)) == 0)
+	if (p->announced && ss.answered == p->answered &&
+	    memcmp(&st, &p->published, sizeof(st)) == 0)
 		return;
 	{
 		const struct bfs_stats_counter c[] = {
@@ -970,9 +974,24 @@ static void mc_tick(void *arg)
 		};
 
 		if (bfs_stats_publish(p->db, p->bucket, BFS_STATS_LAYER_META,
-				      p->started, c, BFS_ARRAY_SIZE(c)) == 0)
+				      p->started, &ss, c,
+				      BFS_ARRAY_SIZE(c)) == 0) {
 			p->published = st;
+			p->answered = ss.answered;
+			p->announced = true;
+		}
 	}
+}
+
+static void mc_tick(void *arg)
+{
+	struct mc_priv *p = arg;
+
+	if (p->ticks++ % SWEEP_TICKS == 0) {
+		sweep(p, BFS_METADB_HEAD, HKEY_LEN, HEAD_KEEP);
+		sweep(p, BFS_METADB_LIST, LKEY_LEN, LIST_KEEP);
+	}
+	publish(p);
 }
 
 static int mc_start(struct bfs_store *s)
@@ -983,7 +1002,12 @@ static int mc_start(struct bfs_store *s)
 	if (rc != 0)
 		return rc;
 	p->started = time(NULL);
-	return bfs_metadb_attach(p->meta_dir, mc_tick, p, &p->db);
+	rc = bfs_metadb_attach(p->meta_dir, mc_tick, p, &p->db);
+	if (rc != 0)
+		return rc;
+	/* a record from the start, so a reader that asks knows this daemon */
+	bfs_metadb_tick_run(p->db, publish, p);
+	return 0;
 }
 
 static void mc_shutdown(struct bfs_store *s)

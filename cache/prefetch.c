@@ -117,7 +117,10 @@ struct pf_priv {
 	unsigned active;
 	uint64_t inflight;
 	struct bfs_prefetch_stats st;
+	/* the tick's (under the index's tick lock): what the record says */
 	struct bfs_prefetch_stats published;
+	struct bfs_stats_state published_state;
+	bool announced; /* a record was written */
 };
 
 static struct pf_priv *priv_of(const struct bfs_store *s)
@@ -595,15 +598,22 @@ void bfs_prefetch_get_stats(struct bfs_store *s, struct bfs_prefetch_stats *out)
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 }
 
+/* The stats record, when it would say something new (stats.h); on the
+ * tick and once at start. */
 static void pf_tick(void *arg)
 {
 	struct pf_priv *p = arg;
 	struct bfs_prefetch_stats st;
+	struct bfs_stats_state ss;
 
+	/* the ask first: the counters that answer it are taken after it */
+	ss.answered = bfs_stats_asked(p->db);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	st = p->st;
+	ss.pending = p->njobs + p->active;
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (memcmp(&st, &p->published, sizeof(st)) == 0)
+	if (p->announced && memcmp(&st, &p->published, sizeof(st)) == 0 &&
+	    memcmp(&ss, &p->published_state, sizeof(ss)) == 0)
 		return;
 	{
 		const struct bfs_stats_counter c[] = {
@@ -619,9 +629,12 @@ static void pf_tick(void *arg)
 		};
 
 		if (bfs_stats_publish(p->db, p->bucket,
-				      BFS_STATS_LAYER_PREFETCH, p->started, c,
-				      BFS_ARRAY_SIZE(c)) == 0)
+				      BFS_STATS_LAYER_PREFETCH, p->started, &ss,
+				      c, BFS_ARRAY_SIZE(c)) == 0) {
 			p->published = st;
+			p->published_state = ss;
+			p->announced = true;
+		}
 	}
 }
 
@@ -669,6 +682,9 @@ static int pf_start(struct bfs_store *s)
 		rc = bfs_metadb_attach(p->meta_dir, pf_tick, p, &p->db);
 		if (rc != 0)
 			return rc;
+		/* a record from the start, so a reader that asks knows this
+		 * daemon */
+		bfs_metadb_tick_run(p->db, pf_tick, p);
 	}
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	p->threads = bfs_xcalloc(p->nthreads, sizeof(*p->threads));

@@ -13,6 +13,8 @@
 #include "metrics.h"
 
 #define RECORD_MAX 8192
+/* the ask counter's key in the state table */
+#define ASK_KEY "stats-ask"
 
 static bool pid_alive(long pid)
 {
@@ -38,6 +40,7 @@ static size_t make_key(char *key, const char *bucket, const char *layer,
 
 int bfs_stats_publish(struct bfs_metadb *db, const char *bucket,
 		      const char *layer, time_t started,
+		      const struct bfs_stats_state *state,
 		      const struct bfs_stats_counter *c, size_t n)
 {
 	char key[BFS_METADB_KEY_MAX + 1];
@@ -56,9 +59,11 @@ int bfs_stats_publish(struct bfs_metadb *db, const char *bucket,
 		return EINVAL;
 	len = (size_t)snprintf(val, sizeof(val),
 			       "bfs-stats 1\npid %ld\nstarted %lld\n"
-			       "updated %lld\n",
+			       "updated %lld\nanswered %llu\npending %llu\n",
 			       (long)getpid(), (long long)started,
-			       (long long)time(NULL));
+			       (long long)time(NULL),
+			       (unsigned long long)state->answered,
+			       (unsigned long long)state->pending);
 	for (size_t i = 0; i < n && len < sizeof(val); i++)
 		len += (size_t)snprintf(val + len, sizeof(val) - len,
 					"%s %llu\n", c[i].name,
@@ -74,6 +79,61 @@ int bfs_stats_publish(struct bfs_metadb *db, const char *bucket,
 		return rc;
 	}
 	return bfs_metadb_commit(txn);
+}
+
+static int get_ask(struct bfs_metadb_txn *txn, uint64_t *out)
+{
+	void *v;
+	size_t vlen;
+	int rc = bfs_metadb_get(txn, BFS_METADB_STATE, ASK_KEY, strlen(ASK_KEY),
+				&v, &vlen);
+
+	*out = 0;
+	if (rc == ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (vlen == sizeof(*out))
+		memcpy(out, v, sizeof(*out));
+	free(v);
+	return 0;
+}
+
+int bfs_stats_ask(struct bfs_metadb *db, uint64_t *asked)
+{
+	struct bfs_metadb_txn *txn;
+	uint64_t n;
+	int rc;
+
+	rc = bfs_metadb_begin(db, false, &txn);
+	if (rc != 0)
+		return rc;
+	rc = get_ask(txn, &n);
+	n++;
+	if (rc == 0)
+		rc = bfs_metadb_put(txn, BFS_METADB_STATE, ASK_KEY,
+				    strlen(ASK_KEY), &n, sizeof(n));
+	if (rc != 0) {
+		bfs_metadb_abort(txn);
+		return rc;
+	}
+	rc = bfs_metadb_commit(txn);
+	if (rc == 0)
+		*asked = n;
+	return rc;
+}
+
+uint64_t bfs_stats_asked(struct bfs_metadb *db)
+{
+	struct bfs_metadb_txn *txn;
+	uint64_t n = 0;
+
+	if (bfs_metadb_begin(db, true, &txn) != 0)
+		return 0;
+	if (get_ask(txn, &n) != 0)
+		n = 0;
+	bfs_metadb_abort(txn);
+	return n;
 }
 
 /* The pid at the end of a record key, or -1. */
@@ -185,6 +245,10 @@ static int visit(void *arg, const void *key, size_t klen, const void *val,
 			r.started = (time_t)n;
 		else if (strcmp(line, "updated") == 0)
 			r.updated = (time_t)n;
+		else if (strcmp(line, "answered") == 0)
+			r.state.answered = n;
+		else if (strcmp(line, "pending") == 0)
+			r.state.pending = n;
 		else if (strcmp(line, "pid") != 0 &&
 			 strcmp(line, "bfs-stats") != 0) {
 			cs = bfs_xrealloc(cs, (r.n + 1) * sizeof(*cs));

@@ -8,9 +8,16 @@
  *   value text lines "NAME VALUE" after a header ("bfs-stats 1", "pid
  *   N", "started T", "updated T"; T in seconds since the epoch). Text,
  *   so a newer daemon may add counters an older CLI just prints.
- * - A layer publishes from its tick (about once a second, only when a
- *   counter changed) and once more at shutdown; so a reader sees values
- *   at most a couple of seconds old.
+ * - A layer publishes when it starts, from its tick (about once a
+ *   second, only when a counter changed or a reader asked) and once more
+ *   at shutdown; so a reader sees values at most a couple of seconds
+ *   old, and one that asks (bfs_stats_ask) can wait for values taken
+ *   after its ask.
+ * - Beside the counters a record says which ask it answers ("answered
+ *   N": the latest ask read before the counters were taken) and how much
+ *   of the layer's work was still running then ("pending N": blocks
+ *   being fetched in the background, prefetch jobs queued or running).
+ *   The ask is a counter in the index's state table, never reset.
  * - A record of a process that is gone is pruned by the next daemon
  *   that starts on the dir; readers tell live records from dead ones.
  */
@@ -33,6 +40,12 @@ struct bfs_stats_counter {
 	uint64_t value;
 };
 
+/* What a record tells beside its counters (see above). */
+struct bfs_stats_state {
+	uint64_t answered;
+	uint64_t pending;
+};
+
 /*
  * Write (replace) this process's record for (bucket, layer).
  * @param started when the layer started (the header's "started").
@@ -40,7 +53,21 @@ struct bfs_stats_counter {
  */
 int bfs_stats_publish(struct bfs_metadb *db, const char *bucket,
 		      const char *layer, time_t started,
+		      const struct bfs_stats_state *state,
 		      const struct bfs_stats_counter *c, size_t n);
+
+/*
+ * Ask every daemon on the cache dir to publish each record at its next
+ * tick, changed or not.
+ * @param asked receives the number of this ask (records answering it or
+ *        a later one say "answered" >= it).
+ * @return 0, ENOSPC, EIO.
+ */
+int bfs_stats_ask(struct bfs_metadb *db, uint64_t *asked);
+
+/* The latest ask (0: none yet, or the index cannot be read). A layer
+ * reads it before taking its counters. */
+uint64_t bfs_stats_asked(struct bfs_metadb *db);
 
 /* Delete the records of processes that no longer exist. @return 0, EIO. */
 int bfs_stats_prune(struct bfs_metadb *db);
@@ -52,6 +79,7 @@ struct bfs_stats_record {
 	long pid;
 	bool alive; /* the process exists */
 	time_t started, updated;
+	struct bfs_stats_state state;
 	const struct bfs_stats_counter *c;
 	size_t n;
 };

@@ -205,6 +205,13 @@ wait_for()
 	return 1
 }
 
+# now_ms: the wall clock in milliseconds; past_ms MARK MS: MS ms have
+# passed since MARK (a now_ms value). For a TTL that must have run out,
+# counted from after the entries were cached, where polling the effect
+# would disturb what is counted: `wait_for 30 past_ms "$mark" 2000`
+now_ms() { date +%s%3N; }
+past_ms() { [ "$(now_ms)" -ge $(($1 + $2)) ]; }
+
 # bfs_ice_rows_sql DIR: a DuckDB query for the rows of the Iceberg
 # snapshot directory DIR (a table's current/ in a mount) with the deletes
 # applied that each data file's user.iceberg.deletes names, from the
@@ -408,9 +415,19 @@ bfs_cache_stat()
 		awk -v l="$1" -v c="$2" '$2 == l && $3 == c { v = $4 } END { print v + 0 }'
 }
 
+# bfs_cache_settle: waits (`bucketfs cache stats --fresh`, bounded by
+# 60 s) until every daemon running on the cache dir has published
+# counters taken after this call, with no block fetch or prefetch of its
+# still running: bfs_cache_stat then counts all the work done before,
+# and a count that stayed put did not merely lag. A failed wait is a
+# failed case.
 bfs_cache_settle()
 {
-	sleep 2.5
+	"$BFS_BIN" cache stats --fresh --config "$BFS_CONF" "$BFS_BUCKET" \
+		>"$W/.settle" 2>&1 && return 0
+	_t_result 1 "the daemons publish fresh cache counters"
+	t_diag_file "$W/.settle"
+	return 1
 }
 
 # bfs_faultproxy_start NAME BUCKET [PROXY ARGS...]: tests/tools/faultproxy.py
@@ -633,6 +650,8 @@ _t_set_b()
 	fi
 }
 
+_t_try_umount() { fusermount3 -u "$1" 2>"$W/.umount"; }
+
 # bfs_umount [MNT]: unmounts (default $BFS_MNT) and waits for the daemon
 # to exit. Returns non-zero if either went wrong (after printing why).
 # The logs are checked by bfs_log_check and, at the end, t_plan_done.
@@ -640,10 +659,9 @@ bfs_umount()
 {
 	local mnt=${1:-$BFS_MNT} rc=0 i pid log
 	if is_mounted "$mnt"; then
-		fusermount3 -u "$mnt" 2>"$W/.umount" || {
-			sleep 1
-			fusermount3 -u "$mnt" 2>"$W/.umount"
-		} || {
+		# busy a moment longer (a process that just ended): retried
+		# for up to 10 s
+		wait_for 10 _t_try_umount "$mnt" || {
 			t_diag "fusermount3 -u $mnt failed:"
 			t_diag_file "$W/.umount"
 			fusermount3 -u -z "$mnt" 2>/dev/null

@@ -12,8 +12,13 @@
  * "entries", "blocks_on_disk" and "bytes_on_disk" are read from the
  * index itself; every other counter is the sum over the daemons running
  * on the cache dir now ("daemons" says how many), since they started.
+ * --fresh asks the daemons to write their records now (cache/stats.h)
+ * and waits until every live record answers the ask with nothing of its
+ * layer pending: what tests read after the work they count.
  */
 #include "compat.h"
+
+#include <time.h>
 
 #include "cache/blockcache.h"
 #include "cache/index.h"
@@ -21,6 +26,7 @@
 #include "cache/stats.h"
 #include "cli/cli_priv.h"
 #include "conf.h"
+#include "util.h"
 
 static void cache_usage(void)
 {
@@ -39,7 +45,15 @@ struct row {
 struct table {
 	struct row *rows;
 	size_t n;
+	/* --fresh: the ask to answer; what the live records say of it */
+	uint64_t asked;
+	bool unanswered; /* a record answers an earlier ask */
+	bool pending;	 /* a record answers it with work still running */
 };
+
+/* How long --fresh waits for the daemons, and how often it looks. */
+#define FRESH_WAIT_MS 60000
+#define FRESH_POLL_MS 50
 
 static struct row *row_get(struct table *t, const char *bucket,
 			   const char *layer)
@@ -76,6 +90,10 @@ static int add_record(void *arg, const struct bfs_stats_record *rec)
 
 	if (!rec->alive)
 		return 0;
+	if (rec->state.answered < t->asked)
+		t->unanswered = true;
+	else if (rec->state.pending > 0)
+		t->pending = true;
 	r = row_get(t, rec->bucket, rec->layer);
 	r->daemons++;
 	for (size_t i = 0; i < rec->n; i++)
@@ -93,6 +111,43 @@ static void table_free(struct table *t)
 		free(t->rows[i].layer);
 	}
 	free(t->rows);
+	t->rows = NULL;
+	t->n = 0;
+}
+
+/*
+ * The live records of bucket (all when NULL) into t. fresh: ask the
+ * daemons first, and read again until every record answers the ask
+ * with nothing pending (asking again while something is), or
+ * FRESH_WAIT_MS pass (ETIMEDOUT).
+ * @return 0, ETIMEDOUT, EIO, ENOSPC.
+ */
+static int read_records(struct bfs_metadb *db, const char *bucket, bool fresh,
+			struct table *t)
+{
+	struct timespec start, now;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	t->asked = 0;
+	if (fresh && (rc = bfs_stats_ask(db, &t->asked)) != 0)
+		return rc;
+	for (;;) {
+		t->unanswered = t->pending = false;
+		rc = bfs_stats_read(db, bucket, add_record, t);
+		if (rc != 0 || !fresh || (!t->unanswered && !t->pending))
+			return rc;
+		table_free(t);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 +
+			    (now.tv_nsec - start.tv_nsec) / 1000000 >
+		    FRESH_WAIT_MS)
+			return ETIMEDOUT;
+		/* work was still running when they answered: ask again */
+		if (!t->unanswered && (rc = bfs_stats_ask(db, &t->asked)) != 0)
+			return rc;
+		bfs_sleep_seconds(FRESH_POLL_MS / 1000.0);
+	}
 }
 
 static bool listed(char **names, size_t n, const char *name)
@@ -119,7 +174,8 @@ static void print_layer(const char *bucket, const char *layer, struct table *t)
 	}
 }
 
-static int cmd_stats(const struct bfs_config *cfg, const char *bucket)
+static int cmd_stats(const struct bfs_config *cfg, const char *bucket,
+		     bool fresh)
 {
 	const char *dir = cfg->opts.cache_dir;
 	char *meta = bfs_xasprintf("%s/meta", dir);
@@ -141,7 +197,13 @@ static int cmd_stats(const struct bfs_config *cfg, const char *bucket)
 	}
 	if (rc == 0) {
 		db = bfs_metadb_open(meta, err, sizeof(err));
-		rc = db ? bfs_stats_read(db, bucket, add_record, &t) : errno;
+		rc = db ? read_records(db, bucket, fresh, &t) : errno;
+	}
+	if (rc == ETIMEDOUT) {
+		bfs_cli_error("the daemons on '%s' did not answer with fresh "
+			      "counters within %d s",
+			      dir, FRESH_WAIT_MS / 1000);
+		goto out;
 	}
 	if (rc != 0) {
 		bfs_cli_error("cannot read the cache in '%s': %s", dir,
@@ -227,6 +289,7 @@ int bfs_cli_cache(int argc, char **argv)
 	const char *given = NULL, *pos[2] = {NULL, NULL};
 	struct bfs_config cfg = {0};
 	char why[256];
+	bool fresh = false;
 	int npos = 0, rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -238,6 +301,8 @@ int bfs_cli_cache(int argc, char **argv)
 			given = argv[++i];
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
 			given = argv[i] + 9;
+		} else if (strcmp(argv[i], "--fresh") == 0) {
+			fresh = true;
 		} else if (argv[i][0] == '-') {
 			bfs_cli_error("unknown option '%s'", argv[i]);
 			cache_usage();
@@ -255,6 +320,11 @@ int bfs_cli_cache(int argc, char **argv)
 		cache_usage();
 		return 2;
 	}
+	if (fresh && strcmp(pos[0], "stats") != 0) {
+		bfs_cli_error("--fresh is an option of cache stats");
+		cache_usage();
+		return 2;
+	}
 	if (pos[1] && bfs_config_check_name(pos[1], why, sizeof(why)) != 0) {
 		bfs_cli_error("bad bucket name '%s': %s", pos[1], why);
 		return 2;
@@ -262,7 +332,7 @@ int bfs_cli_cache(int argc, char **argv)
 	if (bfs_cli_config_load(given, &cfg) != 0)
 		return 1;
 	if (strcmp(pos[0], "stats") == 0)
-		rc = cmd_stats(&cfg, pos[1]);
+		rc = cmd_stats(&cfg, pos[1], fresh);
 	else
 		rc = cmd_clear(&cfg, pos[1]);
 	bfs_config_release(&cfg);

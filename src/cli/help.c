@@ -128,9 +128,21 @@ static const struct opt_doc catalog_opts[] = {
 
 static const char *const key_syn[] = {"key rotate", NULL};
 static const char *const cache_syn[] = {
-	"cache stats [BUCKET]",
+	"cache stats [--fresh] [BUCKET]",
 	"cache clear [BUCKET]",
 	NULL,
+};
+static const struct opt_doc cache_opts[] = {
+	{"--config FILE", "configuration file; default $BUCKETFS_CONFIG, "
+			  "else /etc/bucketfs/bucketfs.conf (root) or "
+			  "~/.config/bucketfs/bucketfs.conf"},
+	{"--fresh", "ask the running daemons for their counters and wait (up "
+		    "to 60 s) until each has written them, taken after the "
+		    "ask, with no block fetch or prefetch of theirs still "
+		    "running; otherwise the counters are at most a couple of "
+		    "seconds old"},
+	{"--help, -h", "this help"},
+	{NULL, NULL},
 };
 static const char *const recover_syn[] = {
 	"recover list",
@@ -184,7 +196,7 @@ static const struct cmd_doc cmds[] = {
 	{"cache", cache_syn,
 	 "What the metadata and block caches hold and what the running "
 	 "daemons report about them; clear empties them.",
-	 config_opt},
+	 cache_opts},
 	{"recover", recover_syn,
 	 "Writes a daemon could not upload before it stopped are kept in "
 	 "<cache_dir>/lost+found, never uploaded blindly. list shows them "
