@@ -184,17 +184,41 @@ t_is "those are stored encrypted too" \
 	"$(conf_get "$CONF" "bucket fromenv" secret_access_key | cut -c1-7)" \
 	"enc:v1:"
 t_fails "still no plaintext secret in the config dir" has_secret "$W/conf"
-# the prompt, on a terminal (script(1) makes one); typed after it appears
+# the prompt, on a terminal (a pty made by python3): each key typed once
+# its prompt has appeared (waited for, bounded), then `stty -a` on the
+# same terminal; the keys reach python in its environment, never argv
 connect_prompt()
 {
-	(
-		sleep 1
-		printf '%s\n' "$STORE_ACCESS"
-		sleep 0.5
-		printf '%s\n' "$STORE_SECRET"
-	) | script -q -c "'$BFS_BIN' bucket connect prompted --config '$CONF' \
-		--provider custom --endpoint '$STORE_URL' --bucket '$BKT' \
-		--prefix prompted/; stty -a" /dev/null
+	T_ID=$STORE_ACCESS T_SK=$STORE_SECRET python3 - "'$BFS_BIN' bucket \
+		connect prompted --config '$CONF' --provider custom \
+		--endpoint '$STORE_URL' --bucket '$BKT' --prefix prompted/; \
+		stty -a" <<'PY'
+import os, pty, select, sys, time
+keys = [(b"Access key id: ", os.environ.pop("T_ID")),
+        (b"(not echoed): ", os.environ.pop("T_SK"))]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("sh", ["sh", "-c", sys.argv[1]])
+out = b""
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    if keys and keys[0][0] in out:
+        os.write(fd, keys.pop(0)[1].encode() + b"\n")
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    try:
+        data = os.read(fd, 4096)
+    except OSError:  # EIO: the other side is closed
+        break
+    if not data:
+        break
+    out += data
+else:
+    os.kill(pid, 9)  # not done within the bound
+sys.stdout.buffer.write(out)
+st = os.waitpid(pid, 0)[1]
+sys.exit(os.waitstatus_to_exitcode(st) if not keys else 1)
+PY
 }
 t_out "connect asks for the keys on a terminal" "saved bucket 'prompted'" \
 	connect_prompt

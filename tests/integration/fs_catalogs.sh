@@ -147,7 +147,19 @@ for t in lineitem_iceberg iceberg_v2_partitioned_position_deletes legacy_v1; do
 	chmod -R u+w "$W/rw_$t"
 	cp -r "$W/rw_$t" "$B/wh/ns/"
 done
-sleep 1.2 # dir_ttl: the catalog looks for new tables
+# tables_listed NAME...: the catalog lists these tables (it looks for
+# new ones once its dir_ttl has passed; waited for with a bound of 30
+# TTLs)
+tables_listed()
+{
+	local t
+	ls "$C" >"$W/tables" || return 1
+	for t in "$@"; do
+		grep -qx "$t" "$W/tables" || return 1
+	done
+}
+t_ok "the catalog finds the new tables" \
+	wait_for 30 tables_listed rw_lineitem_iceberg rw_iceberg_v2_partitioned_position_deletes rw_legacy_v1
 t_ok "rewritten metadata claims s3://some-bucket" \
 	grep -q 's3://some-bucket/warehouse/legacy_v1' "$B/wh/ns/rw_legacy_v1/metadata/v2.metadata.json"
 for t in lineitem_iceberg iceberg_v2_partitioned_position_deletes legacy_v1; do
@@ -172,7 +184,8 @@ cp -r "$FIX/lineitem_iceberg" "$B/wh/ns/no_manifest"
 rm "$B/wh/ns/no_manifest/metadata/179b4fb1-0366-4f7d-ad35-99ee8da0abf5-m0.avro"
 cp -r "$FIX/lineitem_iceberg" "$B/wh/ns/not_avro"
 echo "garbage" >"$B/wh/ns/not_avro/metadata/179b4fb1-0366-4f7d-ad35-99ee8da0abf5-m0.avro"
-sleep 1.2 # dir_ttl: the catalog looks for new tables
+t_ok "the catalog finds the corrupt tables" \
+	wait_for 30 tables_listed trunc_json no_manifest not_avro
 for t in trunc_json no_manifest not_avro; do
 	t_ok "$t: the table directory still lists" ls "$C/$t"
 	t_fails_with "$t: current/ is EIO" "Input/output error" ls "$C/$t/current"
@@ -194,15 +207,16 @@ t_is "the rest of the catalog keeps working" \
 cp -r "$FIX/lineitem_iceberg" "$B/wh/ns/moving"
 echo 1 >"$B/wh/ns/moving/metadata/version-hint.text"
 rm "$B/wh/ns/moving/metadata/v2.metadata.json"
-sleep 1.2
+# current_has NAME: current/ of the moving table lists a file NAME*
+current_has() { ls "$C/moving/current" 2>/dev/null | grep -q "^$1"; }
 t_ok "before the commit: the old snapshot's file" \
-	sh -c "ls '$C/moving/current' | grep -q 00000-1-66fee7c2"
+	wait_for 30 current_has 00000-1-66fee7c2
 exec 9<"$C/moving/current/00000-1-66fee7c2-c97c-4af9-963d-930afd99ace4-00001.parquet"
 cp "$FIX/lineitem_iceberg/metadata/v2.metadata.json" "$B/wh/ns/moving/metadata/"
 echo 2 >"$B/wh/ns/moving/metadata/version-hint.text"
-sleep 1.2
 t_ok "after the commit and the TTL: the new snapshot's file" \
-	sh -c "ls '$C/moving/current' | grep -q 00000-5-dad9988f"
+	wait_for 30 current_has 00000-5-dad9988f
+t_ok "... and no longer the old one" sh -c "! ls '$C/moving/current' | grep -q 00000-1-66fee7c2"
 t_is "a file opened before the commit still reads" \
 	"$(head -c 4 <&9)" PAR1
 exec 9<&-

@@ -39,7 +39,15 @@ touch -m -d "2019-01-02 03:04:05 UTC" "$S3FS_MNT/s.txt"
 ln -s s.txt "$S3FS_MNT/s.link"
 setfattr -n user.origin -v s3fs "$S3FS_MNT/s.txt"
 mkdir "$S3FS_MNT/sdir"
-sleep 1.2 # bucketfs's attr_ttl
+# s3fs's calls are done (each wrote the object); wait until bucketfs
+# shows the last of them, past anything it cached (attr_ttl), bounded
+s3fs_seen()
+{
+	[ "$(stat -c '%a %u %g' "$B/s.txt")" = "604 4321 8765" ] &&
+		[ -L "$B/s.link" ] && [ -d "$B/sdir" ] &&
+		[ "$(getfattr --absolute-names --only-values -n user.origin "$B/s.txt")" = s3fs ]
+}
+wait_for 30 s3fs_seen || t_diag "bucketfs did not show all of s3fs's changes within 30 s"
 t_is "bucketfs reads s3fs's content" "$(cat "$B/s.txt" 2>&1)" "from s3fs"
 # (s3fs 1.90 itself keeps the time of its own last change rather than
 # the one touch -d set: compare with what s3fs reports)

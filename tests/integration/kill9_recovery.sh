@@ -15,7 +15,16 @@ import os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
 os.write(fd, b"unsaved new version\n")
 os.kill(int(sys.argv[2]), 9)
-time.sleep(0.3)
+# close once the daemon is dead (gone, or a zombie of the test's shell)
+end = time.monotonic() + 30
+while time.monotonic() < end:
+    try:
+        with open("/proc/%s/stat" % sys.argv[2]) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+    except OSError:
+        break
+    time.sleep(0.02)
 try:
     os.close(fd)
     print("close: ok")
@@ -44,12 +53,23 @@ t_ok "unmount" bfs_umount
 # next start
 bfs_mount -o multipart_threshold=5M,part_size=5M || t_abort "mount"
 pid=$BFS_PID
-python3 - "$BFS_B/big" "$pid" >"$W/crash2.out" 2>&1 <<'PY'
+python3 - "$BFS_B/big" "$pid" "$W/cache/staging/$pid" "$W/builtin/.bucketfs/uploads" \
+	>"$W/crash2.out" 2>&1 <<'PY'
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
 for _ in range(12):
     os.write(fd, os.urandom(1 << 20))
-time.sleep(0.5)
+# kill once the streamed upload is open: its note in the staging dir and
+# the upload in the store (bounded)
+def started():
+    try:
+        return any(n.endswith(".mpu") for n in os.listdir(sys.argv[3])) \
+            and len(os.listdir(sys.argv[4])) > 0
+    except OSError:
+        return False
+end = time.monotonic() + 30
+while not started() and time.monotonic() < end:
+    time.sleep(0.05)
 os.kill(int(sys.argv[2]), 9)
 PY
 fusermount3 -u -z "$BFS_MNT" 2>/dev/null

@@ -54,7 +54,10 @@ try:
 except OSError as e:
     print("close:", e.strerror)
 PY
-sleep 1 # the release that follows close retries the upload: let it fail too
+# the release that follows close retries the upload: let it fail too
+# (it ends by keeping the data, and says so) before the faults stop
+kept() { grep -q "unsaved data kept" "$BFS_LOG"; }
+t_ok "the release's upload fails too and the data is kept" wait_for 60 kept
 calm
 t_ok "a failed upload at close is an error, not silence" \
 	grep -q "close: Input/output error" "$W/close.out"
