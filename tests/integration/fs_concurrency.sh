@@ -30,8 +30,9 @@ t_ok "the second file is intact" cmp "$L/w2" "$B/w2"
 # a reader during a write: the writer holds the file open and writes
 # 1 MiB at a time; every read meanwhile must see a prefix of the final
 # content (what a local disk gives), and the final read all of it. Half
-# way the writer waits (bounded) until three reads are done, so that
-# reads during the write are certain, not a matter of timing.
+# way the writer waits (bounded) until three reads have seen part of the
+# file, so that reads during the write are certain, not a matter of
+# timing.
 rand_file "$L/slow" 16
 rm -f "$W/reads-done"
 (
@@ -50,6 +51,7 @@ writer=$!
 wait_for 50 test -e "$B/slow"
 reads=0
 bad=0
+partial=0
 while kill -0 "$writer" 2>/dev/null; do
 	reads=$((reads + 1))
 	if cat "$B/slow" >"$L/read" 2>"$W/read.err"; then
@@ -58,6 +60,8 @@ while kill -0 "$writer" 2>/dev/null; do
 			bad=$((bad + 1))
 			cp "$L/read" "$W/bad-read.$reads"
 		fi
+		[ "$n" -gt 0 ] && [ "$n" -lt $((16 * 1048576)) ] &&
+			partial=$((partial + 1))
 	else
 		# a read may not fail while the file exists
 		bad=$((bad + 1))
@@ -65,11 +69,14 @@ while kill -0 "$writer" 2>/dev/null; do
 	fi
 	# also a reader of another, finished file during the write
 	cmp -s "$L/w1" "$B/w1" || bad=$((bad + 1))
-	[ "$reads" -ge 3 ] && touch "$W/reads-done"
+	[ "$partial" -ge 3 ] && touch "$W/reads-done"
 done
 wait "$writer"
 t_is "the slow writer succeeds" "$?" 0
 t_ok "reads happened during the write ($reads)" test "$reads" -ge 3
+# the writer waited half way, with 8 MiB written, until three reads
+# saw part of the file (neither nothing nor all of it)
+t_ok "... and saw the part written so far ($partial of them)" test "$partial" -ge 3
 t_is "$reads reads during the write saw only prefixes of it" "$bad" 0
 t_ok "after the write the file is complete" cmp "$L/slow" "$B/slow"
 

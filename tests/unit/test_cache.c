@@ -218,6 +218,32 @@ static uint64_t offset_clock(void)
 	       clock_offset_ns;
 }
 
+/*
+ * Wait (bounded: 10 s) until the coarse clock, the one the kernel stamps
+ * files with, is past the time now: every file written before the call
+ * then has a stamp in the past.
+ */
+static void wait_coarse_past_now(void)
+{
+	struct timespec now, c;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (int i = 0; i < 10000; i++) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &c);
+		if (c.tv_sec > now.tv_sec ||
+		    (c.tv_sec == now.tv_sec && c.tv_nsec > now.tv_nsec))
+			return;
+		usleep(1000);
+	}
+}
+
+/* Wait (bounded: 10 s) until time(NULL) is at least t. */
+static void wait_seconds_until(time_t t)
+{
+	for (int i = 0; i < 1000 && time(NULL) < t; i++)
+		usleep(10000);
+}
+
 /* Move the metadata cache's clock past a TTL of 30 s. */
 static void past_ttl(void)
 {
@@ -677,7 +703,7 @@ static void test_verified(struct bfs_store *mem)
 		return;
 	}
 	read_eq(bc, "verified/a", etag, 0, len, data, len);
-	usleep(30000); /* past the clock tick the files were stamped in */
+	wait_coarse_past_now(); /* past the tick the files were stamped in */
 	g0 = gets_of(cnt);
 	/* alternate blocks so that each read misses the one hot block:
 	 * the first read of each verifies it, the others read a range */
@@ -1236,9 +1262,9 @@ static void test_own_put(struct stack *st, struct bfs_store *mem)
 		       st->cnt->heads == h0,
 	       "metacache: a listing recalls the metadata we put, no HEAD");
 	/* another client writes the same bytes with other metadata, two
-	 * seconds after our put's answer */
-	sleep(2);
-	usleep(100000);
+	 * seconds after our put's answer (by the store's clock, which
+	 * stamps Last-Modified in seconds) */
+	wait_seconds_until(answered + 2);
 	bfs_meta_set(&m, "mode", "33261");
 	req.answered = NULL;
 	rc = mem->put(mem, &req, NULL);
