@@ -15,15 +15,19 @@ import os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
 os.write(fd, b"unsaved new version\n")
 os.kill(int(sys.argv[2]), 9)
-# close once the daemon is dead (gone, or a zombie of the test's shell)
-end = time.monotonic() + 30
-while time.monotonic() < end:
+# close once the daemon is dead: gone, or a zombie of the test's shell
+# whose threads have all exited (the last one closes /dev/fuse, which
+# ends the connection; the first to exit makes the leader a zombie)
+def dead(pid):
     try:
-        with open("/proc/%s/stat" % sys.argv[2]) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                break
+        with open("/proc/%s/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        tasks = os.listdir("/proc/%s/task" % pid)
     except OSError:
-        break
+        return True
+    return state == "Z" and tasks == [pid]
+end = time.monotonic() + 30
+while not dead(sys.argv[2]) and time.monotonic() < end:
     time.sleep(0.02)
 try:
     os.close(fd)
