@@ -46,10 +46,10 @@ seed()
 	done
 }
 t_ok "another client writes $N objects with mode 0600 in their metadata" seed
-# let the objects' Last-Modified second end before the first HEAD
-seeded=$(date +%s)
-next_second() { [ "$(date +%s)" -gt "$seeded" ]; }
-wait_for 10 next_second
+# let the objects' Last-Modified second end before the first HEAD: a
+# HEAD answered within that second cannot vouch for later listings
+after_second() { [ "$(date +%s)" -gt "$1" ]; }
+wait_for 10 after_second "$(date +%s)"
 
 bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount with metadata=objects"
 t_is "ls -l shows the metadata's mode" "$(modes)" "$N -rw------- "
@@ -81,6 +81,7 @@ replace()
 		--metadata mode=33188 >/dev/null
 }
 t_ok "another client replaces one object's metadata (mode 0644)" replace
+wait_for 10 after_second "$(date +%s)"
 # ls -l until the change shows (after the listing's TTL), bounded by 30
 # TTLs: a listing of cached versions sends no HEAD, so polling adds none
 new_mode() { [ "$(modes)" = "1 -rw-r--r-- $((N - 1)) -rw------- " ]; }
