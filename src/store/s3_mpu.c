@@ -144,6 +144,29 @@ static bool multipart_etag(const struct bfs_part *parts, size_t n, char *out)
 	return ok;
 }
 
+/*
+ * Run op on the upload upload_id of its key: its query is
+ * [name=value&]uploadId=ID, its answer only a status.
+ * @return the request's errno.
+ */
+static int run_on_upload(struct s3_priv *p, struct s3_op *op, const char *name,
+			 const char *value, const char *upload_id)
+{
+	struct bfs_http_resp resp = {0};
+	char *q = NULL;
+	int rc;
+
+	if (name)
+		qadd(&q, name, value);
+	qadd(&q, "uploadId", upload_id);
+	op->query = q;
+	rc = s3_run(p, op, &resp);
+	free(q);
+	op_release(op);
+	bfs_http_resp_release(&resp);
+	return rc;
+}
+
 /* Whether an upload still exists (ListParts). @return 0, ENOENT, errno. */
 static int upload_exists(struct s3_priv *p, const char *key,
 			 const char *upload_id)
@@ -152,18 +175,8 @@ static int upload_exists(struct s3_priv *p, const char *key,
 			   .method = "GET",
 			   .key = key,
 			   .quiet_err = ENOENT};
-	struct bfs_http_resp resp = {0};
-	char *q = NULL;
-	int rc;
 
-	qadd(&q, "max-parts", "1");
-	qadd(&q, "uploadId", upload_id);
-	op.query = q;
-	rc = s3_run(p, &op, &resp);
-	free(q);
-	op_release(&op);
-	bfs_http_resp_release(&resp);
-	return rc;
+	return run_on_upload(p, &op, "max-parts", "1", upload_id);
 }
 
 int mpu_complete_op(struct s3_priv *p, const char *key, const char *upload_id,
@@ -274,13 +287,10 @@ int s3_mpu_complete(struct bfs_store *s, const struct bfs_put_req *req,
 	 * go along, so servers that honour them close the race.
 	 */
 	if (if_match || req->if_none_match) {
-		rc = current_etag(p, req->key, cur);
-		if (rc != 0 && rc != ENOENT)
+		rc = check_cond_first(p, req->key, if_match,
+				      req->if_none_match);
+		if (rc != 0)
 			return rc;
-		if (req->if_none_match && rc == 0)
-			return EEXIST;
-		if (if_match && (rc == ENOENT || strcmp(cur, if_match) != 0))
-			return ESTALE;
 	}
 	if (if_match && atomic_load(&p->if_match_broken))
 		if_match = NULL;
@@ -306,8 +316,6 @@ int s3_mpu_abort(struct bfs_store *s, const char *key, const char *upload_id)
 	struct s3_priv *p = s->priv;
 	struct s3_op op = {
 		.opname = "MPU-ABORT", .method = "DELETE", .key = key};
-	struct bfs_http_resp resp = {0};
-	char *q = NULL;
 	int rc;
 
 	rc = check_key(key);
@@ -315,11 +323,5 @@ int s3_mpu_abort(struct bfs_store *s, const char *key, const char *upload_id)
 		return rc;
 	if (!upload_id)
 		return EINVAL;
-	qadd(&q, "uploadId", upload_id);
-	op.query = q;
-	rc = s3_run(p, &op, &resp);
-	free(q);
-	op_release(&op);
-	bfs_http_resp_release(&resp);
-	return rc;
+	return run_on_upload(p, &op, NULL, NULL, upload_id);
 }

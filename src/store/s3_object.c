@@ -221,6 +221,37 @@ int current_etag(struct s3_priv *p, const char *key, char *etag)
 	return rc;
 }
 
+int check_cond_first(struct s3_priv *p, const char *key, const char *if_match,
+		     bool if_none_match)
+{
+	char cur[BFS_ETAG_MAX];
+	int rc = current_etag(p, key, cur);
+
+	if (rc != 0 && rc != ENOENT)
+		return rc;
+	if (if_none_match && rc == 0)
+		return EEXIST;
+	if (if_match && (rc == ENOENT || strcmp(cur, if_match) != 0))
+		return ESTALE;
+	return 0;
+}
+
+/*
+ * The end of a put that succeeded (rc 0) or not: the ETag asked for when
+ * the answer had none (RGW), the caller's MD5 checked, etag_out set.
+ */
+static int put_done(struct s3_priv *p, const struct bfs_put_req *req,
+		    const struct digests *d, int rc, char *etag, char *etag_out)
+{
+	if (rc == 0 && !etag[0])
+		rc = current_etag(p, req->key, etag);
+	if (rc == 0)
+		check_given_md5(p, req, d, etag);
+	if (rc == 0 && etag_out)
+		memcpy(etag_out, etag, BFS_ETAG_MAX);
+	return rc;
+}
+
 static int put_once(struct s3_priv *p, const struct bfs_put_req *req,
 		    const struct digests *d, bool send_if_match, char *etag)
 {
@@ -328,32 +359,20 @@ int s3_put(struct bfs_store *s, const struct bfs_put_req *req, char *etag_out)
 	}
 	if ((req->if_match || req->if_none_match) && cond_put_ignored(s)) {
 		/* emulated: check, then write (a small race, documented) */
-		rc = current_etag(p, req->key, cur);
-		if (rc == 0 && req->if_none_match)
-			return EEXIST;
-		if (req->if_match &&
-		    (rc == ENOENT || (rc == 0 && strcmp(cur, req->if_match))))
-			return ESTALE;
-		if (rc && rc != ENOENT)
-			return rc;
 		struct bfs_put_req plain = *req;
 
+		rc = check_cond_first(p, req->key, req->if_match,
+				      req->if_none_match);
+		if (rc)
+			return rc;
 		plain.if_match = NULL;
 		plain.if_none_match = false;
 		rc = put_once(p, &plain, &d, false, etag);
-		if (rc == 0 && !etag[0])
-			rc = current_etag(p, req->key, etag);
-		if (rc == 0)
-			check_given_md5(p, req, &d, etag);
-		if (rc == 0 && etag_out)
-			memcpy(etag_out, etag, BFS_ETAG_MAX);
-		return rc;
+		return put_done(p, req, &d, rc, etag, etag_out);
 	}
 	if (req->if_match && atomic_load(&p->if_match_broken)) {
 		/* emulated: check, then write (a small race, documented) */
-		rc = current_etag(p, req->key, cur);
-		if (rc == ENOENT || (rc == 0 && strcmp(cur, req->if_match)))
-			return ESTALE;
+		rc = check_cond_first(p, req->key, req->if_match, false);
 		if (rc)
 			return rc;
 		send_if_match = false;
@@ -382,13 +401,7 @@ int s3_put(struct bfs_store *s, const struct bfs_put_req *req, char *etag_out)
 			rc = put_once(p, req, &d, false, etag);
 		}
 	}
-	if (rc == 0 && !etag[0])
-		rc = current_etag(p, req->key, etag);
-	if (rc == 0)
-		check_given_md5(p, req, &d, etag);
-	if (rc == 0 && etag_out)
-		memcpy(etag_out, etag, BFS_ETAG_MAX);
-	return rc;
+	return put_done(p, req, &d, rc, etag, etag_out);
 }
 
 /* ---- delete ---- */

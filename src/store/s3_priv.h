@@ -182,6 +182,14 @@ int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
 void cond_headers(struct s3_op *op, const char *if_match, bool if_none_match);
 int current_etag(struct s3_priv *p, const char *key, char *etag);
+/*
+ * A write's conditions checked before it is sent, for servers that
+ * ignore them (one HEAD): 0 when they hold, EEXIST (if_none_match and the
+ * key exists), ESTALE (if_match and another ETag, or no object), or the
+ * HEAD's errno.
+ */
+int check_cond_first(struct s3_priv *p, const char *key, const char *if_match,
+		     bool if_none_match);
 int s3_put(struct bfs_store *s, const struct bfs_put_req *req, char *etag_out);
 int s3_del(struct bfs_store *s, const char *key);
 
