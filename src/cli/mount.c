@@ -29,6 +29,7 @@
 #include "fs/fs.h"
 #include "fs/recovery.h"
 #include "store/creds_chain.h"
+#include "store/upload.h"
 #include "secret.h"
 #include "log.h"
 #include "metrics.h"
@@ -576,6 +577,8 @@ out:
 	stop_t[1] = since(&stop_t0);
 	bfs_config_watch_stop(watch);
 	bfs_fs_destroy(fs);
+	/* every upload has ended: the part threads go before the stores */
+	bfs_upload_pool_stop();
 	bfs_lake_destroy(lake);
 	stop_t[2] = since(&stop_t0);
 	if (stop_t0.tv_sec)

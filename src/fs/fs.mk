@@ -28,11 +28,7 @@ src_fs_libbfs_fs_a_SOURCES = \
 	src/fs/s3fs_meta.c \
 	src/fs/staging.c \
 	src/fs/staging.h \
-	src/fs/stream.c \
-	src/fs/stream.h \
 	src/fs/symlink.c \
 	src/fs/times.c \
 	src/fs/times.h \
-	src/fs/upload.c \
-	src/fs/upload.h \
 	src/fs/xattr.c

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "fs/fs_priv.h"
-#include "fs/stream.h"
-#include "fs/upload.h"
+#include "fs/mime.h"
 #include "log.h"
 #include "metrics.h"
+#include "store/upload.h"
 
 int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 {
@@ -38,14 +38,31 @@ int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 	return rc;
 }
 
+/* The mount's upload settings, for the upload module. */
+static void upload_conf(const struct bfs_fs *fs, struct bfs_upload_conf *out)
+{
+	out->threshold = fs->opts->multipart_threshold;
+	out->part_size = fs->opts->part_size;
+	out->parallel = fs->opts->upload_parallel;
+}
+
+/* The put of the staged file fd as key (no size, metadata, conditions). */
+static void upload_req(const char *key, int fd, struct bfs_put_req *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->key = key;
+	out->content_type = bfs_mime_type(key);
+	out->fd = fd;
+}
+
 int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 {
 	struct bfs_staged *st = in->staged;
 	struct bfs_store *s = in->node.store;
 	struct bfs_meta_list meta = {0};
 	char etag[BFS_ETAG_MAX] = "", base[BFS_ETAG_MAX];
-	const char *if_match;
-	bool if_none_match, streamed = false;
+	struct bfs_upload_conf uc;
+	struct bfs_put_req req;
 	uint64_t gen, size;
 	char *key;
 	int rc;
@@ -59,28 +76,15 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	bfs_metrics_fs_add(BFS_MFS_UPLOADS_IN_FLIGHT, 1);
 	key = bfs_xstrdup(in->node.key);
 	snprintf(base, sizeof(base), "%s", st->base_etag);
-	if_match = st->unconditional ? NULL : base;
-	if_none_match = !st->unconditional && base[0] == '\0';
-	/* in is busy: st and its stream are ours while the lock is off */
+	upload_req(key, st->fd, &req);
+	req.size = size;
+	req.meta = &meta;
+	req.if_match = st->unconditional ? NULL : base;
+	req.if_none_match = !st->unconditional && base[0] == '\0';
+	upload_conf(fs, &uc);
+	/* in is busy: st and its feed are ours while the lock is off */
 	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
-	rc = 0;
-	if (st->stream) {
-		struct bfs_put_req req;
-
-		bfs_upload_req(s, key, st->fd, size, &meta, if_match,
-			       if_none_match, &req);
-		rc = bfs_stream_finish(&st->stream, &req, size, etag,
-				       &streamed);
-	}
-	if (!streamed) {
-		unsigned char md5[16], sha256[32];
-		bool hashed = bfs_seqhash_finish(&st->hash, size, md5, sha256);
-
-		rc = bfs_upload_file(s, fs->opts, key, st->fd, size, &meta,
-				     if_match, if_none_match,
-				     hashed ? md5 : NULL,
-				     hashed ? sha256 : NULL, etag);
-	}
+	rc = bfs_upload_file(s, &uc, &req, &st->feed, etag);
 	bfs_metrics_fs_add(BFS_MFS_UPLOADS_IN_FLIGHT, -1);
 	bfs_metrics_fs_add(
 		rc == 0 ? BFS_MFS_UPLOADS_OK : BFS_MFS_UPLOADS_FAILED, 1);
@@ -926,6 +930,8 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		rc = EFBIG;
 	} else {
 		struct bfs_staged *st = in->staged;
+		struct bfs_upload_conf uc;
+		struct bfs_put_req put;
 		uint64_t sz;
 		char *key;
 
@@ -935,19 +941,18 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		} else {
 			sz = bfs_staged_size(st);
 			bfs_staged_wrote(st);
-			bfs_seqhash_wrote(&st->hash, st->fd, (uint64_t)off,
-					  (uint64_t)n, sz,
-					  fs->opts->multipart_threshold);
 			in->mtime_set = false; /* written now */
 			if (fuse_req_ctx(req)->uid != 0)
 				bfs_fs_kill_priv_locked(fs, in);
 			/* a full part pipe waits for the network: not
 			 * under the lock (in is busy, st stays ours) */
 			key = bfs_xstrdup(in->node.key);
+			upload_req(key, st->fd, &put);
+			upload_conf(fs, &uc);
 			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
-			bfs_stream_wrote(&st->stream, in->node.store, fs->opts,
-					 key, st->fd, (uint64_t)off,
-					 (uint64_t)n, sz, st->mpu_path);
+			bfs_upload_feed_wrote(&st->feed, in->node.store, &uc,
+					      &put, st->fd, (uint64_t)off,
+					      (uint64_t)n, sz, st->mpu_path);
 			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 			free(key);
 		}

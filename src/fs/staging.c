@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "fs/staging.h"
-#include "fs/stream.h"
 #include "log.h"
 #include "metrics.h"
+#include "store/upload.h"
 #include "util.h"
 
 #define FILL_CHUNK (8u << 20)
@@ -184,8 +184,7 @@ static void mark_dirty(struct bfs_staged *st)
 
 void bfs_staged_touch(struct bfs_staged *st)
 {
-	bfs_stream_break(st->stream);
-	bfs_seqhash_break(&st->hash);
+	bfs_upload_feed_break(st->feed);
 	bfs_staged_wrote(st);
 }
 
@@ -203,8 +202,7 @@ void bfs_staged_free(struct bfs_staged *st, bool discard)
 		return;
 	bfs_metrics_fs_add(BFS_MFS_STAGED_FILES, -1);
 	bfs_metrics_fs_add(BFS_MFS_STAGED_BYTES, -(int64_t)st->counted);
-	bfs_stream_abort(&st->stream);
-	bfs_seqhash_break(&st->hash);
+	bfs_upload_feed_abort(&st->feed);
 	if (st->fd >= 0)
 		close(st->fd);
 	if (discard) {

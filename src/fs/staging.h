@@ -20,7 +20,7 @@
 
 #include "store/store.h"
 
-struct bfs_stream;
+struct bfs_upload_feed;
 
 struct bfs_staged {
 	int fd;
@@ -33,8 +33,9 @@ struct bfs_staged {
 	 * the object did not exist: the condition of the next upload */
 	char base_etag[BFS_ETAG_MAX];
 	bool unconditional; /* replaces an unreadable object: no condition */
-	struct bfs_stream *stream; /* multipart fed while writing, or NULL */
-	struct bfs_seqhash *hash;  /* digests fed while writing, or NULL */
+	/* what the upload module learned from the writes (a stream, the
+	 * digests), or NULL */
+	struct bfs_upload_feed *feed;
 	struct timespec mtime;
 	/* what the sidecar says before its clean line: "store\nkey" */
 	char *sidecar;

@@ -45,4 +45,12 @@ src_store_libbfs_store_a_SOURCES = \
 	src/store/store.c \
 	src/store/store.h \
 	src/store/trace.c \
-	src/store/trace.h
+	src/store/trace.h \
+	src/store/upload.h \
+	src/store/upload_file.c \
+	src/store/upload_hash.c \
+	src/store/upload_parts.c \
+	src/store/upload_pool.c \
+	src/store/upload_priv.h \
+	src/store/upload_size.c \
+	src/store/upload_stream.c

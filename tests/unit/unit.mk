@@ -24,6 +24,7 @@ check_PROGRAMS += \
 	tests/unit/test_store_local \
 	tests/unit/test_store_mem \
 	tests/unit/test_store_stack \
+	tests/unit/test_upload \
 	tests/unit/test_util
 
 # the store conformance battery every driver runs, and the scripted S3
