@@ -280,26 +280,6 @@ int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
 	return rc;
 }
 
-static int read_all(int fd, void *buf, size_t len, off_t off, size_t *got)
-{
-	char *p = buf;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, p + done, len - done, off + (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*got = done;
-	return 0;
-}
-
 static int64_t ts_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
@@ -328,8 +308,8 @@ int bfs_blockfile_open(const char *path, const struct bfs_blockfile_id *id,
 	bf->size = (uint64_t)st.st_size;
 	bf->mtime_ns = ts_ns(&st.st_mtim);
 	bf->ctime_ns = ts_ns(&st.st_ctim);
-	rc = read_all(bf->fd, h, BFS_MIN(sizeof(h), (size_t)st.st_size), 0,
-		      &got);
+	rc = bfs_pread_full(bf->fd, h, BFS_MIN(sizeof(h), (size_t)st.st_size),
+			    0, &got);
 	if (rc != 0)
 		goto out;
 	rc = bfs_blockfile_parse_header(h, got, &hdr, why, whylen);
@@ -373,7 +353,8 @@ int bfs_blockfile_pread(const struct bfs_blockfile *bf, void *buf, size_t len,
 
 	if (off > bf->len || len > bf->len - off)
 		return EINVAL;
-	rc = read_all(bf->fd, buf, len, (off_t)(bf->hdr_size + off), &got);
+	rc = bfs_pread_full(bf->fd, buf, len, (off_t)(bf->hdr_size + off),
+			    &got);
 	if (rc != 0)
 		return rc;
 	if (got != len) {

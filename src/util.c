@@ -106,6 +106,25 @@ int bfs_read_full(int fd, void *buf, size_t cap, size_t *got)
 	return 0;
 }
 
+int bfs_pread_full(int fd, void *buf, size_t cap, off_t off, size_t *got)
+{
+	char *p = buf;
+
+	*got = 0;
+	while (*got < cap) {
+		ssize_t n = pread(fd, p + *got, cap - *got, off + (off_t)*got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
 int bfs_read_max(int fd, size_t max, char **out, size_t *len)
 {
 	/* one byte past max tells a larger file from one of max bytes */

@@ -42,6 +42,9 @@ int bfs_write_all(int fd, const void *buf, size_t len);
  */
 int bfs_read_full(int fd, void *buf, size_t cap, size_t *got);
 
+/* bfs_read_full() at offset off of a file (pread: the file offset stays). */
+int bfs_pread_full(int fd, void *buf, size_t cap, off_t off, size_t *got);
+
 /*
  * Read all of fd into a buffer of its own if it holds at most max bytes
  * (a config file, a small document): memory stays bounded whatever the

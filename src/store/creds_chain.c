@@ -63,20 +63,15 @@ static void lbuf_free(struct lbuf *b)
 /* Read all of fd into b (at most b->cap bytes; more is EFBIG). */
 static int lbuf_read_fd(struct lbuf *b, int fd)
 {
-	for (;;) {
-		ssize_t n;
+	size_t got;
+	int rc = bfs_read_full(fd, b->p + b->len, b->cap - b->len, &got);
 
-		if (b->len == b->cap)
-			return EFBIG;
-		n = read(fd, b->p + b->len, b->cap - b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-	}
+	b->len += got;
+	if (rc != 0)
+		return rc;
+	/* full: there may have been more, refused rather than cut */
+	if (b->len == b->cap)
+		return EFBIG;
 	b->p[b->len] = '\0';
 	return 0;
 }

@@ -151,7 +151,7 @@ static int local_get_range(struct bfs_store *s, const char *key, uint64_t off,
 		goto out;
 	}
 	want = (size_t)BFS_MIN((uint64_t)len, h.size - off);
-	rc = pread_full(fd, buf, want, (off_t)(h.hlen + off), &n);
+	rc = bfs_pread_full(fd, buf, want, (off_t)(h.hlen + off), &n);
 	if (rc != 0 || n != want) {
 		char rel[REL_MAX];
 
@@ -452,7 +452,7 @@ static int check_format(struct local_priv *p, char *err, size_t errlen)
 			 p->dir, strerror(rc));
 		return rc;
 	}
-	rc = pread_full(fd, buf, sizeof(buf) - 1, 0, &got);
+	rc = bfs_pread_full(fd, buf, sizeof(buf) - 1, 0, &got);
 	close(fd);
 	buf[got] = '\0';
 	if (rc == 0 && strcmp(buf, LOCAL_FORMAT) != 0) {

@@ -9,26 +9,6 @@
 
 /* ---- plain I/O ---- */
 
-int pread_full(int fd, void *buf, size_t n, off_t off, size_t *got)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, (char *)buf + done, n - done,
-				  off + (off_t)done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	*got = done;
-	return 0;
-}
-
 int pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
 	size_t done = 0;
@@ -180,7 +160,7 @@ int hdr_read(int fd, struct obj_hdr *h, bool want_meta, const char **why)
 		*why = "not a regular file";
 		return EIO;
 	}
-	if (pread_full(fd, first, sizeof(first), 0, &got) != 0) {
+	if (bfs_pread_full(fd, first, sizeof(first), 0, &got) != 0) {
 		*why = "cannot read the header";
 		return EIO;
 	}
@@ -195,7 +175,7 @@ int hdr_read(int fd, struct obj_hdr *h, bool want_meta, const char **why)
 	}
 	if (h->hlen > got) {
 		buf = bfs_xmalloc(h->hlen);
-		if (pread_full(fd, buf, h->hlen, 0, &got) != 0 ||
+		if (bfs_pread_full(fd, buf, h->hlen, 0, &got) != 0 ||
 		    got != h->hlen) {
 			*why = "header cut short";
 			goto out;

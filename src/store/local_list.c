@@ -94,7 +94,8 @@ static char *hashed_seg(struct local_priv *p, const char *rel, const char *name,
 		int fd = openat(p->obj_fd, sp,
 				O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-		if (fd >= 0 && pread_full(fd, buf, sizeof(buf), 0, &got) == 0 &&
+		if (fd >= 0 &&
+		    bfs_pread_full(fd, buf, sizeof(buf), 0, &got) == 0 &&
 		    got < sizeof(buf) && memchr(buf, '\0', got) == NULL &&
 		    memchr(buf, '/', got) == NULL)
 			seg = bfs_xstrndup(buf, got);

@@ -140,7 +140,6 @@ const char *rel_or_dot(const char *rel);
 char *rel_join(const char *rel, const char *name);
 
 /* local_format.c */
-int pread_full(int fd, void *buf, size_t n, off_t off, size_t *got);
 int pwrite_full(int fd, const void *buf, size_t n, off_t off);
 unsigned char *hdr_encode(struct obj_hdr *h, const struct bfs_meta_list *meta,
 			  size_t *len);

@@ -95,7 +95,7 @@ int copy_data(struct local_priv *p, int src, off_t soff, int dst, off_t doff,
 		size_t want = (size_t)BFS_MIN(size - done, (uint64_t)IO_BUF);
 		size_t got;
 
-		rc = pread_full(src, buf, want, soff + (off_t)done, &got);
+		rc = bfs_pread_full(src, buf, want, soff + (off_t)done, &got);
 		if (rc != 0 || got != want) {
 			bfs_log(LOG_ERR, "local store '%s': cannot read %s: %s",
 				p->name, srcwhat,

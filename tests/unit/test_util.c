@@ -243,6 +243,12 @@ static void test_read(void)
 	rc = bfs_read_full(fd, buf, sizeof(buf), &got);
 	tap_ok(rc == 0 && got == 90 && memcmp(buf, data + 10, 90) == 0,
 	       "read_full: the rest, up to end of file (%zu bytes)", got);
+	rc = bfs_pread_full(fd, buf, sizeof(buf), 95, &got);
+	tap_ok(rc == 0 && got == 5 && memcmp(buf, data + 95, 5) == 0 &&
+		       lseek(fd, 0, SEEK_CUR) == 100,
+	       "pread_full: from an offset to end of file, the file offset "
+	       "left alone (%zu bytes)",
+	       got);
 	lseek(fd, 0, SEEK_SET);
 	rc = bfs_read_max(fd, sizeof(data), &out, &len);
 	tap_ok(rc == 0 && len == sizeof(data) && out &&
