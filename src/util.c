@@ -87,13 +87,16 @@ int bfs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int bfs_read_full(int fd, void *buf, size_t cap, size_t *got)
+/* The loop of bfs_read_full() (off < 0) and bfs_pread_full(). */
+static int read_loop(int fd, void *buf, size_t cap, off_t off, size_t *got)
 {
 	char *p = buf;
 
 	*got = 0;
 	while (*got < cap) {
-		ssize_t n = read(fd, p + *got, cap - *got);
+		ssize_t n = off < 0 ? read(fd, p + *got, cap - *got)
+				    : pread(fd, p + *got, cap - *got,
+					    off + (off_t)*got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -106,23 +109,14 @@ int bfs_read_full(int fd, void *buf, size_t cap, size_t *got)
 	return 0;
 }
 
+int bfs_read_full(int fd, void *buf, size_t cap, size_t *got)
+{
+	return read_loop(fd, buf, cap, -1, got);
+}
+
 int bfs_pread_full(int fd, void *buf, size_t cap, off_t off, size_t *got)
 {
-	char *p = buf;
-
-	*got = 0;
-	while (*got < cap) {
-		ssize_t n = pread(fd, p + *got, cap - *got, off + (off_t)*got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			break;
-		*got += (size_t)n;
-	}
-	return 0;
+	return read_loop(fd, buf, cap, off, got);
 }
 
 int bfs_read_max(int fd, size_t max, char **out, size_t *len)

@@ -42,7 +42,8 @@ int bfs_write_all(int fd, const void *buf, size_t len);
  */
 int bfs_read_full(int fd, void *buf, size_t cap, size_t *got);
 
-/* bfs_read_full() at offset off of a file (pread: the file offset stays). */
+/* bfs_read_full() at offset off (>= 0) of a file (pread: the file
+ * offset stays). */
 int bfs_pread_full(int fd, void *buf, size_t cap, off_t off, size_t *got);
 
 /*
