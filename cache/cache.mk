@@ -20,6 +20,8 @@ cache_libbfs_cache_a_SOURCES = \
 	cache/index.h \
 	cache/metacache.c \
 	cache/metacache.h \
+	cache/metacache_dir.c \
+	cache/metacache_dir.h \
 	cache/prefetch.c \
 	cache/prefetch.h \
 	cache/stats.c \

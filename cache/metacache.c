@@ -32,6 +32,7 @@
 
 #include "cache/index.h"
 #include "cache/metacache.h"
+#include "cache/metacache_dir.h"
 #include "cache/stats.h"
 #include "log.h"
 
@@ -663,6 +664,115 @@ static int match_page(struct mc_priv *p, struct bfs_metadb_txn *txn,
 	return rc;
 }
 
+/* The request of page token of directory dir's listing, as readdir
+ * asks it (bfs_store_list_all: delimiter "/", the store's page size). */
+static struct bfs_list_req dir_page_req(const char *dir, const char *token)
+{
+	return (struct bfs_list_req){
+		.prefix = dir, .delimiter = "/", .token = token};
+}
+
+static bool page_fresh(const struct mc_priv *p, uint64_t stamp,
+		       const struct bfs_list_result *r)
+{
+	bool empty = r->nobjs == 0 && r->nprefixes == 0;
+
+	return fresh(p, stamp, empty ? p->neg_ttl : p->dir_ttl);
+}
+
+/*
+ * The cached listing of directory dir, page after page as long as they
+ * are cached. @return whether it is complete and every page fresh.
+ */
+static bool chain_read(struct mc_priv *p, struct bfs_metadb_txn *txn,
+		       const char *dir, struct bfs_mc_chain *c)
+{
+	bool ok = true;
+
+	for (unsigned n = 0; n < BFS_LIST_MAX_PAGES; n++) {
+		const char *token = n ? c->pages[n - 1].next_token : NULL;
+		struct bfs_list_req r = dir_page_req(dir, token);
+		struct bfs_list_result page;
+		uint8_t lk[LKEY_LEN];
+		uint64_t stamp;
+		void *v;
+		size_t vlen;
+		int rc;
+
+		list_key(p, &r, lk);
+		if (bfs_metadb_get(txn, BFS_METADB_LIST, lk, sizeof(lk), &v,
+				   &vlen) != 0)
+			return false;
+		rc = decode_page(v, vlen, &r, &stamp, &page);
+		free(v);
+		if (rc != 0)
+			return false;
+		ok = ok && page_fresh(p, stamp, &page);
+		/* a token that names its own page: a loop, not a listing */
+		if (page.next_token && token && !strcmp(page.next_token, token))
+			ok = false;
+		bfs_mc_chain_add(c, &page, token, stamp);
+		if (!ok || c->pages[n].next_token == NULL)
+			return ok;
+	}
+	return false;
+}
+
+/* Store the pages of directory dir's listing, each with its own stamp. */
+static int chain_write(struct mc_priv *p, struct bfs_metadb_txn *txn,
+		       const char *dir, const struct bfs_mc_chain *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		struct bfs_list_req r = dir_page_req(dir, c->tokens[i]);
+		uint8_t lk[LKEY_LEN];
+		struct wbuf w = {0};
+
+		list_key(p, &r, lk);
+		encode_page(&w, c->stamps[i], &r, &c->pages[i]);
+		rc = bfs_metadb_put(txn, BFS_METADB_LIST, lk, sizeof(lk), w.d,
+				    w.n);
+		free(w.d);
+	}
+	return rc;
+}
+
+/*
+ * Is req answered "nothing" by the listing of the directory its prefix
+ * names a child of? A prefix "dir/name..." (no '/' after dir/) that
+ * starts no name of a complete, fresh listing of dir/ starts no key at
+ * all: a lookup of a name the directory does not hold costs no request
+ * (a create's, a mkdir's, a rename target's). neg_ttl 0 asks for every
+ * "no" to come from the bucket.
+ */
+static bool derived_empty(struct mc_priv *p, const struct bfs_list_req *req)
+{
+	struct bfs_metadb_txn *txn;
+	struct bfs_mc_chain c = {0};
+	const char *slash;
+	char *dir;
+	bool none = false;
+
+	if (p->dir_ttl <= 0 || p->neg_ttl <= 0 || req->token ||
+	    req->start_after || req->prefix[0] == '\0' ||
+	    (req->delimiter && strcmp(req->delimiter, "/") != 0))
+		return false;
+	slash = strrchr(req->prefix, '/');
+	if (slash && slash[1] == '\0')
+		return false; /* a directory's own listing */
+	dir = bfs_xstrndup(req->prefix,
+			   slash ? (size_t)(slash - req->prefix) + 1 : 0);
+	if (bfs_metadb_begin(p->db, true, &txn) == 0) {
+		none = chain_read(p, txn, dir, &c) &&
+		       !bfs_mc_chain_has_prefix(&c, req->prefix);
+		bfs_metadb_abort(txn);
+	}
+	bfs_mc_chain_release(&c);
+	free(dir);
+	return none;
+}
+
 static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 		   struct bfs_list_result *out)
 {
@@ -707,6 +817,11 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 	} else if (rc != ENOENT) {
 		cache_error(p, "cannot read an entry", rc);
 	}
+	if (derived_empty(p, req)) {
+		COUNT(p, neg_hits);
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
 	COUNT(p, list_misses);
 	epoch0 = epoch_now(p);
 	rc = p->inner->list(p->inner, req, out);
@@ -748,10 +863,17 @@ fail:
 /*
  * Drop what a write to key makes stale: its head entry (replaced by
  * entry when not NULL: what our own put made) and the pages of every
- * prefix of it ("", "a", "a/", "a/b" ... key itself).
+ * prefix of it ("", "a", "a/", "a/b" ... key itself). When the outcome
+ * is known (known: the key now holds made, or with made NULL is gone),
+ * the complete, fresh listings of the directories above the key are
+ * amended instead, keeping their stamps: a lookup of a name they do not
+ * show still costs no request after our own creates, renames and
+ * removes, and what other clients did is seen once dir_ttl runs out,
+ * as before.
  */
 static void invalidate(struct mc_priv *p, const char *key,
-		       const struct wbuf *entry)
+		       const struct wbuf *entry, bool known,
+		       const struct bfs_obj_info *made)
 {
 	struct bfs_metadb_txn *txn;
 	uint8_t hk[HKEY_LEN], pk[16];
@@ -776,11 +898,24 @@ static void invalidate(struct mc_priv *p, const char *key,
 		rc = 0;
 	memcpy(pk, p->bucket_hash, 8);
 	for (size_t i = 0; i <= len && rc == 0; i++) {
+		struct bfs_mc_chain c = {0};
+		char *dir = NULL;
+		bool keep = false;
+
 		if (i > 0)
 			h = fnv(h, key + i - 1, 1);
+		if (known && (i == 0 || key[i - 1] == '/')) {
+			dir = bfs_xstrndup(key, i);
+			keep = chain_read(p, txn, dir, &c) &&
+			       bfs_mc_chain_amend(&c, dir, key, made);
+		}
 		put_u64_raw(pk + 8, h);
 		rc = bfs_metadb_del_prefix(txn, BFS_METADB_LIST, pk, sizeof(pk),
 					   NULL, NULL, NULL);
+		if (rc == 0 && keep)
+			rc = chain_write(p, txn, dir, &c);
+		bfs_mc_chain_release(&c);
+		free(dir);
 	}
 	if (rc == 0)
 		rc = bfs_metadb_commit(txn);
@@ -803,19 +938,20 @@ static void wrote(struct mc_priv *p, const struct bfs_put_req *req, int rc,
 {
 	struct bfs_obj_info info = {0};
 	struct wbuf w = {0};
+	bool known = rc == 0 && etag[0];
 
-	if (rc != 0 || answered <= 0 || !etag[0] || p->attr_ttl <= 0) {
-		invalidate(p, req->key, NULL);
-		return;
-	}
 	info.size = req->size;
 	snprintf(info.etag, sizeof(info.etag), "%s", etag);
-	info.mtime.tv_sec = answered;
-	info.answered = answered;
-	if (req->meta)
-		info.meta = *req->meta; /* borrowed for the encoding */
-	encode_head(&w, now_ns(p), req->key, 0, &info, HEAD_FROM_PUT);
-	invalidate(p, req->key, &w);
+	/* what a listing would show, the version's Last-Modified being at
+	 * most the answer's date (same_version) */
+	info.mtime.tv_sec = answered > 0 ? answered : time(NULL);
+	if (known && answered > 0 && p->attr_ttl > 0) {
+		info.answered = answered;
+		if (req->meta)
+			info.meta = *req->meta; /* borrowed for the encoding */
+		encode_head(&w, now_ns(p), req->key, 0, &info, HEAD_FROM_PUT);
+	}
+	invalidate(p, req->key, w.d ? &w : NULL, known, known ? &info : NULL);
 	free(w.d);
 }
 
@@ -843,8 +979,54 @@ static int mc_del(struct bfs_store *s, const char *key)
 	struct mc_priv *p = priv_of(s);
 	int rc = p->inner->del(p->inner, key);
 
-	invalidate(p, key, NULL);
+	/* ENOENT: gone all the same */
+	invalidate(p, key, NULL, rc == 0 || rc == ENOENT, NULL);
 	return rc;
+}
+
+/*
+ * The size of the version of src a copy just read, if the cache knows
+ * it: a fresh head entry, or a complete, fresh listing of its directory.
+ */
+static bool known_size(struct mc_priv *p, const char *src, uint64_t *size)
+{
+	struct bfs_metadb_txn *txn;
+	struct bfs_mc_chain c = {0};
+	const struct bfs_obj_info *o;
+	const char *slash = strrchr(src, '/');
+	uint8_t hk[HKEY_LEN];
+	bool found = false;
+	char *dir;
+	void *v;
+	size_t vlen;
+
+	if (bfs_metadb_begin(p->db, true, &txn) != 0)
+		return false;
+	head_key(p, src, hk);
+	if (bfs_metadb_get(txn, BFS_METADB_HEAD, hk, sizeof(hk), &v, &vlen) ==
+	    0) {
+		struct bfs_obj_info info;
+		uint64_t stamp;
+		bool negative;
+
+		if (decode_head(v, vlen, src, &stamp, &negative, &info, NULL) ==
+		    0) {
+			found = !negative && fresh(p, stamp, p->attr_ttl);
+			*size = info.size;
+			bfs_obj_info_release(&info);
+		}
+		free(v);
+	}
+	dir = bfs_xstrndup(src, slash ? (size_t)(slash - src) + 1 : 0);
+	if (!found && chain_read(p, txn, dir, &c) &&
+	    (o = bfs_mc_chain_find(&c, src)) != NULL) {
+		*size = o->size;
+		found = true;
+	}
+	bfs_metadb_abort(txn);
+	bfs_mc_chain_release(&c);
+	free(dir);
+	return found;
 }
 
 static int mc_copy(struct bfs_store *s, const char *src, const char *dst,
@@ -852,9 +1034,19 @@ static int mc_copy(struct bfs_store *s, const char *src, const char *dst,
 		   char *etag_out)
 {
 	struct mc_priv *p = priv_of(s);
-	int rc = p->inner->copy(p->inner, src, dst, meta, if_match, etag_out);
+	struct bfs_obj_info made = {0};
+	char etag[BFS_ETAG_MAX] = "";
+	bool known;
+	int rc;
 
-	invalidate(p, dst, NULL);
+	rc = p->inner->copy(p->inner, src, dst, meta, if_match, etag);
+	if (etag_out && rc == 0)
+		memcpy(etag_out, etag, BFS_ETAG_MAX);
+	/* a rename (copy + delete) keeps the listing of its target */
+	known = rc == 0 && etag[0] && p->db && known_size(p, src, &made.size);
+	snprintf(made.etag, sizeof(made.etag), "%s", etag);
+	made.mtime.tv_sec = time(NULL);
+	invalidate(p, dst, NULL, known, known ? &made : NULL);
 	return rc;
 }
 

@@ -14,8 +14,16 @@
  * - Our own put, del, copy (its destination) and mpu_complete drop at
  *   once, whatever their outcome, the head entry of the key and every
  *   cached listing page whose prefix the key starts with (the listings
- *   of its parent directories and of any prefix of it). An answer
- *   fetched while such a write ran is not stored.
+ *   of its parent directories and of any prefix of it), except that a
+ *   write whose outcome is known amends the complete, fresh listings
+ *   of the directories above the key (keeping their stamps) instead of
+ *   dropping them. An answer fetched while such a write ran is not
+ *   stored.
+ * - A list of a prefix "dir/name" (no '/' after dir/; no delimiter or
+ *   "/") is answered empty without a request when the listing of dir/
+ *   (every page, as readdir asks it) is cached, fresh, and shows no
+ *   name starting with it: a lookup of a name a directory listed within
+ *   dir_ttl does not hold. neg_ttl 0 turns that off.
  * - A listing page fetched from the bucket confirms the head entries of
  *   the objects it shows: same ETag and size → the entry is stamped
  *   fresh again (so with metadata=objects each object version is

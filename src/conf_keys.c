@@ -117,7 +117,9 @@ const struct key_def opt_keys[] = {
 	 .def = "5s",
 	 .min = 0,
 	 .max = 86400,
-	 .help = "How long a directory listing is reused."},
+	 .help = "How long a directory listing is reused; within it a name "
+		 "the listing does not show does not exist, without asking "
+		 "the bucket."},
 	{.name = "neg_ttl",
 	 .type = KT_DURATION,
 	 .off = OPT(neg_ttl),
@@ -125,7 +127,8 @@ const struct key_def opt_keys[] = {
 	 .min = 0,
 	 .max = 86400,
 	 .help = "How long the kernel remembers that a name does not "
-		 "exist; 0 disables it."},
+		 "exist; 0 disables it, and has every name a listing does "
+		 "not show asked of the bucket."},
 	{.name = "uid",
 	 .example = "1000",
 	 .type = KT_UID,

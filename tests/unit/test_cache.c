@@ -22,6 +22,7 @@
 #include "cache/blockfile.h"
 #include "cache/index.h"
 #include "cache/metacache.h"
+#include "cache/metacache_dir.h"
 #include "cache/prefetch.h"
 #include "cache/stats.h"
 #include "store/mem.h"
@@ -1268,9 +1269,9 @@ static void test_own_put(struct stack *st, struct bfs_store *mem)
 	bfs_meta_set(&m, "mode", "33261");
 	req.answered = NULL;
 	rc = mem->put(mem, &req, NULL);
-	/* our delete of another key drops the cached page of m/: the next
-	 * listing comes from the store, with the later version */
-	rc = rc ? rc : st->top->del(st->top, "m/zz");
+	/* past dir_ttl the next listing comes from the store, with the
+	 * later version (our own writes amend the cached page instead) */
+	past_ttl();
 	tap_ok(rc == 0 && !listed_with_mode(st->top, "m/own", "33188"),
 	       "metacache: a later version of the same bytes is not ours");
 	close(req.fd);
@@ -1378,6 +1379,167 @@ static void test_meta(struct bfs_store *mem)
 	test_clock = NULL;
 }
 
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int name_cb(void *arg, const struct bfs_obj_info *obj,
+		   const char *prefix)
+{
+	struct names *n = arg;
+
+	n->v = bfs_xrealloc(n->v, (n->n + 1) * sizeof(*n->v));
+	n->v[n->n++] = bfs_xstrdup(obj ? obj->key : prefix);
+	return 0;
+}
+
+static bool names_has(const struct names *n, const char *name)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (strcmp(n->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void names_free(struct names *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	memset(n, 0, sizeof(*n));
+}
+
+/* The names readdir would show of dir, and how many LISTs that cost. */
+static int list_dir(struct stack *st, const char *dir, struct names *out,
+		    unsigned *lists)
+{
+	unsigned l0 = st->cnt->lists;
+	int rc;
+
+	names_free(out);
+	rc = bfs_store_list_all(st->top, dir, "/", name_cb, out);
+	*lists = st->cnt->lists - l0;
+	return rc;
+}
+
+/* A lookup's probe of key (bucket_view.c): empty? at what cost? */
+static bool probe_empty(struct stack *st, const char *key, unsigned *lists)
+{
+	struct bfs_list_req req = {.prefix = key, .max_keys = 8};
+	struct bfs_list_result res = {0};
+	unsigned l0 = st->cnt->lists;
+	bool empty;
+
+	empty = st->top->list(st->top, &req, &res) == 0 && res.nobjs == 0 &&
+		res.nprefixes == 0;
+	*lists = st->cnt->lists - l0;
+	bfs_list_result_release(&res);
+	return empty;
+}
+
+/*
+ * "No such name" from a fresh, complete listing of the directory, and
+ * our own writes amending that listing rather than dropping it.
+ */
+static void test_negatives(struct bfs_store *mem)
+{
+	char v[10], e[BFS_ETAG_MAX], key[32];
+	struct names n = {0};
+	struct stack st;
+	unsigned l;
+	bool empty;
+	int rc;
+
+	fill(v, sizeof(v), 3);
+	put_obj(mem, "n/a", v, sizeof(v), e);
+	put_obj(mem, "n/sub/x", v, sizeof(v), e);
+	test_clock = offset_clock;
+	if (stack_open(&st, mem, 0, false, 0, true, 30) != 0) {
+		tap_ok(0, "negatives: starts");
+		return;
+	}
+	rc = list_dir(&st, "n/", &n, &l);
+	tap_ok(rc == 0 && l == 1 && n.n == 2, "negatives: n/ listed");
+	empty = probe_empty(&st, "n/new", &l);
+	tap_ok(empty && l == 0,
+	       "negatives: a name the fresh listing lacks: no request");
+	probe_empty(&st, "n/a", &l);
+	tap_ok(l == 1, "negatives: a name it shows asks the store");
+	probe_empty(&st, "n/su", &l);
+	tap_ok(l == 1, "negatives: a name that starts a subdirectory's too");
+	put_obj(mem, "n/theirs", v, sizeof(v), e); /* another client */
+	empty = probe_empty(&st, "n/theirs", &l);
+	tap_ok(empty && l == 0,
+	       "negatives: another client's new name unseen in dir_ttl");
+
+	/* our own writes: a file, a directory marker, a rename */
+	rc = put_obj(st.top, "n/new", v, 7, e);
+	rc = rc ? rc : list_dir(&st, "n/", &n, &l);
+	tap_ok(rc == 0 && l == 0 && names_has(&n, "n/new"),
+	       "negatives: our own put amends the listing (no LIST)");
+	empty = probe_empty(&st, "n/new2", &l);
+	tap_ok(empty && l == 0,
+	       "negatives: and other names are still answered without one");
+	rc = put_obj(st.top, "n/dir/", v, 0, e);
+	rc = rc ? rc : list_dir(&st, "n/", &n, &l);
+	tap_ok(rc == 0 && l == 0 && names_has(&n, "n/dir/"),
+	       "negatives: a marker we put shows as a subdirectory");
+	rc = st.top->copy(st.top, "n/new", "n/moved", NULL, NULL, NULL);
+	rc = rc ? rc : st.top->del(st.top, "n/new");
+	rc = rc ? rc : list_dir(&st, "n/", &n, &l);
+	tap_ok(rc == 0 && l == 0 && names_has(&n, "n/moved") &&
+		       !names_has(&n, "n/new"),
+	       "negatives: a rename (copy + delete) amends it too");
+	empty = probe_empty(&st, "n/new", &l);
+	tap_ok(empty && l == 0,
+	       "negatives: the renamed name is gone without a request");
+
+	past_ttl();
+	empty = probe_empty(&st, "n/theirs", &l);
+	tap_ok(!empty && l == 1,
+	       "negatives: past dir_ttl another client's name is seen");
+	rc = list_dir(&st, "n/", &n, &l);
+	rc = rc ? rc : st.top->del(st.top, "n/sub/x");
+	probe_empty(&st, "n/zz", &l);
+	tap_ok(rc == 0 && l == 1,
+	       "negatives: a delete below a subdirectory drops the listing");
+
+	/* a listing of two pages: new names go where they sort */
+	for (int i = 0; i < 1100; i++) {
+		snprintf(key, sizeof(key), "p/k%04d", i);
+		put_obj(mem, key, v, sizeof(v), e);
+	}
+	rc = list_dir(&st, "p/", &n, &l);
+	tap_ok(rc == 0 && l == 2 && n.n == 1100, "negatives: p/ is 2 pages");
+	empty = probe_empty(&st, "p/k0500x", &l);
+	tap_ok(empty && l == 0,
+	       "negatives: a name absent from a 2-page listing: no request");
+	rc = put_obj(st.top, "p/k0500x", v, 1, e);
+	rc = rc ? rc : put_obj(st.top, "p/zz", v, 1, e);
+	rc = rc ? rc : list_dir(&st, "p/", &n, &l);
+	tap_ok(rc == 0 && l == 0 && n.n == 1102 && names_has(&n, "p/k0500x") &&
+		       names_has(&n, "p/zz"),
+	       "negatives: our puts amend the right pages, in order");
+
+	/* a listing too large to write again at each create is dropped */
+	for (int i = 0; i < BFS_MC_CHAIN_MAX; i++) {
+		snprintf(key, sizeof(key), "q/k%05d", i);
+		put_obj(mem, key, v, 1, e);
+	}
+	rc = list_dir(&st, "q/", &n, &l);
+	empty = probe_empty(&st, "q/new", &l);
+	tap_ok(rc == 0 && empty && l == 0,
+	       "negatives: a name absent from a large listing: no request");
+	rc = put_obj(st.top, "q/new", v, 1, e);
+	empty = probe_empty(&st, "q/new2", &l);
+	tap_ok(rc == 0 && empty && l == 1,
+	       "negatives: a create into it drops it (the LIST is back)");
+	stack_close(&st);
+	names_free(&n);
+	test_clock = NULL;
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1402,6 +1564,7 @@ int main(void)
 	test_two_processes(mem);
 	test_prefetch(mem);
 	test_meta(mem);
+	test_negatives(mem);
 	test_stats_and_clear(mem);
 	mem->destroy(mem);
 	rm_rf(cache_dir);
