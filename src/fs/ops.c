@@ -81,6 +81,7 @@ int bfs_fs_upload_locked(struct bfs_fs *fs, struct bfs_inode *in)
 	req.meta = &meta;
 	req.if_match = st->unconditional ? NULL : base;
 	req.if_none_match = !st->unconditional && base[0] == '\0';
+	req.times_implicit = !in->mtime_set;
 	upload_conf(fs, &uc);
 	/* in is busy: st and its feed are ours while the lock is off */
 	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
@@ -932,6 +933,7 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		struct bfs_staged *st = in->staged;
 		struct bfs_upload_conf uc;
 		struct bfs_put_req put;
+		struct bfs_meta_list meta = {0};
 		uint64_t sz;
 		char *key;
 
@@ -945,15 +947,19 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			if (fuse_req_ctx(req)->uid != 0)
 				bfs_fs_kill_priv_locked(fs, in);
 			/* a full part pipe waits for the network: not
-			 * under the lock (in is busy, st stays ours) */
+			 * under the lock (in is busy, st stays ours); a
+			 * stream begins with the metadata of now */
 			key = bfs_xstrdup(in->node.key);
 			upload_req(key, st->fd, &put);
+			bfs_fs_build_meta(fs, in, &meta);
+			put.meta = &meta;
 			upload_conf(fs, &uc);
 			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 			bfs_upload_feed_wrote(&st->feed, in->node.store, &uc,
 					      &put, st->fd, (uint64_t)off,
 					      (uint64_t)n, sz, st->mpu_path);
 			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
+			bfs_meta_list_release(&meta);
 			free(key);
 		}
 	}

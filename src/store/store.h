@@ -118,6 +118,9 @@ struct bfs_put_req {
 	const char *content_type;	  /* NULL: a default */
 	const char *if_match;		  /* replace only this ETag, or NULL */
 	bool if_none_match;		  /* create only if absent */
+	/* meta's times are the last write's, set by nobody: a streamed
+	 * upload may leave them to the object's Last-Modified */
+	bool times_implicit;
 	/* digests of the body when the caller has them, else NULL: put
 	 * need not read the body once more for them */
 	const unsigned char *md5;    /* 16 bytes */

@@ -13,10 +13,17 @@
  * the same size (R2 requires it); a file that would need more than
  * BFS_UPLOAD_MAX_PARTS of them breaks the stream. The upload id is noted
  * in a file beside the staged file while the upload is open (recovery).
+ * The upload begins with the file's metadata as it is then (mode, owner,
+ * xattrs; not its times, which the writer is still moving: without them
+ * the object's Last-Modified, the end of the upload, stands for them),
+ * since completing a multipart upload cannot set metadata. Metadata that
+ * changed after that (a chmod, cp -p's times before its close) is set
+ * after the completion by a copy of the object onto itself.
  * The stream has no lock: its caller serialises its calls.
  */
 #include "compat.h"
 
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,7 +39,37 @@ struct bfs_upload_stream {
 	bool broken;
 	bool logged; /* a failed part was logged */
 	struct bfs_part_set parts;
+	struct bfs_meta_list begun; /* the metadata the upload began with */
 };
+
+static bool is_time(const char *name, bool with_mtime)
+{
+	return strcasecmp(name, "atime") == 0 ||
+	       strcasecmp(name, "ctime") == 0 ||
+	       (with_mtime && strcasecmp(name, "mtime") == 0);
+}
+
+/* Does the metadata to store differ from what the upload began with? */
+static bool meta_changed(const struct bfs_upload_stream *st,
+			 const struct bfs_put_req *req)
+{
+	size_t n = 0;
+
+	if (req->meta == NULL)
+		return false;
+	for (size_t i = 0; i < req->meta->n; i++) {
+		const struct bfs_user_meta *m = &req->meta->items[i];
+		const char *was;
+
+		if (is_time(m->name, req->times_implicit))
+			continue;
+		was = bfs_meta_get(&st->begun, m->name);
+		if (was == NULL || strcmp(was, m->value) != 0)
+			return true;
+		n++;
+	}
+	return n != st->begun.n;
+}
 
 /* Note the open upload for a later start to abort if we die. */
 static void write_note(struct bfs_upload_stream *st)
@@ -69,10 +106,18 @@ static struct bfs_upload_stream *stream_start(struct bfs_store *s,
 				    .content_type = req->content_type};
 	struct bfs_upload_stream *st = bfs_xcalloc(1, sizeof(*st));
 
+	if (req->meta) {
+		bfs_meta_list_copy(&st->begun, req->meta);
+		bfs_meta_remove(&st->begun, "mtime");
+		bfs_meta_remove(&st->begun, "ctime");
+		bfs_meta_remove(&st->begun, "atime");
+	}
+	begin.meta = &st->begun;
 	st->s = s;
 	st->key = bfs_xstrdup(req->key);
 	st->part_size = bfs_upload_part_size(0, c->part_size);
 	if (s->mpu_begin(s, &begin, &st->upload_id) != 0) {
+		bfs_meta_list_release(&st->begun);
 		free(st->key);
 		free(st);
 		return NULL;
@@ -146,6 +191,7 @@ static void stream_free(struct bfs_upload_stream *st)
 		unlink(st->note_path);
 	free(st->note_path);
 	free(st->upload_id);
+	bfs_meta_list_release(&st->begun);
 	free(st->key);
 	free(st);
 }
@@ -160,6 +206,30 @@ void bfs_upload_stream_abort(struct bfs_upload_stream **sp)
 	st->s->mpu_abort(st->s, st->key, st->upload_id);
 	stream_free(st);
 	*sp = NULL;
+}
+
+/* The object is complete but began with older metadata: copy it onto
+ * itself with the metadata of now, pinned to the version just made. The
+ * data is saved either way: a failed copy leaves the old metadata, with
+ * a warning, rather than failing the close. */
+static void set_meta(struct bfs_upload_stream *st,
+		     const struct bfs_put_req *req, char *etag_out)
+{
+	char etag[BFS_ETAG_MAX] = "";
+	int rc;
+
+	rc = st->s->copy(st->s, st->key, st->key, req->meta, etag_out, etag);
+	if (rc != 0) {
+		bfs_log(LOG_WARNING,
+			"%s: '%s' is saved, but its metadata changed while it "
+			"was uploaded and cannot be set: %s",
+			st->s->name, st->key, strerror(rc));
+		return;
+	}
+	bfs_dbg(BFS_DBG_FS, "'%s': metadata changed while streaming, set",
+		st->key);
+	if (etag[0])
+		snprintf(etag_out, BFS_ETAG_MAX, "%s", etag);
 }
 
 int bfs_upload_stream_finish(struct bfs_upload_stream **sp,
@@ -204,6 +274,8 @@ int bfs_upload_stream_finish(struct bfs_upload_stream **sp,
 		nparts, rc == 0 ? "completed" : "failed");
 	if (rc != 0)
 		st->s->mpu_abort(st->s, st->key, st->upload_id);
+	else if (meta_changed(st, req))
+		set_meta(st, req, etag_out);
 	stream_free(st);
 	*sp = NULL;
 	return rc;
