@@ -177,8 +177,15 @@ static bool s3_retryable(void *arg, const struct bfs_http_resp *resp)
 	    resp->status == 503 || resp->status == 504)
 		return true;
 	if (!resp->body || bfs_s3_xml_error(resp->body, resp->body_len, &e, err,
-					    sizeof(err)) != 0)
+					    sizeof(err)) != 0) {
+		/* a HEAD's 403 has no body to say RequestTimeTooSkewed: a
+		 * Date far from the time we signed with says it (as the
+		 * AWS SDKs take it); a denial from a server in step is
+		 * not retried */
+		if (resp->status == 403)
+			return resync_clock(ctx->p, resp, ctx->signed_offset);
 		return false;
+	}
 	c = find_code(e.code);
 	again = c && c->retry;
 	if (e.code && strcmp(e.code, "RequestTimeTooSkewed") == 0)

@@ -771,6 +771,44 @@ static void c_errors(struct bfs_store *s)
 		ok(rc == 0 && nreq() == 2 && near(hdr(1, "x-amz-date"), ahead),
 		   "scripted: a server clock that moves back is followed");
 		bfs_list_result_release(&res);
+
+		/* a HEAD's 403 has no body: its Date tells the skew */
+		ahead = time(NULL) + 3600;
+		gmtime_r(&ahead, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		script_reset();
+		reply(403, hdrs, NULL);
+		reply(200, "Content-Length: 1\r\nETag: \"a\"\r\n", NULL);
+		rc = s->head(s, "k", &info);
+		ok(rc == 0 && nreq() == 2 && near(hdr(1, "x-amz-date"), ahead),
+		   "scripted: a HEAD's bodiless 403 with a skewed Date is "
+		   "retried signed with the server's Date (rc %d, %zu "
+		   "requests)",
+		   rc, nreq());
+		bfs_obj_info_release(&info);
+
+		/* one from a server in step with how we signed is a denial */
+		script_reset();
+		reply(403, hdrs, NULL);
+		rc = s->head(s, "k", &info);
+		ok(rc == EACCES && nreq() == 1,
+		   "scripted: a HEAD's bodiless 403 with a Date in step is "
+		   "EACCES, not retried (rc %d, %zu requests)",
+		   rc, nreq());
+
+		/* back to our own clock for the cases after these */
+		ahead = time(NULL);
+		gmtime_r(&ahead, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		script_reset();
+		reply(403, hdrs, NULL);
+		reply(200, "Content-Length: 1\r\nETag: \"a\"\r\n", NULL);
+		rc = s->head(s, "k", &info);
+		ok(rc == 0 && nreq() == 2 && near(hdr(1, "x-amz-date"), ahead),
+		   "scripted: and a HEAD follows the clock back");
+		bfs_obj_info_release(&info);
 	}
 
 	script_reset();
