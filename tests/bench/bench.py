@@ -1010,10 +1010,10 @@ http {
                 self.measure("ttfb", peer,
                              lambda: self.child("_ttfb", os.path.join(m.path, "big"))["s"] * 1000, m)
 
-        if not session(True, m1, ["ls_cold", "ls_warm", "ttfb"]):
+        if self.wants(1) and not session(True, m1, ["ls_cold", "ls_warm", "ttfb"]):
             return self.mount_failed(peer)
         # M2 restart: ls -l with the cache dir kept
-        if bfs:
+        if bfs and self.wants(2):
             session(False, lambda m: self.measure("ls_restart", peer, lambda: ls(m), m),
                     ["ls_restart"])
         if peer == "bucketfs-listing":
@@ -1032,7 +1032,8 @@ http {
             self.measure("warm_read", peer,
                          lambda: a.size_mb / self.child("_read", big, self.size, timeout=tmo)["s"], m)
 
-        session(True, m3, ["find", "cold_read", "warm_read"])
+        if self.wants(3):
+            session(True, m3, ["find", "cold_read", "warm_read"])
 
         # M4 fresh: random reads, sequential write, small-file creates
         out = "out/%s-%d/" % (peer, r)
@@ -1084,7 +1085,8 @@ http {
                 self.notes.append("%s, run %d: what was written was in the bucket %.0f s after "
                                   "the last close returned" % (TITLES[peer], r, time.time() - t0))
 
-        session(True, m4, ["rand4k", "rand64k", "rand1m", "write", "creates"])
+        if self.wants(4):
+            session(True, m4, ["rand4k", "rand64k", "rand1m", "write", "creates"])
         if "cold_ratio" in state:
             self.record("fetch4k_cold", peer, state["cold_ratio"])
             self.record("fetch4k_blocks", peer, state["block_ratio"])
@@ -1109,7 +1111,7 @@ http {
         self.reclaim()
 
         # M5 restart: the same random 4 KiB reads, block cache warm
-        if bfs and "ios" in state:
+        if bfs and "ios" in state and self.wants(5):
             def m5(m):
                 def ratio():
                     res = self.fio4k(os.path.join(m.path, "big"), state["ios"])
@@ -1118,7 +1120,7 @@ http {
             session(False, m5, ["fetch4k_warm"])
 
         # M6 fresh, once per query: the lakehouse workload, cold
-        for name, _ in DUCK_QUERIES:
+        for name, _ in DUCK_QUERIES if self.wants(6) else []:
             def m6(m, name=name):
                 v = self.measure(name, peer, lambda: self.duck(name, os.path.join(m.path, "lake.parquet")), m)
                 if bfs and v is not None:
@@ -1127,6 +1129,10 @@ http {
             session(True, m6, [name])
         if rss:
             self.record("rss", peer, max(rss))
+
+    def wants(self, workload):
+        """Whether --only (the workloads' numbers, as in the doc) keeps it."""
+        return not self.a.only or workload in self.a.only
 
     def mount_failed(self, peer):
         if peer == "bucketfs-listing":
@@ -1586,11 +1592,21 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
     ap.add_argument("--no-limits", action="store_true",
                     help="measure the mounts only (a quick comparison of two builds)")
+    ap.add_argument("--only", default="", metavar="LIST",
+                    help="run only these workloads, by their numbers in doc/benchmarks.md "
+                    "(1 ls and first byte, 2 ls after restart, 3 find and sequential reads, "
+                    "4 random reads, write, creates, 5 warm random reads, 6 DuckDB)")
     ap.add_argument("--perf", metavar="DIR",
                     help="profile the bucketfs daemon and s3rver with perf during each workload of "
                     "the first run; DIR/ROW.txt (numbers of a profiled run are slower)")
     a = ap.parse_args()
     a.peers = [p for p in a.peers.split(",") if p]
+    try:
+        a.only = {int(w) for w in a.only.split(",") if w}
+    except ValueError:
+        ap.error("--only: workload numbers 1-6, comma-separated")
+    if not a.only <= set(range(1, 7)):
+        ap.error("--only: workload numbers 1-6, comma-separated")
     bad = [p for p in a.peers if p not in PEERS]
     if bad or "bucketfs" not in a.peers:
         ap.error("--peers: from %s, with bucketfs" % ",".join(PEERS))
