@@ -295,9 +295,7 @@ static int finish_bucket(struct parse *ps, size_t idx)
 {
 	struct bfs_bucket_conf *b = &ps->cfg->buckets[idx];
 	const int *lines = ps->blines[idx].key;
-	bool https;
-	const char *host;
-	size_t hostlen;
+	struct bfs_url u;
 
 	if (idx == 0)
 		b->provider = BFS_PROVIDER_LOCAL;
@@ -344,9 +342,8 @@ static int finish_bucket(struct parse *ps, size_t idx)
 			    "bucket '%s': provider custom needs endpoint "
 			    "(such as https://s3.example.com)",
 			    b->name);
-	if (b->endpoint &&
-	    parse_endpoint(b->endpoint, &https, &host, &hostlen) == 0 &&
-	    !https && !b->allow_insecure && !is_loopback_host(host, hostlen))
+	if (b->endpoint && bfs_endpoint_parse(b->endpoint, &u) == 0 && !u.tls &&
+	    !b->allow_insecure && !bfs_host_is_loopback(u.host, u.hostlen))
 		return fail(ps, lines[BK_ENDPOINT],
 			    "endpoint of bucket '%s' is plain http:// to a "
 			    "host that is not loopback: use https://, or set "
@@ -393,8 +390,8 @@ static int finish_bucket(struct parse *ps, size_t idx)
 	/* the customer key travels in every request: never in clear over
 	 * a network, whatever allow_insecure says */
 	if (b->sse == BFS_SSE_C && b->endpoint &&
-	    parse_endpoint(b->endpoint, &https, &host, &hostlen) == 0 &&
-	    !https && !is_loopback_host(host, hostlen))
+	    bfs_endpoint_parse(b->endpoint, &u) == 0 && !u.tls &&
+	    !bfs_host_is_loopback(u.host, u.hostlen))
 		return fail(ps, lines[BK_SSE],
 			    "bucket '%s' has sse = c over plain http://: the "
 			    "customer key would cross the network in clear; "

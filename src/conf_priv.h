@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "endpoint.h"
 #include "log.h"
 
 _Static_assert(sizeof(enum bfs_provider) == sizeof(int), "enum size");
@@ -115,7 +116,6 @@ extern const struct key_def catalog_keys[CK_COUNT];
 
 /* conf_util.c */
 void replace_str(char **slot, const char *v);
-bool is_loopback_host(const char *host, size_t n);
 size_t edit_distance(const char *a, const char *b);
 const char *closest_key(const struct key_def *keys, size_t n, const char *name);
 const struct key_def *find_key(const struct key_def *keys, size_t n,
@@ -135,8 +135,6 @@ int check_storage_class(const char *v, char *why, size_t whylen);
 int check_proxy(const char *v, char *why, size_t whylen);
 int check_bucket(const char *v, char *why, size_t whylen);
 int check_account(const char *v, char *why, size_t whylen);
-int parse_endpoint(const char *v, bool *https, const char **host,
-		   size_t *hostlen);
 int check_endpoint(const char *v, char *why, size_t whylen);
 int check_ref(const char *v, char *why, size_t whylen);
 int check_secret(const char *v, char *why, size_t whylen);

@@ -15,20 +15,6 @@ void replace_str(char **slot, const char *v)
 	*slot = bfs_xstrdup(v);
 }
 
-bool is_loopback_host(const char *host, size_t n)
-{
-	if ((n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
-	    (n == 5 && strncmp(host, "[::1]", 5) == 0))
-		return true;
-	if (n >= 4 && strncmp(host, "127.", 4) == 0) {
-		for (size_t i = 4; i < n; i++)
-			if (!isdigit((unsigned char)host[i]) && host[i] != '.')
-				return false;
-		return true;
-	}
-	return false;
-}
-
 /* Optimal string alignment distance, for "did you mean". */
 size_t edit_distance(const char *a, const char *b)
 {

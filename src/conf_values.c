@@ -295,60 +295,11 @@ int check_account(const char *v, char *why, size_t whylen)
 	return 0;
 }
 
-/*
- * scheme://host[:port][/]: no path, query or user info, because the
- * bucket and keys are added by the store.
- */
-int parse_endpoint(const char *v, bool *https, const char **host,
-		   size_t *hostlen)
-{
-	const char *h, *p;
-
-	if (strncasecmp(v, "https://", 8) == 0) {
-		*https = true;
-		h = v + 8;
-	} else if (strncasecmp(v, "http://", 7) == 0) {
-		*https = false;
-		h = v + 7;
-	} else {
-		return EINVAL;
-	}
-	if (*h == '[') {
-		p = strchr(h, ']');
-		if (!p || p == h + 1)
-			return EINVAL;
-		p++;
-	} else {
-		p = h + strspn(h, "abcdefghijklmnopqrstuvwxyz"
-				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
-		if (p == h)
-			return EINVAL;
-	}
-	*host = h;
-	*hostlen = (size_t)(p - h);
-	if (*p == ':') {
-		size_t n = strspn(p + 1, "0123456789");
-		unsigned long port;
-
-		if (n == 0 || n > 5)
-			return EINVAL;
-		port = strtoul(p + 1, NULL, 10);
-		if (port == 0 || port > 65535)
-			return EINVAL;
-		p += 1 + n;
-	}
-	if (*p == '/')
-		p++;
-	return *p ? EINVAL : 0;
-}
-
 int check_endpoint(const char *v, char *why, size_t whylen)
 {
-	bool https;
-	const char *host;
-	size_t n;
+	struct bfs_url u;
 
-	if (parse_endpoint(v, &https, &host, &n) != 0) {
+	if (bfs_endpoint_parse(v, &u) != 0) {
 		return expected(why, whylen,
 				"expected http(s)://host[:port] with no path");
 	}

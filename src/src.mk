@@ -23,6 +23,8 @@ src_libbfs_base_a_SOURCES = \
 	src/config_write.h \
 	src/doc_text.c \
 	src/doc_text.h \
+	src/endpoint.c \
+	src/endpoint.h \
 	src/lockorder.c \
 	src/lockorder.h \
 	src/log.c \

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 
+#include "endpoint.h"
 #include "store/providers.h"
 #include "store/sigv4.h"
 
@@ -66,89 +67,6 @@ static bool host_is_ip(const char *host, size_t n)
 	return inet_pton(AF_INET, buf, addr) == 1;
 }
 
-static bool host_is_loopback(const char *host, size_t n)
-{
-	char buf[64];
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	if (n == 9 && strncasecmp(host, "localhost", 9) == 0)
-		return true;
-	if (host[0] == '[') {
-		if (n < 3 || host[n - 1] != ']')
-			return false;
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		if (inet_pton(AF_INET6, buf, &a6) != 1)
-			return false;
-		if (IN6_IS_ADDR_LOOPBACK(&a6))
-			return true;
-		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-	}
-	memcpy(buf, host, n);
-	buf[n] = '\0';
-	if (inet_pton(AF_INET, buf, &a4) != 1)
-		return false;
-	return ((const unsigned char *)&a4.s_addr)[0] == 127;
-}
-
-/* scheme://host[:port][/], split; EINVAL for anything else. */
-struct url {
-	bool tls;
-	const char *host; /* into the endpoint string */
-	size_t hostlen;
-	const char *authority; /* host[:port] */
-	size_t authlen;
-};
-
-static int parse_endpoint(const char *v, struct url *u)
-{
-	const char *h, *p;
-
-	if (strncasecmp(v, "https://", 8) == 0) {
-		u->tls = true;
-		h = v + 8;
-	} else if (strncasecmp(v, "http://", 7) == 0) {
-		u->tls = false;
-		h = v + 7;
-	} else {
-		return EINVAL;
-	}
-	if (*h == '[') {
-		p = strchr(h, ']');
-		if (!p || p == h + 1 ||
-		    strspn(h + 1, "0123456789abcdefABCDEF:.") !=
-			    (size_t)(p - h - 1))
-			return EINVAL;
-		p++;
-	} else {
-		p = h + strspn(h, "abcdefghijklmnopqrstuvwxyz"
-				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
-		if (p == h || *h == '.' || *h == '-')
-			return EINVAL;
-	}
-	u->host = h;
-	u->hostlen = (size_t)(p - h);
-	if (*p == ':') {
-		size_t n = strspn(p + 1, "0123456789");
-		unsigned long port;
-
-		if (n == 0 || n > 5)
-			return EINVAL;
-		port = strtoul(p + 1, NULL, 10);
-		if (port == 0 || port > 65535)
-			return EINVAL;
-		p += 1 + n;
-	}
-	u->authority = h;
-	u->authlen = (size_t)(p - h);
-	if (*p == '/')
-		p++;
-	return *p ? EINVAL : 0;
-}
-
 static void set_host(struct bfs_endpoint *e, const char *authority,
 		     size_t authlen)
 {
@@ -171,7 +89,7 @@ int bfs_provider_resolve(const struct bfs_bucket_conf *b,
 	const char *region = b->region;
 	char *derived = NULL;
 	const char *endpoint = b->endpoint;
-	struct url u;
+	struct bfs_url u;
 	int rc = EINVAL;
 
 	memset(out, 0, sizeof(*out));
@@ -253,7 +171,7 @@ int bfs_provider_resolve(const struct bfs_bucket_conf *b,
 	}
 	if (!endpoint)
 		endpoint = derived;
-	if (parse_endpoint(endpoint, &u) != 0) {
+	if (bfs_endpoint_parse(endpoint, &u) != 0) {
 		snprintf(err, errlen,
 			 "bucket '%s': endpoint '%.200s' is not "
 			 "http(s)://host[:port] with no path",
@@ -261,7 +179,7 @@ int bfs_provider_resolve(const struct bfs_bucket_conf *b,
 		goto out;
 	}
 	if (!u.tls && !b->allow_insecure &&
-	    !host_is_loopback(u.host, u.hostlen)) {
+	    !bfs_host_is_loopback(u.host, u.hostlen)) {
 		snprintf(err, errlen,
 			 "bucket '%s': endpoint '%.200s' is plain http:// to "
 			 "a host that is not loopback: use https://, or set "
@@ -289,7 +207,7 @@ int bfs_provider_resolve(const struct bfs_bucket_conf *b,
 		bfs_endpoint_release(out);
 		goto out;
 	}
-	set_host(out, u.authority, u.authlen);
+	set_host(out, u.host, u.authlen);
 	rc = 0;
 out:
 	free(derived);

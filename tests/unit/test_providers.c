@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 
+#include "conf.h"
 #include "store/providers.h"
 #include "tap.h"
 
@@ -350,11 +351,70 @@ static void test_set_region(void)
 	bfs_endpoint_release(&e);
 }
 
+/*
+ * `config check` and the mount read an endpoint with one parser: what
+ * the check accepts, the store resolves, and both agree on which plain
+ * http hosts are loopback (they used two parsers, and `http://.x`
+ * passed the check only to fail at mount).
+ */
+static void test_check_agrees_with_mount(void)
+{
+	/* the endpoint; whether it is good without allow_insecure, with */
+	static const struct {
+		const char *ep;
+		bool plain, insecure;
+	} eps[] = {
+		{"http://.x", false, false},
+		{"http://-x:9000", false, false},
+		{"http://[zz::1]", false, false},
+		{"http://[::ffff:127.0.0.1]:9000", true, true},
+		{"http://127.0.0.1:9000/", true, true},
+		{"http://127.1.2.3", true, true},
+		{"http://localhost", true, true},
+		{"http://10.0.0.1", false, true},
+		{"https://s3.example.com:443", true, true},
+		{"https://s3.example.com/path", false, false},
+		{"http://host:0", false, false},
+	};
+
+	for (size_t i = 0; i < 2 * BFS_ARRAY_SIZE(eps); i++) {
+		const char *ep = eps[i / 2].ep;
+		bool insecure = i % 2;
+		bool want = insecure ? eps[i / 2].insecure : eps[i / 2].plain;
+		char *text = bfs_xasprintf(
+			"[bucket t]\nprovider = custom\n"
+			"bucket = s\nendpoint = %s\n%s",
+			ep, insecure ? "allow_insecure = true\n" : "");
+		struct bfs_config cfg;
+		struct bfs_endpoint e;
+		char err[512] = "", err2[512] = "";
+		int rc, rc2 = -1;
+
+		rc = bfs_config_load_buffer("t", text, strlen(text), &cfg, err,
+					    sizeof(err));
+		if (rc == 0 && bfs_config_bucket(&cfg, "t")) {
+			rc2 = bfs_provider_resolve(bfs_config_bucket(&cfg, "t"),
+						   &e, err2, sizeof(err2));
+			bfs_endpoint_release(&e);
+		}
+		if (!tap_ok((rc == 0) == want && (rc == 0) == (rc2 == 0),
+			    "%s%s: config check and mount %s it", ep,
+			    insecure ? " (allow_insecure)" : "",
+			    want ? "accept" : "refuse"))
+			tap_diag("check %d '%s', resolve %d '%s'", rc, err, rc2,
+				 err2);
+		if (rc == 0)
+			bfs_config_release(&cfg);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
 	test_paths();
 	test_set_region();
+	test_check_agrees_with_mount();
 	return tap_done();
 }
