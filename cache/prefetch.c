@@ -439,6 +439,15 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 	for (uint64_t b = first; b < stop; b += run) {
 		uint64_t n = BFS_MIN(run, stop - b);
 
+		/* a part of a run at the window's edge waits until the
+		 * reader's next reads make it whole (three quarters of the
+		 * window are queued meanwhile), unless the object ends
+		 * there: a full window slides a block per read, and queuing
+		 * what each read uncovered made every GET a single block
+		 * (s3rver: ~2.5 ms of its CPU per request, 256 GETs for a
+		 * 256 MiB file where 64 do) */
+		if (n < run && stop < o->eof_block)
+			break;
 		if (!enqueue(p, o, b, n))
 			break;
 		s->sched_end = b + n;

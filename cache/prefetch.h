@@ -13,7 +13,12 @@
  *   readahead out of order); a few streams per object are followed, so
  *   two readers of one file both count as sequential. The window ahead
  *   of a stream starts at one block and doubles on each sequential read
- *   up to max_window, and never past the end of the object.
+ *   up to max_window, and never past the end of the object. It is
+ *   fetched in runs of a quarter of the window (at most 4 MiB and
+ *   max_inflight), whole runs only but at the object's end: as the
+ *   reader moves on, the next run is queued once the window uncovered
+ *   all of it, not a block per read (one request per block costs a
+ *   server its per-request work 4 times over).
  * - A read that matches no stream is random. A lone random read fetches
  *   nothing (a small one was served by pieces of its block, a larger
  *   one by its blocks: blockcache.h). Random reads that cluster grow

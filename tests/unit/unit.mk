@@ -19,6 +19,7 @@ check_PROGRAMS += \
 	tests/unit/test_readfail \
 	tests/unit/test_s3_store \
 	tests/unit/test_s3_xml \
+	tests/unit/test_s3rver_runs \
 	tests/unit/test_secret \
 	tests/unit/test_sigv4 \
 	tests/unit/test_store_local \

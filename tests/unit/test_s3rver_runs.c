@@ -1,0 +1,233 @@
+/*
+ * test_s3rver_runs.c - the requests a sequential reader's read-ahead
+ * sends (issue 15, s3rver: a server's cost per request dominates): the
+ * sizes of the GETs the prefetcher makes for a file read from start to
+ * end, over the in-memory store behind a wrapper that records each
+ * get_range.
+ */
+#include "compat.h"
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cache/blockcache.h"
+#include "cache/prefetch.h"
+#include "store/mem.h"
+#include "tests/unit/tap.h"
+
+#define BS	 (64u * 1024) /* small blocks keep the test fast */
+#define NBLOCKS	 96
+#define MAX_GETS 1024
+#define WINDOW	 (16ull * BS) /* runs of a quarter: 4 blocks */
+#define RUN	 4
+#define INFLIGHT (16ull * BS)
+
+/* ---- a wrapper that records the length of each get_range ------------- */
+
+struct rec {
+	struct bfs_store s;
+	struct bfs_store *inner;
+	pthread_mutex_t lock;
+	unsigned ngets;
+	size_t lens[MAX_GETS];
+	uint64_t bytes;
+};
+
+static int r_head(struct bfs_store *s, const char *key,
+		  struct bfs_obj_info *out)
+{
+	struct rec *r = s->priv;
+
+	return r->inner->head(r->inner, key, out);
+}
+
+static int r_get_range(struct bfs_store *s, const char *key, uint64_t off,
+		       size_t len, void *buf, size_t *got, const char *if_match)
+{
+	struct rec *r = s->priv;
+	int rc = r->inner->get_range(r->inner, key, off, len, buf, got,
+				     if_match);
+
+	pthread_mutex_lock(&r->lock);
+	if (r->ngets < MAX_GETS)
+		r->lens[r->ngets] = len;
+	r->ngets++;
+	if (rc == 0)
+		r->bytes += *got;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+static int r_put(struct bfs_store *s, const struct bfs_put_req *req,
+		 char *etag_out)
+{
+	struct rec *r = s->priv;
+
+	return r->inner->put(r->inner, req, etag_out);
+}
+
+static int r_del(struct bfs_store *s, const char *key)
+{
+	struct rec *r = s->priv;
+
+	return r->inner->del(r->inner, key);
+}
+
+static int r_list(struct bfs_store *s, const struct bfs_list_req *req,
+		  struct bfs_list_result *out)
+{
+	struct rec *r = s->priv;
+
+	return r->inner->list(r->inner, req, out);
+}
+
+static void r_destroy(struct bfs_store *s)
+{
+	struct rec *r = s->priv;
+
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static struct rec *rec_new(struct bfs_store *inner)
+{
+	struct rec *r = bfs_xcalloc(1, sizeof(*r));
+
+	r->inner = inner;
+	pthread_mutex_init(&r->lock, NULL);
+	r->s.priv = r;
+	r->s.name = "rec";
+	r->s.kind = "rec";
+	r->s.inner = inner;
+	r->s.caps = inner->caps;
+	r->s.head = r_head;
+	r->s.get_range = r_get_range;
+	r->s.put = r_put;
+	r->s.del = r_del;
+	r->s.list = r_list;
+	r->s.destroy = r_destroy;
+	return r;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int put_obj(struct bfs_store *s, const char *key, const char *data,
+		   size_t len, char *etag)
+{
+	int fd = memfd_create("obj", 0);
+	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
+	int rc;
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		return EIO;
+	rc = s->put(s, &req, etag);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Read an object of NBLOCKS blocks from start to end, a block per read,
+ * as cat does; the read-ahead is let finish after each read (drain), so
+ * that the requests depend on what the prefetcher decides, never on how
+ * fast its threads ran: the reader never waits for a block in flight.
+ */
+static void test_sequential_runs(struct bfs_store *mem, const char *dir)
+{
+	struct bfs_blockcache_conf bconf = {
+		.cache_dir = dir,
+		.bucket = "b1",
+		.block_size = BS,
+	};
+	struct bfs_prefetch_conf pconf = {
+		.cache_dir = dir,
+		.bucket = "b1",
+		.max_window = WINDOW,
+		.max_inflight = INFLIGHT,
+	};
+	size_t len = (size_t)NBLOCKS * BS, got;
+	char *data = bfs_xmalloc(len), *buf = bfs_xmalloc(BS);
+	char etag[BFS_ETAG_MAX];
+	struct bfs_store *bc, *top;
+	struct rec *r;
+	unsigned single = 0, whole = 0, later_small = 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)((i * 131 + (i >> 12)) & 0xff);
+	if (put_obj(mem, "seq", data, len, etag) != 0) {
+		tap_ok(0, "runs: put the object");
+		goto out;
+	}
+	r = rec_new(mem);
+	bc = bfs_blockcache_create(&bconf, &r->s);
+	top = bc ? bfs_prefetch_create(&pconf, bc) : NULL;
+	if (top == NULL || top->start(top) != 0) {
+		tap_ok(0, "runs: open the stack");
+		goto out;
+	}
+	for (size_t off = 0; off < len && ok; off += BS) {
+		got = 0;
+		ok = top->get_range(top, "seq", off, BS, buf, &got, etag) ==
+			     0 &&
+		     got == BS && memcmp(buf, data + off, BS) == 0;
+		bfs_prefetch_drain(top);
+	}
+	tap_ok(ok, "runs: a sequential read returns the right bytes");
+	tap_ok(r->bytes == len,
+	       "runs: each block is fetched once (%llu bytes "
+	       "of %zu)",
+	       (unsigned long long)r->bytes, len);
+	for (unsigned i = 0; i < r->ngets && i < MAX_GETS; i++) {
+		single += r->lens[i] == BS;
+		/* once the window has grown to its full runs, every GET
+		 * but the one that reaches the end is a whole run */
+		later_small +=
+			whole > 0 && i + 1 < r->ngets && r->lens[i] < RUN * BS;
+		whole += r->lens[i] == RUN * BS;
+	}
+	tap_diag("%u GETs: %u of 1 block, %u of %u blocks", r->ngets, single,
+		 whole, RUN);
+	tap_ok(whole > 0 && later_small == 0,
+	       "runs: once the window is full every GET ahead of the "
+	       "reader is a whole run of %u blocks, not what each read "
+	       "uncovered (%u smaller)",
+	       RUN, later_small);
+	tap_ok(r->ngets <= 12 + NBLOCKS / RUN,
+	       "runs: %u GETs for %u blocks (at most %u)", r->ngets, NBLOCKS,
+	       12 + NBLOCKS / RUN);
+	top->shutdown(top);
+	top->destroy(top);
+out:
+	free(buf);
+	free(data);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct bfs_store *mem = bfs_mem_create("mem");
+	char *dir = bfs_xasprintf("%s/bfs-test-runs.XXXXXX",
+				  tmp && tmp[0] ? tmp : "/tmp");
+
+	if (mkdtemp(dir) == NULL) {
+		tap_ok(0, "make a temporary cache dir");
+		return tap_done();
+	}
+	test_sequential_runs(mem, dir);
+	mem->destroy(mem);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	return tap_done();
+}
