@@ -32,9 +32,11 @@
 #define SEEN_BLOCKS  4096
 /* An object version's random reads cluster once at least CLUSTER_MIN of
  * them, and a CLUSTER_DIV-th of all, fell into a block or group read
- * before: from then on each random read fetches its group. */
+ * before: from then on each random read fetches its group. (A reader
+ * spread uniformly over 32 groups has its second such read at about its
+ * 12th; with a quarter it needed 19, each a round trip.) */
 #define CLUSTER_MIN 2
-#define CLUSTER_DIV 4
+#define CLUSTER_DIV 8
 /* A clustered reader's region (from its lowest to its highest random
  * read, at most REGION_MAX_BYTES) is fetched whole once at least a
  * DENSE_DIV-th of its blocks were read at random: a reader that keeps
@@ -42,13 +44,16 @@
  * blocks in flight at once fill the pipe where one group at a time
  * left it mostly idle (fio's 1,000 random 4 KiB reads in 64 MiB: 8
  * blocks in flight at most, 344 IOPS; with the region, 500-650 on the
- * same loaded machine). It is fetched in runs of REGION_RUN_BYTES,
- * about the bandwidth-delay product of a real bucket (100 MiB/s x
- * 20 ms): a run costs little more time than one block and half the
- * requests. */
-#define DENSE_DIV	 8
+ * same loaded machine). Until then each read costs a round trip: fio's
+ * 1,000 reads in 128 MiB behind 20 ms spent half their time finding
+ * their region with an eighth. It is fetched in runs of
+ * REGION_RUN_BYTES, about the bandwidth-delay product of a real bucket
+ * (100 MiB/s x 20 ms): a run costs little more time than one block and
+ * half the requests; REGION_INFLIGHT bytes of runs at once (next_job). */
+#define DENSE_DIV	 16
 #define REGION_MAX_BYTES (256ull << 20)
 #define REGION_RUN_BYTES (2ull << 20)
+#define REGION_INFLIGHT	 (16ull << 20)
 
 struct stream {
 	bool used;
@@ -116,6 +121,7 @@ struct pf_priv {
 	size_t njobs;
 	unsigned active;
 	uint64_t inflight;
+	uint64_t region_inflight; /* of inflight, of regions' runs */
 	struct bfs_prefetch_stats st;
 	/* the tick's (under the index's tick lock): what the record says */
 	struct bfs_prefetch_stats published;
@@ -226,46 +232,66 @@ static void note_random(struct pobj *o, uint64_t b0, uint64_t b1, uint64_t *q0,
 	}
 }
 
-/* Whether o's random reads are dense in their region [lo, hi): a
- * clustered reader that read at least a DENSE_DIV-th of its blocks. */
-static bool dense(const struct pf_priv *p, const struct pobj *o)
+/*
+ * Whether o's random reads are dense in their region [lo, hi): a
+ * clustered reader that read at least a DENSE_DIV-th of its blocks. If
+ * so, [*r0, *r1) is the region to fetch: [lo, hi) widened on each side
+ * by the span over the blocks read less one (the unbiased estimate of
+ * the ends of a range read uniformly: fio's 1,000 reads in 128 MiB were
+ * found dense within [7, 108) and the reads beyond each waited for a
+ * piece, then for their blocks, 20 of them after the region came), at
+ * most to REGION_MAX_BYTES, the end of the object and SEEN_BLOCKS.
+ */
+static bool dense(const struct pf_priv *p, const struct pobj *o, uint64_t *r0,
+		  uint64_t *r1)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, span, pad, room;
 
 	if (!o->clustered || o->lo >= o->hi || o->hi > SEEN_BLOCKS ||
 	    (o->hi - o->lo) * p->bs > REGION_MAX_BYTES)
 		return false;
 	for (uint64_t b = o->lo; b < o->hi; b++)
 		n += bit(o->seen, b);
-	return n * DENSE_DIV >= o->hi - o->lo;
+	span = o->hi - o->lo;
+	if (n * DENSE_DIV < span)
+		return false;
+	room = REGION_MAX_BYTES / p->bs - span;
+	pad = BFS_MIN(n > 1 ? span / (n - 1) : 0, room / 2);
+	*r0 = o->lo - BFS_MIN(pad, o->lo);
+	*r1 = BFS_MIN(BFS_MIN(o->hi + pad, o->eof_block), SEEN_BLOCKS);
+	return true;
 }
 
 static bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b,
 		    uint64_t n);
 
 /*
- * Queue the blocks of o's region not queued before, one job each, from
- * block b outward (the reader is there now), as long as the queue has
- * room: later reads queue the rest. Lock held.
+ * Queue the blocks of o's region [lo, hi) not queued before, in runs
+ * of REGION_RUN_BYTES, from block b outward (the reader is there now),
+ * as long as the queue has room: later reads queue the rest. Lock held.
  */
-static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t b)
+static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t lo,
+			   uint64_t hi, uint64_t b)
 {
-	uint64_t hi = BFS_MIN(o->hi, o->eof_block), r0, r1;
 	uint64_t run = BFS_MIN(REGION_RUN_BYTES, p->max_inflight / 4) / p->bs;
+	uint64_t r0, r1;
 
 	run = BFS_MAX(run, 1);
-
-	for (uint64_t d = 0; b + d < hi || b >= o->lo + d; d++) {
+	hi = BFS_MIN(hi, o->eof_block);
+	if (lo >= hi)
+		return;
+	b = BFS_MAX(BFS_MIN(b, hi - 1), lo);
+	for (uint64_t d = 0; b + d < hi || b >= lo + d; d++) {
 		uint64_t c[2] = {b + d, b - d};
 
 		for (int k = 0; k < (d ? 2 : 1); k++) {
-			if (c[k] < o->lo || c[k] >= hi || bit(o->queued, c[k]))
+			if (c[k] < lo || c[k] >= hi || bit(o->queued, c[k]))
 				continue;
 			if (p->njobs >= p->queue_max)
 				return;
 			r0 = c[k] - c[k] % run;
 			r1 = BFS_MIN(r0 + run, hi);
-			r0 = BFS_MAX(r0, o->lo);
+			r0 = BFS_MAX(r0, lo);
 			if (!enqueue(p, o, r0, r1 - r0))
 				continue;
 			for (uint64_t x = r0; x < r1; x++)
@@ -341,6 +367,7 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		    uint64_t off, size_t len, size_t got)
 {
 	uint64_t end = off + got, first, stop, window, run, q0 = 0, q1 = 0;
+	uint64_t r0, r1;
 	struct bfs_obj_info info = {0};
 	struct stream *s;
 	struct pobj *o;
@@ -406,8 +433,9 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 			o->eof = BFS_MIN(o->eof, info.size);
 		}
 	}
-	if (s->window == 0 && dense(p, o)) {
-		enqueue_region(p, o, BFS_MIN(off / p->bs, o->hi - 1));
+	if (s->window == 0 && dense(p, o, &r0, &r1)) {
+		if (r0 < r1)
+			enqueue_region(p, o, r0, r1, off / p->bs);
 		goto out;
 	}
 	if (s->window == 0) {
@@ -457,6 +485,38 @@ out:
 	bfs_obj_info_release(&info);
 }
 
+/*
+ * The next job a thread may start, taken off the queue, or NULL; lock
+ * held. A job's blocks are all held at once: jobs start in order while
+ * the bytes being fetched stay within max_inflight. A region's runs
+ * (enqueue_region) pass over while REGION_INFLIGHT bytes of them are
+ * being fetched: a few in flight fill the pipe, and each lands sooner
+ * than when the whole region shares it (fio's 128 MiB: 32 runs at
+ * once took 0.45 s each, and a reader waited for all of them), in
+ * buffers the block cache keeps for reuse (fresh ones were a quarter
+ * of the daemon's CPU, zeroing pages).
+ */
+static struct job *next_job(struct pf_priv *p)
+{
+	for (struct job **jp = &p->head, *prev = NULL; *jp;
+	     prev = *jp, jp = &(*jp)->next) {
+		struct job *j = *jp;
+		uint64_t bytes = j->n * p->bs;
+
+		if (j->region && p->region_inflight > 0 &&
+		    p->region_inflight + bytes > REGION_INFLIGHT)
+			continue;
+		if (p->inflight > 0 && p->inflight + bytes > p->max_inflight)
+			return NULL;
+		*jp = j->next;
+		if (p->tail == j)
+			p->tail = prev;
+		p->njobs--;
+		return j;
+	}
+	return NULL;
+}
+
 static void *worker(void *arg)
 {
 	struct pf_priv *p = arg;
@@ -467,20 +527,10 @@ static void *worker(void *arg)
 		struct job *j;
 		int rc;
 
-		/* a job's blocks are all held at once: start it only while
-		 * the bytes being fetched stay within max_inflight */
-		while (!p->stopping &&
-		       (p->head == NULL ||
-			(p->inflight > 0 &&
-			 p->inflight + p->head->n * p->bs > p->max_inflight)))
+		while (!p->stopping && (j = next_job(p)) == NULL)
 			BFS_PCHECK(pthread_cond_wait(&p->work, &p->lock));
 		if (p->stopping)
 			break;
-		j = p->head;
-		p->head = j->next;
-		if (p->head == NULL)
-			p->tail = NULL;
-		p->njobs--;
 		o = obj_get(p, j->key, j->etag, false);
 		if (o && j->block >= o->eof_block) {
 			/* queued before the end of the object was known */
@@ -493,6 +543,8 @@ static void *worker(void *arg)
 			j->n = o->eof_block - j->block;
 		p->active++;
 		p->inflight += j->n * p->bs;
+		if (j->region)
+			p->region_inflight += j->n * p->bs;
 		p->st.inflight_peak = BFS_MAX(p->st.inflight_peak, p->inflight);
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 
@@ -502,6 +554,8 @@ static void *worker(void *arg)
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		p->active--;
 		p->inflight -= j->n * p->bs;
+		if (j->region)
+			p->region_inflight -= j->n * p->bs;
 		/* room for a job that waited for max_inflight */
 		BFS_PCHECK(pthread_cond_broadcast(&p->work));
 		if (rc == 0) {

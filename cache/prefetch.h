@@ -24,14 +24,17 @@
  *   one by its blocks: blockcache.h). Random reads that cluster grow
  *   toward blocks: a read into a block read at random before fetches
  *   that block, one into a group of 4 blocks where another was read
- *   fetches the group, each block with a request of its own; once a
- *   quarter of an object version's random reads (and at least 2) fell
+ *   fetches the group, each block with a request of its own; once an
+ *   eighth of an object version's random reads (and at least 2) fell
  *   near earlier ones, each of its random reads fetches its group.
- * - A clustered reader whose random reads touched at least an eighth
+ * - A clustered reader whose random reads touched at least a sixteenth
  *   of the blocks of its region (lowest to highest random read, at most
- *   256 MiB) is dense: the region is fetched whole, in runs of 2 MiB
- *   (or a quarter of max_inflight), from the read outward, each block
- *   queued once; the region grows with the reads.
+ *   256 MiB) is dense: the region is fetched whole, widened on each side
+ *   by its span over the blocks read less one (where the ends of a
+ *   range read uniformly are expected), in runs of 2 MiB (or a quarter
+ *   of max_inflight), from the read outward, each block queued once, at
+ *   most 16 MiB of them in flight at once; the region grows with the
+ *   reads.
  * - A read that needs a block still queued in a region's job (not
  *   started) takes the job off the queue and fetches it itself, at once.
  * - At most max_inflight bytes are being fetched ahead at once (each

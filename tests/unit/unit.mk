@@ -16,6 +16,7 @@ check_PROGRAMS += \
 	tests/unit/test_list_bounds \
 	tests/unit/test_metrics \
 	tests/unit/test_providers \
+	tests/unit/test_rand_reads \
 	tests/unit/test_readfail \
 	tests/unit/test_s3_store \
 	tests/unit/test_s3_xml \

@@ -1,0 +1,382 @@
+/*
+ * test_rand_reads.c - what random readers cost through the prefetcher
+ * and the block cache (issue 15): bytes fetched and GETs sent over the
+ * in-memory store, counted by a wrapper below the block cache. A lone
+ * or sparse random reader fetches what it reads (rounded to pieces); a
+ * dense one has its region fetched early, a little past the ends it
+ * read, a few runs at a time.
+ */
+#include "compat.h"
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cache/blockcache.h"
+#include "cache/prefetch.h"
+#include "store/mem.h"
+#include "tests/unit/tap.h"
+
+#define BS    (64u * 1024) /* small blocks keep the objects small */
+#define PIECE (32u * 1024) /* blockcache_priv.h */
+
+/* ---- a counting wrapper ------------------------------------------------ */
+
+struct cnt {
+	struct bfs_store s;
+	struct bfs_store *inner;
+	unsigned gets;
+	uint64_t bytes;	       /* returned by get_range */
+	unsigned active, peak; /* get_range calls running at once */
+	unsigned delay_us;     /* each get_range takes this long */
+	pthread_mutex_t lock;
+};
+
+static struct cnt *cnt_of(struct bfs_store *s)
+{
+	return s->priv;
+}
+
+static int c_head(struct bfs_store *s, const char *key,
+		  struct bfs_obj_info *out)
+{
+	return cnt_of(s)->inner->head(cnt_of(s)->inner, key, out);
+}
+
+static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
+		       size_t len, void *buf, size_t *got, const char *if_match)
+{
+	struct cnt *c = cnt_of(s);
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	c->gets++;
+	c->active++;
+	c->peak = BFS_MAX(c->peak, c->active);
+	pthread_mutex_unlock(&c->lock);
+	if (c->delay_us)
+		usleep(c->delay_us);
+	rc = c->inner->get_range(c->inner, key, off, len, buf, got, if_match);
+	pthread_mutex_lock(&c->lock);
+	c->active--;
+	if (rc == 0)
+		c->bytes += *got;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static void c_destroy(struct bfs_store *s)
+{
+	pthread_mutex_destroy(&cnt_of(s)->lock);
+	free(cnt_of(s));
+}
+
+static struct cnt *cnt_new(struct bfs_store *inner)
+{
+	struct cnt *c = bfs_xcalloc(1, sizeof(*c));
+
+	c->inner = inner;
+	pthread_mutex_init(&c->lock, NULL);
+	c->s.priv = c;
+	c->s.name = "cnt";
+	c->s.kind = "cnt";
+	c->s.inner = inner;
+	c->s.caps = inner->caps;
+	c->s.head = c_head;
+	c->s.get_range = c_get_range;
+	c->s.destroy = c_destroy;
+	return c;
+}
+
+/* GETs and bytes since the last call. */
+static void counted(struct cnt *c, unsigned *gets, uint64_t *bytes)
+{
+	pthread_mutex_lock(&c->lock);
+	*gets = c->gets;
+	*bytes = c->bytes;
+	c->gets = 0;
+	c->bytes = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the stack ----------------------------------------------------------- */
+
+static char *cache_dir;
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+struct stack {
+	struct cnt *cnt;
+	struct bfs_store *bc;
+	struct bfs_store *top;
+};
+
+/* mem → cnt → blockcache → prefetch, on an empty cache dir. */
+static int stack_open(struct stack *st, struct bfs_store *mem,
+		      uint64_t inflight, unsigned threads)
+{
+	struct bfs_blockcache_conf bconf = {
+		.cache_dir = cache_dir,
+		.bucket = "b1",
+		.block_size = BS,
+	};
+	struct bfs_prefetch_conf pconf = {
+		.max_window = 16 * BS,
+		.max_inflight = inflight,
+		.threads = threads,
+	};
+	char err[256];
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	memset(st, 0, sizeof(*st));
+	st->cnt = cnt_new(mem);
+	st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
+	st->top = st->bc ? bfs_prefetch_create(&pconf, st->bc) : NULL;
+	if (st->top == NULL)
+		return errno ? errno : EINVAL;
+	return st->top->start(st->top);
+}
+
+static void stack_close(struct stack *st)
+{
+	st->top->shutdown(st->top);
+	st->top->destroy(st->top);
+}
+
+static void fill(char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+}
+
+static int put_obj(struct bfs_store *s, const char *key, const char *data,
+		   size_t len, char *etag)
+{
+	int fd = memfd_create("obj", 0);
+	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
+	int rc;
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		return EIO;
+	rc = s->put(s, &req, etag);
+	close(fd);
+	return rc;
+}
+
+/* A 4 KiB read at 4 KiB into block b, checked against data; then the
+ * prefetcher and the block cache are let finish what it started. */
+static bool read4k(struct stack *st, const char *key, const char *etag,
+		   const char *data, uint64_t b)
+{
+	uint64_t off = b * BS + 4096;
+	char buf[4096];
+	size_t got = 0;
+	int rc;
+
+	rc = bfs_store_read_full(st->top, key, off, sizeof(buf), buf, &got,
+				 etag);
+	bfs_prefetch_drain(st->top);
+	if (rc != 0 || got != sizeof(buf) ||
+	    memcmp(buf, data + off, sizeof(buf)) != 0) {
+		tap_diag("read of block %llu: rc %d got %zu",
+			 (unsigned long long)b, rc, got);
+		return false;
+	}
+	return true;
+}
+
+/* ---- the tests ----------------------------------------------------------- */
+
+/* A lone read, a Parquet footer and a few reads spread over a large
+ * object: each costs the pieces it reads, nothing more. */
+static void test_sparse(struct bfs_store *mem)
+{
+	size_t len = 1024 * (size_t)BS; /* 64 MiB */
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	/* in groups of 4 blocks none shares, never within a block of
+	 * another (that would continue its stream) */
+	static const unsigned blocks[] = {900, 17,  530, 262, 771, 88,
+					  410, 999, 140, 655, 333, 50};
+	struct stack st;
+	unsigned gets;
+	uint64_t bytes;
+	bool ok = true;
+
+	fill(data, len, 1);
+	put_obj(mem, "r/sparse", data, len, etag);
+	if (stack_open(&st, mem, 0, 0) != 0) {
+		tap_ok(0, "sparse: the stack starts");
+		free(data);
+		return;
+	}
+	ok = read4k(&st, "r/sparse", etag, data, 300);
+	counted(st.cnt, &gets, &bytes);
+	tap_ok(ok && gets == 1 && bytes == PIECE,
+	       "a lone 4 KiB read costs one GET of its piece (%u GETs, %llu "
+	       "bytes)",
+	       gets, (unsigned long long)bytes);
+
+	/* the footer's length, then the footer (a small read: at most a
+	 * sixteenth of a block), both in the last piece */
+	{
+		char buf[4000];
+		size_t got = 0;
+
+		ok = bfs_store_read_full(st.top, "r/sparse", len - 8, 8, buf,
+					 &got, etag) == 0 &&
+		     got == 8;
+		ok = ok &&
+		     bfs_store_read_full(st.top, "r/sparse",
+					 len - 8 - sizeof(buf), sizeof(buf),
+					 buf, &got, etag) == 0 &&
+		     got == sizeof(buf) &&
+		     memcmp(buf, data + len - 8 - sizeof(buf), sizeof(buf)) ==
+			     0;
+		bfs_prefetch_drain(st.top);
+		counted(st.cnt, &gets, &bytes);
+		/* the second read is into a block read before: that block
+		 * comes behind it (the near rule, prefetch.h), no more */
+		tap_ok(ok && gets <= 2 && bytes <= PIECE + BS,
+		       "a Parquet footer's two reads cost a piece and at "
+		       "most their block (%u GETs, %llu bytes)",
+		       gets, (unsigned long long)bytes);
+	}
+
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++)
+		ok = ok && read4k(&st, "r/sparse", etag, data, blocks[i]);
+	counted(st.cnt, &gets, &bytes);
+	tap_ok(ok && gets == BFS_ARRAY_SIZE(blocks) &&
+		       bytes == BFS_ARRAY_SIZE(blocks) * PIECE,
+	       "12 reads spread over 1,024 blocks fetch their pieces only "
+	       "(%u GETs, %llu bytes)",
+	       gets, (unsigned long long)bytes);
+	stack_close(&st);
+	free(data);
+}
+
+/*
+ * A reader dense in its region: 8 lone reads, then 2 into groups read
+ * before (a fifth of its reads near earlier ones; 10 of the 143 blocks
+ * from the lowest to the highest read). Its region is fetched, and a
+ * little past its highest read; not the rest of the object.
+ */
+static void test_dense(struct bfs_store *mem)
+{
+	size_t len = 256 * (size_t)BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	static const unsigned blocks[] = {0,   20,  40,	 60,  80,
+					  100, 120, 140, 142, 22};
+	struct bfs_blockcache_stats b0, b1;
+	struct stack st;
+	unsigned gets;
+	uint64_t bytes;
+	bool ok = true;
+
+	fill(data, len, 2);
+	put_obj(mem, "r/dense", data, len, etag);
+	if (stack_open(&st, mem, 0, 0) != 0) {
+		tap_ok(0, "dense: the stack starts");
+		free(data);
+		return;
+	}
+	for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++)
+		ok = ok && read4k(&st, "r/dense", etag, data, blocks[i]);
+	counted(st.cnt, &gets, &bytes);
+	/* [0, 143) widened by 143 / 9 = 15 blocks: [0, 158), each block
+	 * once, and the pieces of the reads */
+	tap_ok(ok && bytes >= 143 * (uint64_t)BS &&
+		       bytes <= 158 * (uint64_t)BS +
+					BFS_ARRAY_SIZE(blocks) * PIECE,
+	       "a reader dense in its region has it fetched, and a little "
+	       "past its highest read (%llu bytes, %u GETs)",
+	       (unsigned long long)bytes, gets);
+	/* past its highest read, where a uniform reader's next reads
+	 * fall, the blocks are there (the region then grows with them) */
+	bfs_blockcache_get_stats(st.bc, &b0);
+	ok = read4k(&st, "r/dense", etag, data, 150) &&
+	     read4k(&st, "r/dense", etag, data, 156);
+	bfs_blockcache_get_stats(st.bc, &b1);
+	tap_ok(ok && b1.ranged == b0.ranged && b1.misses == b0.misses &&
+		       b1.hits >= b0.hits + 2,
+	       "reads past the highest one find their blocks there (%llu "
+	       "ranged GETs, %llu blocks fetched for them)",
+	       (unsigned long long)(b1.ranged - b0.ranged),
+	       (unsigned long long)(b1.misses - b0.misses));
+	stack_close(&st);
+	free(data);
+}
+
+/*
+ * A dense reader's region comes a few runs at a time (16 MiB): the runs
+ * land one after another for the reader instead of all at the end, and
+ * in buffers the block cache reuses.
+ */
+static void test_region_inflight(struct bfs_store *mem)
+{
+	/* runs of 2 MiB (32 blocks), a 512-block region: 16 runs */
+	size_t len = 512 * (size_t)BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct stack st;
+	unsigned gets, peak;
+	uint64_t bytes;
+	bool ok = true;
+
+	fill(data, len, 3);
+	put_obj(mem, "r/flight", data, len, etag);
+	if (stack_open(&st, mem, 64u << 20, 16) != 0) {
+		tap_ok(0, "inflight: the stack starts");
+		free(data);
+		return;
+	}
+	/* each GET takes a while, so that the runs overlap */
+	st.cnt->delay_us = 20000;
+	/* 32 reads 16 blocks apart (none continues another's stream),
+	 * then 5 near earlier ones (an eighth of 37): dense in [0, 497) */
+	for (unsigned b = 0; b < 512 && ok; b += 16)
+		ok = read4k(&st, "r/flight", etag, data, b);
+	for (unsigned b = 2; b < 320 && ok; b += 64)
+		ok = read4k(&st, "r/flight", etag, data, b);
+	counted(st.cnt, &gets, &bytes);
+	pthread_mutex_lock(&st.cnt->lock);
+	peak = st.cnt->peak;
+	pthread_mutex_unlock(&st.cnt->lock);
+	tap_ok(ok && bytes >= 496 * (uint64_t)BS,
+	       "a dense reader's region is fetched (%llu bytes)",
+	       (unsigned long long)bytes);
+	/* 8 runs of the region, and the reader's own GET */
+	tap_ok(peak <= 8 + 1,
+	       "at most 16 MiB of the region in flight at once (%u GETs at "
+	       "once, 16 threads)",
+	       peak);
+	stack_close(&st);
+	free(data);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct bfs_store *mem = bfs_mem_create("mem");
+
+	cache_dir = bfs_xasprintf("%s/bfs-test-rand.XXXXXX",
+				  tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(cache_dir) == NULL) {
+		tap_ok(0, "make a temporary cache dir");
+		return tap_done();
+	}
+	test_sparse(mem);
+	test_dense(mem);
+	test_region_inflight(mem);
+	mem->destroy(mem);
+	nftw(cache_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(cache_dir);
+	return tap_done();
+}
