@@ -74,6 +74,29 @@ def read_long(b, i):
             return (z >> 1) ^ -(z & 1), i
 
 
+def read_bytes(b, i):
+    n, i = read_long(b, i)
+    return b[i:i + n], i + n
+
+
+def avro_header(data):
+    """(metadata, sync marker, offset of the first block) of an Avro
+    container file's bytes."""
+    i, meta = 4, {}
+    while True:
+        n, i = read_long(data, i)
+        if n == 0:
+            break
+        if n < 0:  # a block count followed by its size in bytes
+            n = -n
+            _, i = read_long(data, i)
+        for _ in range(n):
+            k, i = read_bytes(data, i)
+            v, i = read_bytes(data, i)
+            meta[k.decode()] = v
+    return meta, data[i:i + 16], i + 16
+
+
 def write_long(v):
     z = (v << 1) ^ (v >> 63)
     out = bytearray()
@@ -89,24 +112,7 @@ def reframe_xz(data):
     """python3-avro has no xz codec: re-frame a null container's blocks
     with lzma's xz format, as Java's XZCodec writes them."""
     import lzma
-    i = 4
-    meta = {}
-    while True:
-        n, i = read_long(data, i)
-        if n == 0:
-            break
-        if n < 0:
-            n = -n
-            _, i = read_long(data, i)
-        for _ in range(n):
-            kl, i = read_long(data, i)
-            k = data[i:i + kl].decode()
-            i += kl
-            vl, i = read_long(data, i)
-            meta[k] = data[i:i + vl]
-            i += vl
-    sync = data[i:i + 16]
-    i += 16
+    meta, sync, i = avro_header(data)
     meta["avro.codec"] = b"xz"
     out = bytearray(b"Obj\x01") + write_long(len(meta))
     for k, v in meta.items():

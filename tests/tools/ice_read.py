@@ -33,13 +33,7 @@ import avro.io
 import avro.schema
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ice_gen import java_path, read_long  # noqa: E402
-
-
-
-def read_bytes(b, i):
-    n, i = read_long(b, i)
-    return b[i:i + n], i + n
+from ice_gen import avro_header, java_path, read_bytes, read_long  # noqa: E402
 
 
 def physical(t):
@@ -55,19 +49,7 @@ def avro_records(path):
     data = open(path, "rb").read()
     if data[:4] != b"Obj\x01":
         raise ValueError("%s: not Avro" % path)
-    i, meta = 4, {}
-    while True:
-        n, i = read_long(data, i)
-        if n == 0:
-            break
-        if n < 0:
-            n = -n
-            _, i = read_long(data, i)
-        for _ in range(n):
-            k, i = read_bytes(data, i)
-            v, i = read_bytes(data, i)
-            meta[k.decode()] = v
-    i += 16  # sync marker
+    meta, _, i = avro_header(data)
     # physical values (days, micros, unscaled bytes), as Iceberg's human
     # strings are defined on them
     schema = avro.schema.parse(json.dumps(physical(json.loads(meta["avro.schema"]))))
