@@ -746,13 +746,13 @@ static int chain_write(struct mc_priv *p, struct bfs_metadb_txn *txn,
  * (a create's, a mkdir's, a rename target's). neg_ttl 0 asks for every
  * "no" to come from the bucket.
  */
-static bool derived_empty(struct mc_priv *p, const struct bfs_list_req *req)
+static bool derived_empty_in(struct mc_priv *p, struct bfs_metadb_txn *txn,
+			     const struct bfs_list_req *req, uint64_t *oldest)
 {
-	struct bfs_metadb_txn *txn;
 	struct bfs_mc_chain c = {0};
 	const char *slash;
 	char *dir;
-	bool none = false;
+	bool none;
 
 	if (p->dir_ttl <= 0 || p->neg_ttl <= 0 || req->token ||
 	    req->start_after || req->prefix[0] == '\0' ||
@@ -763,13 +763,25 @@ static bool derived_empty(struct mc_priv *p, const struct bfs_list_req *req)
 		return false; /* a directory's own listing */
 	dir = bfs_xstrndup(req->prefix,
 			   slash ? (size_t)(slash - req->prefix) + 1 : 0);
-	if (bfs_metadb_begin(p->db, true, &txn) == 0) {
-		none = chain_read(p, txn, dir, &c) &&
-		       !bfs_mc_chain_has_prefix(&c, req->prefix);
-		bfs_metadb_abort(txn);
-	}
+	none = chain_read(p, txn, dir, &c) &&
+	       !bfs_mc_chain_has_prefix(&c, req->prefix);
+	for (size_t i = 0; none && oldest && i < c.n; i++)
+		if (i == 0 || c.stamps[i] < *oldest)
+			*oldest = c.stamps[i];
 	bfs_mc_chain_release(&c);
 	free(dir);
+	return none;
+}
+
+static bool derived_empty(struct mc_priv *p, const struct bfs_list_req *req)
+{
+	struct bfs_metadb_txn *txn;
+	bool none = false;
+
+	if (bfs_metadb_begin(p->db, true, &txn) == 0) {
+		none = derived_empty_in(p, txn, req, NULL);
+		bfs_metadb_abort(txn);
+	}
 	return none;
 }
 
@@ -822,6 +834,10 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
+	/* a miss: the layers below are remote (the cache is stacked over a
+	 * remote driver only), so the answer needs a request */
+	if (req->cached_only)
+		return EAGAIN;
 	COUNT(p, list_misses);
 	epoch0 = epoch_now(p);
 	rc = p->inner->list(p->inner, req, out);
@@ -860,6 +876,114 @@ fail:
 	return 0;
 }
 
+/* What empty_before looks for: a fresh page that found nothing. */
+struct empty_scan {
+	struct mc_priv *p;
+	const char *prefix;
+	bool found;
+	uint64_t stamp;
+};
+
+/*
+ * A page of the listing table that asked prefix from its start (no
+ * token, no start_after; any delimiter and page size) and found
+ * nothing, fresh by neg_ttl: no key started with prefix when it was
+ * fetched.
+ */
+static int empty_page(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	struct empty_scan *e = arg;
+	struct rbuf r = {val, vlen, 0, false};
+	uint64_t stamp;
+	char *delim;
+	bool ok;
+
+	if (r_u8(&r) != RECORD_VERSION)
+		return 0;
+	r_u8(&r);
+	stamp = r_u64(&r);
+	if (!r_str_eq(&r, e->prefix))
+		return 0;
+	delim = r_str(&r);
+	free(delim);
+	ok = r_str_eq(&r, NULL) && r_str_eq(&r, NULL);
+	r_u32(&r); /* max_keys */
+	ok = ok && r_u32(&r) == 0 && r_u32(&r) == 0 && !r.bad &&
+	     fresh(e->p, stamp, e->p->neg_ttl);
+	if (ok && (!e->found || stamp < e->stamp)) {
+		e->found = true;
+		e->stamp = stamp;
+	}
+	return 0;
+}
+
+/*
+ * Did the cache know, before our put of the marker dirkey ("a/b/")
+ * made the directory, that nothing was under it? From a fresh empty
+ * page of a/b (the lookup before mkdir asks it) or of a/b/, or a
+ * complete fresh listing of a/ without b. @return whether it did, and
+ * in *stamp when that was known (the oldest answer it rests on).
+ */
+static bool empty_before(struct mc_priv *p, struct bfs_metadb_txn *txn,
+			 const char *dirkey, uint64_t *stamp)
+{
+	char *name = bfs_xstrndup(dirkey, strlen(dirkey) - 1);
+	struct bfs_list_req probe = {.prefix = name};
+	struct empty_scan e = {.p = p};
+	uint8_t pk[16];
+
+	if (p->dir_ttl <= 0 || p->neg_ttl <= 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		e.prefix = i == 0 ? name : dirkey;
+		memcpy(pk, p->bucket_hash, 8);
+		put_u64_raw(pk + 8,
+			    fnv(FNV_OFFSET, e.prefix, strlen(e.prefix)));
+		if (bfs_metadb_scan(txn, BFS_METADB_LIST, pk, sizeof(pk),
+				    empty_page, &e) != 0)
+			e.found = false;
+	}
+	if (!e.found && derived_empty_in(p, txn, &probe, &e.stamp))
+		e.found = true;
+out:
+	free(name);
+	*stamp = e.stamp;
+	return e.found;
+}
+
+/*
+ * The listing of the directory whose marker our put just made, known to
+ * hold that marker alone: the creates that follow in it look their
+ * names up without a request (derived_empty). Stamped with the answer
+ * that said the directory was empty, so it is trusted no longer than a
+ * listing fetched then would be.
+ */
+static int new_dir_listing(struct mc_priv *p, struct bfs_metadb_txn *txn,
+			   const char *dirkey,
+			   const struct bfs_obj_info *marker, uint64_t stamp)
+{
+	struct bfs_list_req r = dir_page_req(dirkey, NULL);
+	struct bfs_list_result page = {0};
+	struct wbuf w = {0};
+	uint8_t lk[LKEY_LEN];
+	int rc;
+
+	page.objs = bfs_xcalloc(1, sizeof(*page.objs));
+	page.nobjs = 1;
+	page.objs[0].key = bfs_xstrdup(dirkey);
+	page.objs[0].size = marker->size;
+	snprintf(page.objs[0].etag, sizeof(page.objs[0].etag), "%s",
+		 marker->etag);
+	page.objs[0].mtime = marker->mtime;
+	list_key(p, &r, lk);
+	encode_page(&w, stamp, &r, &page);
+	rc = bfs_metadb_put(txn, BFS_METADB_LIST, lk, sizeof(lk), w.d, w.n);
+	free(w.d);
+	bfs_list_result_release(&page);
+	return rc;
+}
+
 /*
  * Drop what a write to key makes stale: its head entry (replaced by
  * entry when not NULL: what our own put made) and the pages of every
@@ -869,7 +993,9 @@ fail:
  * amended instead, keeping their stamps: a lookup of a name they do not
  * show still costs no request after our own creates, renames and
  * removes, and what other clients did is seen once dir_ttl runs out,
- * as before.
+ * as before. A directory marker made (key "a/b/", size 0) where the
+ * cache knew nothing was leaves the new directory's listing too, in the
+ * same transaction, so no other write can come between.
  */
 static void invalidate(struct mc_priv *p, const char *key,
 		       const struct wbuf *entry, bool known,
@@ -878,7 +1004,8 @@ static void invalidate(struct mc_priv *p, const char *key,
 	struct bfs_metadb_txn *txn;
 	uint8_t hk[HKEY_LEN], pk[16];
 	size_t len = strlen(key);
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = FNV_OFFSET, empty_stamp = 0;
+	bool new_dir = false;
 	int rc;
 
 	if (p->db == NULL)
@@ -896,6 +1023,8 @@ static void invalidate(struct mc_priv *p, const char *key,
 		rc = bfs_metadb_del(txn, BFS_METADB_HEAD, hk, sizeof(hk));
 	if (rc == ENOENT)
 		rc = 0;
+	if (made && made->size == 0 && len > 1 && key[len - 1] == '/')
+		new_dir = empty_before(p, txn, key, &empty_stamp);
 	memcpy(pk, p->bucket_hash, 8);
 	for (size_t i = 0; i <= len && rc == 0; i++) {
 		struct bfs_mc_chain c = {0};
@@ -917,6 +1046,8 @@ static void invalidate(struct mc_priv *p, const char *key,
 		bfs_mc_chain_release(&c);
 		free(dir);
 	}
+	if (rc == 0 && new_dir)
+		rc = new_dir_listing(p, txn, key, made, empty_stamp);
 	if (rc == 0)
 		rc = bfs_metadb_commit(txn);
 	else
@@ -931,7 +1062,8 @@ fail:
  * server said): drop what it made stale and, when the server told its
  * Date, keep what we know of the new version as its head entry, so that
  * neither a stat nor the listing of metadata=objects HEADs an object we
- * have just written.
+ * have just written. A directory's marker made where nothing was also
+ * leaves the new directory's listing (new_dir_listing).
  */
 static void wrote(struct mc_priv *p, const struct bfs_put_req *req, int rc,
 		  const char *etag, time_t answered)

@@ -102,10 +102,12 @@ static int prefix_exists(struct bucket_view *v, const char *prefix,
  * enough.
  */
 static int probe_name(struct bucket_view *v, const char *key,
-		      const char *dirkey, bool *file, bool *dir, bool *decided,
-		      bool *empty)
+		      const char *dirkey, bool cached_only, bool *file,
+		      bool *dir, bool *decided, bool *empty)
 {
-	struct bfs_list_req req = {.prefix = key, .max_keys = PROBE_KEYS};
+	struct bfs_list_req req = {.prefix = key,
+				   .max_keys = PROBE_KEYS,
+				   .cached_only = cached_only};
 	struct bfs_list_result res = {0};
 	size_t dlen = strlen(dirkey);
 	int rc;
@@ -128,11 +130,65 @@ out:
 	return rc;
 }
 
+/*
+ * The HEAD of a lookup, sent on a thread of its own while the lookup's
+ * LIST is in flight: a known file then costs one round trip, not two.
+ */
+struct head_job {
+	struct bfs_store *store;
+	const char *key;
+	struct bfs_obj_info info;
+	int rc;
+	bool started;
+	pthread_t thread;
+};
+
+static void *head_run(void *arg)
+{
+	struct head_job *j = arg;
+
+	j->rc = j->store->head(j->store, j->key, &j->info);
+	return NULL;
+}
+
+/* Start j's HEAD; if no thread can be had, head_result sends it. */
+static void head_start(struct head_job *j, struct bfs_store *s, const char *key)
+{
+	j->store = s;
+	j->key = key;
+	j->started = pthread_create(&j->thread, NULL, head_run, j) == 0;
+}
+
+/* The HEAD's answer (into *info, which the caller releases): the
+ * started one's, or one sent now. */
+static int head_result(struct head_job *j, struct bfs_store *s, const char *key,
+		       struct bfs_obj_info *info)
+{
+	if (!j->started)
+		return s->head(s, key, info);
+	BFS_PCHECK(pthread_join(j->thread, NULL));
+	j->started = false;
+	*info = j->info;
+	memset(&j->info, 0, sizeof(j->info));
+	return j->rc;
+}
+
+/* Wait for a HEAD whose answer is not wanted any more. */
+static void head_drop(struct head_job *j)
+{
+	if (!j->started)
+		return;
+	BFS_PCHECK(pthread_join(j->thread, NULL));
+	j->started = false;
+	bfs_obj_info_release(&j->info);
+}
+
 static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 		       const char *name, struct bfs_node *out)
 {
 	struct bucket_view *v = view_of(ns);
 	struct bfs_obj_info info = {0};
+	struct head_job job = {0};
 	char *key = NULL;
 	char *dirkey = NULL;
 	bool is_dir = false, is_file = false, decided = false, empty = false;
@@ -150,9 +206,20 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 	/*
 	 * One LIST answers the common cases: nothing there (a new name: one
 	 * request where a directory probe and a HEAD were two), a directory,
-	 * or a file (then a HEAD for its metadata).
+	 * or a file (then a HEAD for its metadata). When the LIST has to go
+	 * to the bucket, the HEAD goes along with it, as mountpoint-s3's
+	 * lookup does: a file costs one round trip instead of two (the first
+	 * byte of a cold file comes a round trip sooner), a new name or a
+	 * directory one request more (a HEAD answered 404). From the cache
+	 * (a fresh listing of the directory) the HEAD goes after, if at all.
 	 */
-	rc = probe_name(v, key, dirkey, &is_file, &is_dir, &decided, &empty);
+	rc = probe_name(v, key, dirkey, true, &is_file, &is_dir, &decided,
+			&empty);
+	if (rc == EAGAIN) {
+		head_start(&job, v->store, key);
+		rc = probe_name(v, key, dirkey, false, &is_file, &is_dir,
+				&decided, &empty);
+	}
 	if (rc != 0)
 		goto out;
 	if (!is_dir && !(is_file && decided) && !empty) {
@@ -181,7 +248,7 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 	 * removed, and costs no round trip.)
 	 */
 	/* the listing has no metadata (mode, owner, mtime): ask for it */
-	rc = v->store->head(v->store, key, &info);
+	rc = head_result(&job, v->store, key, &info);
 	if (rc == 0) {
 		make_node(v, key, BFS_NODE_FILE, &info, out);
 	} else if (rc == EIO) {
@@ -190,6 +257,7 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 		rc = 0;
 	}
 out:
+	head_drop(&job);
 	bfs_obj_info_release(&info);
 	free(key);
 	free(dirkey);

@@ -948,12 +948,17 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				bfs_fs_kill_priv_locked(fs, in);
 			/* a full part pipe waits for the network: not
 			 * under the lock (in is busy, st stays ours); a
-			 * stream begins with the metadata of now */
+			 * stream begins with the metadata of now, built
+			 * for that write alone */
 			key = bfs_xstrdup(in->node.key);
 			upload_req(key, st->fd, &put);
-			bfs_fs_build_meta(fs, in, &meta);
-			put.meta = &meta;
 			upload_conf(fs, &uc);
+			if (bfs_upload_feed_starts(st->feed, in->node.store,
+						   &uc, (uint64_t)off,
+						   (uint64_t)n, sz)) {
+				bfs_fs_build_meta(fs, in, &meta);
+				put.meta = &meta;
+			}
 			BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
 			bfs_upload_feed_wrote(&st->feed, in->node.store, &uc,
 					      &put, st->fd, (uint64_t)off,

@@ -55,6 +55,8 @@ int s3_list(struct bfs_store *s, const struct bfs_list_req *req,
 	bool v1;
 	int rc;
 
+	if (req->cached_only)
+		return EAGAIN;
 again:
 	/* parameters in byte order, as SigV4 wants them */
 	v1 = atomic_load(&p->list_v1);

@@ -97,6 +97,11 @@ struct bfs_list_req {
 	const char *token;     /* continuation token from last page, or NULL */
 	const char *start_after; /* or NULL */
 	unsigned max_keys;	 /* 0: the store's default (1000) */
+	/* answer only what costs no request: where one would be sent (the
+	 * s3 driver, a metadata cache that misses) the answer is EAGAIN;
+	 * a local store and a cache hit answer as usual. A lookup asks so
+	 * first, to know whether to send its HEAD along with the LIST */
+	bool cached_only;
 };
 
 /* One page of a listing; release with bfs_list_result_release(). */
@@ -217,7 +222,8 @@ struct bfs_store {
 
 	/*
 	 * One page of a listing, keys in byte order.
-	 * @return 0, EACCES, EIO, ETIMEDOUT.
+	 * @return 0, EAGAIN (req->cached_only and the answer needs a
+	 *         request), EACCES, EIO, ETIMEDOUT.
 	 */
 	int (*list)(struct bfs_store *s, const struct bfs_list_req *req,
 		    struct bfs_list_result *out);

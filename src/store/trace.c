@@ -96,6 +96,8 @@ static int tr_list(struct bfs_store *s, const struct bfs_list_req *req,
 {
 	double t0 = now_ms();
 
+	if (req->cached_only) /* asks whether a request is needed */
+		return s->inner->list(s->inner, req, out);
 	return done(s, "list", req->prefix, t0,
 		    s->inner->list(s->inner, req, out));
 }

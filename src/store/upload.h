@@ -84,12 +84,25 @@ struct bfs_upload_feed;
  * in flight (backpressure). Its upload id is written to note_path while
  * the upload is open, "store\nkey\nupload_id\n", so that a daemon that
  * dies leaves a note from which the next start aborts it.
- * @param req the object: key and content_type (the rest unused).
+ * @param req the object: key, content_type and, for the write that
+ *        begins the stream (bfs_upload_feed_starts), the metadata it
+ *        begins with (the rest unused).
  */
 void bfs_upload_feed_wrote(struct bfs_upload_feed **fp, struct bfs_store *s,
 			   const struct bfs_upload_conf *c,
 			   const struct bfs_put_req *req, int fd, uint64_t off,
 			   uint64_t len, uint64_t size, const char *note_path);
+
+/*
+ * Whether the write bfs_upload_feed_wrote is about to be told of (len
+ * bytes at off, size the file's size after it) begins a stream: only
+ * then does its req need the file's metadata, which the caller builds
+ * for that write alone (not on every write of a hot path).
+ */
+bool bfs_upload_feed_starts(const struct bfs_upload_feed *f,
+			    const struct bfs_store *s,
+			    const struct bfs_upload_conf *c, uint64_t off,
+			    uint64_t len, uint64_t size);
 
 /*
  * Something other than an append happened (a truncate, a write before

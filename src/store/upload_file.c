@@ -23,6 +23,15 @@ void bfs_upload_feed_wrote(struct bfs_upload_feed **fp, struct bfs_store *s,
 				note_path);
 }
 
+bool bfs_upload_feed_starts(const struct bfs_upload_feed *f,
+			    const struct bfs_store *s,
+			    const struct bfs_upload_conf *c, uint64_t off,
+			    uint64_t len, uint64_t size)
+{
+	return bfs_upload_stream_begins(f ? f->stream : NULL, s, c, off, len,
+					size);
+}
+
 void bfs_upload_feed_break(struct bfs_upload_feed *f)
 {
 	if (f == NULL)

@@ -110,6 +110,12 @@ int bfs_upload_stream_finish(struct bfs_upload_stream **sp,
 /* Abort and free a stream; NULL ok. */
 void bfs_upload_stream_abort(struct bfs_upload_stream **sp);
 
+/* Whether a write begins a stream (see bfs_upload_feed_starts). */
+bool bfs_upload_stream_begins(const struct bfs_upload_stream *st,
+			      const struct bfs_store *s,
+			      const struct bfs_upload_conf *c, uint64_t off,
+			      uint64_t len, uint64_t size);
+
 /* Start, feed or break the stream on a write (see bfs_upload_feed_wrote). */
 void bfs_upload_stream_wrote(struct bfs_upload_stream **sp, struct bfs_store *s,
 			     const struct bfs_upload_conf *c,

@@ -131,6 +131,26 @@ static struct bfs_upload_stream *stream_start(struct bfs_store *s,
 	return st;
 }
 
+/* Whether a write of len bytes at off (size after it) begins a stream
+ * for a file that has none. */
+static bool begins(const struct bfs_store *s, const struct bfs_upload_conf *c,
+		   uint64_t off, uint64_t len, uint64_t size)
+{
+	/* only a file written from its start, in order, past the
+	 * threshold is worth a stream */
+	return (s->caps & BFS_CAP_MULTIPART) && s->mpu_begin != NULL &&
+	       off + len == size && size >= c->threshold &&
+	       size <= c->threshold + len;
+}
+
+bool bfs_upload_stream_begins(const struct bfs_upload_stream *st,
+			      const struct bfs_store *s,
+			      const struct bfs_upload_conf *c, uint64_t off,
+			      uint64_t len, uint64_t size)
+{
+	return st == NULL && begins(s, c, off, len, size);
+}
+
 void bfs_upload_stream_wrote(struct bfs_upload_stream **sp, struct bfs_store *s,
 			     const struct bfs_upload_conf *c,
 			     const struct bfs_put_req *req, int fd,
@@ -140,11 +160,7 @@ void bfs_upload_stream_wrote(struct bfs_upload_stream **sp, struct bfs_store *s,
 	struct bfs_upload_stream *st = *sp;
 
 	if (st == NULL) {
-		/* only a file written from its start, in order, past the
-		 * threshold is worth a stream */
-		if (!(s->caps & BFS_CAP_MULTIPART) || s->mpu_begin == NULL ||
-		    off + len != size || size < c->threshold ||
-		    size > c->threshold + len)
+		if (!begins(s, c, off, len, size))
 			return;
 		st = stream_start(s, c, req, fd, note_path);
 		if (st == NULL)

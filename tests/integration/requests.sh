@@ -14,6 +14,7 @@
 #   stat of a name readdir just returned         0
 #   open + first read of a known small file      at most 1 (its GET)
 #   mkdir                                        1 (the marker's PUT)
+#   create in a directory just made, unlisted    1 (its PUT)
 #   unlink of a file                             1
 #   rename of a small file                       2 (the copy and the
 #                                                delete)
@@ -227,6 +228,21 @@ PY
 	t_is "$st: ls shows the $M new files" \
 		"$(find "$B/many" -name 'f*' | wc -l)" "$M"
 
+	# new files in a directory this mount just made and never listed:
+	# the mkdir left the new directory's listing (its marker alone), so
+	# each create's lookup is answered without a request
+	mkdir "$B/fresh" || t_abort "$st: mkdir fresh"
+	python3 - "$B/fresh" "$N" <<'PY' || t_abort "$st: creates in fresh"
+import os, sys
+for i in range(int(sys.argv[2])):
+    fd = os.open("%s/f%d" % (sys.argv[1], i),
+                 os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.write(fd, b"xy")
+    os.close(fd)
+PY
+	t_is "$st: ls shows the $N files of the new directory" \
+		"$(ls "$B/fresh" | wc -l)" "$N"
+
 	t_fails_with "$st: O_EXCL on a name this mount made fails EEXIST" \
 		"File exists" python3 -c 'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' "$B/d/empty"
 	t_fails_with "$st: O_EXCL on a name another client made fails EEXIST" \
@@ -268,6 +284,10 @@ os.close(fd)' "$B/d/theirs"
 	t_diag "$st: $M new files in a listed directory: $n requests ($(awk -v n="$n" -v m="$M" 'BEGIN { printf "%.2f", n / m }') a file)"
 	t_ok "$st: $M new files: 1 request each (+1 where conditions are emulated)" \
 		test "$n" -le $(((1 + emul) * M))
+	n=$(count "$req" "^((PUT|HEAD) /$bucket/fresh/f[0-9]+ |GET /$bucket\?(.*&)?prefix=fresh%2Ff[0-9]+(&| |\$))")
+	t_diag "$st: $N new files in a directory just made: $n requests"
+	t_ok "$st: new files in a directory just made: 1 request each (+1 where conditions are emulated)" \
+		test "$n" -le $(((1 + emul) * N))
 	t_is "$st: the empty file was one PUT" \
 		"$(count "$req" "^PUT /$bucket/d/empty ")" 1
 	n=$(after_put "$req" "^/$bucket/d/p3\$" "GET|HEAD")

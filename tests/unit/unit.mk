@@ -14,6 +14,8 @@ check_PROGRAMS += \
 	tests/unit/test_inum \
 	tests/unit/test_iceberg \
 	tests/unit/test_list_bounds \
+	tests/unit/test_meta_lookup \
+	tests/unit/test_meta_upload \
 	tests/unit/test_metrics \
 	tests/unit/test_providers \
 	tests/unit/test_rand_reads \
@@ -41,4 +43,6 @@ tests_unit_test_store_stack_SOURCES = tests/unit/test_store_stack.c \
 tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h $(CONFORMANCE)
 tests_unit_test_fs_core_SOURCES = tests/unit/test_fs_core.c \
+	tests/unit/fs_mount.c tests/unit/fs_mount.h
+tests_unit_test_meta_lookup_SOURCES = tests/unit/test_meta_lookup.c \
 	tests/unit/fs_mount.c tests/unit/fs_mount.h

@@ -1,0 +1,238 @@
+/*
+ * test_meta_lookup.c - what a lookup and a create cost (issue 15: the
+ * first byte a round trip sooner, new files one request each), through
+ * the kernel over the in-memory store (fs_mount.h), with the slow layer
+ * holding requests at gates and counting them.
+ *
+ *   overlap   a lookup the cache cannot answer sends its HEAD while its
+ *             LIST is still in flight (both held at their gates at once)
+ *   cached    a name a fresh listing does not show costs nothing, HEAD
+ *             included
+ *   newdir    files created in a directory this mount just made cost
+ *             their PUT alone: the new directory's listing is known
+ *
+ * The gates make "both in flight at once" hold on any machine; the bound
+ * on a wait (a minute) only turns a hang into a failure.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs_mount.h"
+#include "log.h"
+#include "store/slow.h"
+#include "tap.h"
+
+#define BOUND_MS 60000u
+
+static struct fs_mount M;
+
+static char *P(const char *rel, char *buf)
+{
+	return fs_path(&M, rel, buf, 4096);
+}
+
+static int stat_rel(const char *rel, struct stat *sb)
+{
+	char p[4096];
+
+	return stat(P(rel, p), sb) == 0 ? 0 : errno;
+}
+
+/* Create rel (O_EXCL), write len bytes of data, close. */
+static int create_file(const char *rel, const void *data, size_t len)
+{
+	char p[4096];
+	int fd = open(P(rel, p), O_WRONLY | O_CREAT | O_EXCL, 0644);
+	int rc = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		rc = errno ? errno : EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = errno;
+	return rc;
+}
+
+/* The names directory rel lists, counted. */
+static int count_entries(const char *rel, unsigned *n)
+{
+	char p[4096];
+	DIR *d = opendir(P(rel, p));
+	struct dirent *e;
+
+	*n = 0;
+	if (d == NULL)
+		return errno;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			(*n)++;
+	closedir(d);
+	return 0;
+}
+
+static unsigned reqs(const char *op, const char *key)
+{
+	return bfs_slow_count(M.slow, op, key);
+}
+
+/* ----------------------------------------------------------- overlap */
+
+struct stat_job {
+	const char *rel;
+	off_t size;
+};
+
+static int stat_run(void *arg)
+{
+	struct stat_job *s = arg;
+	struct stat sb;
+	int rc = stat_rel(s->rel, &sb);
+
+	s->size = rc == 0 ? sb.st_size : -1;
+	return rc;
+}
+
+static void overlap(void)
+{
+	struct stat_job sj = {.rel = "c/f"};
+	struct fs_job job;
+	int list_gate, head_gate, rc;
+	bool both;
+
+	tap_ok(fs_store_put(&M, "c/f", "xyz", 3) == 0,
+	       "overlap: another client writes c/f");
+	list_gate = bfs_slow_rule(M.slow, "list", "c/f", 0, true);
+	head_gate = bfs_slow_rule(M.slow, "head", "c/f", 0, true);
+	fs_job_start(&job, stat_run, &sj);
+	rc = bfs_slow_wait_held(M.slow, list_gate, 1, BOUND_MS);
+	both = rc == 0 &&
+	       bfs_slow_wait_held(M.slow, head_gate, 1, BOUND_MS) == 0;
+	tap_ok(both,
+	       "overlap: the lookup of c/f sends its HEAD while its LIST is "
+	       "held (LIST held %u, HEAD held %u)",
+	       bfs_slow_held(M.slow, list_gate),
+	       bfs_slow_held(M.slow, head_gate));
+	bfs_slow_open(M.slow, list_gate);
+	bfs_slow_open(M.slow, head_gate);
+	if (!fs_job_wait(&job, BOUND_MS)) {
+		tap_ok(0, "overlap: the stat ends once the gates open");
+		fs_mount_abandon();
+		_exit(tap_done());
+	}
+	rc = fs_job_join(&job);
+	tap_ok(rc == 0 && sj.size == 3,
+	       "overlap: stat of c/f answers its size (%lld, %s)",
+	       (long long)sj.size, strerror(rc));
+}
+
+/* ------------------------------------------------------------ cached */
+
+static void cached(void)
+{
+	struct stat sb;
+	unsigned n = 0;
+	int rc;
+
+	rc = count_entries("c", &n);
+	tap_ok(rc == 0 && n == 1, "cached: ls c shows f (%u names)", n);
+	bfs_slow_forget(M.slow);
+	rc = stat_rel("c/none", &sb);
+	tap_ok(rc == ENOENT, "cached: c/none is not there (%s)", strerror(rc));
+	tap_ok(reqs("*", "c/none") == 0,
+	       "cached: a name the fresh listing does not show costs no "
+	       "request, no HEAD either (%u LIST, %u HEAD)",
+	       reqs("list", "c/none"), reqs("head", "c/none"));
+}
+
+/* ------------------------------------------------------------ newdir */
+
+/* Create NFILES files in dir, each counted; @return the most requests
+ * one of them sent, with diag saying what they were. */
+#define NFILES 5
+
+static unsigned create_in(const char *dir, char *diag, size_t len, int *err)
+{
+	unsigned most = 0;
+
+	*err = 0;
+	for (int i = 0; i < NFILES && *err == 0; i++) {
+		char k[128];
+		unsigned n;
+
+		snprintf(k, sizeof(k), "%s/f%d", dir, i);
+		bfs_slow_forget(M.slow);
+		*err = create_file(k, "xy", 2);
+		n = reqs("*", k);
+		if (n > most) {
+			most = n;
+			snprintf(diag, len, "%s: %u LIST, %u HEAD, %u PUT", k,
+				 reqs("list", k), reqs("head", k),
+				 reqs("put", k));
+		}
+	}
+	return most;
+}
+
+static void newdir(void)
+{
+	char p[4096], diag[256] = "";
+	unsigned most, n = 0;
+	int rc;
+
+	tap_ok(mkdir(P("n", p), 0755) == 0, "newdir: mkdir n");
+	most = create_in("n", diag, sizeof(diag), &rc);
+	tap_ok(rc == 0 && most == 1,
+	       "newdir: each create + write + close in the directory just "
+	       "made is its PUT alone (at most %u requests; %s)",
+	       most, diag);
+	rc = count_entries("n", &n);
+	tap_ok(rc == 0 && n == NFILES, "newdir: ls n shows the %d files (%u)",
+	       NFILES, n);
+
+	/* mkdir -p: a directory made in a directory just made */
+	tap_ok(mkdir(P("m", p), 0755) == 0 && mkdir(P("m/s", p), 0755) == 0,
+	       "newdir: mkdir -p m/s");
+	diag[0] = '\0';
+	most = create_in("m/s", diag, sizeof(diag), &rc);
+	tap_ok(rc == 0 && most == 1,
+	       "newdir: in m/s too, each create is its PUT alone (at most %u "
+	       "requests; %s)",
+	       most, diag);
+	rc = count_entries("m", &n);
+	tap_ok(rc == 0 && n == 1, "newdir: ls m shows s alone (%u names)", n);
+
+	/* another client's file is still there to O_EXCL */
+	rc = create_file("c/f", "no", 2);
+	tap_ok(rc == EEXIST,
+	       "newdir: O_EXCL on another client's c/f fails "
+	       "EEXIST (%s)",
+	       strerror(rc));
+}
+
+int main(void)
+{
+	char why[256] = "";
+	int rc;
+
+	bfs_log_set_level(LOG_WARNING);
+	rc = fs_mount_up(&M, "attr_ttl = 300\ndir_ttl = 300\nneg_ttl = 300\n",
+			 why, sizeof(why));
+	if (rc == ENODEV) {
+		printf("ok 1 # SKIP cannot mount FUSE here: %s\n", why);
+		printf("1..1\n");
+		return 0;
+	}
+	if (!tap_ok(rc == 0, "mount the filesystem over the mem store%s%s",
+		    why[0] ? ": " : "", why))
+		return tap_done();
+	overlap();
+	cached();
+	newdir();
+	fs_mount_down(&M);
+	return tap_done();
+}
