@@ -189,7 +189,11 @@ static void maybe_free(struct bfs_itable *t, struct bfs_inode *in)
 		return;
 	if (in->linked) /* forgotten, not removed: its name keeps the number */
 		bfs_inums_put(&t->gone, in->parent, in->name, in->node.type,
-			      in->ino);
+			      in->ino,
+			      in->node.broken && in->node.exact &&
+					      in->node.error == EIO
+				      ? in->node.exact_obj + 1
+				      : 0);
 	unindex_name(t, in);
 	unindex_ino(t, in);
 	t->count--;
@@ -242,11 +246,18 @@ struct bfs_inode *bfs_inode_link(struct bfs_itable *t, fuse_ino_t parent,
 	}
 	found = in != NULL;
 	if (in == NULL) {
-		fuse_ino_t ino =
-			bfs_inums_take(&t->gone, parent, name, node->type);
+		uint64_t broken;
+		fuse_ino_t ino = bfs_inums_take(&t->gone, parent, name,
+						node->type, &broken);
 
 		in = new_inode(t, ino ? ino : t->next_ino++, parent, name,
 			       node);
+		if (broken && node->exact && node->exact_obj + 1 == broken) {
+			/* the same listing of an object found replaced:
+			 * EIO at once, as the forgotten inode said */
+			in->node.broken = true;
+			in->node.error = EIO;
+		}
 		index_name(t, in);
 	}
 	in->nlookup++;

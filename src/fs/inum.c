@@ -13,6 +13,7 @@
 struct bfs_inum {
 	fuse_ino_t parent, ino;
 	enum bfs_node_type type;
+	uint64_t broken; /* see bfs_inums_put */
 	char *name;
 	struct bfs_inum *next_hash;
 	struct bfs_inum *older, *newer;
@@ -98,7 +99,7 @@ static void free_inum(struct bfs_inum *e)
 }
 
 void bfs_inums_put(struct bfs_inums *m, fuse_ino_t parent, const char *name,
-		   enum bfs_node_type type, fuse_ino_t ino)
+		   enum bfs_node_type type, fuse_ino_t ino, uint64_t broken)
 {
 	struct bfs_inum *e = unhook(m, parent, name);
 
@@ -112,15 +113,19 @@ void bfs_inums_put(struct bfs_inums *m, fuse_ino_t parent, const char *name,
 	}
 	e->type = type;
 	e->ino = ino;
+	e->broken = broken;
 	hook(m, e);
 }
 
 fuse_ino_t bfs_inums_take(struct bfs_inums *m, fuse_ino_t parent,
-			  const char *name, enum bfs_node_type type)
+			  const char *name, enum bfs_node_type type,
+			  uint64_t *broken)
 {
 	struct bfs_inum *e = unhook(m, parent, name);
 	fuse_ino_t ino = e && e->type == type ? e->ino : 0;
 
+	if (broken)
+		*broken = ino ? e->broken : 0;
 	free_inum(e);
 	return ino;
 }

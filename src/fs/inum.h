@@ -23,6 +23,7 @@
 
 #include <fuse_lowlevel.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "catalog/ns.h"
 
@@ -39,16 +40,23 @@ struct bfs_inums {
 void bfs_inums_init(struct bfs_inums *m);
 void bfs_inums_release(struct bfs_inums *m);
 
-/* Remember that parent/name, of type, had number ino. */
+/*
+ * Remember that parent/name, of type, had number ino. broken: 0, or
+ * the listed size + 1 of an object found replaced since its listing
+ * (the inode's open failed EIO and logged it): a new inode of the same
+ * listing stays broken, without asking the bucket or logging again.
+ */
 void bfs_inums_put(struct bfs_inums *m, fuse_ino_t parent, const char *name,
-		   enum bfs_node_type type, fuse_ino_t ino);
+		   enum bfs_node_type type, fuse_ino_t ino, uint64_t broken);
 
 /*
  * The number parent/name had when forgotten, taken out of the memory,
- * or 0: none, or one of another type.
+ * or 0: none, or one of another type; *broken (if not NULL) what put
+ * was given, or 0.
  */
 fuse_ino_t bfs_inums_take(struct bfs_inums *m, fuse_ino_t parent,
-			  const char *name, enum bfs_node_type type);
+			  const char *name, enum bfs_node_type type,
+			  uint64_t *broken);
 
 /* parent/name is gone (unlink, rmdir, replaced by a rename). */
 void bfs_inums_drop(struct bfs_inums *m, fuse_ino_t parent, const char *name);

@@ -163,6 +163,9 @@ head -c 100 "$GEN/outside_data/sib.parquet" >"$B/gen/outside_data/sib.parquet"
 for i in 1 2; do
 	t_fails_with "… replaced by a shorter object: open is EIO (#$i)" \
 		"Input/output error" cat "$O/sib.parquet"
+	# the kernel forgets the inode when it drops the dentry (any
+	# drop_caches on the machine): its next one is as broken
+	[ "$i" = 1 ] && sync && echo 2 >/proc/sys/vm/drop_caches
 done
 t_is "… logged once" "$(grep -c "outside_data/sib.parquet' is 100 bytes now, 487 when it was listed" "$BFS_LOG")" 1
 t_is "… a file in another bucket of the mount is read from it" \
