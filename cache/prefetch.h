@@ -31,7 +31,7 @@
  *   of the blocks of its region (lowest to highest random read, at most
  *   256 MiB) is dense: the region is fetched whole, widened on each side
  *   by its span over the blocks read less one (where the ends of a
- *   range read uniformly are expected), in runs of 2 MiB (or a quarter
+ *   range read uniformly are expected), in runs of 4 MiB (or a quarter
  *   of max_inflight), from the read outward, each block queued once, at
  *   most 16 MiB of them in flight at once; the region grows with the
  *   reads.
