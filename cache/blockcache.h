@@ -51,8 +51,9 @@
 #define BFS_BLOCKCACHE_BLOCK_SIZE (1u << 20)
 #define BFS_BLOCKCACHE_AUTO_MAX	  (20ull << 30)
 /* Largest run of blocks bfs_blockcache_prefetch() fetches with one
- * request without allocating a buffer for it. */
-#define BFS_BLOCKCACHE_RUN_MAX (4ull << 20)
+ * request without allocating a buffer for it: the prefetcher's largest
+ * job (prefetch.c), 8 of the 64 MiB in flight at once. */
+#define BFS_BLOCKCACHE_RUN_MAX (8ull << 20)
 
 struct bfs_blockcache_conf {
 	const char *cache_dir; /* blocks/ and meta/ go under it */

@@ -14,7 +14,7 @@
  *   two readers of one file both count as sequential. The window ahead
  *   of a stream starts at one block and doubles on each sequential read
  *   up to max_window, and never past the end of the object. It is
- *   fetched in runs of a quarter of the window (at most 4 MiB and
+ *   fetched in runs of a quarter of the window (at most 8 MiB and
  *   max_inflight), whole runs only but at the object's end: as the
  *   reader moves on, the next run is queued once the window uncovered
  *   all of it, not a block per read (one request per block costs a

@@ -138,26 +138,29 @@ static int put_obj(struct bfs_store *s, const char *key, const char *data,
 }
 
 /*
- * Read an object of NBLOCKS blocks from start to end, a block per read,
- * as cat does; the read-ahead is let finish after each read (drain), so
- * that the requests depend on what the prefetcher decides, never on how
- * fast its threads ran: the reader never waits for a block in flight.
+ * Read an object of nblocks blocks of bs from start to end, a block per
+ * read, as cat does; the read-ahead is let finish after each read
+ * (drain), so that the requests depend on what the prefetcher decides,
+ * never on how fast its threads ran: the reader never waits for a block
+ * in flight. window and inflight 0 are the prefetcher's defaults; runs
+ * of run blocks are expected once the window is full.
  */
-static void test_sequential_runs(struct bfs_store *mem, const char *dir)
+static void test_sequential_runs(struct bfs_store *mem, const char *dir,
+				 const char *what, size_t bs, unsigned nblocks,
+				 uint64_t window, unsigned run)
 {
 	struct bfs_blockcache_conf bconf = {
 		.cache_dir = dir,
 		.bucket = "b1",
-		.block_size = BS,
+		.block_size = bs,
 	};
 	struct bfs_prefetch_conf pconf = {
 		.cache_dir = dir,
 		.bucket = "b1",
-		.max_window = WINDOW,
-		.max_inflight = INFLIGHT,
+		.max_window = window,
 	};
-	size_t len = (size_t)NBLOCKS * BS, got;
-	char *data = bfs_xmalloc(len), *buf = bfs_xmalloc(BS);
+	size_t len = (size_t)nblocks * bs, got;
+	char *data = bfs_xmalloc(len), *buf = bfs_xmalloc(bs);
 	char etag[BFS_ETAG_MAX];
 	struct bfs_store *bc, *top;
 	struct rec *r;
@@ -167,46 +170,46 @@ static void test_sequential_runs(struct bfs_store *mem, const char *dir)
 	for (size_t i = 0; i < len; i++)
 		data[i] = (char)((i * 131 + (i >> 12)) & 0xff);
 	if (put_obj(mem, "seq", data, len, etag) != 0) {
-		tap_ok(0, "runs: put the object");
+		tap_ok(0, "runs, %s: put the object", what);
 		goto out;
 	}
 	r = rec_new(mem);
 	bc = bfs_blockcache_create(&bconf, &r->s);
 	top = bc ? bfs_prefetch_create(&pconf, bc) : NULL;
 	if (top == NULL || top->start(top) != 0) {
-		tap_ok(0, "runs: open the stack");
+		tap_ok(0, "runs, %s: open the stack", what);
 		goto out;
 	}
-	for (size_t off = 0; off < len && ok; off += BS) {
+	for (size_t off = 0; off < len && ok; off += bs) {
 		got = 0;
-		ok = top->get_range(top, "seq", off, BS, buf, &got, etag) ==
+		ok = top->get_range(top, "seq", off, bs, buf, &got, etag) ==
 			     0 &&
-		     got == BS && memcmp(buf, data + off, BS) == 0;
+		     got == bs && memcmp(buf, data + off, bs) == 0;
 		bfs_prefetch_drain(top);
 	}
-	tap_ok(ok, "runs: a sequential read returns the right bytes");
+	tap_ok(ok, "runs, %s: a sequential read returns the right bytes", what);
 	tap_ok(r->bytes == len,
-	       "runs: each block is fetched once (%llu bytes "
+	       "runs, %s: each block is fetched once (%llu bytes "
 	       "of %zu)",
-	       (unsigned long long)r->bytes, len);
+	       what, (unsigned long long)r->bytes, len);
 	for (unsigned i = 0; i < r->ngets && i < MAX_GETS; i++) {
-		single += r->lens[i] == BS;
+		single += r->lens[i] == bs;
 		/* once the window has grown to its full runs, every GET
 		 * but the one that reaches the end is a whole run */
 		later_small +=
-			whole > 0 && i + 1 < r->ngets && r->lens[i] < RUN * BS;
-		whole += r->lens[i] == RUN * BS;
+			whole > 0 && i + 1 < r->ngets && r->lens[i] < run * bs;
+		whole += r->lens[i] == run * bs;
 	}
 	tap_diag("%u GETs: %u of 1 block, %u of %u blocks", r->ngets, single,
-		 whole, RUN);
+		 whole, run);
 	tap_ok(whole > 0 && later_small == 0,
-	       "runs: once the window is full every GET ahead of the "
+	       "runs, %s: once the window is full every GET ahead of the "
 	       "reader is a whole run of %u blocks, not what each read "
 	       "uncovered (%u smaller)",
-	       RUN, later_small);
-	tap_ok(r->ngets <= 12 + NBLOCKS / RUN,
-	       "runs: %u GETs for %u blocks (at most %u)", r->ngets, NBLOCKS,
-	       12 + NBLOCKS / RUN);
+	       what, run, later_small);
+	tap_ok(r->ngets <= 12 + nblocks / run,
+	       "runs, %s: %u GETs for %u blocks (at most %u)", what, r->ngets,
+	       nblocks, 12 + nblocks / run);
 	top->shutdown(top);
 	top->destroy(top);
 out:
@@ -225,7 +228,12 @@ int main(void)
 		tap_ok(0, "make a temporary cache dir");
 		return tap_done();
 	}
-	test_sequential_runs(mem, dir);
+	/* small blocks, a window of 16: runs of a quarter of it */
+	test_sequential_runs(mem, dir, "a small window", 64 * 1024, 96,
+			     16 * 64 * 1024, 4);
+	/* a bucket's defaults (1 MiB blocks, a 64 MiB window): runs of
+	 * 8 MiB, a request per 8 blocks */
+	test_sequential_runs(mem, dir, "the defaults", 1 << 20, 96, 0, 8);
 	mem->destroy(mem);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(dir);
