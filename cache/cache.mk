@@ -22,6 +22,8 @@ cache_libbfs_cache_a_SOURCES = \
 	cache/metacache.h \
 	cache/metacache_dir.c \
 	cache/metacache_dir.h \
+	cache/parquet.c \
+	cache/parquet.h \
 	cache/prefetch.c \
 	cache/prefetch.h \
 	cache/stats.c \

@@ -10,6 +10,7 @@
 
 #include "cache/blockcache.h"
 #include "cache/index.h"
+#include "cache/parquet.h"
 #include "cache/prefetch.h"
 #include "cache/stats.h"
 #include "log.h"
@@ -39,6 +40,19 @@
  * 12th; with a quarter it needed 19, each a round trip.) */
 #define CLUSTER_MIN 2
 #define CLUSTER_DIV 8
+/* A file's first read within TAIL_NEAR of its end (not at 0) fetches
+ * the blocks holding its last TAIL_BYTES with it: a Parquet (ORC, zip)
+ * reader reads its trailer's length there and then the footer before
+ * it, and one GET then serves both (was two in series). */
+#define TAIL_NEAR  (64u << 10)
+#define TAIL_BYTES (256u << 10)
+/* Parquet plan (parquet.h): a read that starts a column chunk queues
+ * the chunk's blocks and the same column's chunks of the next row
+ * groups up to PLAN_AHEAD bytes of them (a projection reads one column
+ * in every row group); a footer is parsed up to FOOTER_MAX bytes. */
+#define PLAN_AHEAD (4ull << 20)
+#define FOOTER_MAX (16u << 20)
+#define PAGE	   4096u
 /* A clustered reader's region (from its lowest to its highest random
  * read, at most REGION_MAX_BYTES) is fetched whole once at least a
  * DENSE_DIV-th of its blocks were read at random: a reader that keeps
@@ -86,6 +100,10 @@ struct pobj {
 	uint64_t nnear;	 /* of those, into a block or group read before */
 	bool clustered;	 /* random reads cluster: fetch their blocks */
 	uint64_t lo, hi; /* blocks [lo, hi) hold every random read seen */
+	bool started;	 /* a read was seen (the tail fetch is for the first) */
+	struct bfs_parquet_chunk *pq; /* its column chunks, or NULL */
+	size_t npq;
+	bool *planned; /* chunk i's blocks were queued */
 };
 
 /* Blocks [block, block+n) of one object version, fetched together. */
@@ -139,6 +157,14 @@ static struct pf_priv *priv_of(const struct bfs_store *s)
 	return s->priv;
 }
 
+static void obj_free(struct pobj *o)
+{
+	free(o->key);
+	free(o->pq);
+	free(o->planned);
+	free(o);
+}
+
 /* The followed object (key, etag), made if new; lock held. */
 static struct pobj *obj_get(struct pf_priv *p, const char *key,
 			    const char *etag, bool make)
@@ -158,8 +184,7 @@ static struct pobj *obj_get(struct pf_priv *p, const char *key,
 	if (p->nobjs >= OBJS_MAX && oldest) {
 		o = *oldest;
 		*oldest = o->next;
-		free(o->key);
-		free(o);
+		obj_free(o);
 		p->nobjs--;
 	}
 	o = bfs_xcalloc(1, sizeof(*o));
@@ -367,6 +392,28 @@ static struct stream *new_stream(struct pobj *o)
 	return s;
 }
 
+/*
+ * The column chunk of o's plan a read at off starts: one that starts in
+ * the page of off (the kernel reads whole pages: a reader's read at a
+ * chunk's start arrives at the start of its page), or -1.
+ */
+static long chunk_started(const struct pobj *o, uint64_t off)
+{
+	uint64_t lo = off - off % PAGE;
+
+	return o->npq ? bfs_parquet_starting(o->pq, o->npq, lo, lo + PAGE) : -1;
+}
+
+/* Whether a read at off of o is in a column chunk its plan queued (or
+ * starts one). */
+static bool in_plan(const struct pobj *o, uint64_t off)
+{
+	long i = o->npq ? bfs_parquet_find(o->pq, o->npq, off) : -1;
+	long k = chunk_started(o, off);
+
+	return (i >= 0 && o->planned[i]) || (k >= 0 && o->planned[k]);
+}
+
 /* Learn from a finished read [off, off+got) of len asked; queue ahead. */
 static void observe(struct pf_priv *p, const char *key, const char *etag,
 		    uint64_t off, size_t len, size_t got)
@@ -386,6 +433,8 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		o->eof_block = BFS_MIN(o->eof_block, (end + p->bs - 1) / p->bs);
 		o->eof = BFS_MIN(o->eof, end);
 	}
+	if (in_plan(o, off))
+		goto out; /* the plan fetched the chunk and what follows */
 	s = match(p, o, off);
 	if (s) {
 		p->st.sequential++;
@@ -612,16 +661,191 @@ static struct job *take_queued(struct pf_priv *p, const char *key,
 	return NULL;
 }
 
+/*
+ * The size of (key, etag) for o, asked of inner once (a cache hit after
+ * open); lock held, dropped meanwhile. @return o, or NULL when o was
+ * forgotten meanwhile.
+ */
+static struct pobj *size_of(struct pf_priv *p, struct pobj *o, const char *key,
+			    const char *etag)
+{
+	struct bfs_obj_info info = {0};
+	int rc;
+
+	if (o->eof != NO_EOF || o->sized)
+		return o;
+	o->sized = true;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	rc = p->inner->head(p->inner, key, &info);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	if (!p->running || obj_get(p, key, etag, false) != o)
+		o = NULL;
+	else if (rc == 0 && strcmp(info.etag, etag) == 0) {
+		o->eof_block =
+			BFS_MIN(o->eof_block, (info.size + p->bs - 1) / p->bs);
+		o->eof = BFS_MIN(o->eof, info.size);
+	}
+	bfs_obj_info_release(&info);
+	return o;
+}
+
+/*
+ * The Parquet footer of (key, etag), eof bytes long, whose tail blocks
+ * from first on were just fetched, parsed into o's plan: a footer that
+ * reaches before first is fetched too (the reader reads it next); one
+ * that does not parse leaves no plan.
+ */
+static void learn_footer(struct pf_priv *p, const char *key, const char *etag,
+			 uint64_t eof, uint64_t first)
+{
+	struct bfs_parquet_chunk *c = NULL;
+	uint8_t tail[BFS_PARQUET_TAIL], *footer = NULL;
+	uint64_t fstart;
+	size_t n = 0, got = 0;
+	uint32_t flen;
+	struct pobj *o;
+	int rc;
+
+	if (eof < 2 * BFS_PARQUET_TAIL + 4)
+		return;
+	rc = p->inner->get_range(p->inner, key, eof - BFS_PARQUET_TAIL,
+				 sizeof(tail), tail, &got, etag);
+	if (rc == 0 && got != sizeof(tail))
+		rc = EINVAL;
+	if (rc == 0)
+		rc = bfs_parquet_footer_len(tail, &flen);
+	if (rc == 0 && (flen == 0 || flen > FOOTER_MAX ||
+			flen > eof - BFS_PARQUET_TAIL - 4))
+		rc = EINVAL;
+	if (rc != 0)
+		goto out;
+	fstart = eof - BFS_PARQUET_TAIL - flen;
+	if (fstart < first)
+		(void)p->inner->warm(p->inner, key, etag, fstart,
+				     first - fstart);
+	footer = bfs_xmalloc(flen);
+	rc = p->inner->get_range(p->inner, key, fstart, flen, footer, &got,
+				 etag);
+	if (rc == 0 && got != flen)
+		rc = EINVAL;
+	if (rc == 0)
+		rc = bfs_parquet_chunks(footer, flen, eof, &c, &n);
+out:
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	o = p->running ? obj_get(p, key, etag, false) : NULL;
+	if (o && rc == 0 && o->pq == NULL) {
+		o->pq = c;
+		o->npq = n;
+		o->planned = bfs_xcalloc(n, sizeof(*o->planned));
+		c = NULL;
+	}
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	free(c);
+	free(footer);
+}
+
+/*
+ * Before the first read of an object version: when it is near the end
+ * (not at 0), fetch the blocks of its last TAIL_BYTES with it, the
+ * reader waiting (see TAIL_NEAR). Later reads: nothing.
+ */
+static void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
+		       uint64_t off, size_t len)
+{
+	uint64_t eof = NO_EOF, first;
+	struct pobj *o;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	o = p->running ? obj_get(p, key, etag, true) : NULL;
+	if (o == NULL || o->started) {
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		return;
+	}
+	o->started = true;
+	if (off > 0)
+		o = size_of(p, o, key, etag);
+	if (o && off > 0 && o->eof != NO_EOF && off + len + TAIL_NEAR >= o->eof)
+		eof = o->eof;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (eof == NO_EOF || eof == 0)
+		return;
+	first = (eof > TAIL_BYTES ? eof - TAIL_BYTES : 0) / p->bs * p->bs;
+	/* a failure is the read's own, below */
+	if (p->inner->warm(p->inner, key, etag, first, eof - first) == 0)
+		learn_footer(p, key, etag, eof, first);
+}
+
+/* Queue the blocks of chunk i of o, each a job a reader may take; lock
+ * held. @return false when the queue is full (i stays unplanned). */
+static bool plan_chunk(struct pf_priv *p, struct pobj *o, size_t i)
+{
+	const struct bfs_parquet_chunk *c = &o->pq[i];
+
+	for (uint64_t b = c->start / p->bs; b <= (c->end - 1) / p->bs; b++) {
+		if (!enqueue(p, o, b, 1))
+			return false;
+		if (p->tail && p->tail->block == b)
+			p->tail->region = true;
+	}
+	o->planned[i] = true;
+	return true;
+}
+
+/* Whether o's plan queued chunk i's column in another row group. */
+static bool read_elsewhere(const struct pobj *o, size_t i)
+{
+	for (size_t k = 0; k < o->npq; k++)
+		if (k != i && o->planned[k] &&
+		    o->pq[k].column == o->pq[i].column)
+			return true;
+	return false;
+}
+
+/*
+ * A read at off that starts a column chunk of o's plan (in its first
+ * page) queues that chunk and the same column's chunks of the next row
+ * groups, PLAN_AHEAD bytes of them; lock held.
+ */
+static void plan(struct pf_priv *p, struct pobj *o, uint64_t off)
+{
+	long i = chunk_started(o, off);
+	uint64_t ahead = 0;
+	uint32_t col;
+
+	if (i < 0)
+		return;
+	if (!o->planned[i] && !plan_chunk(p, o, (size_t)i))
+		return;
+	/* ahead once the column was read in another row group too: a
+	 * filter reads a row group or two, a projection all of them */
+	col = o->pq[i].column;
+	if (!read_elsewhere(o, (size_t)i))
+		return;
+	for (size_t k = (size_t)i + 1; k < o->npq && ahead < PLAN_AHEAD; k++) {
+		if (o->pq[k].column != col ||
+		    o->pq[k].row_group <= o->pq[i].row_group)
+			continue;
+		ahead += o->pq[k].end - o->pq[k].start;
+		if (!o->planned[k] && !plan_chunk(p, o, k))
+			return;
+	}
+}
+
 static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)
 {
 	struct pf_priv *p = priv_of(s);
 	struct job *j = NULL;
+	struct pobj *o;
 	int rc;
 
 	if (if_match && if_match[0] && len > 0) {
+		tail_fetch(p, key, if_match, off, len);
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		o = p->running ? obj_get(p, key, if_match, false) : NULL;
+		if (o && o->npq)
+			plan(p, o, off);
 		if (p->running)
 			j = take_queued(p, key, if_match, off);
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
@@ -790,8 +1014,7 @@ static void pf_destroy(struct bfs_store *s)
 		struct pobj *o = p->objs;
 
 		p->objs = o->next;
-		free(o->key);
-		free(o);
+		obj_free(o);
 	}
 	BFS_PCHECK(pthread_cond_destroy(&p->work));
 	BFS_PCHECK(pthread_cond_destroy(&p->idle));

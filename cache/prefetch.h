@@ -41,6 +41,21 @@
  *   thread holds one block; threads = min(threads, max_inflight / block
  *   size)); jobs that do not fit the queue are dropped, and the reader
  *   fetches those blocks itself.
+ * - The first read of an object version that ends within 64 KiB of its
+ *   end (and does not start at 0) first fetches the blocks of its last
+ *   256 KiB, the reader waiting: a Parquet reader reads the footer's
+ *   length there, then the footer, and one GET serves both. A Parquet
+ *   footer found in them (parquet.h; a footer reaching further back is
+ *   fetched too) becomes the object's plan; anything else, none.
+ * - With a plan, a read that starts a column chunk (in the chunk's first
+ *   page) queues the chunk's blocks, one job each that a reader may take
+ *   (the page header and the chunk body cost one round trip, and
+ *   nothing past the chunk is fetched); once the same column was read in
+ *   another row group, the next row groups' chunks of that column are
+ *   queued too, 4 MiB of them ahead (a projection reads the column in
+ *   every row group; a filter reads one or two). Reads in queued chunks
+ *   open no stream window. The plan is only a hint: a read never
+ *   depends on it.
  * - Only reads pinned to an ETag are followed; everything else passes
  *   through to the block cache unchanged.
  * - Threads start in start() (after fork) and stop in shutdown().

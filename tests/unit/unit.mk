@@ -10,6 +10,7 @@ check_PROGRAMS += \
 	tests/unit/test_conntest \
 	tests/unit/test_fs_core \
 	tests/unit/test_creds \
+	tests/unit/test_duck_prefetch \
 	tests/unit/test_glob \
 	tests/unit/test_inum \
 	tests/unit/test_iceberg \

@@ -1,0 +1,429 @@
+/*
+ * test_duck_prefetch.c - what a Parquet reader (DuckDB) costs the
+ * prefetcher (issue 15): the footer parser of cache/parquet.c on a
+ * footer written here in the Thrift compact encoding (every truncation
+ * and every flipped byte refused or parsed, never a crash), the tail
+ * fetch (the trailer's length and the footer with one GET), and the
+ * plan (a column chunk's page header and body with its blocks alone,
+ * nothing past the chunk; a column read in a second row group fetches
+ * the next row groups' chunks of that column ahead). Requests are
+ * counted at a slow layer under the block cache, over the mem store.
+ */
+#include "compat.h"
+
+#include <ftw.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cache/blockcache.h"
+#include "cache/parquet.h"
+#include "cache/prefetch.h"
+#include "store/mem.h"
+#include "store/slow.h"
+#include "tap.h"
+
+#define BS    (1u << 20)
+#define RGS   6
+#define COLS  3
+#define KEY   "lake/t.parquet"
+#define NOTE  (40u << 10) /* a long created_by: the footer spans pieces */
+#define PAGEB 4096u
+
+static char *cache_dir;
+
+/* ---- a Thrift compact writer ---------------------------------------- */
+
+struct w {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static void put(struct w *w, uint8_t c)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 256;
+		w->b = bfs_xrealloc(w->b, w->cap);
+	}
+	w->b[w->n++] = c;
+}
+
+static void varint(struct w *w, uint64_t v)
+{
+	while (v >= 0x80) {
+		put(w, (uint8_t)(v | 0x80));
+		v >>= 7;
+	}
+	put(w, (uint8_t)v);
+}
+
+static void zz(struct w *w, int64_t v)
+{
+	varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* a field header after field *last of its struct */
+static void fld(struct w *w, int *last, int id, int type)
+{
+	if (id > *last && id - *last <= 15) {
+		put(w, (uint8_t)((id - *last) << 4 | type));
+	} else {
+		put(w, (uint8_t)type);
+		zz(w, id);
+	}
+	*last = id;
+}
+
+static void list_head(struct w *w, int type, size_t n)
+{
+	if (n < 15) {
+		put(w, (uint8_t)(n << 4 | type));
+	} else {
+		put(w, (uint8_t)(0xf0 | type));
+		varint(w, n);
+	}
+}
+
+struct chunk {
+	uint64_t start, len;
+};
+
+/* The file: "PAR1", RGS row groups of COLS chunks, the footer, its
+ * length and "PAR1". Chunk sizes differ by column (300 KiB, 700 KiB,
+ * 1.3 MiB, give or take) so chunks straddle blocks. */
+static char *make_file(size_t *size, struct chunk ch[RGS][COLS],
+		       size_t *footer_len)
+{
+	static const uint64_t clen[COLS] = {307201, 716803, 1363207};
+	struct w f = {0};
+	uint64_t at = 4;
+	int last = 0;
+	char *data;
+
+	for (int r = 0; r < RGS; r++)
+		for (int c = 0; c < COLS; c++) {
+			ch[r][c].start = at;
+			ch[r][c].len = clen[c] + (uint64_t)r * 17;
+			at += ch[r][c].len;
+		}
+	/* FileMetaData */
+	fld(&f, &last, 1, 5); /* version */
+	zz(&f, 1);
+	fld(&f, &last, 2, 9); /* schema: one element, skipped */
+	list_head(&f, 12, 1);
+	{
+		int l = 0;
+
+		fld(&f, &l, 4, 8); /* name */
+		varint(&f, 6);
+		for (const char *s = "schema"; *s; s++)
+			put(&f, (uint8_t)*s);
+		put(&f, 0);
+	}
+	fld(&f, &last, 3, 6); /* num_rows */
+	zz(&f, 1000);
+	fld(&f, &last, 4, 9); /* row_groups */
+	list_head(&f, 12, RGS);
+	for (int r = 0; r < RGS; r++) {
+		int lr = 0;
+
+		fld(&f, &lr, 1, 9); /* columns */
+		list_head(&f, 12, COLS);
+		for (int c = 0; c < COLS; c++) {
+			int lc = 0, lm = 0;
+
+			fld(&f, &lc, 2, 6); /* file_offset */
+			zz(&f, (int64_t)ch[r][c].start);
+			fld(&f, &lc, 3, 12); /* meta_data */
+			fld(&f, &lm, 1, 5);  /* type */
+			zz(&f, 2);
+			fld(&f, &lm, 2, 9); /* encodings */
+			list_head(&f, 5, 2);
+			zz(&f, 0);
+			zz(&f, 3);
+			fld(&f, &lm, 7, 6); /* total_compressed_size */
+			zz(&f, (int64_t)ch[r][c].len);
+			fld(&f, &lm, 9, 6); /* data_page_offset */
+			zz(&f, (int64_t)ch[r][c].start);
+			fld(&f, &lm, 12, 12); /* statistics, skipped */
+			{
+				int ls = 0;
+
+				fld(&f, &ls, 5, 8);
+				varint(&f, 8);
+				for (int i = 0; i < 8; i++)
+					put(&f, (uint8_t)i);
+				fld(&f, &ls, 7, 1); /* a bool */
+				put(&f, 0);
+			}
+			put(&f, 0); /* end of meta_data */
+			put(&f, 0); /* end of the column chunk */
+		}
+		fld(&f, &lr, 3, 6); /* num_rows */
+		zz(&f, 1000 / RGS);
+		put(&f, 0);
+	}
+	fld(&f, &last, 6, 8); /* created_by: long, skipped */
+	varint(&f, NOTE);
+	for (unsigned i = 0; i < NOTE; i++)
+		put(&f, 'x');
+	put(&f, 0);
+
+	*footer_len = f.n;
+	*size = at + f.n + 8;
+	data = bfs_xmalloc(*size);
+	for (size_t i = 0; i < at; i++)
+		data[i] = (char)((i * 131 + (i >> 12)) & 0xff);
+	memcpy(data, "PAR1", 4);
+	memcpy(data + at, f.b, f.n);
+	data[at + f.n] = (char)(f.n & 0xff);
+	data[at + f.n + 1] = (char)((f.n >> 8) & 0xff);
+	data[at + f.n + 2] = (char)((f.n >> 16) & 0xff);
+	data[at + f.n + 3] = (char)((f.n >> 24) & 0xff);
+	memcpy(data + at + f.n + 4, "PAR1", 4);
+	free(f.b);
+	return data;
+}
+
+static void test_parser(void)
+{
+	struct chunk ch[RGS][COLS];
+	struct bfs_parquet_chunk *c = NULL;
+	size_t size, flen, n = 0;
+	const uint8_t *foot;
+	unsigned bad = 0, crashed = 0;
+	uint32_t len = 0;
+	bool ok = true;
+	char *data = make_file(&size, ch, &flen);
+	uint8_t *copy;
+
+	foot = (const uint8_t *)data + size - 8 - flen;
+	ok = bfs_parquet_footer_len((const uint8_t *)data + size - 8, &len) ==
+	     0;
+	tap_ok(ok && len == flen,
+	       "parquet: the footer's length from the tail "
+	       "(%u)",
+	       len);
+	tap_ok(bfs_parquet_footer_len((const uint8_t *)data + 8, &len) ==
+		       EINVAL,
+	       "parquet: no magic, no length");
+	ok = bfs_parquet_chunks(foot, flen, size, &c, &n) == 0;
+	tap_ok(ok && n == RGS * COLS,
+	       "parquet: every column chunk of every row group (%zu)", n);
+	for (size_t i = 0; c && i < n; i++) {
+		const struct chunk *w = &ch[i / COLS][i % COLS];
+
+		ok = ok && c[i].start == w->start &&
+		     c[i].end == w->start + w->len &&
+		     c[i].row_group == i / COLS && c[i].column == i % COLS;
+	}
+	tap_ok(ok, "parquet: each chunk's offset, end, row group and column");
+	tap_ok(c &&
+		       bfs_parquet_find(c, n, ch[2][1].start + 5) ==
+			       2 * COLS + 1 &&
+		       bfs_parquet_find(c, n, 2) == -1 &&
+		       bfs_parquet_starting(c, n, ch[3][0].start - 100,
+					    ch[3][0].start + 1) == 3 * COLS &&
+		       bfs_parquet_starting(c, n, ch[3][0].start + 1,
+					    ch[3][0].start + 100) == -1,
+	       "parquet: the chunk holding an offset, the one starting in a "
+	       "range");
+	free(c);
+	c = NULL;
+	tap_ok(bfs_parquet_chunks(foot, flen, ch[RGS - 1][COLS - 1].start, &c,
+				  &n) == EINVAL &&
+		       c == NULL,
+	       "parquet: a chunk past the end of the file is refused");
+	for (size_t l = 0; l < flen; l++) {
+		if (bfs_parquet_chunks(foot, l, size, &c, &n) != EINVAL ||
+		    c != NULL)
+			bad++;
+		free(c);
+		c = NULL;
+	}
+	tap_ok(bad == 0,
+	       "parquet: every truncation of the footer is refused "
+	       "(%u parsed)",
+	       bad);
+	copy = bfs_xmalloc(flen);
+	for (size_t i = 0; i < flen - NOTE; i++) {
+		memcpy(copy, foot, flen);
+		copy[i < 200 ? i : flen - NOTE - 1 - (i - 200) % 200] ^=
+			(uint8_t)(0x5a + i);
+		if (bfs_parquet_chunks(copy, flen, size, &c, &n) == 0 &&
+		    (c == NULL || n == 0))
+			crashed++;
+		free(c);
+		c = NULL;
+	}
+	tap_ok(crashed == 0, "parquet: a flipped byte parses or is refused");
+	free(copy);
+	free(data);
+}
+
+/* ---- the prefetcher over a counting store ----------------------------- */
+
+struct stack {
+	struct bfs_store *slow, *bc, *top;
+};
+
+static int stack_open(struct stack *st, struct bfs_store *mem)
+{
+	struct bfs_blockcache_conf bconf = {
+		.cache_dir = cache_dir,
+		.bucket = "duck",
+		.block_size = BS,
+	};
+	struct bfs_prefetch_conf pconf = {.bucket = "duck"};
+
+	memset(st, 0, sizeof(*st));
+	st->slow = bfs_slow_create(mem);
+	st->bc = bfs_blockcache_create(&bconf, st->slow);
+	st->top = st->bc ? bfs_prefetch_create(&pconf, st->bc) : NULL;
+	if (st->top == NULL)
+		return errno;
+	return st->top->start(st->top);
+}
+
+static void stack_close(struct stack *st)
+{
+	st->top->shutdown(st->top);
+	st->top->destroy(st->top); /* and the layers below, mem too */
+}
+
+/* A read as the kernel sends it (whole pages), checked against data. */
+static bool rd(struct stack *st, const char *etag, const char *data,
+	       size_t size, uint64_t off, size_t len)
+{
+	uint64_t a = off - off % PAGEB, e = BFS_MIN(off + len, size);
+	char *buf = bfs_xmalloc(e - a);
+	size_t got = 0;
+	int rc = bfs_store_read_full(st->top, KEY, a, e - a, buf, &got, etag);
+	bool ok = rc == 0 && got == e - a && memcmp(buf, data + a, got) == 0;
+
+	if (!ok)
+		tap_diag("read [%llu, %llu): rc %d got %zu",
+			 (unsigned long long)a, (unsigned long long)e, rc, got);
+	free(buf);
+	return ok;
+}
+
+/* A reader of chunk (r, c) as DuckDB reads it: its page header, then
+ * the chunk from just after the header. */
+static bool read_chunk(struct stack *st, const char *etag, const char *data,
+		       size_t size, const struct chunk *ch)
+{
+	return rd(st, etag, data, size, ch->start, 256) &&
+	       rd(st, etag, data, size, ch->start + 23, ch->len - 23);
+}
+
+static uint64_t fetched(struct stack *st)
+{
+	struct bfs_blockcache_stats s;
+
+	bfs_blockcache_get_stats(st->bc, &s);
+	return s.bytes_fetched;
+}
+
+/* Bytes of the blocks holding [a, e) of a file of size bytes. */
+static uint64_t blocks_bytes(uint64_t a, uint64_t e, uint64_t size)
+{
+	uint64_t first = a / BS * BS,
+		 last = BFS_MIN((e + BS - 1) / BS * BS, size);
+
+	return last - first;
+}
+
+static void test_reads(void)
+{
+	struct bfs_store *mem = bfs_mem_create("mem");
+	struct chunk ch[RGS][COLS];
+	char etag[BFS_ETAG_MAX] = "";
+	struct bfs_blockcache_stats bs;
+	size_t size, flen;
+	char *data = make_file(&size, ch, &flen);
+	uint64_t tail_at = (size - (256u << 10)) / BS * BS, want;
+	struct bfs_put_req req = {.key = KEY, .size = size};
+	struct stack st;
+	unsigned g;
+	bool ok;
+
+	req.fd = memfd_create("obj", 0);
+	if (req.fd < 0 || write(req.fd, data, size) != (ssize_t)size ||
+	    mem->put(mem, &req, etag) != 0 || stack_open(&st, mem) != 0) {
+		tap_ok(0, "prefetch stack starts");
+		return;
+	}
+	close(req.fd);
+
+	/* the trailer's length, then the footer: one GET */
+	ok = rd(&st, etag, data, size, size - 8, 8) &&
+	     rd(&st, etag, data, size, size - 8 - flen, flen);
+	bfs_prefetch_drain(st.top);
+	g = bfs_slow_count(st.slow, "get_range", "");
+	tap_ok(ok && g == 1,
+	       "tail: the trailer and the footer cost one GET (%u)", g);
+	tap_ok(fetched(&st) == size - tail_at,
+	       "tail: the GET is of the last blocks (%llu bytes of %llu)",
+	       (unsigned long long)fetched(&st),
+	       (unsigned long long)(size - tail_at));
+
+	/* a filter: one chunk, its blocks alone (no piece for its page
+	 * header, no window past its end) */
+	bfs_slow_forget(st.slow);
+	ok = read_chunk(&st, etag, data, size, &ch[1][1]);
+	bfs_prefetch_drain(st.top);
+	bfs_blockcache_get_stats(st.bc, &bs);
+	want = size - tail_at +
+	       blocks_bytes(ch[1][1].start, ch[1][1].start + ch[1][1].len,
+			    size);
+	tap_ok(ok && bs.ranged == 0,
+	       "plan: a chunk's page header is read with the chunk's blocks "
+	       "(%llu ranged GETs)",
+	       (unsigned long long)bs.ranged);
+	tap_ok(bs.bytes_fetched == want,
+	       "plan: a lone chunk fetches its blocks and nothing past them "
+	       "(%llu bytes, %llu expected)",
+	       (unsigned long long)bs.bytes_fetched, (unsigned long long)want);
+
+	/* a projection: the column in a second row group; the next row
+	 * groups' chunks of it come ahead */
+	ok = read_chunk(&st, etag, data, size, &ch[2][1]);
+	bfs_prefetch_drain(st.top);
+	bfs_slow_forget(st.slow);
+	ok = ok && read_chunk(&st, etag, data, size, &ch[3][1]) &&
+	     read_chunk(&st, etag, data, size, &ch[4][1]);
+	g = bfs_slow_count(st.slow, "get_range", "");
+	tap_ok(ok && g == 0,
+	       "plan: a column read in two row groups is fetched ahead in the "
+	       "next ones (%u GETs when they are read)",
+	       g);
+	bfs_prefetch_drain(st.top);
+	stack_close(&st);
+	free(data);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+		  struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	cache_dir = bfs_xasprintf("%s/bfs-test-duck.XXXXXX",
+				  tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(cache_dir) == NULL) {
+		tap_ok(0, "make a temporary cache dir");
+		return tap_done();
+	}
+	test_parser();
+	test_reads();
+	nftw(cache_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(cache_dir);
+	return tap_done();
+}
