@@ -26,181 +26,15 @@
 #include "cache/prefetch.h"
 #include "cache/stats.h"
 #include "store/mem.h"
+#include "tests/unit/count_store.h"
 #include "tests/unit/tap.h"
 
 #define BS  (64u * 1024) /* small blocks keep the tests fast */
 #define HDR BFS_BLOCKFILE_HDR_SIZE
 
-/* ---- a counting, fault-injecting wrapper ------------------------------ */
-
-struct cnt {
-	struct bfs_store s;
-	struct bfs_store *inner;
-	bool own; /* destroy inner with us */
-	unsigned gets, heads, lists;
-	uint64_t bytes;	       /* returned by get_range */
-	unsigned active, peak; /* get_range calls running at once */
-	unsigned fail_gets;    /* the next N get_range fail with EIO */
-	unsigned delay_us;     /* each get_range takes this long */
-	pthread_mutex_t lock;
-};
-
-static struct cnt *cnt_of(struct bfs_store *s)
-{
-	return s->priv;
-}
-
-static int c_head(struct bfs_store *s, const char *key,
-		  struct bfs_obj_info *out)
-{
-	struct cnt *c = cnt_of(s);
-
-	__atomic_add_fetch(&c->heads, 1, __ATOMIC_SEQ_CST);
-	return c->inner->head(c->inner, key, out);
-}
-
-static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
-		       size_t len, void *buf, size_t *got, const char *if_match)
-{
-	struct cnt *c = cnt_of(s);
-	bool fail = false;
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	c->gets++;
-	c->active++;
-	c->peak = BFS_MAX(c->peak, c->active);
-	if (c->fail_gets) {
-		c->fail_gets--;
-		fail = true;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (c->delay_us)
-		usleep(c->delay_us);
-	if (fail) {
-		*got = 0;
-		rc = EIO;
-	} else {
-		rc = c->inner->get_range(c->inner, key, off, len, buf, got,
-					 if_match);
-	}
-	pthread_mutex_lock(&c->lock);
-	c->active--;
-	if (rc == 0)
-		c->bytes += *got;
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-static int c_put(struct bfs_store *s, const struct bfs_put_req *req,
-		 char *etag_out)
-{
-	return cnt_of(s)->inner->put(cnt_of(s)->inner, req, etag_out);
-}
-
-static int c_del(struct bfs_store *s, const char *key)
-{
-	return cnt_of(s)->inner->del(cnt_of(s)->inner, key);
-}
-
-static int c_copy(struct bfs_store *s, const char *src, const char *dst,
-		  const struct bfs_meta_list *meta, const char *if_match,
-		  char *etag_out)
-{
-	struct bfs_store *in = cnt_of(s)->inner;
-
-	return in->copy(in, src, dst, meta, if_match, etag_out);
-}
-
-static int c_list(struct bfs_store *s, const struct bfs_list_req *req,
-		  struct bfs_list_result *out)
-{
-	struct cnt *c = cnt_of(s);
-
-	__atomic_add_fetch(&c->lists, 1, __ATOMIC_SEQ_CST);
-	return c->inner->list(c->inner, req, out);
-}
-
-static void c_destroy(struct bfs_store *s)
-{
-	struct cnt *c = cnt_of(s);
-
-	if (c->own)
-		c->inner->destroy(c->inner);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-static struct cnt *cnt_new(struct bfs_store *inner, bool own)
-{
-	struct cnt *c = bfs_xcalloc(1, sizeof(*c));
-
-	c->inner = inner;
-	c->own = own;
-	pthread_mutex_init(&c->lock, NULL);
-	c->s.priv = c;
-	c->s.name = "cnt";
-	c->s.kind = "cnt";
-	c->s.inner = inner;
-	c->s.caps = inner->caps;
-	c->s.head = c_head;
-	c->s.get_range = c_get_range;
-	c->s.put = c_put;
-	c->s.del = c_del;
-	c->s.copy = c_copy;
-	c->s.list = c_list;
-	c->s.destroy = c_destroy;
-	return c;
-}
-
-static unsigned gets_of(struct cnt *c)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&c->lock);
-	n = c->gets;
-	pthread_mutex_unlock(&c->lock);
-	return n;
-}
-
 /* ---- helpers ----------------------------------------------------------- */
 
 static char *cache_dir;
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void fill(char *buf, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (char)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
-}
-
-/* Put an object straight into store s; its ETag into etag. */
-static int put_obj(struct bfs_store *s, const char *key, const char *data,
-		   size_t len, char *etag)
-{
-	int fd = memfd_create("obj", 0);
-	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
-	int rc;
-
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
-		return EIO;
-	rc = s->put(s, &req, etag);
-	close(fd);
-	return rc;
-}
 
 /*
  * The metadata cache's clock in test_meta: the real one plus an offset
@@ -549,7 +383,7 @@ static void test_hits(struct bfs_store *mem)
 		goto out;
 	tap_ok(read_eq(st.top, "hits/a", etag, 0, len, data, len),
 	       "blockcache: first read returns the object");
-	g0 = gets_of(st.cnt);
+	g0 = cnt_gets(st.cnt);
 	tap_ok(st.cnt->bytes == len && g0 <= 4,
 	       "blockcache: first read fetched its 4 blocks once (%llu bytes, "
 	       "%u GETs)",
@@ -558,7 +392,7 @@ static void test_hits(struct bfs_store *mem)
 		       read_eq(st.top, "hits/a", etag, BS - 10, 20,
 			       data + BS - 10, 20),
 	       "blockcache: second read returns the same bytes");
-	g1 = gets_of(st.cnt);
+	g1 = cnt_gets(st.cnt);
 	tap_ok(g1 == g0, "blockcache: second read makes no inner GET (%u)",
 	       g1 - g0);
 	tap_ok(read_eq(st.top, "hits/a", etag, len - 10, 100, data + len - 10,
@@ -569,11 +403,11 @@ static void test_hits(struct bfs_store *mem)
 	tap_ok(rc == 0 && got == 0, "blockcache: a read at the end gives 0");
 	rc = st.top->get_range(st.top, "hits/a", len + 5, 10, tmp, &got, etag);
 	tap_ok(rc == ERANGE, "blockcache: a read past the end is ERANGE");
-	g0 = gets_of(st.cnt);
+	g0 = cnt_gets(st.cnt);
 	read_eq(st.top, "hits/a", NULL, 0, 100, data, 100);
 	read_eq(st.top, "hits/a", NULL, 0, 100, data, 100);
 	bfs_blockcache_get_stats(st.bc, &bst);
-	tap_ok(gets_of(st.cnt) == g0 + 2 && bst.bypassed == 2,
+	tap_ok(cnt_gets(st.cnt) == g0 + 2 && bst.bypassed == 2,
 	       "blockcache: reads with no ETag go to the store");
 	tap_ok(bst.misses + bst.prefetched == 4 && bst.misses >= 1 &&
 		       bst.hits >= 4 && bst.limit > 0,
@@ -583,9 +417,9 @@ static void test_hits(struct bfs_store *mem)
 	stack_close(&st);
 	/* restart: same dir, new instance, nothing in memory */
 	rc = stack_open(&st, mem, 0, false, 0, false, 0);
-	g0 = gets_of(st.cnt);
+	g0 = cnt_gets(st.cnt);
 	tap_ok(rc == 0 && read_eq(st.top, "hits/a", etag, 0, len, data, len) &&
-		       gets_of(st.cnt) == g0,
+		       cnt_gets(st.cnt) == g0,
 	       "blockcache: a restart keeps the blocks (no GET after it)");
 out:
 	stack_close(&st);
@@ -650,19 +484,19 @@ static void test_corrupt(struct bfs_store *mem)
 	stack_close(&st); /* drop the checked copies kept in memory */
 	n = corrupt_all();
 	stack_open(&st, mem, 0, false, 0, false, 0);
-	g0 = gets_of(st.cnt);
+	g0 = cnt_gets(st.cnt);
 	tap_ok(n == 2 && read_eq(st.top, "corrupt/a", etag, 0, len, data, len),
 	       "blockcache: damaged blocks are not served (%d damaged)", n);
 	bfs_blockcache_get_stats(st.bc, &bst);
-	tap_ok(bst.corrupt == 2 && gets_of(st.cnt) == g0 + 2,
+	tap_ok(bst.corrupt == 2 && cnt_gets(st.cnt) == g0 + 2,
 	       "blockcache: damaged blocks are dropped and fetched again "
 	       "(%llu dropped, %u GETs)",
-	       (unsigned long long)bst.corrupt, gets_of(st.cnt) - g0);
+	       (unsigned long long)bst.corrupt, cnt_gets(st.cnt) - g0);
 	stack_close(&st);
 	stack_open(&st, mem, 0, false, 0, false, 0);
-	g0 = gets_of(st.cnt);
+	g0 = cnt_gets(st.cnt);
 	tap_ok(read_eq(st.top, "corrupt/a", etag, 0, len, data, len) &&
-		       gets_of(st.cnt) == g0,
+		       cnt_gets(st.cnt) == g0,
 	       "blockcache: the blocks fetched again are cached");
 	stack_close(&st);
 	free(data);
@@ -705,7 +539,7 @@ static void test_verified(struct bfs_store *mem)
 	}
 	read_eq(bc, "verified/a", etag, 0, len, data, len);
 	wait_coarse_past_now(); /* past the tick the files were stamped in */
-	g0 = gets_of(cnt);
+	g0 = cnt_gets(cnt);
 	/* alternate blocks so that each read misses the one hot block:
 	 * the first read of each verifies it, the others read a range */
 	for (int round = 0; round < 3; round++)
@@ -718,21 +552,21 @@ static void test_verified(struct bfs_store *mem)
 	ok = ok && read_eq(bc, "verified/a", etag, BS - 100, 200,
 			   data + BS - 100, 200);
 	bfs_blockcache_get_stats(bc, &bst);
-	tap_ok(ok && gets_of(cnt) == g0 && bst.corrupt == 0,
+	tap_ok(ok && cnt_gets(cnt) == g0 && bst.corrupt == 0,
 	       "blockcache: ranges of verified blocks read from disk are right "
 	       "(%u GETs)",
-	       gets_of(cnt) - g0);
+	       cnt_gets(cnt) - g0);
 	n = corrupt_all();
-	g0 = gets_of(cnt);
+	g0 = cnt_gets(cnt);
 	ok = true;
 	for (size_t b = 0; b < 3; b++)
 		ok = ok && read_eq(bc, "verified/a", etag, b * BS, BS,
 				   data + b * BS, BS);
 	bfs_blockcache_get_stats(bc, &bst);
-	tap_ok(n == 3 && ok && bst.corrupt >= 2 && gets_of(cnt) >= g0 + 2,
+	tap_ok(n == 3 && ok && bst.corrupt >= 2 && cnt_gets(cnt) >= g0 + 2,
 	       "blockcache: a verified block damaged later is not served "
 	       "(%llu dropped, %u GETs)",
-	       (unsigned long long)bst.corrupt, gets_of(cnt) - g0);
+	       (unsigned long long)bst.corrupt, cnt_gets(cnt) - g0);
 	bc->shutdown(bc);
 	bc->destroy(bc);
 	free(data);
@@ -808,10 +642,10 @@ static void test_etag_change(struct bfs_store *mem)
 	}
 	read_eq(st.top, "etag/a", e1, 0, len, v1, len);
 	put_obj(mem, "etag/a", v2, len, e2); /* another client's write */
-	g0 = gets_of(st.cnt);
+	g0 = cnt_gets(st.cnt);
 	tap_ok(strcmp(e1, e2) != 0 &&
 		       read_eq(st.top, "etag/a", e2, 0, len, v2, len) &&
-		       gets_of(st.cnt) == g0 + 2,
+		       cnt_gets(st.cnt) == g0 + 2,
 	       "blockcache: a new ETag never meets the old blocks");
 	stack_close(&st);
 	stack_open(&st, mem, 0, false, 0, false, 0);
@@ -948,7 +782,7 @@ static void test_prefetch(struct bfs_store *mem)
 		ok = ok && read_eq(st.top, "pf/a", etag, off, 16384, data + off,
 				   16384);
 	bfs_prefetch_drain(st.top);
-	g = gets_of(st.cnt);
+	g = cnt_gets(st.cnt);
 	bfs_prefetch_get_stats(st.top, &pst);
 	bfs_blockcache_get_stats(st.bc, &bst);
 	tap_ok(ok, "prefetch: a sequential read returns the right bytes");
@@ -985,7 +819,7 @@ static void test_prefetch(struct bfs_store *mem)
 					   data + off, 4096);
 		}
 		bfs_prefetch_drain(st.top);
-		g = gets_of(st.cnt);
+		g = cnt_gets(st.cnt);
 		bfs_blockcache_get_stats(st.bc, &bst);
 		tap_ok(ok && g == BFS_ARRAY_SIZE(blocks) &&
 			       bst.ranged == BFS_ARRAY_SIZE(blocks) &&
@@ -1011,11 +845,11 @@ static void test_prefetch(struct bfs_store *mem)
 		       "by it (%llu piece hits, %llu ranged GETs)",
 		       (unsigned long long)bst.piece_hits,
 		       (unsigned long long)bst.ranged);
-		tap_ok(bst.prefetched == 1 && gets_of(st.cnt) == g + 1,
+		tap_ok(bst.prefetched == 1 && cnt_gets(st.cnt) == g + 1,
 		       "prefetch: a second read into a block fetches the block "
 		       "(%llu blocks, %u GETs)",
-		       (unsigned long long)bst.prefetched, gets_of(st.cnt));
-		g = gets_of(st.cnt);
+		       (unsigned long long)bst.prefetched, cnt_gets(st.cnt));
+		g = cnt_gets(st.cnt);
 		/* a read next to a block read before (3: group 0): two of
 		 * its 8 random reads fell near earlier ones, so they
 		 * cluster, and 7 of the 20 blocks from the lowest to the
@@ -1025,14 +859,14 @@ static void test_prefetch(struct bfs_store *mem)
 		ok = read_eq(st.top, "pf/a", etag, 1 * BS + 10, 100,
 			     data + 1 * BS + 10, 100);
 		bfs_prefetch_drain(st.top);
-		g = gets_of(st.cnt);
+		g = cnt_gets(st.cnt);
 		for (unsigned b = 1; b < 21; b += 3)
 			ok = ok && read_eq(st.top, "pf/a", etag, b * BS + 10,
 					   100, data + b * BS + 10, 100);
 		bfs_prefetch_drain(st.top);
 		bfs_prefetch_get_stats(st.top, &pst);
 		bfs_blockcache_get_stats(st.bc, &bst);
-		tap_ok(ok && gets_of(st.cnt) == g && bst.misses == 0 &&
+		tap_ok(ok && cnt_gets(st.cnt) == g && bst.misses == 0 &&
 			       bst.prefetched == 24 &&
 			       st.cnt->bytes == 7 * piece + 24 * BS,
 		       "prefetch: clustered random reads dense in their region "
@@ -1068,18 +902,18 @@ static void test_prefetch(struct bfs_store *mem)
 		bfs_prefetch_drain(st.top);
 		bfs_blockcache_get_stats(st.bc, &bst);
 		p0 = bst.prefetched - before;
-		g = gets_of(st.cnt);
+		g = cnt_gets(st.cnt);
 		ok = ok && read_eq(st.top, "pf/c", cetag, 40 * BS + 8192, 4096,
 				   cdata + 40 * BS + 8192, 4096);
 		bfs_prefetch_drain(st.top);
 		bfs_blockcache_get_stats(st.bc, &bst);
 		tap_ok(ok && p0 == 26 && bst.prefetched - before - p0 == 22 &&
-			       gets_of(st.cnt) == g + 1 + 22,
+			       cnt_gets(st.cnt) == g + 1 + 22,
 		       "prefetch: a dense reader's region grows with its reads "
 		       "(%llu blocks, then %llu more with %u GETs)",
 		       (unsigned long long)p0,
 		       (unsigned long long)(bst.prefetched - before - p0),
-		       gets_of(st.cnt) - g);
+		       cnt_gets(st.cnt) - g);
 		free(cdata);
 	}
 	/* a Parquet reader's open: the footer's length (the last 8
@@ -1093,17 +927,17 @@ static void test_prefetch(struct bfs_store *mem)
 		put_obj(mem, "pf/t", data, len, tetag);
 		bfs_blockcache_get_stats(st.bc, &bst);
 		r0 = bst.ranged;
-		g = gets_of(st.cnt);
+		g = cnt_gets(st.cnt);
 		ok = read_eq(st.top, "pf/t", tetag, len - 8, 8, data + len - 8,
 			     8) &&
 		     read_eq(st.top, "pf/t", tetag, len - 8 - 20000, 20000,
 			     data + len - 8 - 20000, 20000);
 		bfs_prefetch_drain(st.top);
 		bfs_blockcache_get_stats(st.bc, &bst);
-		tap_ok(ok && bst.ranged == r0 && gets_of(st.cnt) == g + 1,
+		tap_ok(ok && bst.ranged == r0 && cnt_gets(st.cnt) == g + 1,
 		       "tail: a footer's length and the footer cost one GET "
 		       "(%u GETs, %llu ranged)",
-		       gets_of(st.cnt) - g,
+		       cnt_gets(st.cnt) - g,
 		       (unsigned long long)(bst.ranged - r0));
 	}
 	/* `cat` of a small file: its first read, at 0, gets it whole (a
@@ -1112,13 +946,13 @@ static void test_prefetch(struct bfs_store *mem)
 		char setag[BFS_ETAG_MAX];
 
 		put_obj(mem, "pf/small", data, 3000, setag);
-		g = gets_of(st.cnt);
+		g = cnt_gets(st.cnt);
 		ok = read_eq(st.top, "pf/small", setag, 0, 4096, data, 3000);
 		bfs_prefetch_drain(st.top);
-		tap_ok(ok && gets_of(st.cnt) == g + 1,
+		tap_ok(ok && cnt_gets(st.cnt) == g + 1,
 		       "prefetch: a first read that reaches the end of a small "
 		       "object is its only GET (%u GETs)",
-		       gets_of(st.cnt) - g);
+		       cnt_gets(st.cnt) - g);
 	}
 	/* lone reads of another object: pieces, kept for the restart */
 	{
@@ -1139,7 +973,7 @@ static void test_prefetch(struct bfs_store *mem)
 	{
 		static const unsigned blocks[] = {2, 9, 17};
 
-		g = gets_of(st.cnt);
+		g = cnt_gets(st.cnt);
 		for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++) {
 			size_t off = blocks[i] * BS + 4096;
 
@@ -1148,11 +982,12 @@ static void test_prefetch(struct bfs_store *mem)
 		}
 		bfs_prefetch_drain(st.top);
 		bfs_blockcache_get_stats(st.bc, &bst);
-		tap_ok(ok && gets_of(st.cnt) == g &&
+		tap_ok(ok && cnt_gets(st.cnt) == g &&
 			       bst.piece_hits == BFS_ARRAY_SIZE(blocks),
 		       "prefetch: pieces are kept across a restart (%u GETs, "
 		       "%llu piece hits)",
-		       gets_of(st.cnt) - g, (unsigned long long)bst.piece_hits);
+		       cnt_gets(st.cnt) - g,
+		       (unsigned long long)bst.piece_hits);
 	}
 	stack_close(&st);
 	free(data);

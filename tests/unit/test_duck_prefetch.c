@@ -11,8 +11,6 @@
  */
 #include "compat.h"
 
-#include <ftw.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cache/blockcache.h"
@@ -20,6 +18,7 @@
 #include "cache/prefetch.h"
 #include "store/mem.h"
 #include "store/slow.h"
+#include "count_store.h"
 #include "tap.h"
 
 #define BS    (1u << 20)
@@ -342,18 +341,15 @@ static void test_reads(void)
 	size_t size, flen;
 	char *data = make_file(&size, ch, &flen);
 	uint64_t tail_at = (size - (256u << 10)) / BS * BS, want;
-	struct bfs_put_req req = {.key = KEY, .size = size};
 	struct stack st;
 	unsigned g;
 	bool ok;
 
-	req.fd = memfd_create("obj", 0);
-	if (req.fd < 0 || write(req.fd, data, size) != (ssize_t)size ||
-	    mem->put(mem, &req, etag) != 0 || stack_open(&st, mem) != 0) {
+	if (put_obj(mem, KEY, data, size, etag) != 0 ||
+	    stack_open(&st, mem) != 0) {
 		tap_ok(0, "prefetch stack starts");
 		return;
 	}
-	close(req.fd);
 
 	/* the trailer's length, then the footer: one GET */
 	ok = rd(&st, etag, data, size, size - 8, 8) &&
@@ -402,15 +398,6 @@ static void test_reads(void)
 	free(data);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -423,7 +410,7 @@ int main(void)
 	}
 	test_parser();
 	test_reads();
-	nftw(cache_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_rf(cache_dir);
 	free(cache_dir);
 	return tap_done();
 }

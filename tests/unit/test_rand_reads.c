@@ -8,111 +8,21 @@
  */
 #include "compat.h"
 
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cache/blockcache.h"
 #include "cache/prefetch.h"
 #include "store/mem.h"
+#include "tests/unit/count_store.h"
 #include "tests/unit/tap.h"
 
 #define BS    (64u * 1024) /* small blocks keep the objects small */
 #define PIECE (32u * 1024) /* blockcache_priv.h */
 
-/* ---- a counting wrapper ------------------------------------------------ */
-
-struct cnt {
-	struct bfs_store s;
-	struct bfs_store *inner;
-	unsigned gets;
-	uint64_t bytes;	       /* returned by get_range */
-	unsigned active, peak; /* get_range calls running at once */
-	unsigned delay_us;     /* each get_range takes this long */
-	pthread_mutex_t lock;
-};
-
-static struct cnt *cnt_of(struct bfs_store *s)
-{
-	return s->priv;
-}
-
-static int c_head(struct bfs_store *s, const char *key,
-		  struct bfs_obj_info *out)
-{
-	return cnt_of(s)->inner->head(cnt_of(s)->inner, key, out);
-}
-
-static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
-		       size_t len, void *buf, size_t *got, const char *if_match)
-{
-	struct cnt *c = cnt_of(s);
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	c->gets++;
-	c->active++;
-	c->peak = BFS_MAX(c->peak, c->active);
-	pthread_mutex_unlock(&c->lock);
-	if (c->delay_us)
-		usleep(c->delay_us);
-	rc = c->inner->get_range(c->inner, key, off, len, buf, got, if_match);
-	pthread_mutex_lock(&c->lock);
-	c->active--;
-	if (rc == 0)
-		c->bytes += *got;
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-static void c_destroy(struct bfs_store *s)
-{
-	pthread_mutex_destroy(&cnt_of(s)->lock);
-	free(cnt_of(s));
-}
-
-static struct cnt *cnt_new(struct bfs_store *inner)
-{
-	struct cnt *c = bfs_xcalloc(1, sizeof(*c));
-
-	c->inner = inner;
-	pthread_mutex_init(&c->lock, NULL);
-	c->s.priv = c;
-	c->s.name = "cnt";
-	c->s.kind = "cnt";
-	c->s.inner = inner;
-	c->s.caps = inner->caps;
-	c->s.head = c_head;
-	c->s.get_range = c_get_range;
-	c->s.destroy = c_destroy;
-	return c;
-}
-
-/* GETs and bytes since the last call. */
-static void counted(struct cnt *c, unsigned *gets, uint64_t *bytes)
-{
-	pthread_mutex_lock(&c->lock);
-	*gets = c->gets;
-	*bytes = c->bytes;
-	c->gets = 0;
-	c->bytes = 0;
-	pthread_mutex_unlock(&c->lock);
-}
-
 /* ---- the stack ----------------------------------------------------------- */
 
 static char *cache_dir;
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 struct stack {
 	struct cnt *cnt;
@@ -138,7 +48,7 @@ static int stack_open(struct stack *st, struct bfs_store *mem,
 
 	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
 	memset(st, 0, sizeof(*st));
-	st->cnt = cnt_new(mem);
+	st->cnt = cnt_new(mem, false);
 	st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
 	st->top = st->bc ? bfs_prefetch_create(&pconf, st->bc) : NULL;
 	if (st->top == NULL)
@@ -150,26 +60,6 @@ static void stack_close(struct stack *st)
 {
 	st->top->shutdown(st->top);
 	st->top->destroy(st->top);
-}
-
-static void fill(char *buf, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (char)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
-}
-
-static int put_obj(struct bfs_store *s, const char *key, const char *data,
-		   size_t len, char *etag)
-{
-	int fd = memfd_create("obj", 0);
-	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
-	int rc;
-
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
-		return EIO;
-	rc = s->put(s, &req, etag);
-	close(fd);
-	return rc;
 }
 
 /* A 4 KiB read at 4 KiB into block b, checked against data; then the
@@ -219,7 +109,7 @@ static void test_sparse(struct bfs_store *mem)
 		return;
 	}
 	ok = read4k(&st, "r/sparse", etag, data, 300);
-	counted(st.cnt, &gets, &bytes);
+	cnt_take(st.cnt, &gets, &bytes);
 	tap_ok(ok && gets == 1 && bytes == PIECE,
 	       "a lone 4 KiB read costs one GET of its piece (%u GETs, %llu "
 	       "bytes)",
@@ -242,7 +132,7 @@ static void test_sparse(struct bfs_store *mem)
 		     memcmp(buf, data + len - 8 - sizeof(buf), sizeof(buf)) ==
 			     0;
 		bfs_prefetch_drain(st.top);
-		counted(st.cnt, &gets, &bytes);
+		cnt_take(st.cnt, &gets, &bytes);
 		/* the second read is into a block read before: that block
 		 * comes behind it (the near rule, prefetch.h), no more */
 		tap_ok(ok && gets <= 2 && bytes <= PIECE + BS,
@@ -253,7 +143,7 @@ static void test_sparse(struct bfs_store *mem)
 
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++)
 		ok = ok && read4k(&st, "r/sparse", etag, data, blocks[i]);
-	counted(st.cnt, &gets, &bytes);
+	cnt_take(st.cnt, &gets, &bytes);
 	tap_ok(ok && gets == BFS_ARRAY_SIZE(blocks) &&
 		       bytes == BFS_ARRAY_SIZE(blocks) * PIECE,
 	       "12 reads spread over 1,024 blocks fetch their pieces only "
@@ -290,7 +180,7 @@ static void test_dense(struct bfs_store *mem)
 	}
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(blocks); i++)
 		ok = ok && read4k(&st, "r/dense", etag, data, blocks[i]);
-	counted(st.cnt, &gets, &bytes);
+	cnt_take(st.cnt, &gets, &bytes);
 	/* [0, 143) widened by 143 / 9 = 15 blocks: [0, 158), each block
 	 * once, and the pieces of the reads */
 	tap_ok(ok && bytes >= 143 * (uint64_t)BS &&
@@ -345,7 +235,7 @@ static void test_region_inflight(struct bfs_store *mem)
 		ok = read4k(&st, "r/flight", etag, data, b);
 	for (unsigned b = 2; b < 320 && ok; b += 64)
 		ok = read4k(&st, "r/flight", etag, data, b);
-	counted(st.cnt, &gets, &bytes);
+	cnt_take(st.cnt, &gets, &bytes);
 	pthread_mutex_lock(&st.cnt->lock);
 	peak = st.cnt->peak;
 	pthread_mutex_unlock(&st.cnt->lock);
@@ -376,7 +266,7 @@ int main(void)
 	test_dense(mem);
 	test_region_inflight(mem);
 	mem->destroy(mem);
-	nftw(cache_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_rf(cache_dir);
 	free(cache_dir);
 	return tap_done();
 }

@@ -7,135 +7,20 @@
  */
 #include "compat.h"
 
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cache/blockcache.h"
 #include "cache/prefetch.h"
 #include "store/mem.h"
+#include "tests/unit/count_store.h"
 #include "tests/unit/tap.h"
 
 #define BS	 (64u * 1024) /* small blocks keep the test fast */
 #define NBLOCKS	 96
-#define MAX_GETS 1024
 #define WINDOW	 (16ull * BS) /* runs of a quarter: 4 blocks */
 #define RUN	 4
 #define INFLIGHT (16ull * BS)
-
-/* ---- a wrapper that records the length of each get_range ------------- */
-
-struct rec {
-	struct bfs_store s;
-	struct bfs_store *inner;
-	pthread_mutex_t lock;
-	unsigned ngets;
-	size_t lens[MAX_GETS];
-	uint64_t bytes;
-};
-
-static int r_head(struct bfs_store *s, const char *key,
-		  struct bfs_obj_info *out)
-{
-	struct rec *r = s->priv;
-
-	return r->inner->head(r->inner, key, out);
-}
-
-static int r_get_range(struct bfs_store *s, const char *key, uint64_t off,
-		       size_t len, void *buf, size_t *got, const char *if_match)
-{
-	struct rec *r = s->priv;
-	int rc = r->inner->get_range(r->inner, key, off, len, buf, got,
-				     if_match);
-
-	pthread_mutex_lock(&r->lock);
-	if (r->ngets < MAX_GETS)
-		r->lens[r->ngets] = len;
-	r->ngets++;
-	if (rc == 0)
-		r->bytes += *got;
-	pthread_mutex_unlock(&r->lock);
-	return rc;
-}
-
-static int r_put(struct bfs_store *s, const struct bfs_put_req *req,
-		 char *etag_out)
-{
-	struct rec *r = s->priv;
-
-	return r->inner->put(r->inner, req, etag_out);
-}
-
-static int r_del(struct bfs_store *s, const char *key)
-{
-	struct rec *r = s->priv;
-
-	return r->inner->del(r->inner, key);
-}
-
-static int r_list(struct bfs_store *s, const struct bfs_list_req *req,
-		  struct bfs_list_result *out)
-{
-	struct rec *r = s->priv;
-
-	return r->inner->list(r->inner, req, out);
-}
-
-static void r_destroy(struct bfs_store *s)
-{
-	struct rec *r = s->priv;
-
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
-static struct rec *rec_new(struct bfs_store *inner)
-{
-	struct rec *r = bfs_xcalloc(1, sizeof(*r));
-
-	r->inner = inner;
-	pthread_mutex_init(&r->lock, NULL);
-	r->s.priv = r;
-	r->s.name = "rec";
-	r->s.kind = "rec";
-	r->s.inner = inner;
-	r->s.caps = inner->caps;
-	r->s.head = r_head;
-	r->s.get_range = r_get_range;
-	r->s.put = r_put;
-	r->s.del = r_del;
-	r->s.list = r_list;
-	r->s.destroy = r_destroy;
-	return r;
-}
-
-/* ---- helpers ----------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int put_obj(struct bfs_store *s, const char *key, const char *data,
-		   size_t len, char *etag)
-{
-	int fd = memfd_create("obj", 0);
-	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
-	int rc;
-
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
-		return EIO;
-	rc = s->put(s, &req, etag);
-	close(fd);
-	return rc;
-}
 
 /*
  * Read an object of nblocks blocks of bs from start to end, a block per
@@ -163,7 +48,7 @@ static void test_sequential_runs(struct bfs_store *mem, const char *dir,
 	char *data = bfs_xmalloc(len), *buf = bfs_xmalloc(bs);
 	char etag[BFS_ETAG_MAX];
 	struct bfs_store *bc, *top;
-	struct rec *r;
+	struct cnt *r;
 	unsigned single = 0, whole = 0, later_small = 0;
 	bool ok = true;
 
@@ -173,7 +58,7 @@ static void test_sequential_runs(struct bfs_store *mem, const char *dir,
 		tap_ok(0, "runs, %s: put the object", what);
 		goto out;
 	}
-	r = rec_new(mem);
+	r = cnt_new(mem, false);
 	bc = bfs_blockcache_create(&bconf, &r->s);
 	top = bc ? bfs_prefetch_create(&pconf, bc) : NULL;
 	if (top == NULL || top->start(top) != 0) {
@@ -192,23 +77,23 @@ static void test_sequential_runs(struct bfs_store *mem, const char *dir,
 	       "runs, %s: each block is fetched once (%llu bytes "
 	       "of %zu)",
 	       what, (unsigned long long)r->bytes, len);
-	for (unsigned i = 0; i < r->ngets && i < MAX_GETS; i++) {
+	for (unsigned i = 0; i < r->gets && i < CNT_LENS; i++) {
 		single += r->lens[i] == bs;
 		/* once the window has grown to its full runs, every GET
 		 * but the one that reaches the end is a whole run */
 		later_small +=
-			whole > 0 && i + 1 < r->ngets && r->lens[i] < run * bs;
+			whole > 0 && i + 1 < r->gets && r->lens[i] < run * bs;
 		whole += r->lens[i] == run * bs;
 	}
-	tap_diag("%u GETs: %u of 1 block, %u of %u blocks", r->ngets, single,
+	tap_diag("%u GETs: %u of 1 block, %u of %u blocks", r->gets, single,
 		 whole, run);
 	tap_ok(whole > 0 && later_small == 0,
 	       "runs, %s: once the window is full every GET ahead of the "
 	       "reader is a whole run of %u blocks, not what each read "
 	       "uncovered (%u smaller)",
 	       what, run, later_small);
-	tap_ok(r->ngets <= 12 + nblocks / run,
-	       "runs, %s: %u GETs for %u blocks (at most %u)", what, r->ngets,
+	tap_ok(r->gets <= 12 + nblocks / run,
+	       "runs, %s: %u GETs for %u blocks (at most %u)", what, r->gets,
 	       nblocks, 12 + nblocks / run);
 	top->shutdown(top);
 	top->destroy(top);
@@ -235,7 +120,7 @@ int main(void)
 	 * 8 MiB, a request per 8 blocks */
 	test_sequential_runs(mem, dir, "the defaults", 1 << 20, 96, 0, 8);
 	mem->destroy(mem);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_rf(dir);
 	free(dir);
 	return tap_done();
 }

@@ -43,6 +43,15 @@ tests_unit_test_store_stack_SOURCES = tests/unit/test_store_stack.c \
 	$(CONFORMANCE)
 tests_unit_test_s3_store_SOURCES = tests/unit/test_s3_store.c \
 	tests/unit/s3_scripted.c tests/unit/s3_scripted.h $(CONFORMANCE)
+# the counting store and helpers of the cache tests
+COUNT_STORE = tests/unit/count_store.c tests/unit/count_store.h
+tests_unit_test_cache_SOURCES = tests/unit/test_cache.c $(COUNT_STORE)
+tests_unit_test_rand_reads_SOURCES = tests/unit/test_rand_reads.c \
+	$(COUNT_STORE)
+tests_unit_test_s3rver_runs_SOURCES = tests/unit/test_s3rver_runs.c \
+	$(COUNT_STORE)
+tests_unit_test_duck_prefetch_SOURCES = tests/unit/test_duck_prefetch.c \
+	$(COUNT_STORE)
 tests_unit_test_fs_core_SOURCES = tests/unit/test_fs_core.c \
 	tests/unit/fs_mount.c tests/unit/fs_mount.h
 tests_unit_test_meta_lookup_SOURCES = tests/unit/test_meta_lookup.c \

@@ -1,0 +1,179 @@
+/*
+ * count_store.c - the counting store and helpers of the cache tests
+ * (see count_store.h).
+ */
+#include "compat.h"
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tests/unit/count_store.h"
+
+static struct cnt *cnt_of(struct bfs_store *s)
+{
+	return s->priv;
+}
+
+static int c_head(struct bfs_store *s, const char *key,
+		  struct bfs_obj_info *out)
+{
+	struct cnt *c = cnt_of(s);
+
+	__atomic_add_fetch(&c->heads, 1, __ATOMIC_SEQ_CST);
+	return c->inner->head(c->inner, key, out);
+}
+
+static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
+		       size_t len, void *buf, size_t *got, const char *if_match)
+{
+	struct cnt *c = cnt_of(s);
+	bool fail = false;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->gets < CNT_LENS)
+		c->lens[c->gets] = len;
+	c->gets++;
+	c->active++;
+	c->peak = BFS_MAX(c->peak, c->active);
+	if (c->fail_gets) {
+		c->fail_gets--;
+		fail = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (c->delay_us)
+		usleep(c->delay_us);
+	if (fail) {
+		*got = 0;
+		rc = EIO;
+	} else {
+		rc = c->inner->get_range(c->inner, key, off, len, buf, got,
+					 if_match);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->active--;
+	if (rc == 0)
+		c->bytes += *got;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static int c_put(struct bfs_store *s, const struct bfs_put_req *req,
+		 char *etag_out)
+{
+	return cnt_of(s)->inner->put(cnt_of(s)->inner, req, etag_out);
+}
+
+static int c_del(struct bfs_store *s, const char *key)
+{
+	return cnt_of(s)->inner->del(cnt_of(s)->inner, key);
+}
+
+static int c_copy(struct bfs_store *s, const char *src, const char *dst,
+		  const struct bfs_meta_list *meta, const char *if_match,
+		  char *etag_out)
+{
+	struct bfs_store *in = cnt_of(s)->inner;
+
+	return in->copy(in, src, dst, meta, if_match, etag_out);
+}
+
+static int c_list(struct bfs_store *s, const struct bfs_list_req *req,
+		  struct bfs_list_result *out)
+{
+	struct cnt *c = cnt_of(s);
+
+	__atomic_add_fetch(&c->lists, 1, __ATOMIC_SEQ_CST);
+	return c->inner->list(c->inner, req, out);
+}
+
+static void c_destroy(struct bfs_store *s)
+{
+	struct cnt *c = cnt_of(s);
+
+	if (c->own)
+		c->inner->destroy(c->inner);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+struct cnt *cnt_new(struct bfs_store *inner, bool own)
+{
+	struct cnt *c = bfs_xcalloc(1, sizeof(*c));
+
+	c->inner = inner;
+	c->own = own;
+	pthread_mutex_init(&c->lock, NULL);
+	c->s.priv = c;
+	c->s.name = "cnt";
+	c->s.kind = "cnt";
+	c->s.inner = inner;
+	c->s.caps = inner->caps;
+	c->s.head = c_head;
+	c->s.get_range = c_get_range;
+	c->s.put = c_put;
+	c->s.del = c_del;
+	c->s.copy = c_copy;
+	c->s.list = c_list;
+	c->s.destroy = c_destroy;
+	return c;
+}
+
+unsigned cnt_gets(struct cnt *c)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->gets;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+void cnt_take(struct cnt *c, unsigned *gets, uint64_t *bytes)
+{
+	pthread_mutex_lock(&c->lock);
+	*gets = c->gets;
+	*bytes = c->bytes;
+	c->gets = 0;
+	c->bytes = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int put_obj(struct bfs_store *s, const char *key, const char *data, size_t len,
+	    char *etag)
+{
+	int fd = memfd_create("obj", 0);
+	struct bfs_put_req req = {.key = key, .fd = fd, .size = len};
+	int rc;
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
+		if (fd >= 0)
+			close(fd);
+		return EIO;
+	}
+	rc = s->put(s, &req, etag);
+	close(fd);
+	return rc;
+}
+
+void fill(char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
