@@ -50,6 +50,13 @@ int fs_mount_up(struct fs_mount *m, const char *options, char *why,
 		size_t whylen);
 
 /*
+ * fs_mount_up for a test's main(), with the log at warnings and the
+ * caches' TTLs far longer than any test. @return as fs_mount_up; on
+ * ENODEV the SKIP is printed and the test ends with status 0.
+ */
+int fs_mount_for_test(struct fs_mount *m, char *why, size_t whylen);
+
+/*
  * Give up on a mount whose calls may never be answered (a deadlock):
  * the connection is cut, every call in flight fails ENOTCONN, and the
  * process can end; nothing can be unmounted or freed after it. Also
