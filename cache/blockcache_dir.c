@@ -50,7 +50,7 @@ int bfs_blockcache_usage(const char *cache_dir, const char *bucket,
 		rc = bfs_metadb_scan(txn, BFS_METADB_BLOCKS, bh,
 				     bucket ? sizeof(bh) : 0, add_usage, &u);
 		if (rc == 0)
-			rc = get_u64(txn, "bytes", total_bytes);
+			rc = bfs_metadb_get_u64(txn, "bytes", total_bytes);
 		bfs_metadb_abort(txn);
 	}
 	bfs_metadb_close(db);
@@ -131,7 +131,7 @@ int bfs_blockcache_clear(const char *cache_dir, const char *bucket,
 					   bucket ? sizeof(bh) : 0,
 					   collect_drop, &d, NULL);
 	if (rc == 0)
-		rc = get_u64(txn, "bytes", &total);
+		rc = bfs_metadb_get_u64(txn, "bytes", &total);
 	for (size_t i = 0; rc == 0 && i < d.n; i++) {
 		uint8_t lkey[LKEY_LEN];
 
@@ -145,8 +145,9 @@ int bfs_blockcache_clear(const char *cache_dir, const char *bucket,
 		rc = bfs_metadb_del_prefix(txn, BFS_METADB_LRU, NULL, 0, NULL,
 					   NULL, NULL);
 	if (rc == 0)
-		rc = put_u64(txn, "bytes",
-			     bucket && total > freed ? total - freed : 0);
+		rc = bfs_metadb_put_u64(txn, "bytes",
+					bucket && total > freed ? total - freed
+								: 0);
 	if (rc == 0) {
 		rc = bfs_metadb_commit(txn);
 		txn = NULL;

@@ -26,30 +26,6 @@ int get_ival(struct bfs_metadb_txn *txn, const uint8_t *ikey, struct ival *iv)
 	return rc;
 }
 
-int get_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t *out)
-{
-	void *v;
-	size_t vlen;
-	int rc = bfs_metadb_get(txn, BFS_METADB_STATE, name, strlen(name), &v,
-				&vlen);
-
-	*out = 0;
-	if (rc == ENOENT)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if (vlen == sizeof(*out))
-		memcpy(out, v, sizeof(*out));
-	free(v);
-	return 0;
-}
-
-int put_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t v)
-{
-	return bfs_metadb_put(txn, BFS_METADB_STATE, name, strlen(name), &v,
-			      sizeof(v));
-}
-
 /* Remove one index entry (and its LRU entry) in txn; adjusts *total. */
 static int unindex(struct bfs_metadb_txn *txn, const uint8_t *ikey,
 		   const struct ival *iv, uint64_t *total)
@@ -82,11 +58,11 @@ void drop_block(struct bc_priv *p, const uint8_t *ikey, uint64_t id)
 		goto out;
 	rc = get_ival(txn, ikey, &iv);
 	if (rc == 0 && iv.id == id) {
-		rc = get_u64(txn, "bytes", &total);
+		rc = bfs_metadb_get_u64(txn, "bytes", &total);
 		if (rc == 0)
 			rc = unindex(txn, ikey, &iv, &total);
 		if (rc == 0)
-			rc = put_u64(txn, "bytes", total);
+			rc = bfs_metadb_put_u64(txn, "bytes", total);
 		if (rc == 0) {
 			rc = bfs_metadb_commit(txn);
 			txn = NULL;
@@ -181,11 +157,11 @@ int trim(struct bc_priv *p)
 	rc = bfs_metadb_begin(p->db, false, &txn);
 	if (rc != 0)
 		return rc;
-	rc = get_u64(txn, "bytes", &total);
+	rc = bfs_metadb_get_u64(txn, "bytes", &total);
 	if (rc == 0)
 		rc = evict(p, txn, 0, &total, &v);
 	if (rc == 0)
-		rc = put_u64(txn, "bytes", total);
+		rc = bfs_metadb_put_u64(txn, "bytes", total);
 	if (rc == 0) {
 		rc = bfs_metadb_commit(txn);
 	} else {
@@ -249,7 +225,7 @@ uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	}
 	if (rc != ENOENT)
 		goto fail_index;
-	rc = get_u64(txn, "bytes", &total);
+	rc = bfs_metadb_get_u64(txn, "bytes", &total);
 	if (rc == 0)
 		rc = evict(p, txn, file_len, &total, &v);
 	if (rc != 0)
@@ -265,7 +241,7 @@ uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 		rc = bfs_metadb_put(txn, BFS_METADB_LRU, lkey, LKEY_LEN, ikey,
 				    IKEY_LEN);
 	if (rc == 0)
-		rc = put_u64(txn, "bytes", total + file_len);
+		rc = bfs_metadb_put_u64(txn, "bytes", total + file_len);
 	if (rc != 0)
 		goto fail_index;
 	rc = bfs_metadb_commit(txn);

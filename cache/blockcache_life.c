@@ -54,12 +54,12 @@ static void sweep_orphans(struct bc_priv *p)
 	rc = bfs_metadb_begin(p->db, false, &txn);
 	if (rc != 0)
 		return;
-	rc = get_u64(txn, "sweep", &last);
+	rc = bfs_metadb_get_u64(txn, "sweep", &last);
 	if (rc != 0 || (uint64_t)now < last + SWEEP_EVERY) {
 		bfs_metadb_abort(txn);
 		return;
 	}
-	rc = put_u64(txn, "sweep", (uint64_t)now);
+	rc = bfs_metadb_put_u64(txn, "sweep", (uint64_t)now);
 	if (rc == 0)
 		rc = bfs_metadb_scan(txn, BFS_METADB_BLOCKS, NULL, 0,
 				     collect_id, &set);
@@ -209,7 +209,7 @@ static int bc_start(struct bfs_store *s)
 	}
 	rc = bfs_metadb_begin(p->db, true, &txn);
 	if (rc == 0) {
-		rc = get_u64(txn, "bytes", &total);
+		rc = bfs_metadb_get_u64(txn, "bytes", &total);
 		bfs_metadb_abort(txn);
 	}
 	p->limit = p->conf_size;

@@ -223,8 +223,6 @@ int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 
 /* blockcache_index.c */
 int get_ival(struct bfs_metadb_txn *txn, const uint8_t *ikey, struct ival *iv);
-int get_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t *out);
-int put_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t v);
 void drop_block(struct bc_priv *p, const uint8_t *ikey, uint64_t id);
 int trim(struct bc_priv *p);
 uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,

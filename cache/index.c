@@ -643,3 +643,28 @@ void bfs_metadb_tick_now(struct bfs_metadb *db)
 	BFS_PCHECK(pthread_mutex_unlock(&db->tick_lock));
 	mdb_env_sync(db->env, 1);
 }
+
+int bfs_metadb_get_u64(struct bfs_metadb_txn *txn, const char *name,
+		       uint64_t *out)
+{
+	void *v;
+	size_t vlen;
+	int rc = bfs_metadb_get(txn, BFS_METADB_STATE, name, strlen(name), &v,
+				&vlen);
+
+	*out = 0;
+	if (rc == ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (vlen == sizeof(*out))
+		memcpy(out, v, sizeof(*out));
+	free(v);
+	return 0;
+}
+
+int bfs_metadb_put_u64(struct bfs_metadb_txn *txn, const char *name, uint64_t v)
+{
+	return bfs_metadb_put(txn, BFS_METADB_STATE, name, strlen(name), &v,
+			      sizeof(v));
+}

@@ -94,6 +94,13 @@ void bfs_metadb_abort(struct bfs_metadb_txn *txn);
  */
 int bfs_metadb_get(struct bfs_metadb_txn *txn, enum bfs_metadb_table t,
 		   const void *key, size_t klen, void **val, size_t *vlen);
+/* A counter of the state table by name: 0 when absent (or not 8 bytes).
+ * @return 0, EIO. */
+int bfs_metadb_get_u64(struct bfs_metadb_txn *txn, const char *name,
+		       uint64_t *out);
+/* Set a counter of the state table. @return as bfs_metadb_put. */
+int bfs_metadb_put_u64(struct bfs_metadb_txn *txn, const char *name,
+		       uint64_t v);
 /* Store key → val, replacing. @return 0, ENOSPC, EINVAL, EIO. */
 int bfs_metadb_put(struct bfs_metadb_txn *txn, enum bfs_metadb_table t,
 		   const void *key, size_t klen, const void *val, size_t vlen);

@@ -81,24 +81,6 @@ int bfs_stats_publish(struct bfs_metadb *db, const char *bucket,
 	return bfs_metadb_commit(txn);
 }
 
-static int get_ask(struct bfs_metadb_txn *txn, uint64_t *out)
-{
-	void *v;
-	size_t vlen;
-	int rc = bfs_metadb_get(txn, BFS_METADB_STATE, ASK_KEY, strlen(ASK_KEY),
-				&v, &vlen);
-
-	*out = 0;
-	if (rc == ENOENT)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if (vlen == sizeof(*out))
-		memcpy(out, v, sizeof(*out));
-	free(v);
-	return 0;
-}
-
 int bfs_stats_ask(struct bfs_metadb *db, uint64_t *asked)
 {
 	struct bfs_metadb_txn *txn;
@@ -108,11 +90,10 @@ int bfs_stats_ask(struct bfs_metadb *db, uint64_t *asked)
 	rc = bfs_metadb_begin(db, false, &txn);
 	if (rc != 0)
 		return rc;
-	rc = get_ask(txn, &n);
+	rc = bfs_metadb_get_u64(txn, ASK_KEY, &n);
 	n++;
 	if (rc == 0)
-		rc = bfs_metadb_put(txn, BFS_METADB_STATE, ASK_KEY,
-				    strlen(ASK_KEY), &n, sizeof(n));
+		rc = bfs_metadb_put_u64(txn, ASK_KEY, n);
 	if (rc != 0) {
 		bfs_metadb_abort(txn);
 		return rc;
@@ -130,7 +111,7 @@ uint64_t bfs_stats_asked(struct bfs_metadb *db)
 
 	if (bfs_metadb_begin(db, true, &txn) != 0)
 		return 0;
-	if (get_ask(txn, &n) != 0)
+	if (bfs_metadb_get_u64(txn, ASK_KEY, &n) != 0)
 		n = 0;
 	bfs_metadb_abort(txn);
 	return n;

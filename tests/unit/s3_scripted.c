@@ -320,6 +320,17 @@ static struct seen *req(size_t i)
 	return i < nreq() ? &S.r[i] : &none;
 }
 
+/* A server's "Date: <t in HTTP form>" header line, into buf. */
+static void date_header(char *buf, size_t len, time_t t)
+{
+	char date[64];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(buf, len, "Date: %s\r\n", date);
+}
+
 /* Whether an x-amz-date (YYYYMMDDTHHMMSSZ) is within a minute of t. */
 static bool near(const char *amz, time_t t)
 {
@@ -715,13 +726,10 @@ static void c_errors(struct bfs_store *s)
 
 	{
 		/* the server's clock is an hour ahead of ours */
-		char date[64], hdrs[96], want[BFS_SIGV4_DATE_LEN];
+		char hdrs[96], want[BFS_SIGV4_DATE_LEN];
 		time_t ahead = time(NULL) + 3600;
-		struct tm tm;
 
-		gmtime_r(&ahead, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		date_header(hdrs, sizeof(hdrs), ahead);
 		script_reset();
 		reply(403, hdrs,
 		      "<Error><Code>RequestTimeTooSkewed</Code><Message>The "
@@ -760,9 +768,7 @@ static void c_errors(struct bfs_store *s)
 
 		/* the server's clock back in line: signed with ours again */
 		ahead = time(NULL);
-		gmtime_r(&ahead, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		date_header(hdrs, sizeof(hdrs), ahead);
 		script_reset();
 		reply(403, hdrs,
 		      "<Error><Code>RequestTimeTooSkewed</Code></Error>");
@@ -774,9 +780,7 @@ static void c_errors(struct bfs_store *s)
 
 		/* a HEAD's 403 has no body: its Date tells the skew */
 		ahead = time(NULL) + 3600;
-		gmtime_r(&ahead, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		date_header(hdrs, sizeof(hdrs), ahead);
 		script_reset();
 		reply(403, hdrs, NULL);
 		reply(200, "Content-Length: 1\r\nETag: \"a\"\r\n", NULL);
@@ -799,9 +803,7 @@ static void c_errors(struct bfs_store *s)
 
 		/* back to our own clock for the cases after these */
 		ahead = time(NULL);
-		gmtime_r(&ahead, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		snprintf(hdrs, sizeof(hdrs), "Date: %s\r\n", date);
+		date_header(hdrs, sizeof(hdrs), ahead);
 		script_reset();
 		reply(403, hdrs, NULL);
 		reply(200, "Content-Length: 1\r\nETag: \"a\"\r\n", NULL);
