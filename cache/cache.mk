@@ -26,5 +26,7 @@ cache_libbfs_cache_a_SOURCES = \
 	cache/parquet.h \
 	cache/prefetch.c \
 	cache/prefetch.h \
+	cache/prefetch_plan.c \
+	cache/prefetch_priv.h \
 	cache/stats.c \
 	cache/stats.h

@@ -1,7 +1,8 @@
 /*
  * prefetch.c - the prefetcher store (see prefetch.h): stream detection
  * per object version, a bounded job queue and a pool of threads that
- * fill the block cache ahead of sequential readers.
+ * fill the block cache ahead of sequential readers. The tail fetch and
+ * the Parquet plan are prefetch_plan.c's (prefetch_priv.h).
  */
 #include "compat.h"
 
@@ -10,12 +11,11 @@
 
 #include "cache/blockcache.h"
 #include "cache/index.h"
-#include "cache/parquet.h"
 #include "cache/prefetch.h"
+#include "cache/prefetch_priv.h"
 #include "cache/stats.h"
 #include "log.h"
 
-#define STREAMS		 4  /* followed per object version */
 #define OBJS_MAX	 64 /* object versions followed at once */
 #define DEFAULT_WINDOW	 (64ull << 20)
 #define DEFAULT_INFLIGHT (64ull << 20)
@@ -27,12 +27,6 @@
  * and us less CPU than 4 MiB ones 16 at once, and still fill a real
  * bucket's pipe (8 x 100 MiB/s). */
 #define RUN_MAX_BYTES BFS_BLOCKCACHE_RUN_MAX
-#define NO_EOF	      UINT64_MAX
-/* Random reads: blocks are grouped by GROUP_BLOCKS (aligned); a random
- * read into a group where another block was read before queues the rest
- * of the group. Remembered for the first SEEN_BLOCKS of an object. */
-#define GROUP_BLOCKS 4
-#define SEEN_BLOCKS  4096
 /* An object version's random reads cluster once at least CLUSTER_MIN of
  * them, and a CLUSTER_DIV-th of all, fell into a block or group read
  * before: from then on each random read fetches its group. (A reader
@@ -40,19 +34,6 @@
  * 12th; with a quarter it needed 19, each a round trip.) */
 #define CLUSTER_MIN 2
 #define CLUSTER_DIV 8
-/* A file's first read within TAIL_NEAR of its end (not at 0) fetches
- * the blocks holding its last TAIL_BYTES with it: a Parquet (ORC, zip)
- * reader reads its trailer's length there and then the footer before
- * it, and one GET then serves both (was two in series). */
-#define TAIL_NEAR  (64u << 10)
-#define TAIL_BYTES (256u << 10)
-/* Parquet plan (parquet.h): a read that starts a column chunk queues
- * the chunk's blocks and the same column's chunks of the next row
- * groups up to PLAN_AHEAD bytes of them (a projection reads one column
- * in every row group); a footer is parsed up to FOOTER_MAX bytes. */
-#define PLAN_AHEAD (4ull << 20)
-#define FOOTER_MAX (16u << 20)
-#define PAGE	   4096u
 /* A clustered reader's region (from its lowest to its highest random
  * read, at most REGION_MAX_BYTES) is fetched whole once at least a
  * DENSE_DIV-th of its blocks were read at random: a reader that keeps
@@ -74,84 +55,6 @@
 #define REGION_RUN_BYTES (4ull << 20)
 #define REGION_INFLIGHT	 (16ull << 20)
 
-struct stream {
-	bool used;
-	uint64_t start;	    /* where the stream's first read started */
-	uint64_t next;	    /* where the next sequential read starts */
-	uint64_t window;    /* bytes to have fetched ahead; 0: random */
-	uint64_t sched_end; /* blocks below this are queued already */
-	uint64_t last;	    /* for replacing the least recently used */
-};
-
-/* One object version being read. */
-struct pobj {
-	struct pobj *next;
-	char *key;
-	char etag[BFS_ETAG_MAX];
-	uint64_t eof_block; /* blocks from here on are past the end */
-	uint64_t eof;	    /* the object's size, NO_EOF until known */
-	bool sized;	    /* a head was asked for the size */
-	uint64_t last;
-	struct stream st[STREAMS];
-	uint64_t seen[SEEN_BLOCKS / 64];		   /* read at random */
-	uint64_t grouped[SEEN_BLOCKS / GROUP_BLOCKS / 64]; /* queued whole */
-	uint64_t queued[SEEN_BLOCKS / 64];		   /* of the region */
-	uint64_t nrandom;				   /* random reads */
-	uint64_t nnear;	 /* of those, into a block or group read before */
-	bool clustered;	 /* random reads cluster: fetch their blocks */
-	uint64_t lo, hi; /* blocks [lo, hi) hold every random read seen */
-	bool started;	 /* a read was seen (the tail fetch is for the first) */
-	struct bfs_parquet_chunk *pq; /* its column chunks, or NULL */
-	size_t npq;
-	bool *planned; /* chunk i's blocks were queued */
-};
-
-/* Blocks [block, block+n) of one object version, fetched together. */
-struct job {
-	struct job *next;
-	char *key;
-	char etag[BFS_ETAG_MAX];
-	uint64_t block;
-	uint64_t n;
-	bool region; /* of a dense reader's region: a reader may take it */
-};
-
-struct pf_priv {
-	struct bfs_store store;
-	struct bfs_store *inner;
-	struct bfs_store *bc; /* the block cache below inner */
-	uint64_t bs;
-	uint64_t max_window;
-	uint64_t max_inflight;
-	size_t queue_max;
-	unsigned nthreads;
-	char *meta_dir; /* NULL: no stats record */
-	char *bucket;
-	struct bfs_metadb *db;
-	time_t started;
-
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* a job was queued, or stop */
-	pthread_cond_t idle; /* a job finished */
-	/* protected by lock */
-	pthread_t *threads;
-	bool running;
-	bool stopping;
-	struct pobj *objs;
-	size_t nobjs;
-	uint64_t clock;
-	struct job *head, *tail;
-	size_t njobs;
-	unsigned active;
-	uint64_t inflight;
-	uint64_t region_inflight; /* of inflight, of regions' runs */
-	struct bfs_prefetch_stats st;
-	/* the tick's (under the index's tick lock): what the record says */
-	struct bfs_prefetch_stats published;
-	struct bfs_stats_state published_state;
-	bool announced; /* a record was written */
-};
-
 static struct pf_priv *priv_of(const struct bfs_store *s)
 {
 	return s->priv;
@@ -166,8 +69,8 @@ static void obj_free(struct pobj *o)
 }
 
 /* The followed object (key, etag), made if new; lock held. */
-static struct pobj *obj_get(struct pf_priv *p, const char *key,
-			    const char *etag, bool make)
+struct pobj *obj_get(struct pf_priv *p, const char *key, const char *etag,
+		     bool make)
 {
 	struct pobj *o, **pp, **oldest = NULL;
 
@@ -292,9 +195,6 @@ static bool dense(const struct pf_priv *p, const struct pobj *o, uint64_t *r0,
 	return true;
 }
 
-static bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b,
-		    uint64_t n);
-
 /*
  * Queue the blocks of o's region [lo, hi) not queued before, in runs
  * of REGION_RUN_BYTES, from block b outward (the reader is there now),
@@ -333,8 +233,7 @@ static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t lo,
 }
 
 /* Queue blocks [b, b+n) of o unless b is queued already; lock held. */
-static bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b,
-		    uint64_t n)
+bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b, uint64_t n)
 {
 	struct job *j;
 
@@ -390,28 +289,6 @@ static struct stream *new_stream(struct pobj *o)
 	memset(s, 0, sizeof(*s));
 	s->used = true;
 	return s;
-}
-
-/*
- * The column chunk of o's plan a read at off starts: one that starts in
- * the page of off (the kernel reads whole pages: a reader's read at a
- * chunk's start arrives at the start of its page), or -1.
- */
-static long chunk_started(const struct pobj *o, uint64_t off)
-{
-	uint64_t lo = off - off % PAGE;
-
-	return o->npq ? bfs_parquet_starting(o->pq, o->npq, lo, lo + PAGE) : -1;
-}
-
-/* Whether a read at off of o is in a column chunk its plan queued (or
- * starts one). */
-static bool in_plan(const struct pobj *o, uint64_t off)
-{
-	long i = o->npq ? bfs_parquet_find(o->pq, o->npq, off) : -1;
-	long k = chunk_started(o, off);
-
-	return (i >= 0 && o->planned[i]) || (k >= 0 && o->planned[k]);
 }
 
 /* Learn from a finished read [off, off+got) of len asked; queue ahead. */
@@ -666,8 +543,8 @@ static struct job *take_queued(struct pf_priv *p, const char *key,
  * open); lock held, dropped meanwhile. @return o, or NULL when o was
  * forgotten meanwhile.
  */
-static struct pobj *size_of(struct pf_priv *p, struct pobj *o, const char *key,
-			    const char *etag)
+struct pobj *size_of(struct pf_priv *p, struct pobj *o, const char *key,
+		     const char *etag)
 {
 	struct bfs_obj_info info = {0};
 	int rc;
@@ -687,148 +564,6 @@ static struct pobj *size_of(struct pf_priv *p, struct pobj *o, const char *key,
 	}
 	bfs_obj_info_release(&info);
 	return o;
-}
-
-/*
- * The Parquet footer of (key, etag), eof bytes long, whose tail blocks
- * from first on were just fetched, parsed into o's plan: a footer that
- * reaches before first is fetched too (the reader reads it next); one
- * that does not parse leaves no plan.
- */
-static void learn_footer(struct pf_priv *p, const char *key, const char *etag,
-			 uint64_t eof, uint64_t first)
-{
-	struct bfs_parquet_chunk *c = NULL;
-	uint8_t tail[BFS_PARQUET_TAIL], *footer = NULL;
-	uint64_t fstart;
-	size_t n = 0, got = 0;
-	uint32_t flen;
-	struct pobj *o;
-	int rc;
-
-	if (eof < 2 * BFS_PARQUET_TAIL + 4)
-		return;
-	rc = p->inner->get_range(p->inner, key, eof - BFS_PARQUET_TAIL,
-				 sizeof(tail), tail, &got, etag);
-	if (rc == 0 && got != sizeof(tail))
-		rc = EINVAL;
-	if (rc == 0)
-		rc = bfs_parquet_footer_len(tail, &flen);
-	if (rc == 0 && (flen == 0 || flen > FOOTER_MAX ||
-			flen > eof - BFS_PARQUET_TAIL - 4))
-		rc = EINVAL;
-	if (rc != 0)
-		goto out;
-	fstart = eof - BFS_PARQUET_TAIL - flen;
-	if (fstart < first)
-		(void)p->inner->warm(p->inner, key, etag, fstart,
-				     first - fstart);
-	footer = bfs_xmalloc(flen);
-	rc = p->inner->get_range(p->inner, key, fstart, flen, footer, &got,
-				 etag);
-	if (rc == 0 && got != flen)
-		rc = EINVAL;
-	if (rc == 0)
-		rc = bfs_parquet_chunks(footer, flen, eof, &c, &n);
-out:
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	o = p->running ? obj_get(p, key, etag, false) : NULL;
-	if (o && rc == 0 && o->pq == NULL) {
-		o->pq = c;
-		o->npq = n;
-		o->planned = bfs_xcalloc(n, sizeof(*o->planned));
-		c = NULL;
-	}
-	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	free(c);
-	free(footer);
-}
-
-/*
- * Before the first read of an object version: when it is near the end
- * (not at 0), fetch the blocks of its last TAIL_BYTES with it, the
- * reader waiting (see TAIL_NEAR). Later reads: nothing.
- */
-static void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
-		       uint64_t off, size_t len)
-{
-	uint64_t eof = NO_EOF, first;
-	struct pobj *o;
-
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	o = p->running ? obj_get(p, key, etag, true) : NULL;
-	if (o == NULL || o->started) {
-		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		return;
-	}
-	o->started = true;
-	if (off > 0)
-		o = size_of(p, o, key, etag);
-	if (o && off > 0 && o->eof != NO_EOF && off + len + TAIL_NEAR >= o->eof)
-		eof = o->eof;
-	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	if (eof == NO_EOF || eof == 0)
-		return;
-	first = (eof > TAIL_BYTES ? eof - TAIL_BYTES : 0) / p->bs * p->bs;
-	/* a failure is the read's own, below */
-	if (p->inner->warm(p->inner, key, etag, first, eof - first) == 0)
-		learn_footer(p, key, etag, eof, first);
-}
-
-/* Queue the blocks of chunk i of o, each a job a reader may take; lock
- * held. @return false when the queue is full (i stays unplanned). */
-static bool plan_chunk(struct pf_priv *p, struct pobj *o, size_t i)
-{
-	const struct bfs_parquet_chunk *c = &o->pq[i];
-
-	for (uint64_t b = c->start / p->bs; b <= (c->end - 1) / p->bs; b++) {
-		if (!enqueue(p, o, b, 1))
-			return false;
-		if (p->tail && p->tail->block == b)
-			p->tail->region = true;
-	}
-	o->planned[i] = true;
-	return true;
-}
-
-/* Whether o's plan queued chunk i's column in another row group. */
-static bool read_elsewhere(const struct pobj *o, size_t i)
-{
-	for (size_t k = 0; k < o->npq; k++)
-		if (k != i && o->planned[k] &&
-		    o->pq[k].column == o->pq[i].column)
-			return true;
-	return false;
-}
-
-/*
- * A read at off that starts a column chunk of o's plan (in its first
- * page) queues that chunk and the same column's chunks of the next row
- * groups, PLAN_AHEAD bytes of them; lock held.
- */
-static void plan(struct pf_priv *p, struct pobj *o, uint64_t off)
-{
-	long i = chunk_started(o, off);
-	uint64_t ahead = 0;
-	uint32_t col;
-
-	if (i < 0)
-		return;
-	if (!o->planned[i] && !plan_chunk(p, o, (size_t)i))
-		return;
-	/* ahead once the column was read in another row group too: a
-	 * filter reads a row group or two, a projection all of them */
-	col = o->pq[i].column;
-	if (!read_elsewhere(o, (size_t)i))
-		return;
-	for (size_t k = (size_t)i + 1; k < o->npq && ahead < PLAN_AHEAD; k++) {
-		if (o->pq[k].column != col ||
-		    o->pq[k].row_group <= o->pq[i].row_group)
-			continue;
-		ahead += o->pq[k].end - o->pq[k].start;
-		if (!o->planned[k] && !plan_chunk(p, o, k))
-			return;
-	}
 }
 
 static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
