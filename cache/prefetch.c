@@ -63,8 +63,7 @@ static struct pf_priv *priv_of(const struct bfs_store *s)
 static void obj_free(struct pobj *o)
 {
 	free(o->key);
-	free(o->pq);
-	free(o->planned);
+	plan_free(o);
 	free(o);
 }
 
@@ -233,15 +232,22 @@ static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t lo,
 }
 
 /* Queue blocks [b, b+n) of o unless b is queued already; lock held. */
-bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b, uint64_t n)
+bool queued_at(const struct pf_priv *p, const struct pobj *o, uint64_t b)
 {
-	struct job *j;
-
-	for (j = p->head; j; j = j->next)
+	for (const struct job *j = p->head; j; j = j->next)
 		if (b >= j->block && b < j->block + j->n &&
 		    strcmp(j->key, o->key) == 0 &&
 		    strcmp(j->etag, o->etag) == 0)
 			return true;
+	return false;
+}
+
+bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b, uint64_t n)
+{
+	struct job *j;
+
+	if (queued_at(p, o, b))
+		return true;
 	if (p->njobs >= p->queue_max) {
 		p->st.dropped++;
 		return false;
@@ -310,6 +316,8 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		o->eof_block = BFS_MIN(o->eof_block, (end + p->bs - 1) / p->bs);
 		o->eof = BFS_MIN(o->eof, end);
 	}
+	if (o->npq && plan_read(p, o, off, end))
+		goto out; /* a scan: the plan queues ahead of it */
 	if (in_plan(o, off))
 		goto out; /* the plan fetched the chunk and what follows */
 	s = match(p, o, off);

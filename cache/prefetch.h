@@ -48,14 +48,23 @@
  *   footer found in them (parquet.h; a footer reaching further back is
  *   fetched too) becomes the object's plan; anything else, none.
  * - With a plan, a read that starts a column chunk (in the chunk's first
- *   page) queues the chunk's blocks, one job each that a reader may take
- *   (the page header and the chunk body cost one round trip, and
- *   nothing past the chunk is fetched); once the same column was read in
- *   another row group, the next row groups' chunks of that column are
- *   queued too, 4 MiB of them ahead (a projection reads the column in
- *   every row group; a filter reads one or two). Reads in queued chunks
- *   open no stream window. The plan is only a hint: a read never
- *   depends on it.
+ *   page) queues the chunk's blocks and those the kernel's next read
+ *   reaches (1 MiB from the next page: past a smaller chunk), one job
+ *   each that a reader may take, at the front of the queue (the page
+ *   header, the chunk body and the kernel's read past it cost one round
+ *   trip; nothing the reads do not touch is fetched); once the same
+ *   column was read in another row group, the next row groups' chunks
+ *   of that column are queued too, 4 MiB of them ahead (a projection
+ *   reads the column in every row group; a filter reads one or two).
+ * - A column is projected once reads covered (7/8 of) its chunks in two
+ *   row groups. With two columns projected or more (a scan), each read
+ *   queues the projected columns' chunks past it, 8 MiB per column
+ *   ahead (at most max_window), in runs of up to 8 MiB (a quarter of
+ *   that ahead and of max_inflight), whole runs only but before a gap
+ *   and at the last chunk; each block once (a newly projected column
+ *   starts it over from the reader). Reads in queued chunks, and a
+ *   scan's reads in projected columns, open no stream window. The plan
+ *   is only a hint: a read never depends on it.
  * - Only reads pinned to an ETag are followed; everything else passes
  *   through to the block cache unchanged.
  * - Threads start in start() (after fork) and stop in shutdown().

@@ -7,6 +7,7 @@
  */
 #include "compat.h"
 
+#include "cache/blockcache.h"
 #include "cache/prefetch_priv.h"
 #include "log.h"
 
@@ -21,8 +22,26 @@
  * groups up to PLAN_AHEAD bytes of them (a projection reads one column
  * in every row group); a footer is parsed up to FOOTER_MAX bytes. */
 #define PLAN_AHEAD (4ull << 20)
+/* A scan (several columns read in two row groups) has SCAN_AHEAD bytes
+ * per such column queued ahead, at most max_window: a reader of all ten
+ * of lake.parquet's columns gets a sequential reader's 64 MiB (36 MiB,
+ * in 8 MiB runs that land whole, left it waiting for them). */
+#define SCAN_AHEAD (8ull << 20)
 #define FOOTER_MAX (16u << 20)
 #define PAGE	   4096u
+/* What the kernel reads after a reader's read of a chunk's first page:
+ * DuckDB reads the page header, then the chunk, and the kernel turns
+ * that into a read of KERNEL_READ bytes from the next page (its largest
+ * FUSE read, src/fs), past a smaller chunk's end: the blocks it reaches
+ * are fetched with the chunk's, at once, where the read used to fetch
+ * the block past the chunk after the chunk's own (a filter's one or two
+ * chunks: a round trip each). */
+#define KERNEL_READ (1u << 20)
+/* A chunk counts as read in its row group once reads covered all but a
+ * READ_SLACK-th of it: the kernel's read past a chunk covers part of
+ * the next one (DuckDB's 1 MiB after a 740 KiB chunk: 42% of it), which
+ * the reader does not want. */
+#define READ_SLACK 8
 
 /*
  * The column chunk of o's plan a read at off starts: one that starts in
@@ -94,6 +113,10 @@ out:
 		o->pq = c;
 		o->npq = n;
 		o->planned = bfs_xcalloc(n, sizeof(*o->planned));
+		o->readb = bfs_xcalloc(n, sizeof(*o->readb));
+		for (size_t i = 0; i < n; i++)
+			o->ncols = BFS_MAX(o->ncols, c[i].column + 1);
+		o->colrgs = bfs_xcalloc(o->ncols, sizeof(*o->colrgs));
 		c = NULL;
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
@@ -132,6 +155,25 @@ void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
 		learn_footer(p, key, etag, eof, first);
 }
 
+/* Move the last m jobs of the queue, in their order, to its front;
+ * lock held. */
+static void to_front(struct pf_priv *p, size_t m)
+{
+	struct job *prev = NULL, *seg;
+
+	if (m == 0 || m >= p->njobs)
+		return;
+	seg = p->head;
+	for (size_t k = 0; k < p->njobs - m; k++) {
+		prev = seg;
+		seg = seg->next;
+	}
+	prev->next = NULL;
+	p->tail->next = p->head;
+	p->head = seg;
+	p->tail = prev;
+}
+
 /* Queue the blocks of chunk i of o, each a job a reader may take; lock
  * held. @return false when the queue is full (i stays unplanned). */
 static bool plan_chunk(struct pf_priv *p, struct pobj *o, size_t i)
@@ -146,6 +188,24 @@ static bool plan_chunk(struct pf_priv *p, struct pobj *o, size_t i)
 	}
 	o->planned[i] = true;
 	return true;
+}
+
+/* Queue the blocks past chunk i that the kernel's read after a read at
+ * off (in the chunk's first page) reaches (KERNEL_READ), each a job a
+ * reader may take; lock held. */
+static void plan_kernel_read(struct pf_priv *p, struct pobj *o, size_t i,
+			     uint64_t off)
+{
+	uint64_t e = off - off % PAGE + PAGE + KERNEL_READ;
+
+	if (o->eof != NO_EOF)
+		e = BFS_MIN(e, o->eof);
+	for (uint64_t b = (o->pq[i].end - 1) / p->bs + 1; b * p->bs < e; b++) {
+		if (!enqueue(p, o, b, 1))
+			return;
+		if (p->tail && p->tail->block == b)
+			p->tail->region = true;
+	}
 }
 
 /* Whether o's plan queued chunk i's column in another row group. */
@@ -171,13 +231,23 @@ void plan(struct pf_priv *p, struct pobj *o, uint64_t off)
 
 	if (i < 0)
 		return;
-	if (!o->planned[i] && !plan_chunk(p, o, (size_t)i))
-		return;
+	if (!o->planned[i]) {
+		size_t before = p->njobs;
+		bool ok = plan_chunk(p, o, (size_t)i);
+
+		if (ok)
+			plan_kernel_read(p, o, (size_t)i, off);
+		/* the reader reads them now: before what is queued ahead
+		 * (other readers' chunks, a column's next ones) */
+		to_front(p, p->njobs - before);
+		if (!ok)
+			return;
+	}
 	/* ahead once the column was read in another row group too: a
 	 * filter reads a row group or two, a projection all of them */
 	col = o->pq[i].column;
-	if (!read_elsewhere(o, (size_t)i))
-		return;
+	if (o->nproj >= 2 || !read_elsewhere(o, (size_t)i))
+		return; /* a scan's runs go ahead of it (scan_ahead) */
 	for (size_t k = (size_t)i + 1; k < o->npq && ahead < PLAN_AHEAD; k++) {
 		if (o->pq[k].column != col ||
 		    o->pq[k].row_group <= o->pq[i].row_group)
@@ -186,4 +256,140 @@ void plan(struct pf_priv *p, struct pobj *o, uint64_t off)
 		if (!o->planned[k] && !plan_chunk(p, o, k))
 			return;
 	}
+}
+
+/*
+ * Note a read [off, end) of o: the bytes of each chunk it covered. A
+ * chunk read (nearly, READ_SLACK) whole counts its column read in its
+ * row group; a column read in two row groups is projected (nproj).
+ */
+static void note_read(struct pobj *o, uint64_t off, uint64_t end)
+{
+	long i = bfs_parquet_find(o->pq, o->npq, off);
+
+	if (i < 0)
+		i = bfs_parquet_starting(o->pq, o->npq, off, end);
+	for (size_t k = (size_t)i; i >= 0 && k < o->npq && o->pq[k].start < end;
+	     k++) {
+		const struct bfs_parquet_chunk *c = &o->pq[k];
+		uint64_t len = c->end - c->start, was = o->readb[k];
+
+		o->readb[k] += BFS_MIN(end, c->end) - BFS_MAX(off, c->start);
+		if (was * READ_SLACK >= len * (READ_SLACK - 1) ||
+		    o->readb[k] * READ_SLACK < len * (READ_SLACK - 1))
+			continue;
+		if (++o->colrgs[c->column] != 2)
+			continue;
+		/* one more column to fetch ahead, where scan_ahead went
+		 * already too: from the reader on again (blocks queued,
+		 * fetched or in flight are not fetched twice) */
+		o->nproj++;
+		o->scan_end = 0;
+	}
+}
+
+/* Queue blocks [b0, b1) of o in runs of at most run blocks, moving
+ * o->scan_end past each; lock held. @return false when the queue is
+ * full. */
+static bool queue_runs(struct pf_priv *p, struct pobj *o, uint64_t b0,
+		       uint64_t b1, uint64_t run)
+{
+	uint64_t b = b0, n;
+
+	while (b < b1) {
+		/* a block queued before (a chunk's, its column's ahead)
+		 * splits the run: a run starting in a job is not queued */
+		for (n = 0; n < run && b + n < b1 && !queued_at(p, o, b + n);
+		     n++)
+			;
+		if (n > 0 && !enqueue(p, o, b, n))
+			return false;
+		b += BFS_MAX(n, 1);
+		o->scan_end = BFS_MAX(o->scan_end, b);
+	}
+	return true;
+}
+
+/*
+ * A reader of several projected columns (a scan) reads most of each row
+ * group: after each of its reads, ending at end, the projected columns'
+ * chunks past end, nproj * SCAN_AHEAD bytes of them (at most
+ * max_window, a sequential reader's window), are queued from
+ * o->scan_end on, chunks whose blocks follow one another in runs of
+ * BFS_BLOCKCACHE_RUN_MAX (at most a quarter of that ahead and of
+ * max_inflight). As a stream's window, only whole runs are queued, but
+ * before a gap and at the last chunk: the part at the edge waits for
+ * the reader's next reads (queuing what each read uncovered made every
+ * GET a block). Lock held.
+ */
+static void scan_ahead(struct pf_priv *p, struct pobj *o, uint64_t end)
+{
+	uint64_t ahead =
+		BFS_MIN((uint64_t)o->nproj * SCAN_AHEAD, p->max_window);
+	uint64_t run = BFS_MIN(BFS_MIN(BFS_BLOCKCACHE_RUN_MAX, ahead / 4),
+			       p->max_inflight / 4) /
+		       p->bs;
+	uint64_t seen = 0, r0 = 0, r1 = 0; /* the run being gathered */
+	long i = bfs_parquet_find(o->pq, o->npq, end);
+	bool edge = false; /* stopped at ahead, not at the last chunk */
+
+	run = BFS_MAX(run, 1);
+	if (i < 0)
+		i = bfs_parquet_starting(o->pq, o->npq, end, NO_EOF);
+	for (size_t k = (size_t)i; i >= 0 && k < o->npq; k++) {
+		const struct bfs_parquet_chunk *c = &o->pq[k];
+		uint64_t b0, b1;
+
+		if (o->colrgs[c->column] < 2)
+			continue;
+		if (seen >= ahead) {
+			edge = true;
+			break;
+		}
+		seen += c->end - BFS_MAX(c->start, end);
+		b0 = BFS_MAX(c->start / p->bs, o->scan_end);
+		b1 = BFS_MIN((c->end - 1) / p->bs + 1, o->eof_block);
+		if (b0 >= b1)
+			continue;
+		if (r0 < r1 && b0 > r1) { /* a gap: the run ends */
+			if (!queue_runs(p, o, r0, r1, run))
+				return;
+			r0 = r1;
+		}
+		if (r0 >= r1)
+			r0 = b0;
+		r1 = BFS_MAX(r1, b1);
+		if (r1 - r0 >= run) {
+			uint64_t whole = r0 + (r1 - r0) / run * run;
+
+			if (!queue_runs(p, o, r0, whole, run))
+				return;
+			r0 = whole;
+		}
+	}
+	if (r0 < r1 && !edge)
+		(void)queue_runs(p, o, r0, r1, run);
+}
+
+bool plan_read(struct pf_priv *p, struct pobj *o, uint64_t off, uint64_t end)
+{
+	long i;
+
+	if (end <= off)
+		return false;
+	note_read(o, off, end);
+	if (o->nproj < 2)
+		return false;
+	scan_ahead(p, o, end);
+	/* the scan's runs cover the read: no stream window besides */
+	i = bfs_parquet_find(o->pq, o->npq, off);
+	return i >= 0 && o->colrgs[o->pq[i].column] >= 2;
+}
+
+void plan_free(struct pobj *o)
+{
+	free(o->pq);
+	free(o->planned);
+	free(o->readb);
+	free(o->colrgs);
 }

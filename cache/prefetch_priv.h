@@ -56,7 +56,12 @@ struct pobj {
 	bool started;	 /* a read was seen (the tail fetch is for the first) */
 	struct bfs_parquet_chunk *pq; /* its column chunks, or NULL */
 	size_t npq;
-	bool *planned; /* chunk i's blocks were queued */
+	bool *planned;	   /* chunk i's blocks were queued */
+	uint64_t *readb;   /* bytes of chunk i the reads covered */
+	uint32_t *colrgs;  /* row groups a column was read whole in */
+	uint32_t ncols;	   /* columns: 1 + the highest column number */
+	uint32_t nproj;	   /* columns read whole in two row groups */
+	uint64_t scan_end; /* blocks below this were queued by scan_ahead */
 };
 
 /* Blocks [block, block+n) of one object version, fetched together. */
@@ -109,6 +114,9 @@ struct pf_priv {
 struct pobj *obj_get(struct pf_priv *p, const char *key, const char *etag,
 		     bool make);
 
+/* Whether block b of o is in a queued job; lock held. */
+bool queued_at(const struct pf_priv *p, const struct pobj *o, uint64_t b);
+
 /* Queue blocks [b, b+n) of o unless b is queued already; lock held.
  * @return false when the queue is full. */
 bool enqueue(struct pf_priv *p, const struct pobj *o, uint64_t b, uint64_t n);
@@ -131,5 +139,13 @@ void plan(struct pf_priv *p, struct pobj *o, uint64_t off);
 /* Whether a read at off of o is in a column chunk its plan queued (or
  * starts one); lock held. */
 bool in_plan(const struct pobj *o, uint64_t off);
+
+/* A finished read [off, end) of o, which has a plan: note the chunks it
+ * covered, and queue ahead of a reader of several columns; lock held.
+ * @return whether the plan queues ahead of the read (no stream window). */
+bool plan_read(struct pf_priv *p, struct pobj *o, uint64_t off, uint64_t end);
+
+/* Free o's plan. */
+void plan_free(struct pobj *o);
 
 #endif

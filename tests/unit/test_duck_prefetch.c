@@ -6,8 +6,13 @@
  * fetch (the trailer's length and the footer with one GET), and the
  * plan (a column chunk's page header and body with its blocks alone,
  * nothing past the chunk; a column read in a second row group fetches
- * the next row groups' chunks of that column ahead). Requests are
- * counted at a slow layer under the block cache, over the mem store.
+ * the next row groups' chunks of that column ahead), the kernel's read
+ * past a chunk (its blocks come with the chunk's; a filter and a
+ * projection fetch the blocks their reads touch, no more) and a scan
+ * (several columns read in two row groups: the next row groups come
+ * ahead, further than one column's 4 MiB, within max_inflight).
+ * Requests are counted at a slow layer under the block cache, over the
+ * mem store.
  */
 #include "compat.h"
 
@@ -27,6 +32,8 @@
 #define KEY   "lake/t.parquet"
 #define NOTE  (40u << 10) /* a long created_by: the footer spans pieces */
 #define PAGEB 4096u
+/* One column's look-ahead (prefetch_plan.c's PLAN_AHEAD) */
+#define PLAN_AHEAD_TEST (4ull << 20)
 
 static char *cache_dir;
 
@@ -265,14 +272,18 @@ struct stack {
 	struct bfs_store *slow, *bc, *top;
 };
 
-static int stack_open(struct stack *st, struct bfs_store *mem)
+/* A stack over mem whose blocks are the bucket's (each test its own:
+ * the cache dir is shared); max_inflight 0: the default. */
+static int stack_open_as(struct stack *st, struct bfs_store *mem,
+			 const char *bucket, uint64_t max_inflight)
 {
 	struct bfs_blockcache_conf bconf = {
 		.cache_dir = cache_dir,
-		.bucket = "duck",
+		.bucket = bucket,
 		.block_size = BS,
 	};
-	struct bfs_prefetch_conf pconf = {.bucket = "duck"};
+	struct bfs_prefetch_conf pconf = {.bucket = bucket,
+					  .max_inflight = max_inflight};
 
 	memset(st, 0, sizeof(*st));
 	st->slow = bfs_slow_create(mem);
@@ -281,6 +292,11 @@ static int stack_open(struct stack *st, struct bfs_store *mem)
 	if (st->top == NULL)
 		return errno;
 	return st->top->start(st->top);
+}
+
+static int stack_open(struct stack *st, struct bfs_store *mem)
+{
+	return stack_open_as(st, mem, "duck", 0);
 }
 
 static void stack_close(struct stack *st)
@@ -398,6 +414,183 @@ static void test_reads(void)
 	free(data);
 }
 
+/* ---- what the kernel sends a reader's reads as ------------------------ */
+
+#define KREAD (1u << 20) /* the kernel's largest FUSE read */
+
+/* A reader of chunk ch through the kernel: its page header (one page),
+ * then the chunk in reads of KREAD from the next page on, the last one
+ * reaching past the chunk as the kernel's does. Each block the reads
+ * touch is marked in touched. */
+static bool kread_chunk(struct stack *st, const char *etag, const char *data,
+			size_t size, const struct chunk *ch, bool *touched)
+{
+	uint64_t pg = ch->start - ch->start % PAGEB;
+	bool ok = rd(st, etag, data, size, ch->start, 256);
+
+	touched[pg / BS] = true;
+	for (uint64_t x = pg + PAGEB; ok && x < ch->start + ch->len;
+	     x += KREAD) {
+		uint64_t e = BFS_MIN(x + KREAD, size);
+
+		ok = rd(st, etag, data, size, x, e - x);
+		for (uint64_t b = x / BS; b <= (e - 1) / BS; b++)
+			touched[b] = true;
+	}
+	return ok;
+}
+
+/* Bytes of the blocks marked in touched (the file is size bytes). */
+static uint64_t touched_bytes(const bool *touched, uint64_t size)
+{
+	uint64_t n = 0;
+
+	for (uint64_t b = 0; b * BS < size; b++)
+		if (touched[b])
+			n += BFS_MIN((b + 1) * BS, size) - b * BS;
+	return n;
+}
+
+/* The tail's blocks, which the trailer's read fetches. */
+static void touch_tail(bool *touched, uint64_t size)
+{
+	for (uint64_t b = (size - (256u << 10)) / BS; b * BS < size; b++)
+		touched[b] = true;
+}
+
+/*
+ * A projection and a filter read through the kernel: the blocks its
+ * reads past a chunk reach come with the chunk's, and nothing more is
+ * fetched than the blocks the reads touch (the one-column and filter
+ * queries of the benchmark: 0.204 and 0.012 of the file).
+ */
+static void test_kernel_reads(void)
+{
+	struct bfs_store *mem = bfs_mem_create("mem");
+	struct chunk ch[RGS][COLS];
+	char etag[BFS_ETAG_MAX] = "";
+	size_t size, flen;
+	char *data = make_file(&size, ch, &flen);
+	bool touched[64] = {false};
+	struct stack st;
+	uint64_t want;
+	unsigned g;
+	bool ok;
+
+	if (put_obj(mem, KEY, data, size, etag) != 0 ||
+	    stack_open_as(&st, mem, "kernel", 0) != 0) {
+		tap_ok(0, "prefetch stack starts");
+		return;
+	}
+	ok = rd(&st, etag, data, size, size - 8, 8) &&
+	     rd(&st, etag, data, size, size - 8 - flen, flen);
+	touch_tail(touched, size);
+	/* a filter's chunk: its header's read queues the block the
+	 * kernel's next read reaches past the chunk, with the chunk's */
+	ok = ok && rd(&st, etag, data, size, ch[2][0].start, 256);
+	bfs_prefetch_drain(st.top);
+	bfs_slow_forget(st.slow);
+	ok = ok && kread_chunk(&st, etag, data, size, &ch[2][0], touched);
+	g = bfs_slow_count(st.slow, "get_range", "");
+	tap_ok(ok && g == 0 &&
+		       (ch[2][0].start + ch[2][0].len - 1) / BS <
+			       (ch[2][0].start - ch[2][0].start % PAGEB +
+				PAGEB + KREAD - 1) /
+				       BS,
+	       "plan: the kernel's read past a chunk finds its blocks "
+	       "fetched with the chunk's (%u GETs)",
+	       g);
+	bfs_prefetch_drain(st.top);
+	want = touched_bytes(touched, size);
+	tap_ok(fetched(&st) == want,
+	       "plan: a filter fetches the blocks its reads touch, no more "
+	       "(%llu bytes, %llu expected)",
+	       (unsigned long long)fetched(&st), (unsigned long long)want);
+
+	/* a projection: one column in every row group */
+	for (int r = 0; ok && r < RGS; r++)
+		ok = kread_chunk(&st, etag, data, size, &ch[r][1], touched);
+	bfs_prefetch_drain(st.top);
+	want = touched_bytes(touched, size);
+	tap_ok(ok && fetched(&st) == want,
+	       "plan: a column read in every row group fetches the blocks "
+	       "its reads touch, no more (%llu bytes, %llu expected)",
+	       (unsigned long long)fetched(&st), (unsigned long long)want);
+	stack_close(&st);
+	free(data);
+}
+
+/*
+ * A scan (every column, row group by row group, as DuckDB's full scan
+ * through the kernel): once its columns were read in two row groups,
+ * the next row groups come ahead, further than one column's 4 MiB, in
+ * runs, within max_inflight.
+ */
+static void test_scan(void)
+{
+	struct bfs_store *mem = bfs_mem_create("mem");
+	struct chunk ch[RGS][COLS];
+	char etag[BFS_ETAG_MAX] = "";
+	struct bfs_prefetch_stats ps;
+	const uint64_t budget = 4ull << 20;
+	size_t size, flen;
+	char *data = make_file(&size, ch, &flen);
+	bool touched[64] = {false};
+	uint64_t end1 = ch[1][COLS - 1].start + ch[1][COLS - 1].len, ahead;
+	struct stack st;
+	unsigned g;
+	bool ok;
+
+	if (put_obj(mem, KEY, data, size, etag) != 0 ||
+	    stack_open_as(&st, mem, "scan", budget) != 0) {
+		tap_ok(0, "prefetch stack starts");
+		return;
+	}
+	ok = rd(&st, etag, data, size, size - 8, 8) &&
+	     rd(&st, etag, data, size, size - 8 - flen, flen);
+	touch_tail(touched, size);
+	/* row groups 0 and 1: the page of the first chunk, then reads of
+	 * KREAD on to the row group's end */
+	for (int r = 0; ok && r < 2; r++) {
+		struct chunk all = {ch[r][0].start,
+				    ch[r][COLS - 1].start +
+					    ch[r][COLS - 1].len -
+					    ch[r][0].start};
+
+		ok = kread_chunk(&st, etag, data, size, &all, touched);
+	}
+	bfs_prefetch_drain(st.top);
+	ahead = fetched(&st) - touched_bytes(touched, size);
+	bfs_prefetch_get_stats(st.top, &ps);
+	tap_ok(ok && ahead > PLAN_AHEAD_TEST,
+	       "scan: the columns read in two row groups are fetched ahead "
+	       "further than one column's 4 MiB (%llu bytes past the reads)",
+	       (unsigned long long)ahead);
+	tap_ok(ps.inflight_peak <= budget && ps.inflight_peak > BS,
+	       "scan: in runs, within max_inflight (peak %llu bytes in "
+	       "flight, %llu allowed)",
+	       (unsigned long long)ps.inflight_peak,
+	       (unsigned long long)budget);
+	/* the rest of the scan finds its blocks */
+	bfs_slow_forget(st.slow);
+	for (int r = 2; ok && r < RGS; r++) {
+		struct chunk all = {ch[r][0].start,
+				    ch[r][COLS - 1].start +
+					    ch[r][COLS - 1].len -
+					    ch[r][0].start};
+
+		ok = kread_chunk(&st, etag, data, size, &all, touched);
+	}
+	g = bfs_slow_count(st.slow, "get_range", "");
+	tap_ok(ok && g == 0 && end1 < size,
+	       "scan: the next row groups' reads find their blocks fetched "
+	       "(%u GETs)",
+	       g);
+	bfs_prefetch_drain(st.top);
+	stack_close(&st);
+	free(data);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -410,6 +603,8 @@ int main(void)
 	}
 	test_parser();
 	test_reads();
+	test_kernel_reads();
+	test_scan();
 	rm_rf(cache_dir);
 	free(cache_dir);
 	return tap_done();
