@@ -12,10 +12,11 @@
  *   straight to the inner store. A new ETag never meets old blocks.
  * - Every read from disk checks the file's header (object, ETag, block,
  *   length, header checksum). The data checksum is checked over the
- *   whole block the first time an instance reads the file; later reads
- *   read only the bytes wanted, while the file's identity (device,
- *   inode, size, mtime, ctime) is the one verified. A damaged block is
- *   dropped, logged and fetched again, never served.
+ *   whole block the first time an instance reads the file, unless the
+ *   instance wrote the file itself (from the data it checksummed); later
+ *   reads read only the bytes wanted, while the file's identity (device,
+ *   inode, size, mtime, ctime) is the one verified or written. A damaged block
+ * is dropped, logged and fetched again, never served.
  * - The files indexed never add up to more than the size limit (index
  *   bytes on disk, headers included): a block is admitted only after
  *   least recently used blocks have been evicted to make room. Blocks
@@ -84,7 +85,10 @@ struct bfs_blockcache_stats {
 	uint64_t ranged;
 	uint64_t pieces;     /* pieces (partial blocks) fetched and kept */
 	uint64_t piece_hits; /* small reads served from kept pieces */
-	uint64_t limit;	     /* size limit in force, bytes */
+	/* block files read whole to check their data (the first read by
+	 * this instance of a file it did not write) */
+	uint64_t checked;
+	uint64_t limit; /* size limit in force, bytes */
 };
 
 /*

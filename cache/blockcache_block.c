@@ -25,7 +25,7 @@ static void copy_out(struct want *w, const uint8_t *data, size_t blen)
 
 /*
  * Serve w from the indexed file of a block. A file this instance
- * verified before, unchanged since (struct verified), has its header
+ * verified or wrote before, unchanged since (struct verified), has its header
  * checked and only the wanted bytes read; any other file is read whole
  * and its data checksum checked, and *out receives the block (for the
  * hot set). With w NULL (prefetch) only the index is asked. *flush is
@@ -101,7 +101,8 @@ int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
 		if (rc == 0) {
 			b->len = bf.len;
 			BFS_PCHECK(pthread_mutex_lock(&p->lock));
-			verified_add(p, iv->id, &bf, iv->atime);
+			p->st.checked++;
+			verified_add(p, iv->id, &bf, iv->atime, false);
 			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 		}
 	}

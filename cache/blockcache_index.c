@@ -175,13 +175,15 @@ int trim(struct bc_priv *p)
 
 /*
  * Admit a fetched block: write its file, then in one transaction evict
- * least recently used blocks until it fits and index it.
+ * least recently used blocks until it fits and index it; the file is
+ * remembered as verified (struct verified).
  * @return the file id, or 0 if the block is not cached.
  */
 uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	       const uint8_t *ikey, const uint8_t *data, size_t len)
 {
 	struct bfs_blockfile_id bid;
+	struct bfs_blockfile made;
 	struct bfs_metadb_txn *txn = NULL;
 	uint64_t file_len = BFS_BLOCKFILE_HDR_SIZE + len;
 	struct victims v = {0};
@@ -201,13 +203,13 @@ uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 			return 0;
 	} while (id == 0);
 	path = block_path(p->blocks_dir, id);
-	rc = bfs_blockfile_write(path, &bid, data, len);
+	rc = bfs_blockfile_write(path, &bid, data, len, &made);
 	if (rc == ENOENT) {
 		char *dir = bfs_xasprintf("%s/%02x", p->blocks_dir,
 					  (unsigned)(id & 0xff));
 
 		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-			rc = bfs_blockfile_write(path, &bid, data, len);
+			rc = bfs_blockfile_write(path, &bid, data, len, &made);
 		free(dir);
 	}
 	if (rc != 0) {
@@ -249,6 +251,11 @@ uint64_t admit(struct bc_priv *p, const struct obj *o, uint64_t block,
 	if (rc != 0)
 		goto fail_index;
 	bury(p, &v);
+	/* its data was checksummed from data: its first read need not
+	 * read it whole and check it again */
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	verified_add(p, id, &made, iv.atime, true);
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	free(path);
 	return id;
 fail_index:

@@ -136,6 +136,7 @@ static void publish(struct bc_priv *p)
 			{"ranged", st.ranged},
 			{"pieces", st.pieces},
 			{"piece_hits", st.piece_hits},
+			{"checked", st.checked},
 			{"limit", st.limit},
 		};
 

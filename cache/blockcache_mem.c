@@ -77,19 +77,21 @@ struct verified *verified_find(struct bc_priv *p, uint64_t id,
 
 /*
  * Remember that the data of file id (as bf found it) checked out; lock
- * held. Only once the coarse clock (the one the kernel stamps files
- * with) has moved past the file's change time: a write into the file
- * after this point then gives it a later ctime, so the entry no longer
- * matches. A file changed within the clock tick it was stamped in could
- * keep its times; such a file is not remembered, and is verified on
- * each read until its stamp is in the past.
+ * held. A file read back (own false) only once the coarse clock (the
+ * one the kernel stamps files with) has moved past the file's change
+ * time: a write into the file after this point then gives it a later
+ * ctime, so the entry no longer matches. A file changed within the
+ * clock tick it was stamped in could keep its times; such a file is not
+ * remembered, and is verified on each read until its stamp is in the
+ * past. A file this instance wrote (own: bf from bfs_blockfile_write())
+ * at once: its mtime is one no later write can leave.
  */
 void verified_add(struct bc_priv *p, uint64_t id,
-		  const struct bfs_blockfile *bf, uint64_t atime)
+		  const struct bfs_blockfile *bf, uint64_t atime, bool own)
 {
 	struct verified *v = verified_slot(p, id);
 
-	if (coarse_now_ns() <= BFS_MAX(bf->mtime_ns, bf->ctime_ns))
+	if (!own && coarse_now_ns() <= BFS_MAX(bf->mtime_ns, bf->ctime_ns))
 		return;
 	v->id = id;
 	v->dev = bf->dev;

@@ -110,8 +110,9 @@ struct hot {
 };
 
 /*
- * A block file whose data checksum this instance verified, by file id
- * and the file's identity on disk (device, inode, size, modification
+ * A block file whose data checksum this instance verified (or that it
+ * wrote itself, from the data it checksummed), by file id and the
+ * file's identity on disk (device, inode, size, modification
  * and change times): while all of them are unchanged, later reads of
  * the file read only the bytes they want and check only its header.
  * Direct-mapped by id: a collision forgets the older file, which is
@@ -235,7 +236,7 @@ void hot_insert(struct bc_priv *p, const uint8_t *ikey, struct blk *b,
 struct verified *verified_find(struct bc_priv *p, uint64_t id,
 			       const struct bfs_blockfile *bf);
 void verified_add(struct bc_priv *p, uint64_t id,
-		  const struct bfs_blockfile *bf, uint64_t atime);
+		  const struct bfs_blockfile *bf, uint64_t atime, bool own);
 void verified_forget(struct bc_priv *p, uint64_t id);
 bool touch_note(struct bc_priv *p, const uint8_t *ikey, uint64_t id,
 		uint64_t *atime);

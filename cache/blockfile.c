@@ -258,8 +258,57 @@ int bfs_blockfile_parse_header(const void *buf, size_t len,
 	return 0;
 }
 
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static void identify(struct bfs_blockfile *bf, const struct stat *st)
+{
+	bf->dev = (uint64_t)st->st_dev;
+	bf->ino = (uint64_t)st->st_ino;
+	bf->size = (uint64_t)st->st_size;
+	bf->mtime_ns = ts_ns(&st->st_mtim);
+	bf->ctime_ns = ts_ns(&st->st_ctim);
+}
+
+/*
+ * Give the file just written at fd a modification time 1 ns before the
+ * one its writes left, and fill made with its identity. The kernel
+ * stamps every later write with the time then, never earlier than the
+ * stamp it gave ours (nor than the ctime our futimens gets): so any
+ * later write, even within the same clock tick, changes the mtime, and
+ * the identity no longer matches (a fresh file's ctime alone would not:
+ * a write within its tick keeps it).
+ */
+static int stamp(int fd, uint32_t len, uint32_t crc, struct bfs_blockfile *made)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}};
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return errno;
+	ts[1] = st.st_mtim;
+	if (ts[1].tv_nsec > 0) {
+		ts[1].tv_nsec--;
+	} else {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec = 999999999;
+	}
+	if (futimens(fd, ts) != 0 || fstat(fd, &st) != 0)
+		return errno;
+	memset(made, 0, sizeof(*made));
+	made->fd = -1;
+	made->hdr_size = BFS_BLOCKFILE_HDR_SIZE;
+	made->len = len;
+	made->data_crc = crc;
+	identify(made, &st);
+	return 0;
+}
+
 int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
-			const void *data, size_t len)
+			const void *data, size_t len,
+			struct bfs_blockfile *made)
 {
 	uint8_t h[BFS_BLOCKFILE_HDR_SIZE];
 	int fd, rc;
@@ -273,16 +322,13 @@ int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
 	rc = bfs_write_all(fd, h, sizeof(h));
 	if (rc == 0)
 		rc = bfs_write_all(fd, data, len);
+	if (rc == 0 && made)
+		rc = stamp(fd, (uint32_t)len, get32(h + OFF_DATA_CRC), made);
 	if (close(fd) != 0 && rc == 0)
 		rc = errno;
 	if (rc != 0)
 		unlink(path);
 	return rc;
-}
-
-static int64_t ts_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
 int bfs_blockfile_open(const char *path, const struct bfs_blockfile_id *id,
@@ -303,11 +349,7 @@ int bfs_blockfile_open(const char *path, const struct bfs_blockfile_id *id,
 		rc = errno;
 		goto out;
 	}
-	bf->dev = (uint64_t)st.st_dev;
-	bf->ino = (uint64_t)st.st_ino;
-	bf->size = (uint64_t)st.st_size;
-	bf->mtime_ns = ts_ns(&st.st_mtim);
-	bf->ctime_ns = ts_ns(&st.st_ctim);
+	identify(bf, &st);
 	rc = bfs_pread_full(bf->fd, h, BFS_MIN(sizeof(h), (size_t)st.st_size),
 			    0, &got);
 	if (rc != 0)

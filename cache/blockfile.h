@@ -10,8 +10,9 @@
  *   say EBADMSG).
  * - bfs_blockfile_open() checks the header only; a caller serves ranges
  *   with bfs_blockfile_pread() only after bfs_blockfile_verify() passed
- *   on that very file (same identity, struct bfs_blockfile): blockcache.c
- *   remembers which files it verified.
+ *   on that very file, or after bfs_blockfile_write() made it from the
+ *   data it checksummed (same identity, struct bfs_blockfile):
+ *   blockcache.c remembers which files it verified or wrote.
  * - Integers on disk are little-endian.
  */
 #ifndef BFS_CACHE_BLOCKFILE_H
@@ -46,14 +47,35 @@ struct bfs_blockfile_hdr {
 /* CRC32C (Castagnoli) of buf, continuing from crc (start with 0). */
 uint32_t bfs_crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* A block file opened by bfs_blockfile_open(), its header checked. */
+struct bfs_blockfile {
+	int fd;
+	size_t hdr_size;
+	uint32_t len;	   /* data bytes after the header */
+	uint32_t data_crc; /* CRC32C of the data, from the header */
+	/* what identifies this file on disk: an in-place change to it
+	 * changes the size or the change time (ctime cannot be set by
+	 * callers of utimensat); a file from bfs_blockfile_write() also
+	 * changes its mtime on any later write (see there) */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
 /*
  * Write a new block file at path (created exclusively, mode 0600) with
  * the header for id and len bytes of data.
- * @return 0, EEXIST, ENOSPC, EIO or another errno of open/write; on
- *         failure no file is left behind.
+ * @param made NULL, or receives the new file's identity (fd -1): its
+ *        mtime is set 1 ns before the stamp of its writes, so that any
+ *        later write to it changes the mtime, even within the clock tick
+ *        it was written in. The data was checksummed from data itself:
+ *        a caller may then serve ranges of the file unchecked while its
+ *        identity is this one (as after bfs_blockfile_verify()).
+ * @return 0, EEXIST, ENOSPC, EIO or another errno of
+ *         open/write/futimens; on failure no file is left behind.
  */
 int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
-			const void *data, size_t len);
+			const void *data, size_t len,
+			struct bfs_blockfile *made);
 
 /*
  * Read the block file at path into buf and check it: magic, version,
@@ -65,19 +87,6 @@ int bfs_blockfile_write(const char *path, const struct bfs_blockfile_id *id,
  */
 int bfs_blockfile_read(const char *path, const struct bfs_blockfile_id *id,
 		       void *buf, size_t want_len, char *why, size_t whylen);
-
-/* A block file opened by bfs_blockfile_open(), its header checked. */
-struct bfs_blockfile {
-	int fd;
-	size_t hdr_size;
-	uint32_t len;	   /* data bytes after the header */
-	uint32_t data_crc; /* CRC32C of the data, from the header */
-	/* what identifies this file on disk: an in-place change to it
-	 * changes the size or the change time (ctime cannot be set by
-	 * callers of utimensat) */
-	uint64_t dev, ino, size;
-	int64_t mtime_ns, ctime_ns;
-};
 
 /*
  * Open the block file at path and check its header: magic, version,
