@@ -251,6 +251,76 @@ static void test_region_inflight(struct bfs_store *mem)
 	free(data);
 }
 
+/* A 4 KiB read at 4 KiB into block b, not waited for past its return. */
+static bool read4k_now(struct stack *st, const char *key, const char *etag,
+		       const char *data, uint64_t b)
+{
+	uint64_t off = b * BS + 4096;
+	char buf[4096];
+	size_t got = 0;
+
+	return bfs_store_read_full(st->top, key, off, sizeof(buf), buf, &got,
+				   etag) == 0 &&
+	       got == sizeof(buf) && memcmp(buf, data + off, got) == 0;
+}
+
+/*
+ * A read into a run of the region still queued takes its own block
+ * (one GET of a block), not the whole run: the rest of the run is
+ * fetched by the threads, each block once. (Blocks 0-3 came with the
+ * group of the near read at 2: the run's part before block 5 may be a
+ * GET of a block too.)
+ */
+static void test_region_take(struct bfs_store *mem)
+{
+	size_t len = 512 * (size_t)BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct bfs_prefetch_stats ps;
+	struct stack st;
+	unsigned gets, g0, g1, single = 0, whole = 0;
+	uint64_t bytes;
+	bool ok = true;
+
+	fill(data, len, 4);
+	put_obj(mem, "r/take", data, len, etag);
+	if (stack_open(&st, mem, 64u << 20, 16) != 0) {
+		tap_ok(0, "take: the stack starts");
+		free(data);
+		return;
+	}
+	st.cnt->delay_us = 20000;
+	/* as in test_region_inflight: the fifth near read makes it dense
+	 * (at block 258: runs [256, 320) and the nearest go first, [0, 64)
+	 * is queued last) */
+	for (unsigned b = 0; b < 512 && ok; b += 16)
+		ok = read4k(&st, "r/take", etag, data, b);
+	for (unsigned b = 2; b < 200 && ok; b += 64)
+		ok = read4k(&st, "r/take", etag, data, b);
+	ok = ok && read4k_now(&st, "r/take", etag, data, 258);
+	g0 = cnt_gets(st.cnt);
+	ok = ok && read4k_now(&st, "r/take", etag, data, 5);
+	g1 = cnt_gets(st.cnt);
+	pthread_mutex_lock(&st.cnt->lock);
+	for (unsigned i = g0; i < g1 && i < CNT_LENS; i++) {
+		single += st.cnt->lens[i] == BS;
+		whole += st.cnt->lens[i] == 64 * BS;
+	}
+	pthread_mutex_unlock(&st.cnt->lock);
+	bfs_prefetch_drain(st.top);
+	bfs_prefetch_get_stats(st.top, &ps);
+	cnt_take(st.cnt, &gets, &bytes);
+	tap_ok(ok && ps.promoted >= 1 && single >= 1,
+	       "a read into a queued run of its region fetches its block, "
+	       "not the run (%llu taken, %u GETs of a block, %u of a run "
+	       "meanwhile)",
+	       (unsigned long long)ps.promoted, single, whole);
+	tap_ok(ok && bytes >= 496 * (uint64_t)BS && bytes <= len + 40 * PIECE,
+	       "the rest of its run is fetched, each block once (%llu bytes)",
+	       (unsigned long long)bytes);
+	stack_close(&st);
+	free(data);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -265,6 +335,7 @@ int main(void)
 	test_sparse(mem);
 	test_dense(mem);
 	test_region_inflight(mem);
+	test_region_take(mem);
 	mem->destroy(mem);
 	rm_rf(cache_dir);
 	free(cache_dir);
