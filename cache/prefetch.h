@@ -36,7 +36,8 @@
  *   most 16 MiB of them in flight at once; the region grows with the
  *   reads.
  * - A read that needs a block still queued in a region's job (not
- *   started) takes the job off the queue and fetches it itself, at once.
+ *   started) takes that block off the job and fetches it itself, at
+ *   once; the rest of the job goes back to the head of the queue.
  * - At most max_inflight bytes are being fetched ahead at once (each
  *   thread holds one block; threads = min(threads, max_inflight / block
  *   size)); jobs that do not fit the queue are dropped, and the reader
