@@ -321,6 +321,77 @@ static void test_region_take(struct bfs_store *mem)
 	free(data);
 }
 
+/* One of four random readers of an object: reads[] of its own. */
+struct reader {
+	struct stack *st;
+	const char *data;
+	const char *etag;
+	unsigned seed;
+	bool ok;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	unsigned x = r->seed;
+
+	r->ok = true;
+	for (int i = 0; i < 40 && r->ok; i++) {
+		x = x * 1103515245u + 12345u;
+		r->ok = read4k_now(r->st, "r/four", r->etag, r->data,
+				   (x >> 8) % 128);
+	}
+	return NULL;
+}
+
+/*
+ * Four readers reading one object at random at once (fio's 4 jobs)
+ * share what the prefetcher learns of the object (it follows object
+ * versions, not readers): together they are one dense reader, and its
+ * region is fetched once for all of them, however their reads race.
+ */
+static void test_four_readers(struct bfs_store *mem)
+{
+	size_t len = 128 * (size_t)BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct bfs_blockcache_stats bs;
+	struct reader r[4];
+	pthread_t t[4];
+	struct stack st;
+	unsigned gets;
+	uint64_t bytes;
+	bool ok = true;
+
+	fill(data, len, 5);
+	put_obj(mem, "r/four", data, len, etag);
+	if (stack_open(&st, mem, 0, 0) != 0) {
+		tap_ok(0, "four: the stack starts");
+		free(data);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct reader){&st, data, etag, 7u + 31u * i, false};
+		if (pthread_create(&t[i], NULL, reader_main, &r[i]) != 0)
+			BFS_BUG("pthread_create");
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ok = ok && r[i].ok;
+	}
+	bfs_prefetch_drain(st.top);
+	cnt_take(st.cnt, &gets, &bytes);
+	bfs_blockcache_get_stats(st.bc, &bs);
+	/* what reached the store: the blocks, and the pieces of the
+	 * reads served by pieces (a 4 KiB read: one or two) */
+	tap_ok(ok && bytes >= 100 * (uint64_t)BS &&
+		       bytes <= len + bs.ranged * 2 * (uint64_t)PIECE,
+	       "four random readers of one object share its region: each "
+	       "block fetched once (%llu bytes of %zu, %u GETs)",
+	       (unsigned long long)bytes, len, gets);
+	stack_close(&st);
+	free(data);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -336,6 +407,7 @@ int main(void)
 	test_dense(mem);
 	test_region_inflight(mem);
 	test_region_take(mem);
+	test_four_readers(mem);
 	mem->destroy(mem);
 	rm_rf(cache_dir);
 	free(cache_dir);
