@@ -503,37 +503,57 @@ static void test_corrupt(struct bfs_store *mem)
 }
 
 /*
+ * Put key (len bytes of data made from seed) and start a block cache
+ * that keeps one block in memory (every other read goes to disk) over a
+ * counting store *cnt, on a cleared cache dir.
+ * @return the block cache, or NULL (a failed case is reported).
+ */
+static struct bfs_store *one_hot_open(struct bfs_store *mem, const char *key,
+				      char *data, size_t len, char *etag,
+				      unsigned seed, struct cnt **cnt)
+{
+	struct bfs_blockcache_conf conf = {
+		.cache_dir = cache_dir,
+		.bucket = "b1",
+		.block_size = BS,
+		.hot_blocks = 1,
+	};
+	struct bfs_store *bc;
+	char err[256];
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	fill(data, len, seed);
+	put_obj(mem, key, data, len, etag);
+	*cnt = cnt_new(mem, false);
+	bc = bfs_blockcache_create(&conf, &(*cnt)->s);
+	if (bc && bc->start(bc) == 0)
+		return bc;
+	tap_ok(0, "blockcache: starts for '%s'", key);
+	if (bc)
+		bc->destroy(bc);
+	else
+		(*cnt)->s.destroy(&(*cnt)->s);
+	return NULL;
+}
+
+/*
  * A file verified once is then read by range; a later change to it (a
  * write gives it a new change time) makes it checked again: the damage
  * is found, never served.
  */
 static void test_verified(struct bfs_store *mem)
 {
-	struct bfs_blockcache_conf conf = {
-		.cache_dir = cache_dir,
-		.bucket = "b1",
-		.block_size = BS,
-		.hot_blocks = 1, /* every other read goes to disk */
-	};
 	size_t len = 3 * BS;
-	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_blockcache_stats bst;
-	struct cnt *cnt = cnt_new(mem, false);
+	struct cnt *cnt;
 	struct bfs_store *bc;
 	bool ok = true;
 	unsigned g0;
 	int n;
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, 14);
-	put_obj(mem, "verified/a", data, len, etag);
-	bc = bfs_blockcache_create(&conf, &cnt->s);
-	if (bc == NULL || bc->start(bc) != 0) {
-		tap_ok(0, "blockcache: starts for the verified case");
-		if (bc)
-			bc->destroy(bc);
-		else
-			cnt->s.destroy(&cnt->s);
+	bc = one_hot_open(mem, "verified/a", data, len, etag, 14, &cnt);
+	if (bc == NULL) {
 		free(data);
 		return;
 	}
@@ -584,31 +604,17 @@ static void test_verified(struct bfs_store *mem)
  */
 static void test_written_then_damaged(struct bfs_store *mem)
 {
-	struct bfs_blockcache_conf conf = {
-		.cache_dir = cache_dir,
-		.bucket = "b1",
-		.block_size = BS,
-		.hot_blocks = 1,
-	};
 	size_t len = 3 * BS;
-	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_blockcache_stats bst;
-	struct cnt *cnt = cnt_new(mem, false);
+	struct cnt *cnt;
 	struct bfs_store *bc;
 	bool ok;
 	unsigned g0;
 	int n;
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, 15);
-	put_obj(mem, "written/a", data, len, etag);
-	bc = bfs_blockcache_create(&conf, &cnt->s);
-	if (bc == NULL || bc->start(bc) != 0) {
-		tap_ok(0, "blockcache: starts for the written case");
-		if (bc)
-			bc->destroy(bc);
-		else
-			cnt->s.destroy(&cnt->s);
+	bc = one_hot_open(mem, "written/a", data, len, etag, 15, &cnt);
+	if (bc == NULL) {
 		free(data);
 		return;
 	}

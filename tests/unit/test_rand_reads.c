@@ -210,31 +210,71 @@ static void test_dense(struct bfs_store *mem)
  * land one after another for the reader instead of all at the end, and
  * in buffers the block cache reuses.
  */
+/*
+ * Put key, len bytes of data made from seed, and open a stack over it
+ * (inflight, threads: 0 for the defaults).
+ * @return 0, or an errno (a failed case is reported).
+ */
+static int obj_open(struct stack *st, struct bfs_store *mem, const char *key,
+		    char *data, size_t len, char *etag, unsigned seed,
+		    uint64_t inflight, unsigned threads)
+{
+	int rc;
+
+	fill(data, len, seed);
+	put_obj(mem, key, data, len, etag);
+	rc = stack_open(st, mem, inflight, threads);
+	if (rc != 0)
+		tap_ok(0, "the stack starts for '%s'", key);
+	return rc;
+}
+
+/*
+ * Put key, 512 blocks of data (runs of 4 MiB are 64 blocks: 8 runs),
+ * and open a stack of 64 MiB in flight and 16 threads over GETs of
+ * 20 ms each, so that the runs overlap.
+ * @return 0 or an errno.
+ */
+static int slow_open(struct stack *st, struct bfs_store *mem, const char *key,
+		     char *data, char *etag, unsigned seed)
+{
+	int rc = obj_open(st, mem, key, data, 512 * (size_t)BS, etag, seed,
+			  64u << 20, 16);
+
+	if (rc == 0)
+		st->cnt->delay_us = 20000;
+	return rc;
+}
+
+/* 32 reads 16 blocks apart (none continues another's stream), then
+ * reads near earlier ones at 2, 66, ... below near_end. */
+static bool spread_then_near(struct stack *st, const char *key,
+			     const char *etag, const char *data,
+			     unsigned near_end)
+{
+	bool ok = true;
+
+	for (unsigned b = 0; b < 512 && ok; b += 16)
+		ok = read4k(st, key, etag, data, b);
+	for (unsigned b = 2; b < near_end && ok; b += 64)
+		ok = read4k(st, key, etag, data, b);
+	return ok;
+}
+
 static void test_region_inflight(struct bfs_store *mem)
 {
-	/* runs of 4 MiB (64 blocks), a 512-block region: 8 runs */
-	size_t len = 512 * (size_t)BS;
-	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	char *data = bfs_xmalloc(512 * (size_t)BS), etag[BFS_ETAG_MAX];
 	struct stack st;
 	unsigned gets, peak;
 	uint64_t bytes;
-	bool ok = true;
+	bool ok;
 
-	fill(data, len, 3);
-	put_obj(mem, "r/flight", data, len, etag);
-	if (stack_open(&st, mem, 64u << 20, 16) != 0) {
-		tap_ok(0, "inflight: the stack starts");
+	if (slow_open(&st, mem, "r/flight", data, etag, 3) != 0) {
 		free(data);
 		return;
 	}
-	/* each GET takes a while, so that the runs overlap */
-	st.cnt->delay_us = 20000;
-	/* 32 reads 16 blocks apart (none continues another's stream),
-	 * then 5 near earlier ones (an eighth of 37): dense in [0, 497) */
-	for (unsigned b = 0; b < 512 && ok; b += 16)
-		ok = read4k(&st, "r/flight", etag, data, b);
-	for (unsigned b = 2; b < 320 && ok; b += 64)
-		ok = read4k(&st, "r/flight", etag, data, b);
+	/* 5 near reads (an eighth of 37): dense in [0, 497) */
+	ok = spread_then_near(&st, "r/flight", etag, data, 320);
 	cnt_take(st.cnt, &gets, &bytes);
 	pthread_mutex_lock(&st.cnt->lock);
 	peak = st.cnt->peak;
@@ -279,24 +319,17 @@ static void test_region_take(struct bfs_store *mem)
 	struct stack st;
 	unsigned gets, g0, g1, single = 0, whole = 0;
 	uint64_t bytes;
-	bool ok = true;
+	bool ok;
 
-	fill(data, len, 4);
-	put_obj(mem, "r/take", data, len, etag);
-	if (stack_open(&st, mem, 64u << 20, 16) != 0) {
-		tap_ok(0, "take: the stack starts");
+	if (slow_open(&st, mem, "r/take", data, etag, 4) != 0) {
 		free(data);
 		return;
 	}
-	st.cnt->delay_us = 20000;
 	/* as in test_region_inflight: the fifth near read makes it dense
 	 * (at block 258: runs [256, 320) and the nearest go first, [0, 64)
 	 * is queued last) */
-	for (unsigned b = 0; b < 512 && ok; b += 16)
-		ok = read4k(&st, "r/take", etag, data, b);
-	for (unsigned b = 2; b < 200 && ok; b += 64)
-		ok = read4k(&st, "r/take", etag, data, b);
-	ok = ok && read4k_now(&st, "r/take", etag, data, 258);
+	ok = spread_then_near(&st, "r/take", etag, data, 200) &&
+	     read4k_now(&st, "r/take", etag, data, 258);
 	g0 = cnt_gets(st.cnt);
 	ok = ok && read4k_now(&st, "r/take", etag, data, 5);
 	g1 = cnt_gets(st.cnt);
@@ -362,10 +395,7 @@ static void test_four_readers(struct bfs_store *mem)
 	uint64_t bytes;
 	bool ok = true;
 
-	fill(data, len, 5);
-	put_obj(mem, "r/four", data, len, etag);
-	if (stack_open(&st, mem, 0, 0) != 0) {
-		tap_ok(0, "four: the stack starts");
+	if (obj_open(&st, mem, "r/four", data, len, etag, 5, 0, 0) != 0) {
 		free(data);
 		return;
 	}
