@@ -49,6 +49,16 @@
 #define FNV_OFFSET	0xcbf29ce484222325ull
 #define FNV_PRIME	0x100000001b3ull
 
+/* A directory's listing being fetched again for refresh_small callers:
+ * the first sends the request, the others wait until done. Freed by
+ * the last of them (refs); protected by mc_priv.lock. */
+struct mc_relist {
+	uint8_t lk[LKEY_LEN];
+	unsigned refs;
+	bool done;
+	struct mc_relist *next;
+};
+
 struct mc_priv {
 	struct bfs_store store;
 	struct bfs_store *inner;
@@ -67,6 +77,8 @@ struct mc_priv {
 	pthread_mutex_t lock;
 	/* protected by lock */
 	struct bfs_metacache_stats st;
+	struct mc_relist *relists; /* re-lists in flight (relist()) */
+	pthread_cond_t relisted;   /* one of them ended */
 	/* the tick's (under the index's tick lock): what the record says */
 	struct bfs_metacache_stats published;
 	uint64_t answered;
@@ -785,62 +797,70 @@ static bool derived_empty(struct mc_priv *p, const struct bfs_list_req *req)
 	return none;
 }
 
-static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
-		   struct bfs_list_result *out)
+/*
+ * The cached page answering req, into *out, if it is fresh. *small says
+ * whether a page was cached, fresh or not, that ends the listing (no
+ * next token) with at most BFS_MC_RELIST_MAX entries.
+ */
+static bool cached_page(struct mc_priv *p, const struct bfs_list_req *req,
+			const uint8_t *lk, struct bfs_list_result *out,
+			bool *small)
 {
-	struct mc_priv *p = priv_of(s);
 	struct bfs_metadb_txn *txn;
-	uint8_t lk[LKEY_LEN];
-	uint64_t epoch0, stamp, confirmed = 0;
-	struct wbuf w = {0};
-	bool empty;
+	struct bfs_list_result page;
+	uint64_t stamp;
 	void *v;
 	size_t vlen;
 	int rc;
 
-	if (p->db == NULL || (p->dir_ttl <= 0 && p->neg_ttl <= 0))
-		return p->inner->list(p->inner, req, out);
-	list_key(p, req, lk);
+	*small = false;
 	rc = bfs_metadb_begin(p->db, true, &txn);
 	if (rc == 0) {
-		rc = bfs_metadb_get(txn, BFS_METADB_LIST, lk, sizeof(lk), &v,
+		rc = bfs_metadb_get(txn, BFS_METADB_LIST, lk, LKEY_LEN, &v,
 				    &vlen);
 		bfs_metadb_abort(txn);
 	}
-	if (rc == 0) {
-		struct bfs_list_result page;
+	if (rc != 0) {
+		if (rc != ENOENT)
+			cache_error(p, "cannot read an entry", rc);
+		return false;
+	}
+	rc = decode_page(v, vlen, req, &stamp, &page);
+	free(v);
+	if (rc != 0)
+		return false;
+	*small = page.next_token == NULL &&
+		 page.nobjs + page.nprefixes <= BFS_MC_RELIST_MAX;
+	if (!page_fresh(p, stamp, &page)) {
+		bfs_list_result_release(&page);
+		return false;
+	}
+	COUNT(p, list_hits);
+	if (p->attr_ttl > 0 && page.nobjs > 0 &&
+	    bfs_metadb_begin(p->db, true, &txn) == 0) {
+		match_page(p, txn, &page, NULL);
+		bfs_metadb_abort(txn);
+	}
+	*out = page;
+	return true;
+}
 
-		rc = decode_page(v, vlen, req, &stamp, &page);
-		free(v);
-		if (rc == 0) {
-			empty = page.nobjs == 0 && page.nprefixes == 0;
-			if (fresh(p, stamp, empty ? p->neg_ttl : p->dir_ttl)) {
-				COUNT(p, list_hits);
-				if (p->attr_ttl > 0 && page.nobjs > 0 &&
-				    bfs_metadb_begin(p->db, true, &txn) == 0) {
-					match_page(p, txn, &page, NULL);
-					bfs_metadb_abort(txn);
-				}
-				*out = page;
-				return 0;
-			}
-			bfs_list_result_release(&page);
-		}
-	} else if (rc != ENOENT) {
-		cache_error(p, "cannot read an entry", rc);
-	}
-	if (derived_empty(p, req)) {
-		COUNT(p, neg_hits);
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	/* a miss: the layers below are remote (the cache is stacked over a
-	 * remote driver only), so the answer needs a request */
-	if (req->cached_only)
-		return EAGAIN;
+/* Ask the bucket for req, and keep the answer unless one of our writes
+ * ran meanwhile. */
+static int fetch_page(struct mc_priv *p, const struct bfs_list_req *req,
+		      const uint8_t *lk, struct bfs_list_result *out)
+{
+	struct bfs_list_req r = *req;
+	struct bfs_metadb_txn *txn;
+	uint64_t epoch0, confirmed = 0;
+	struct wbuf w = {0};
+	bool empty;
+	int rc;
+
+	r.cached_only = r.refresh_small = false;
 	COUNT(p, list_misses);
 	epoch0 = epoch_now(p);
-	rc = p->inner->list(p->inner, req, out);
+	rc = p->inner->list(p->inner, &r, out);
 	if (rc != 0)
 		return rc;
 	empty = out->nobjs == 0 && out->nprefixes == 0;
@@ -855,7 +875,7 @@ static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
 	}
 	if ((empty ? p->neg_ttl : p->dir_ttl) > 0) {
 		encode_page(&w, now_ns(p), req, out);
-		rc = bfs_metadb_put(txn, BFS_METADB_LIST, lk, sizeof(lk), w.d,
+		rc = bfs_metadb_put(txn, BFS_METADB_LIST, lk, LKEY_LEN, w.d,
 				    w.n);
 		free(w.d);
 	}
@@ -874,6 +894,95 @@ fail:
 	if (rc != 0)
 		cache_error(p, "cannot store a listing", rc);
 	return 0;
+}
+
+/* Is req the first page of a directory's listing, as readdir asks it
+ * (dir_page_req)? */
+static bool dir_first_page(const struct bfs_list_req *req)
+{
+	size_t len = strlen(req->prefix);
+
+	return req->delimiter && strcmp(req->delimiter, "/") == 0 &&
+	       !req->token && !req->start_after && req->max_keys == 0 &&
+	       (len == 0 || req->prefix[len - 1] == '/');
+}
+
+/*
+ * List a small directory again (req->refresh_small; the cached page was
+ * small and has expired), once for every caller that asks at once: the
+ * first sends the request, the others wait for it and then read what it
+ * stored. @return as list; EAGAIN to a caller that waited for a fetch
+ * whose answer was not kept (it failed, or one of our writes ran).
+ */
+static int relist(struct mc_priv *p, const struct bfs_list_req *req,
+		  const uint8_t *lk, struct bfs_list_result *out)
+{
+	struct mc_relist *f;
+	bool small;
+	int rc;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	for (f = p->relists; f && memcmp(f->lk, lk, LKEY_LEN); f = f->next)
+		;
+	if (f) {
+		p->st.relist_shared++;
+		f->refs++;
+		while (!f->done)
+			BFS_PCHECK(pthread_cond_wait(&p->relisted, &p->lock));
+		if (--f->refs == 0)
+			free(f);
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		return cached_page(p, req, lk, out, &small) ? 0 : EAGAIN;
+	}
+	f = bfs_xcalloc(1, sizeof(*f));
+	memcpy(f->lk, lk, LKEY_LEN);
+	f->refs = 1;
+	f->next = p->relists;
+	p->relists = f;
+	p->st.relists++;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+
+	rc = fetch_page(p, req, lk, out);
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	for (struct mc_relist **pp = &p->relists; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	f->done = true;
+	BFS_PCHECK(pthread_cond_broadcast(&p->relisted));
+	if (--f->refs == 0)
+		free(f);
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	return rc;
+}
+
+static int mc_list(struct bfs_store *s, const struct bfs_list_req *req,
+		   struct bfs_list_result *out)
+{
+	struct mc_priv *p = priv_of(s);
+	uint8_t lk[LKEY_LEN];
+	bool small;
+
+	if (p->db == NULL || (p->dir_ttl <= 0 && p->neg_ttl <= 0))
+		return p->inner->list(p->inner, req, out);
+	list_key(p, req, lk);
+	if (cached_page(p, req, lk, out, &small))
+		return 0;
+	if (derived_empty(p, req)) {
+		COUNT(p, neg_hits);
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	/* a miss: the layers below are remote (the cache is stacked over a
+	 * remote driver only), so the answer needs a request */
+	if (req->cached_only && req->refresh_small && small && p->dir_ttl > 0 &&
+	    p->neg_ttl > 0 && dir_first_page(req))
+		return relist(p, req, lk, out);
+	if (req->cached_only)
+		return EAGAIN;
+	return fetch_page(p, req, lk, out);
 }
 
 /* What empty_before looks for: a fresh page that found nothing. */
@@ -1294,6 +1403,8 @@ static void publish(void *arg)
 			{"list_misses", st.list_misses},
 			{"invalidations", st.invalidations},
 			{"revalidated", st.revalidated},
+			{"relists", st.relists},
+			{"relist_shared", st.relist_shared},
 			{"errors", st.errors},
 		};
 
@@ -1348,6 +1459,7 @@ static void mc_destroy(struct bfs_store *s)
 
 	bfs_metadb_detach(&p->db, mc_tick, p);
 	bfs_store_undecorate(s);
+	BFS_PCHECK(pthread_cond_destroy(&p->relisted));
 	BFS_PCHECK(pthread_mutex_destroy(&p->lock));
 	free(p->meta_dir);
 	free(p->bucket);
@@ -1375,6 +1487,7 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	p->neg_ttl = conf->neg_ttl;
 	p->clock = conf->clock;
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
+	BFS_PCHECK(pthread_cond_init(&p->relisted, NULL));
 
 	s = &p->store;
 	s->start = mc_start;

@@ -58,6 +58,8 @@ struct bfs_metacache_stats {
 	uint64_t list_misses;
 	uint64_t invalidations; /* writes that dropped entries */
 	uint64_t revalidated;	/* head entries confirmed by a listing */
+	uint64_t relists;	/* small expired listings fetched again */
+	uint64_t relist_shared; /* callers that waited for another's */
 	uint64_t errors;	/* cache I/O failures (answered by the store) */
 };
 

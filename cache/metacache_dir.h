@@ -26,6 +26,15 @@
  * amended by a write that adds one; a larger one is dropped instead. */
 #define BFS_MC_CHAIN_MAX 10000
 
+/*
+ * Entries an expired listing may hold and still be fetched again whole
+ * by a lookup (bfs_list_req.refresh_small) instead of probing its name:
+ * one page, whose answer (about 64 KiB of XML) comes about as fast as a
+ * probe's, so from the second name looked up in the directory on it
+ * saves a request and a round trip each.
+ */
+#define BFS_MC_RELIST_MAX 256
+
 struct bfs_mc_chain {
 	struct bfs_list_result *pages;
 	char **tokens;	  /* the token page i was asked with ([0]: NULL) */

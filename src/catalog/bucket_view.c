@@ -131,6 +131,40 @@ out:
 }
 
 /*
+ * What the listing of dir says of key (a file) and dirkey (a directory),
+ * when a metadata cache has it as one page, fresh or listed again now
+ * because it had expired and was small (refresh_small): a lookup of a
+ * name in a directory whose listing expired then costs the one LIST
+ * that the lookups of the names after it share, not a probe each.
+ * @return 0 with *listed (false: the listing is more than one page),
+ *         EAGAIN (no such listing: probe the name), or list's errno.
+ */
+static int listed_name(struct bucket_view *v, const char *dir, const char *key,
+		       const char *dirkey, bool *file, bool *isdir,
+		       bool *listed)
+{
+	struct bfs_list_req req = {.prefix = dir,
+				   .delimiter = "/",
+				   .cached_only = true,
+				   .refresh_small = true};
+	struct bfs_list_result res = {0};
+	int rc;
+
+	*file = *isdir = *listed = false;
+	rc = v->store->list(v->store, &req, &res);
+	if (rc != 0 || res.next_token)
+		goto out;
+	*listed = true;
+	for (size_t i = 0; i < res.nobjs && !*file; i++)
+		*file = strcmp(res.objs[i].key, key) == 0;
+	for (size_t i = 0; i < res.nprefixes && !*isdir; i++)
+		*isdir = strcmp(res.prefixes[i], dirkey) == 0;
+out:
+	bfs_list_result_release(&res);
+	return rc;
+}
+
+/*
  * The HEAD of a lookup, sent on a thread of its own while the lookup's
  * LIST is in flight: a known file then costs one round trip, not two.
  */
@@ -216,6 +250,25 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 	rc = probe_name(v, key, dirkey, true, &is_file, &is_dir, &decided,
 			&empty);
 	if (rc == EAGAIN) {
+		/*
+		 * Before a request for this name alone: the directory's
+		 * listing, if the cache has it in one page or may list it
+		 * again (small and expired). Its answer is the lookup's,
+		 * the HEAD of a file it shows going after it (often
+		 * answered by the cache: a listing confirms the head
+		 * entries of the versions it shows).
+		 */
+		bool listed;
+
+		rc = listed_name(v, dir->key, key, dirkey, &is_file, &is_dir,
+				 &listed);
+		if (rc == 0 && listed)
+			goto decided;
+		if (rc != 0 && rc != EAGAIN)
+			goto out;
+		rc = EAGAIN;
+	}
+	if (rc == EAGAIN) {
 		head_start(&job, v->store, key);
 		rc = probe_name(v, key, dirkey, false, &is_file, &is_dir,
 				&decided, &empty);
@@ -234,6 +287,7 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 			goto out;
 		is_file = true;
 	}
+decided:
 	if (is_dir) {
 		make_node(v, dirkey, BFS_NODE_DIR, NULL, out);
 		goto out;

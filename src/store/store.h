@@ -102,6 +102,15 @@ struct bfs_list_req {
 	 * a local store and a cache hit answer as usual. A lookup asks so
 	 * first, to know whether to send its HEAD along with the LIST */
 	bool cached_only;
+	/* with cached_only, on the first page of a directory's listing
+	 * (prefix "dir/" or "", delimiter "/", no token, max_keys 0): a
+	 * metadata cache whose listing of dir has expired but was small
+	 * (one complete page of at most BFS_MC_RELIST_MAX entries) lists
+	 * it again, one request shared by every caller that asks at
+	 * once, and answers the fresh page; otherwise as cached_only. A
+	 * lookup asks so before probing a name of its own, so that the
+	 * names looked up after it in that directory cost nothing */
+	bool refresh_small;
 };
 
 /* One page of a listing; release with bfs_list_result_release(). */

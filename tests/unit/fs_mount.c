@@ -83,6 +83,26 @@ static void arm_sever(int fd)
 	atexit(sever);
 }
 
+/* How far the metadata cache's clock is ahead of the real one, in
+ * seconds (fs_mount_clock_skip). */
+static unsigned clock_skip;
+
+static uint64_t skewed_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec +
+		__atomic_load_n(&clock_skip, __ATOMIC_ACQUIRE)) *
+		       1000000000ull +
+	       (uint64_t)ts.tv_nsec;
+}
+
+void fs_mount_clock_skip(unsigned seconds)
+{
+	__atomic_add_fetch(&clock_skip, seconds, __ATOMIC_ACQ_REL);
+}
+
 static int rm_one(const char *path, const struct stat *st, int type,
 		  struct FTW *ftw)
 {
@@ -106,6 +126,7 @@ static struct bfs_store *caches(const struct bfs_options *o,
 		.attr_ttl = o->attr_ttl,
 		.dir_ttl = o->dir_ttl,
 		.neg_ttl = o->neg_ttl,
+		.clock = skewed_clock,
 	};
 	struct bfs_prefetch_conf pconf = {
 		.cache_dir = o->cache_dir,

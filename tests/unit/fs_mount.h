@@ -71,6 +71,14 @@ void fs_mount_abandon(void);
  */
 void fs_mount_down(struct fs_mount *m);
 
+/*
+ * Move the metadata cache's clock on by seconds: its entries age as if
+ * that much time had passed, so a test sees a TTL run out without
+ * waiting for it. The kernel's own caches (entry and attribute
+ * timeouts) keep the real clock.
+ */
+void fs_mount_clock_skip(unsigned seconds);
+
 /* The path of rel under the mount point, in buf. @return buf. */
 char *fs_path(const struct fs_mount *m, const char *rel, char *buf, size_t len);
 

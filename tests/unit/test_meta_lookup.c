@@ -10,6 +10,13 @@
  *             included
  *   newdir    files created in a directory this mount just made cost
  *             their PUT alone: the new directory's listing is known
+ *   relist    once a small directory's listing has expired, the first
+ *             lookup in it lists it again and the creates that follow
+ *             cost their PUT alone (1 LIST + N PUT, no HEAD); a file
+ *             another client made after the expiry is seen
+ *   shared    lookups at once in such a directory share its one LIST
+ *   big       a directory listed with more than BFS_MC_RELIST_MAX
+ *             entries keeps the probe of each name
  *
  * The gates make "both in flight at once" hold on any machine; the bound
  * on a wait (a minute) only turns a hang into a failure.
@@ -21,6 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/metacache.h"
+#include "cache/metacache_dir.h"
+#include "catalog/bucket_view.h"
 #include "fs_mount.h"
 #include "log.h"
 #include "store/slow.h"
@@ -214,6 +224,185 @@ static void newdir(void)
 	       strerror(rc));
 }
 
+/* ------------------------------------------------------------ relist */
+
+/* Past every TTL of the mount (300 s): what the cache holds has expired. */
+#define EXPIRE 301
+
+static void relist(void)
+{
+	char p[4096], k[64];
+	unsigned list_dir, list_any, heads, puts;
+	struct stat sb;
+	int rc = 0;
+
+	tap_ok(mkdir(P("e", p), 0755) == 0, "relist: mkdir e");
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		snprintf(k, sizeof(k), "e/a%d", i);
+		rc = create_file(k, "ab", 2);
+	}
+	tap_ok(rc == 0, "relist: three files in e (%s)", strerror(rc));
+	fs_mount_clock_skip(EXPIRE);
+	tap_ok(fs_store_put(&M, "e/other", "abcd", 4) == 0,
+	       "relist: e's listing expires, then another client writes "
+	       "e/other");
+	bfs_slow_forget(M.slow);
+	for (int i = 0; i < NFILES && rc == 0; i++) {
+		snprintf(k, sizeof(k), "e/f%d", i);
+		rc = create_file(k, "xy", 2);
+	}
+	/* the re-list's key is "e/", each probe's would be "e/fN" */
+	list_any = reqs("list", "e/");
+	list_dir = list_any - reqs("list", "e/f");
+	heads = reqs("head", "e/");
+	puts = reqs("put", "e/");
+	tap_ok(rc == 0 && list_dir == 1 && list_any == 1 && heads == 0 &&
+		       puts == NFILES,
+	       "relist: %d creates in e after its listing expired cost 1 "
+	       "LIST of e/ and a PUT each (%u LIST of e/, %u LIST in all, "
+	       "%u HEAD, %u PUT; %s)",
+	       NFILES, list_dir, list_any, heads, puts, strerror(rc));
+	rc = stat_rel("e/other", &sb);
+	tap_ok(rc == 0 && sb.st_size == 4,
+	       "relist: e/other, written after the expiry, is seen (%s, "
+	       "%lld bytes)",
+	       strerror(rc), rc == 0 ? (long long)sb.st_size : -1LL);
+
+	/* the listing is fresh for dir_ttl again: a later file is seen
+	 * once it runs out, as for any listing */
+	tap_ok(fs_store_put(&M, "e/later", "abcdef", 6) == 0,
+	       "relist: another client writes e/later");
+	fs_mount_clock_skip(EXPIRE);
+	bfs_slow_forget(M.slow);
+	rc = stat_rel("e/later", &sb);
+	tap_ok(rc == 0 && sb.st_size == 6,
+	       "relist: after the next expiry e/later is seen (%s; %u LIST "
+	       "of e/)",
+	       strerror(rc), reqs("list", "e/") - reqs("list", "e/l"));
+}
+
+/* ------------------------------------------------------------ shared */
+
+#define NSTATS 4
+
+static uint64_t relist_shared(void)
+{
+	struct bfs_metacache_stats st;
+
+	bfs_metacache_get_stats(
+		bfs_store_layer(M.top, BFS_STORE_KIND_METACACHE), &st);
+	return st.relist_shared;
+}
+
+/* Wait until n lookups wait for another's re-list; @return whether
+ * they did within the bound. */
+static bool wait_shared(uint64_t n)
+{
+	struct timespec tick = {0, 1000000};
+
+	for (unsigned ms = 0; ms < BOUND_MS; ms++) {
+		if (relist_shared() >= n)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/* A lookup through the bucket view itself: the kernel sends the
+ * lookups of one directory one at a time (it takes the directory's
+ * lock: no parallel dirops here), the daemon's own callers (rename's
+ * target, a create's check) do not. */
+struct ns_job {
+	const struct bfs_node *dir;
+	char name[32];
+};
+
+static int ns_lookup_run(void *arg)
+{
+	struct ns_job *j = arg;
+	struct bfs_node out = {0};
+	int rc = M.ns->ops->lookup(M.ns, j->dir, j->name, &out);
+
+	bfs_node_release(&out);
+	return rc;
+}
+
+static void shared(void)
+{
+	struct bfs_node root = {0}, e = {0};
+	struct ns_job nj[NSTATS];
+	struct fs_job job[NSTATS];
+	uint64_t shared0 = relist_shared();
+	unsigned held, enoent = 0;
+	int gate, rc;
+	bool waited;
+
+	bfs_bucket_view_root(M.ns, &root);
+	rc = M.ns->ops->lookup(M.ns, &root, "e", &e);
+	tap_ok(rc == 0, "shared: look e up (%s)", strerror(rc));
+	fs_mount_clock_skip(EXPIRE);
+	bfs_slow_forget(M.slow);
+	gate = bfs_slow_rule(M.slow, "list", "e/", 0, true);
+	for (int i = 0; i < NSTATS; i++) {
+		nj[i].dir = &e;
+		snprintf(nj[i].name, sizeof(nj[i].name), "none%d", i);
+		fs_job_start(&job[i], ns_lookup_run, &nj[i]);
+	}
+	waited = bfs_slow_wait_held(M.slow, gate, 1, BOUND_MS) == 0 &&
+		 wait_shared(shared0 + NSTATS - 1);
+	held = bfs_slow_held(M.slow, gate);
+	tap_ok(waited && held == 1,
+	       "shared: %d lookups at once in e after its expiry: one LIST "
+	       "held, the others wait for it (%u held, %llu waiting)",
+	       NSTATS, held, (unsigned long long)(relist_shared() - shared0));
+	bfs_slow_open(M.slow, gate);
+	for (int i = 0; i < NSTATS; i++) {
+		if (!fs_job_wait(&job[i], BOUND_MS)) {
+			tap_ok(0,
+			       "shared: the lookups end once the gate opens");
+			fs_mount_abandon();
+			_exit(tap_done());
+		}
+		enoent += fs_job_join(&job[i]) == ENOENT;
+	}
+	tap_ok(enoent == NSTATS && reqs("list", "e/") == 1 &&
+		       reqs("head", "e/") == 0,
+	       "shared: all %d are ENOENT (%u) for 1 LIST and no HEAD (%u "
+	       "LIST, %u HEAD)",
+	       NSTATS, enoent, reqs("list", "e/"), reqs("head", "e/"));
+	bfs_node_release(&e);
+	bfs_node_release(&root);
+}
+
+/* --------------------------------------------------------------- big */
+
+static void big(void)
+{
+	struct stat sb;
+	unsigned n = 0;
+	int rc = 0;
+
+	for (int i = 0; i <= BFS_MC_RELIST_MAX && rc == 0; i++) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "big/f%03d", i);
+		rc = fs_store_put(&M, k, "x", 1);
+	}
+	tap_ok(rc == 0, "big: another client writes %d files in big",
+	       BFS_MC_RELIST_MAX + 1);
+	rc = count_entries("big", &n);
+	tap_ok(rc == 0 && n == BFS_MC_RELIST_MAX + 1, "big: ls big (%u)", n);
+	fs_mount_clock_skip(EXPIRE);
+	bfs_slow_forget(M.slow);
+	rc = stat_rel("big/none", &sb);
+	tap_ok(rc == ENOENT &&
+		       reqs("list", "big/") == reqs("list", "big/none") &&
+		       reqs("list", "big/none") == 1,
+	       "big: after the expiry a lookup in big probes its name, "
+	       "big/ is not listed again (%s; %u LIST, %u of big/none)",
+	       strerror(rc), reqs("list", "big/"), reqs("list", "big/none"));
+}
+
 int main(void)
 {
 	char why[256] = "";
@@ -227,6 +416,9 @@ int main(void)
 	overlap();
 	cached();
 	newdir();
+	relist();
+	shared();
+	big();
 	fs_mount_down(&M);
 	return tap_done();
 }
