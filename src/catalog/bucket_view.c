@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "catalog/bucket_view.h"
+#include "catalog/head_pool.h"
 #include "log.h"
 
 struct bucket_view {
@@ -15,6 +16,7 @@ struct bucket_view {
 	struct bfs_store *store;
 	char *prefix;
 	bool writable;
+	struct bfs_head_pool *heads; /* the HEADs sent along with a LIST */
 	pthread_mutex_t warn_lock;
 	/* names already reported as unusable, so each is logged once;
 	 * protected by warn_lock */
@@ -165,32 +167,19 @@ out:
 }
 
 /*
- * The HEAD of a lookup, sent on a thread of its own while the lookup's
- * LIST is in flight: a known file then costs one round trip, not two.
+ * The HEAD of a lookup, sent on a thread of the view's pool while the
+ * lookup's LIST is in flight: a known file then costs one round trip,
+ * not two.
  */
 struct head_job {
-	struct bfs_store *store;
-	const char *key;
-	struct bfs_obj_info info;
-	int rc;
-	bool started;
-	pthread_t thread;
+	struct bfs_head_job *job; /* NULL: not started */
 };
 
-static void *head_run(void *arg)
+/* Start the HEAD of key; if no thread is free, head_result sends it. */
+static void head_start(struct bucket_view *v, struct head_job *j,
+		       const char *key)
 {
-	struct head_job *j = arg;
-
-	j->rc = j->store->head(j->store, j->key, &j->info);
-	return NULL;
-}
-
-/* Start j's HEAD; if no thread can be had, head_result sends it. */
-static void head_start(struct head_job *j, struct bfs_store *s, const char *key)
-{
-	j->store = s;
-	j->key = key;
-	j->started = pthread_create(&j->thread, NULL, head_run, j) == 0;
+	j->job = bfs_head_job_start(v->heads, v->store, key);
 }
 
 /* The HEAD's answer (into *info, which the caller releases): the
@@ -198,23 +187,21 @@ static void head_start(struct head_job *j, struct bfs_store *s, const char *key)
 static int head_result(struct head_job *j, struct bfs_store *s, const char *key,
 		       struct bfs_obj_info *info)
 {
-	if (!j->started)
+	struct bfs_head_job *job = j->job;
+
+	if (job == NULL)
 		return s->head(s, key, info);
-	BFS_PCHECK(pthread_join(j->thread, NULL));
-	j->started = false;
-	*info = j->info;
-	memset(&j->info, 0, sizeof(j->info));
-	return j->rc;
+	j->job = NULL;
+	return bfs_head_job_wait(job, info);
 }
 
-/* Wait for a HEAD whose answer is not wanted any more. */
+/* A HEAD whose answer is not wanted any more: not waited for (a slow or
+ * retried one holds up no lookup whose LIST has answered). */
 static void head_drop(struct head_job *j)
 {
-	if (!j->started)
-		return;
-	BFS_PCHECK(pthread_join(j->thread, NULL));
-	j->started = false;
-	bfs_obj_info_release(&j->info);
+	if (j->job)
+		bfs_head_job_drop(j->job);
+	j->job = NULL;
 }
 
 static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
@@ -269,7 +256,7 @@ static int view_lookup(struct bfs_ns *ns, const struct bfs_node *dir,
 		rc = EAGAIN;
 	}
 	if (rc == EAGAIN) {
-		head_start(&job, v->store, key);
+		head_start(v, &job, key);
 		rc = probe_name(v, key, dirkey, false, &is_file, &is_dir,
 				&decided, &empty);
 	}
@@ -433,6 +420,11 @@ out:
 	return rc;
 }
 
+static void view_quiesce(struct bfs_ns *ns)
+{
+	bfs_head_pool_drain(view_of(ns)->heads);
+}
+
 static void view_destroy(struct bfs_ns *ns)
 {
 	struct bucket_view *v = view_of(ns);
@@ -440,6 +432,7 @@ static void view_destroy(struct bfs_ns *ns)
 	for (size_t i = 0; i < v->nwarned; i++)
 		free(v->warned[i]);
 	free(v->warned);
+	bfs_head_pool_free(v->heads);
 	BFS_PCHECK(pthread_mutex_destroy(&v->warn_lock));
 	free(v->prefix);
 	free(v->name);
@@ -449,6 +442,7 @@ static void view_destroy(struct bfs_ns *ns)
 static const struct bfs_ns_ops view_ops = {
 	.lookup = view_lookup,
 	.readdir = view_readdir,
+	.quiesce = view_quiesce,
 	.destroy = view_destroy,
 };
 
@@ -463,6 +457,7 @@ struct bfs_ns *bfs_bucket_view_create(const char *name, struct bfs_store *store,
 	v->store = store;
 	v->prefix = bfs_xstrdup(prefix ? prefix : "");
 	v->writable = writable;
+	v->heads = bfs_head_pool_new();
 	BFS_PCHECK(pthread_mutex_init(&v->warn_lock, NULL));
 	return &v->ns;
 }

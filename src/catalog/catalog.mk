@@ -11,6 +11,8 @@ src_catalog_libbfs_catalog_a_SOURCES = \
 	src/catalog/bucket_view.h \
 	src/catalog/glob.c \
 	src/catalog/glob.h \
+	src/catalog/head_pool.c \
+	src/catalog/head_pool.h \
 	src/catalog/ice_avro.c \
 	src/catalog/ice_avro.h \
 	src/catalog/ice_deletes.c \

@@ -767,6 +767,9 @@ struct bfs_store *bfs_lake_store(struct bfs_lake *lake, const char *name)
 
 void bfs_lake_shutdown(struct bfs_lake *lake)
 {
+	for (size_t i = 0; i < lake->nns; i++)
+		if (lake->nss[i]->ops->quiesce)
+			lake->nss[i]->ops->quiesce(lake->nss[i]);
 	for (size_t i = 0; i < lake->nstores; i++) {
 		struct bfs_store *s = lake->stores[i].store;
 

@@ -88,6 +88,12 @@ struct bfs_ns_ops {
 			const char *name, char *buf, size_t size, size_t *len);
 	int (*listxattr)(struct bfs_ns *ns, const struct bfs_node *node,
 			 char *buf, size_t size, size_t *len);
+	/*
+	 * Wait for the requests the namespace still has in flight on its
+	 * own (a lookup's HEAD it stopped waiting for); NULL if it has
+	 * none. Called before its stores shut down.
+	 */
+	void (*quiesce)(struct bfs_ns *ns);
 	/* Free the namespace (not the stores it points to). */
 	void (*destroy)(struct bfs_ns *ns);
 };

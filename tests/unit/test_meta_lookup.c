@@ -17,6 +17,10 @@
  *   shared    lookups at once in such a directory share its one LIST
  *   big       a directory listed with more than BFS_MC_RELIST_MAX
  *             entries keeps the probe of each name
+ *   dropped   a lookup whose LIST says "nothing" answers while its HEAD
+ *             is still held (it does not wait for the HEAD)
+ *   pool      at most BFS_HEAD_POOL_MAX HEADs run at once; one more is
+ *             not started (its lookup sends it itself)
  *
  * The gates make "both in flight at once" hold on any machine; the bound
  * on a wait (a minute) only turns a hang into a failure.
@@ -31,8 +35,10 @@
 #include "cache/metacache.h"
 #include "cache/metacache_dir.h"
 #include "catalog/bucket_view.h"
+#include "catalog/head_pool.h"
 #include "fs_mount.h"
 #include "log.h"
+#include "store/mem.h"
 #include "store/slow.h"
 #include "tap.h"
 
@@ -403,6 +409,72 @@ static void big(void)
 	       strerror(rc), reqs("list", "big/"), reqs("list", "big/none"));
 }
 
+/* ----------------------------------------------------------- dropped */
+
+static void dropped(void)
+{
+	struct bfs_node root = {0};
+	struct ns_job nj = {.dir = &root, .name = "q-new"};
+	struct fs_job job;
+	int gate, rc;
+	bool ended;
+
+	bfs_bucket_view_root(M.ns, &root);
+	gate = bfs_slow_rule(M.slow, "head", "q-new", 0, true);
+	fs_job_start(&job, ns_lookup_run, &nj);
+	rc = bfs_slow_wait_held(M.slow, gate, 1, BOUND_MS);
+	tap_ok(rc == 0, "dropped: the lookup of q-new sends its HEAD (%s)",
+	       strerror(rc));
+	ended = fs_job_wait(&job, BOUND_MS);
+	tap_ok(ended && bfs_slow_held(M.slow, gate) == 1,
+	       "dropped: the lookup ends while its HEAD is still held (%s)",
+	       ended ? "ended" : "did not end");
+	bfs_slow_open(M.slow, gate);
+	rc = fs_job_join(&job);
+	tap_ok(rc == ENOENT, "dropped: q-new is not there (%s)", strerror(rc));
+	bfs_node_release(&root);
+}
+
+/* -------------------------------------------------------------- pool */
+
+static void pool(void)
+{
+	struct bfs_store *slow = bfs_slow_create(bfs_mem_create("pool"));
+	struct bfs_head_pool *p = bfs_head_pool_new();
+	struct bfs_head_job *jobs[BFS_HEAD_POOL_MAX + 1];
+	unsigned started = 0;
+	int gate = bfs_slow_rule(slow, "head", "k", 0, true);
+	bool more;
+
+	for (int i = 0; i < BFS_HEAD_POOL_MAX; i++) {
+		jobs[i] = bfs_head_job_start(p, slow, "k");
+		started += jobs[i] != NULL;
+	}
+	bfs_slow_wait_held(slow, gate, BFS_HEAD_POOL_MAX, BOUND_MS);
+	tap_ok(started == BFS_HEAD_POOL_MAX &&
+		       bfs_slow_held(slow, gate) == BFS_HEAD_POOL_MAX,
+	       "pool: %d HEADs run at once (%u started, %u held)",
+	       BFS_HEAD_POOL_MAX, started, bfs_slow_held(slow, gate));
+	jobs[BFS_HEAD_POOL_MAX] = bfs_head_job_start(p, slow, "k");
+	more = jobs[BFS_HEAD_POOL_MAX] != NULL;
+	tap_ok(!more && bfs_head_pool_threads(p) == BFS_HEAD_POOL_MAX,
+	       "pool: one more is not started, no thread more (%u threads)",
+	       bfs_head_pool_threads(p));
+	for (int i = 0; i < BFS_HEAD_POOL_MAX; i++)
+		if (jobs[i])
+			bfs_head_job_drop(jobs[i]);
+	if (more)
+		bfs_head_job_drop(jobs[BFS_HEAD_POOL_MAX]);
+	bfs_slow_open(slow, gate);
+	bfs_head_pool_drain(p);
+	tap_ok(bfs_slow_count(slow, "head", "k") == BFS_HEAD_POOL_MAX,
+	       "pool: the dropped HEADs ran to their end before the drain "
+	       "returned (%u)",
+	       bfs_slow_count(slow, "head", "k"));
+	bfs_head_pool_free(p);
+	slow->destroy(slow);
+}
+
 int main(void)
 {
 	char why[256] = "";
@@ -419,6 +491,8 @@ int main(void)
 	relist();
 	shared();
 	big();
+	dropped();
+	pool();
 	fs_mount_down(&M);
 	return tap_done();
 }
