@@ -1144,7 +1144,11 @@ static void invalidate(struct mc_priv *p, const char *key,
 			h = fnv(h, key + i - 1, 1);
 		if (known && (i == 0 || key[i - 1] == '/')) {
 			dir = bfs_xstrndup(key, i);
-			keep = chain_read(p, txn, dir, &c) &&
+			/* an expired small listing is amended too, and
+			 * stays expired: it answers nothing, but tells the
+			 * next lookup in dir that it may list it again */
+			keep = (chain_read(p, txn, dir, &c) ||
+				bfs_mc_chain_small(&c)) &&
 			       bfs_mc_chain_amend(&c, dir, key, made);
 		}
 		put_u64_raw(pk + 8, h);

@@ -17,8 +17,13 @@
  *   of its parent directories and of any prefix of it), except that a
  *   write whose outcome is known amends the complete, fresh listings
  *   of the directories above the key (keeping their stamps) instead of
- *   dropping them. An answer fetched while such a write ran is not
- *   stored.
+ *   dropping them, and the expired ones a lookup may fetch again whole
+ *   (bfs_mc_chain_small: still expired, they answer nothing, but keep
+ *   the hint that the directory is small). An answer fetched while such
+ *   a write ran is not stored.
+ * - A list with cached_only and refresh_small of a directory's first
+ *   page whose cached page has expired and was small is fetched again,
+ *   once for all who ask at once.
  * - A list of a prefix "dir/name" (no '/' after dir/; no delimiter or
  *   "/") is answered empty without a request when the listing of dir/
  *   (every page, as readdir asks it) is cached, fresh, and shows no

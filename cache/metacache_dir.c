@@ -170,6 +170,12 @@ static size_t chain_entries(const struct bfs_mc_chain *c)
 	return n;
 }
 
+bool bfs_mc_chain_small(const struct bfs_mc_chain *c)
+{
+	return c->n == 1 && bfs_mc_chain_complete(c) &&
+	       chain_entries(c) <= BFS_MC_RELIST_MAX;
+}
+
 bool bfs_mc_chain_amend(struct bfs_mc_chain *c, const char *dir,
 			const char *key, const struct bfs_obj_info *made)
 {

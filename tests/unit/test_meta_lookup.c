@@ -14,6 +14,9 @@
  *             lookup in it lists it again and the creates that follow
  *             cost their PUT alone (1 LIST + N PUT, no HEAD); a file
  *             another client made after the expiry is seen
+ *   kept      our own write into such a directory keeps that hint: the
+ *             creates after it cost 1 LIST between them, not a probe
+ *             each
  *   shared    lookups at once in such a directory share its one LIST
  *   big       a directory listed with more than BFS_MC_RELIST_MAX
  *             entries keeps the probe of each name
@@ -287,6 +290,55 @@ static void relist(void)
 	       strerror(rc), reqs("list", "e/") - reqs("list", "e/l"));
 }
 
+/* -------------------------------------------------------------- kept */
+
+/* Open rel (it exists), write data over it, close: a PUT, no lookup
+ * (the kernel knows the name). */
+static int rewrite_file(const char *rel, const void *data, size_t len)
+{
+	char p[4096];
+	int fd = open(P(rel, p), O_WRONLY | O_TRUNC);
+	int rc = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		rc = errno ? errno : EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = errno;
+	return rc;
+}
+
+static void kept(void)
+{
+	char p[4096], k[64];
+	unsigned lists, probes, heads, puts;
+	int rc;
+
+	tap_ok(mkdir(P("g", p), 0755) == 0, "kept: mkdir g");
+	rc = create_file("g/a", "ab", 2);
+	tap_ok(rc == 0, "kept: create g/a (%s)", strerror(rc));
+	fs_mount_clock_skip(EXPIRE);
+	rc = rewrite_file("g/a", "abc", 3);
+	tap_ok(rc == 0 && reqs("put", "g/a") >= 1,
+	       "kept: g's listing expires, then g/a is written again (%s)",
+	       strerror(rc));
+	bfs_slow_forget(M.slow);
+	for (int i = 0; i < NFILES && rc == 0; i++) {
+		snprintf(k, sizeof(k), "g/b%d", i);
+		rc = create_file(k, "xy", 2);
+	}
+	lists = reqs("list", "g/");
+	probes = reqs("list", "g/b");
+	heads = reqs("head", "g/");
+	puts = reqs("put", "g/");
+	tap_ok(rc == 0 && lists == 1 && probes == 0 && heads == 0 &&
+		       puts == NFILES,
+	       "kept: then %d creates in g cost 1 LIST of g/ and a PUT each "
+	       "(%u LIST, %u of them probes, %u HEAD, %u PUT; %s)",
+	       NFILES, lists, probes, heads, puts, strerror(rc));
+}
+
 /* ------------------------------------------------------------ shared */
 
 #define NSTATS 4
@@ -489,6 +541,7 @@ int main(void)
 	cached();
 	newdir();
 	relist();
+	kept();
 	shared();
 	big();
 	dropped();
