@@ -387,6 +387,79 @@ int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 				       (off + len - 1) / bs - off / bs + 1);
 }
 
+/*
+ * Whether block 0 of o, or its first piece, is in memory or indexed
+ * (not read, not verified: a hint that its first bytes need no fetch).
+ */
+static bool have_first(struct bc_priv *p, const struct obj *o)
+{
+	uint8_t ikey[2][IKEY_LEN];
+	struct bfs_metadb_txn *txn;
+	struct ival iv;
+	bool have = false;
+
+	make_ikey(p, o, 0, ikey[0]);
+	make_ikey(p, o, PIECE_TAG, ikey[1]);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	for (int i = 0; i < 2 && !have; i++)
+		have = hot_find(p, ikey[i]) != NULL;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (have || bfs_metadb_begin(p->db, true, &txn) != 0)
+		return have;
+	for (int i = 0; i < 2 && !have; i++)
+		have = get_ival(txn, ikey[i], &iv) == 0;
+	bfs_metadb_abort(txn);
+	return have;
+}
+
+/*
+ * bfs_store.head_read: the head of an open or a lookup brings the pieces
+ * a small first read at offset 0 touches (bs / SMALL_DIV bytes) with the
+ * same request; they are kept as the pieces of block 0 of the version
+ * the answer describes, so that read costs no request of its own. A
+ * file opened and not read costs those bytes, not a request. When the
+ * caller knew a version (known) whose first bytes are here, a plain
+ * HEAD: a re-open after attr_ttl fetches nothing twice.
+ */
+int bc_head_read(struct bfs_store *s, const char *key, const char *known,
+		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got)
+{
+	struct bc_priv *p = bc_priv_of(s);
+	size_t n = BFS_MAX((size_t)PIECE, p->bs / SMALL_DIV / PIECE * PIECE);
+	size_t k = 0;
+	struct blk *b;
+	struct obj o;
+	int rc;
+
+	if (got)
+		*got = 0;
+	if (p->db == NULL || !pieces_on(p) || p->inner->head_read == NULL)
+		return bfs_store_head_read(p->inner, key, known, out, buf, len,
+					   got);
+	if (known) {
+		/* the version last seen is likely still current: its
+		 * first bytes here need no second fetch, only a HEAD */
+		obj_init(&o, p->bucket, key, known);
+		if (have_first(p, &o))
+			return p->inner->head(p->inner, key, out);
+	}
+	b = blk_new(&p->blkpool);
+	rc = p->inner->head_read(p->inner, key, NULL, out, b->data, n, &k);
+	if (rc == 0 && k > 0 && out->etag[0]) {
+		obj_init(&o, p->bucket, key, out->etag);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		p->st.bytes_fetched += k;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		keep_pieces(p, &o, 0, 0, b, k);
+	}
+	if (rc == 0 && buf && got) {
+		*got = BFS_MIN(len, k);
+		memcpy(buf, b->data, *got);
+	}
+	blk_put(b);
+	return rc;
+}
+
 void bfs_blockcache_get_stats(struct bfs_store *s,
 			      struct bfs_blockcache_stats *out)
 {

@@ -39,6 +39,11 @@
  *   (A block_size that is not a multiple of 64 KiB has no pieces: the
  *   read is served by a ranged GET of its own bytes, not kept, while
  *   its block is fetched in a thread of its own.)
+ * - head_read (store.h: the head of a lookup or an open) fetches the
+ *   object's first block_size/16 bytes with the head's one request and
+ *   keeps them as the pieces of block 0 of the version it answers, for
+ *   the small first read that follows; when the caller's known ETag
+ *   has block 0 or its first piece here, a plain HEAD instead.
  * - Writes, deletes and listings pass through untouched.
  */
 #ifndef BFS_CACHE_BLOCKCACHE_H

@@ -385,8 +385,7 @@ static void serve(struct want *w, struct blk *b)
 	blk_put(b);
 }
 
-/* Whether small reads are served by pieces (the block holds several). */
-static bool pieces_on(const struct bc_priv *p)
+bool pieces_on(const struct bc_priv *p)
 {
 	return p->bs % PIECE == 0 && p->bs >= 2 * PIECE;
 }
@@ -439,7 +438,6 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 	uint8_t ikey[IKEY_LEN];
 	struct blk *b = NULL;
 	struct hot *h;
-	struct bg *g;
 	size_t skip;
 	int rc;
 
@@ -502,6 +500,17 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 	/* short: the object ends here; else the block is whole as far as
 	 * we know (the caller stops when its read is done) */
 	w->blen = got < glen ? first * PIECE + got : p->bs;
+	keep_pieces(p, o, block, first, b, got);
+out:
+	blk_put(b);
+	return rc;
+}
+
+void keep_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+		 uint64_t first, struct blk *b, size_t got)
+{
+	struct bg *g;
+
 	hot_pieces(p, o, block, first, b->data, got);
 	/* kept behind the reader (files and an index transaction, which
 	 * waits for the other admissions): it has its bytes already */
@@ -514,9 +523,6 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 	} else {
 		admit_pieces(p, o, block, first, b->data, got);
 	}
-out:
-	blk_put(b);
-	return rc;
 }
 
 /* Admit the got bytes at data as the pieces of block from first on. */

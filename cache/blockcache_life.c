@@ -334,6 +334,7 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	s->start = bc_start;
 	s->get_range = bc_get_range;
 	s->warm = bc_warm;
+	s->head_read = bc_head_read;
 	s->shutdown = bc_shutdown;
 	s->destroy = bc_destroy;
 	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_BLOCKCACHE, "blocks");

@@ -221,6 +221,8 @@ int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
 int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 	    uint64_t off, uint64_t len);
+int bc_head_read(struct bfs_store *s, const char *key, const char *known,
+		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got);
 
 /* blockcache_index.c */
 int get_ival(struct bfs_metadb_txn *txn, const uint8_t *ikey, struct ival *iv);
@@ -250,5 +252,11 @@ struct flight *flight_find(struct bc_priv *p, const uint8_t *ikey);
 void flight_land(struct bc_priv *p, struct flight *f, int rc, struct blk *b);
 int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 	      struct want *w);
+/* Whether small reads are served by pieces (the block holds several). */
+bool pieces_on(const struct bc_priv *p);
+/* Keep the got bytes of b (a reference is taken), the pieces of block
+ * from first on: in the hot set at once, admitted behind the caller. */
+void keep_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+		 uint64_t first, struct blk *b, size_t got);
 
 #endif

@@ -537,9 +537,16 @@ fail:
 		cache_error(p, "cannot store an entry", rc);
 }
 
-static int mc_head(struct bfs_store *s, const char *key,
-		   struct bfs_obj_info *out)
+/*
+ * head, or head_read (hint, buf, len, got; got NULL for head): a fresh entry
+ * answers without a request (and without bytes); otherwise the answer
+ * of the layer below, a HEAD's or a ranged GET's, is kept as a HEAD's.
+ */
+static int head_any(struct bfs_store *s, const char *key, const char *hint,
+		    struct bfs_obj_info *out, void *buf, size_t len,
+		    size_t *got)
 {
+	char known[BFS_ETAG_MAX] = "";
 	struct mc_priv *p = priv_of(s);
 	struct bfs_metadb_txn *txn;
 	uint8_t hk[HKEY_LEN];
@@ -551,7 +558,9 @@ static int mc_head(struct bfs_store *s, const char *key,
 	int rc;
 
 	if (p->db == NULL || (p->attr_ttl <= 0 && p->neg_ttl <= 0))
-		return p->inner->head(p->inner, key, out);
+		return got ? bfs_store_head_read(p->inner, key, hint, out, buf,
+						 len, got)
+			   : p->inner->head(p->inner, key, out);
 	head_key(p, key, hk);
 	rc = bfs_metadb_begin(p->db, true, &txn);
 	if (rc == 0) {
@@ -573,6 +582,8 @@ static int mc_head(struct bfs_store *s, const char *key,
 			*out = info;
 			return 0;
 		}
+		if (rc == 0 && !negative) /* the version last seen */
+			snprintf(known, sizeof(known), "%s", info.etag);
 		if (rc == 0)
 			bfs_obj_info_release(&info);
 	} else if (rc != ENOENT) {
@@ -580,12 +591,35 @@ static int mc_head(struct bfs_store *s, const char *key,
 	}
 	COUNT(p, head_misses);
 	epoch0 = epoch_now(p);
-	rc = p->inner->head(p->inner, key, out);
+	rc = got ? bfs_store_head_read(p->inner, key, known[0] ? known : hint,
+				       out, buf, len, got)
+		 : p->inner->head(p->inner, key, out);
 	if ((rc == 0 && p->attr_ttl > 0) || (rc == ENOENT && p->neg_ttl > 0)) {
 		encode_head(&w, now_ns(p), key, rc, out, 0);
 		store_entry(p, BFS_METADB_HEAD, hk, sizeof(hk), &w, epoch0);
 		free(w.d);
 	}
+	return rc;
+}
+
+static int mc_head(struct bfs_store *s, const char *key,
+		   struct bfs_obj_info *out)
+{
+	return head_any(s, key, NULL, out, NULL, 0, NULL);
+}
+
+static int mc_head_read(struct bfs_store *s, const char *key, const char *known,
+			struct bfs_obj_info *out, void *buf, size_t len,
+			size_t *got)
+{
+	size_t n = 0;
+	int rc;
+
+	/* its stale entry's ETag, if any, else the caller's */
+	rc = head_any(s, key, known, out, buf, len, &n);
+
+	if (got)
+		*got = n;
 	return rc;
 }
 
@@ -1496,6 +1530,7 @@ struct bfs_store *bfs_metacache_create(const struct bfs_metacache_conf *conf,
 	s = &p->store;
 	s->start = mc_start;
 	s->head = mc_head;
+	s->head_read = mc_head_read;
 	s->put = mc_put;
 	s->del = mc_del;
 	s->copy = mc_copy;

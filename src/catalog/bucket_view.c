@@ -190,7 +190,7 @@ static int head_result(struct head_job *j, struct bfs_store *s, const char *key,
 	struct bfs_head_job *job = j->job;
 
 	if (job == NULL)
-		return s->head(s, key, info);
+		return bfs_store_head_read(s, key, NULL, info, NULL, 0, NULL);
 	j->job = NULL;
 	return bfs_head_job_wait(job, info);
 }

@@ -72,7 +72,10 @@ static void *worker(void *arg)
 		p->nqueued--;
 		p->nrunning++;
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		j->rc = j->store->head(j->store, j->key, &j->info);
+		/* with the first bytes, for the open and read that may
+		 * follow (store.h, head_read) */
+		j->rc = bfs_store_head_read(j->store, j->key, NULL, &j->info,
+					    NULL, 0, NULL);
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		p->nrunning--;
 		j->done = true;

@@ -510,7 +510,7 @@ static void bfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 int bfs_fs_refresh_locked(struct bfs_inode *in)
 {
 	struct bfs_obj_info info = {0};
-	char *key;
+	char *key, *known;
 	int rc;
 
 	assert(in->busy);
@@ -519,8 +519,17 @@ int bfs_fs_refresh_locked(struct bfs_inode *in)
 	if (in->node.store == NULL || in->staged)
 		return 0;
 	key = bfs_xstrdup(in->node.key);
+	known = in->node.have_info && in->node.info.etag[0]
+			? bfs_xstrdup(in->node.info.etag)
+			: NULL;
 	BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
-	rc = in->node.store->head(in->node.store, key, &info);
+	/* a stale entry is asked again with a ranged GET that brings the
+	 * first bytes too: the read that follows the open costs no round
+	 * trip of its own (a fresh one answers from the cache, no request;
+	 * the version we knew, its first bytes cached: a HEAD) */
+	rc = bfs_store_head_read(in->node.store, key, known, &info, NULL, 0,
+				 NULL);
+	free(known);
 	BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 	free(key);
 	if (rc != 0)

@@ -271,6 +271,7 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 		p->store.caps |= BFS_CAP_IF_MATCH | BFS_CAP_IF_NONE_MATCH;
 	p->store.start = s3_start;
 	p->store.head = s3_head;
+	p->store.head_read = s3_head_read;
 	p->store.get_range = s3_get_range;
 	p->store.put = s3_put;
 	p->store.del = s3_del;

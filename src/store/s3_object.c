@@ -1,13 +1,38 @@
 /*
  * s3_object.c - the object operations of the S3 driver:
- * head, get_range (with Content-Range checks), put (conditional, with
- * digests) and delete.
+ * head, get_range (with Content-Range checks), head_read (a HEAD's
+ * answer and the first bytes from one ranged GET), put (conditional,
+ * with digests) and delete.
  */
 #include "compat.h"
 
 #include "store/s3_priv.h"
 
 /* ---- head ---- */
+
+/* What a HEAD's or a GET's answer says of the object, but its size:
+ * ETag, Last-Modified, Date, user metadata. */
+static void info_from_headers(struct bfs_http_resp *resp,
+			      struct bfs_obj_info *info)
+{
+	const char *v;
+	time_t t;
+
+	etag_from_headers(resp, info->etag);
+	v = bfs_http_headers_get(&resp->headers, "last-modified");
+	if (v && bfs_http_parse_date(v, &t) == 0)
+		info->mtime.tv_sec = t;
+	v = bfs_http_headers_get(&resp->headers, "date");
+	if (v && bfs_http_parse_date(v, &t) == 0)
+		info->answered = t;
+	for (size_t i = 0; i < resp->headers.n; i++) {
+		const char *n = resp->headers.v[i].name;
+
+		if (strncmp(n, "x-amz-meta-", 11) == 0 && n[11])
+			bfs_meta_set(&info->meta, n + 11,
+				     resp->headers.v[i].value);
+	}
+}
 
 int s3_head_op(struct s3_priv *p, const char *key, struct bfs_obj_info *out,
 	       char **content_type)
@@ -20,7 +45,6 @@ int s3_head_op(struct s3_priv *p, const char *key, struct bfs_obj_info *out,
 	struct bfs_obj_info info = {0};
 	const char *v;
 	char *end;
-	time_t t;
 	int rc;
 
 	rc = check_key(key);
@@ -40,20 +64,7 @@ int s3_head_op(struct s3_priv *p, const char *key, struct bfs_obj_info *out,
 			     NULL, NULL, NULL, 0);
 		goto out;
 	}
-	etag_from_headers(&resp, info.etag);
-	v = bfs_http_headers_get(&resp.headers, "last-modified");
-	if (v && bfs_http_parse_date(v, &t) == 0)
-		info.mtime.tv_sec = t;
-	v = bfs_http_headers_get(&resp.headers, "date");
-	if (v && bfs_http_parse_date(v, &t) == 0)
-		info.answered = t;
-	for (size_t i = 0; i < resp.headers.n; i++) {
-		const char *n = resp.headers.v[i].name;
-
-		if (strncmp(n, "x-amz-meta-", 11) == 0 && n[11])
-			bfs_meta_set(&info.meta, n + 11,
-				     resp.headers.v[i].value);
-	}
+	info_from_headers(&resp, &info);
 	if (content_type) {
 		v = bfs_http_headers_get(&resp.headers, "content-type");
 		*content_type = v ? bfs_xstrdup(v) : NULL;
@@ -92,16 +103,22 @@ static bool parse_content_range(const char *v, uint64_t *start, uint64_t *total)
 	return false;
 }
 
+/* A GET of key into buf, at most len bytes; a 404 is ENOENT, quietly. */
+static struct s3_op get_op(const char *key, void *buf, size_t len)
+{
+	return (struct s3_op){.opname = "GET",
+			      .method = "GET",
+			      .key = key,
+			      .buf = buf,
+			      .buf_size = len,
+			      .quiet_err = ENOENT};
+}
+
 int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match)
 {
 	struct s3_priv *p = s->priv;
-	struct s3_op op = {.opname = "GET",
-			   .method = "GET",
-			   .key = key,
-			   .buf = buf,
-			   .buf_size = len,
-			   .quiet_err = ENOENT};
+	struct s3_op op = get_op(key, buf, len);
 	struct bfs_http_resp resp = {0};
 	char range[64], etag[BFS_ETAG_MAX];
 	uint64_t start, total;
@@ -186,6 +203,72 @@ int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 			rc = ERANGE;
 	}
 	*got = resp.got;
+out:
+	op_release(&op);
+	bfs_http_resp_release(&resp);
+	return rc;
+}
+
+/* ---- head_read ---- */
+
+int s3_head_read(struct bfs_store *s, const char *key, const char *known,
+		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got)
+{
+	struct s3_priv *p = s->priv;
+	struct s3_op op = get_op(key, buf, len);
+	struct bfs_http_resp resp = {0};
+	struct bfs_obj_info info = {0};
+	uint64_t start, total;
+	char range[64];
+	const char *cl;
+	int rc;
+
+	(void)known; /* no cache here */
+	if (got)
+		*got = 0;
+	if (buf == NULL || len == 0) /* nobody keeps the bytes */
+		return s3_head_op(p, key, out, NULL);
+	rc = check_key(key);
+	if (rc)
+		return rc;
+	snprintf(range, sizeof(range), "bytes=0-%llu",
+		 (unsigned long long)(len - 1));
+	bfs_http_headers_add(&op.hdrs, "range", range);
+	option_headers(p, &op, OPT_SSEC);
+	op.truncate = true; /* a server that ignores the Range sends all */
+	rc = s3_do(p, &op, &resp);
+	if (rc == 0 && resp.status == 416) {
+		/* an empty object has no byte 0, and the answer says too
+		 * little of it (no ETag): ask again, as HEAD */
+		op_release(&op);
+		bfs_http_resp_release(&resp);
+		return s3_head_op(p, key, out, NULL);
+	}
+	rc = s3_check(p, &op, &resp, rc);
+	if (rc)
+		goto out;
+	if (resp.status == 206) {
+		if (!parse_content_range(bfs_http_headers_get(&resp.headers,
+							      "content-range"),
+					 &start, &total) ||
+		    start != 0) {
+			rc = s3_fail(p, &op, EIO, LOG_ERR, resp.status,
+				     BFS_HTTP_OK, NULL,
+				     "206 response with a wrong Content-Range",
+				     NULL, NULL, NULL, 0);
+			goto out;
+		}
+		info.size = total;
+	} else {
+		/* the whole object came (cut at len): its length is the
+		 * object's */
+		cl = bfs_http_headers_get(&resp.headers, "content-length");
+		info.size = cl ? strtoull(cl, NULL, 10) : resp.got;
+	}
+	info_from_headers(&resp, &info);
+	*out = info;
+	if (got)
+		*got = resp.got;
 out:
 	op_release(&op);
 	bfs_http_resp_release(&resp);

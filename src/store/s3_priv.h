@@ -178,6 +178,8 @@ void str_append(char **buf, size_t *len, size_t *cap, const char *s);
 int s3_head_op(struct s3_priv *p, const char *key, struct bfs_obj_info *out,
 	       char **content_type);
 int s3_head(struct bfs_store *s, const char *key, struct bfs_obj_info *out);
+int s3_head_read(struct bfs_store *s, const char *key, const char *known,
+		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got);
 int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
 void cond_headers(struct s3_op *op, const char *if_match, bool if_none_match);

@@ -124,6 +124,13 @@ static int pass_head(struct bfs_store *s, const char *key,
 	return s->inner->head(s->inner, key, out);
 }
 
+static int pass_head_read(struct bfs_store *s, const char *key,
+			  const char *known, struct bfs_obj_info *out,
+			  void *buf, size_t len, size_t *got)
+{
+	return s->inner->head_read(s->inner, key, known, out, buf, len, got);
+}
+
 static int pass_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			  size_t len, void *buf, size_t *got,
 			  const char *if_match)
@@ -216,6 +223,8 @@ void bfs_store_decorate(struct bfs_store *s, void *priv,
 	s->inner = inner;
 	if (inner->start)
 		FILL(start, bfs_store_start_inner);
+	if (!s->head && inner->head_read)
+		FILL(head_read, pass_head_read);
 	FILL(head, pass_head);
 	FILL(get_range, pass_get_range);
 	FILL(put, pass_put);
@@ -249,6 +258,17 @@ void bfs_store_undecorate(struct bfs_store *s)
 	s->inner = NULL;
 	free((char *)s->name);
 	s->name = NULL;
+}
+
+int bfs_store_head_read(struct bfs_store *s, const char *key, const char *known,
+			struct bfs_obj_info *out, void *buf, size_t len,
+			size_t *got)
+{
+	if (got)
+		*got = 0;
+	if (s->head_read)
+		return s->head_read(s, key, known, out, buf, len, got);
+	return s->head(s, key, out);
 }
 
 int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,

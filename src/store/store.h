@@ -189,6 +189,31 @@ struct bfs_store {
 		    struct bfs_obj_info *out);
 
 	/*
+	 * head, and the object's first bytes with the same request: a
+	 * ranged GET with no If-Match answers all a HEAD does (ETag, size
+	 * from Content-Range, Last-Modified, Date, user metadata) and
+	 * costs the same round trip, so the read that follows an open or
+	 * a lookup needs none of its own (issue 15: first bytes fast).
+	 * Call it through bfs_store_head_read(); may be NULL (head then).
+	 * @param known the ETag the caller last knew of key (a stale
+	 *        cache entry's), or NULL: a cache that holds that
+	 *        version's first bytes sends a plain HEAD instead, since
+	 *        they are likely still the object's (a re-open costs no
+	 *        bytes twice).
+	 * @param buf receives up to len bytes from offset 0 of the version
+	 *        *out describes. NULL (len 0): the caller wants none; a
+	 *        cache layer keeps the bytes it reads for the read expected
+	 *        next, and with no cache below the driver sends a HEAD.
+	 * @param got bytes put in buf (NULL when buf is): fewer than len
+	 *        at the end of the object, 0 when the answer cost no
+	 *        request (a cache's): the caller reads them as usual.
+	 * @return as head.
+	 */
+	int (*head_read)(struct bfs_store *s, const char *key,
+			 const char *known, struct bfs_obj_info *out, void *buf,
+			 size_t len, size_t *got);
+
+	/*
 	 * Read len bytes at offset off into buf.
 	 * @param if_match ETag the read is pinned to, or NULL: a different
 	 *        current ETag gives ESTALE, so one open file never mixes the
@@ -302,7 +327,9 @@ struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind);
  * and send every operation s left NULL to inner unchanged: head,
  * get_range, put, del, copy, list, the mpu_* (only when inner has them:
  * a layer over a store without multipart has none, whatever it set),
- * warm, start and shutdown (when inner has them), and get_stats (inner's
+ * warm, start and shutdown (when inner has them), head_read (when inner
+ * has it and s left head NULL too: a layer that changes head, a cache or
+ * a fault injector, would be bypassed by it), and get_stats (inner's
  * counters, zeros when inner has none). A layer sets the operations it
  * changes, then calls this; destroy stays its own.
  * @note the name is allocated here and freed by bfs_store_undecorate().
@@ -347,6 +374,15 @@ int bfs_meta_remove(struct bfs_meta_list *m, const char *name);
 int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match);
+
+/*
+ * s->head_read when s has it, else s->head (*got 0): the head of an
+ * open or a lookup, which a cache below may answer with the object's
+ * first bytes in its cache (store.h, head_read).
+ */
+int bfs_store_head_read(struct bfs_store *s, const char *key, const char *known,
+			struct bfs_obj_info *out, void *buf, size_t len,
+			size_t *got);
 
 /*
  * Bounds on one listing consumed page by page, whatever the server

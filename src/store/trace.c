@@ -51,6 +51,21 @@ static int tr_head(struct bfs_store *s, const char *key,
 	return done(s, "head", key, t0, s->inner->head(s->inner, key, out));
 }
 
+static int tr_head_read(struct bfs_store *s, const char *key, const char *known,
+			struct bfs_obj_info *out, void *buf, size_t len,
+			size_t *got)
+{
+	double t0 = now_ms();
+	size_t n = 0;
+	int rc = s->inner->head_read(s->inner, key, known, out, buf, len, &n);
+
+	bfs_dbg(BFS_DBG_STORE, "store %s: head_read '%s' 0+%zu: %zu bytes",
+		s->name, key, len, n);
+	if (got)
+		*got = n;
+	return done(s, "head_read", key, t0, rc);
+}
+
 static int tr_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)
@@ -163,6 +178,8 @@ struct bfs_store *bfs_trace_create(struct bfs_store *inner)
 	struct bfs_store *s = &p->store;
 
 	s->head = tr_head;
+	if (inner->head_read)
+		s->head_read = tr_head_read;
 	s->get_range = tr_get_range;
 	s->put = tr_put;
 	s->del = tr_del;

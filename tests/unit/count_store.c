@@ -60,6 +60,34 @@ static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	return rc;
 }
 
+/* One request, as a server sees it: counted as a GET of len when bytes
+ * are asked for (a HEAD otherwise). */
+static int c_head_read(struct bfs_store *s, const char *key, const char *known,
+		       struct bfs_obj_info *out, void *buf, size_t len,
+		       size_t *got)
+{
+	struct cnt *c = cnt_of(s);
+	size_t n = 0;
+	int rc;
+
+	if (buf == NULL || len == 0)
+		return c_head(s, key, out);
+	pthread_mutex_lock(&c->lock);
+	if (c->gets < CNT_LENS)
+		c->lens[c->gets] = len;
+	c->gets++;
+	c->head_reads++;
+	pthread_mutex_unlock(&c->lock);
+	rc = bfs_store_head_read(c->inner, key, known, out, buf, len, &n);
+	pthread_mutex_lock(&c->lock);
+	if (rc == 0)
+		c->bytes += n;
+	pthread_mutex_unlock(&c->lock);
+	if (got)
+		*got = n;
+	return rc;
+}
+
 static int c_put(struct bfs_store *s, const struct bfs_put_req *req,
 		 char *etag_out)
 {
@@ -113,6 +141,8 @@ struct cnt *cnt_new(struct bfs_store *inner, bool own)
 	c->s.caps = inner->caps;
 	c->s.head = c_head;
 	c->s.get_range = c_get_range;
+	if (inner->head_read)
+		c->s.head_read = c_head_read;
 	c->s.put = c_put;
 	c->s.del = c_del;
 	c->s.copy = c_copy;

@@ -21,6 +21,7 @@ struct cnt {
 	struct bfs_store *inner;
 	bool own; /* destroy inner with us */
 	unsigned gets, heads, lists;
+	unsigned head_reads;   /* of the gets: head_read's ranged GETs */
 	uint64_t bytes;	       /* returned by get_range */
 	unsigned active, peak; /* get_range calls running at once */
 	unsigned fail_gets;    /* the next N get_range fail with EIO */

@@ -630,6 +630,63 @@ static void c_ranges(struct bfs_store *s)
 	   "scripted: a 200 to a ranged GET is skipped to the offset");
 }
 
+/* head_read: one ranged GET with no If-Match answers the head (size
+ * from Content-Range) and the first bytes; an empty object (416) is
+ * asked again with HEAD; no buffer is a plain HEAD. */
+static void c_head_read(struct bfs_store *s)
+{
+	struct bfs_obj_info info = {0};
+	char buf[16];
+	size_t got = 99;
+	int rc;
+
+	script_reset();
+	reply(206,
+	      "Content-Range: bytes 0-7/300\r\nETag: \"e1\"\r\n"
+	      "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\n"
+	      "x-amz-meta-mode: 33188\r\n",
+	      "01234567");
+	rc = s->head_read(s, "k", NULL, &info, buf, 8, &got);
+	ok(rc == 0 && nreq() == 1 && !strcmp(req(0)->method, "GET") &&
+		   !strcmp(hdr(0, "range"), "bytes=0-7") &&
+		   !hdr(0, "if-match")[0],
+	   "scripted: head_read is one GET of bytes=0-7, no If-Match (rc "
+	   "%d)",
+	   rc);
+	ok(rc == 0 && info.size == 300 && !strcmp(info.etag, "e1") &&
+		   info.mtime.tv_sec == 1445412480 && got == 8 &&
+		   !memcmp(buf, "01234567", 8) &&
+		   bfs_meta_get(&info.meta, "mode") &&
+		   !strcmp(bfs_meta_get(&info.meta, "mode"), "33188"),
+	   "scripted: head_read's size is Content-Range's, ETag, "
+	   "Last-Modified, metadata, the bytes (size %llu, got %zu)",
+	   (unsigned long long)info.size, got);
+	bfs_obj_info_release(&info);
+
+	script_reset();
+	reply(416, NULL, "<Error><Code>InvalidRange</Code></Error>");
+	reply(200, "Content-Length: 0\r\nETag: \"e0\"\r\n", NULL);
+	rc = s->head_read(s, "k", NULL, &info, buf, 8, &got);
+	ok(rc == 0 && nreq() == 2 && !strcmp(req(1)->method, "HEAD") &&
+		   info.size == 0 && !strcmp(info.etag, "e0") && got == 0,
+	   "scripted: head_read of an empty object (416) asks HEAD (rc %d)",
+	   rc);
+	bfs_obj_info_release(&info);
+
+	script_reset();
+	reply(404, NULL, "<Error><Code>NoSuchKey</Code></Error>");
+	rc = s->head_read(s, "k", NULL, &info, buf, 8, &got);
+	ok(rc == ENOENT && nreq() == 1, "scripted: head_read of no key is "
+					"ENOENT");
+
+	script_reset();
+	reply(200, "Content-Length: 42\r\nETag: \"e2\"\r\n", NULL);
+	rc = s->head_read(s, "k", NULL, &info, NULL, 0, NULL);
+	ok(rc == 0 && !strcmp(req(0)->method, "HEAD") && info.size == 42,
+	   "scripted: head_read with no buffer is a HEAD");
+	bfs_obj_info_release(&info);
+}
+
 static void c_multipart(struct bfs_store *s)
 {
 	struct bfs_part parts[2] = {{1, "p1"}, {2, "p2"}};
@@ -1128,6 +1185,7 @@ void s3_scripted_suite(void)
 		c_put(s);
 		c_list(s);
 		c_ranges(s);
+		c_head_read(s);
 		c_multipart(s);
 		c_errors(s);
 		c_conditional(s);

@@ -11,6 +11,7 @@ check_PROGRAMS += \
 	tests/unit/test_fs_core \
 	tests/unit/test_creds \
 	tests/unit/test_duck_prefetch \
+	tests/unit/test_first_bytes \
 	tests/unit/test_glob \
 	tests/unit/test_inum \
 	tests/unit/test_iceberg \
@@ -51,6 +52,8 @@ tests_unit_test_rand_reads_SOURCES = tests/unit/test_rand_reads.c \
 tests_unit_test_s3rver_runs_SOURCES = tests/unit/test_s3rver_runs.c \
 	$(COUNT_STORE)
 tests_unit_test_duck_prefetch_SOURCES = tests/unit/test_duck_prefetch.c \
+	$(COUNT_STORE)
+tests_unit_test_first_bytes_SOURCES = tests/unit/test_first_bytes.c \
 	$(COUNT_STORE)
 tests_unit_test_fs_core_SOURCES = tests/unit/test_fs_core.c \
 	tests/unit/fs_mount.c tests/unit/fs_mount.h
