@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tests/unit/count_store.h"
+#include "tests/unit/tap.h"
 
 static struct cnt *cnt_of(struct bfs_store *s)
 {
@@ -206,4 +207,17 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 void rm_rf(const char *path)
 {
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *temp_cache_dir(const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = bfs_xasprintf("%s/bfs-test-%s.XXXXXX",
+				  tmp && tmp[0] ? tmp : "/tmp", tag);
+
+	if (mkdtemp(dir) != NULL)
+		return dir;
+	tap_ok(0, "make a temporary cache dir");
+	free(dir);
+	return NULL;
 }

@@ -2,7 +2,8 @@
  * count_store.h - for the cache tests: a pass-through store that counts
  * what reaches it (GETs, HEADs, LISTs, bytes, GETs at once, the length
  * of each GET) and can fail or slow its GETs; and the small helpers the
- * cache tests share (put an object, fill a buffer, remove a tree).
+ * cache tests share (put an object, fill a buffer, a temporary cache
+ * directory, remove a tree).
  */
 #ifndef BFS_TESTS_COUNT_STORE_H
 #define BFS_TESTS_COUNT_STORE_H
@@ -48,5 +49,12 @@ void fill(char *buf, size_t len, unsigned seed);
 
 /* rm -rf path. */
 void rm_rf(const char *path);
+
+/*
+ * A new empty directory for a test's cache, under $TMPDIR (else /tmp),
+ * named bfs-test-TAG.XXXXXX; a failure is reported as a failed case.
+ * @return the path (the caller frees it, after rm_rf), or NULL.
+ */
+char *temp_cache_dir(const char *tag);
 
 #endif

@@ -286,6 +286,22 @@ char *fs_path(const struct fs_mount *m, const char *rel, char *buf, size_t len)
 	return buf;
 }
 
+int fs_write_file(const struct fs_mount *m, const char *rel, const void *data,
+		  size_t len, int flags)
+{
+	char p[4096];
+	int fd = open(fs_path(m, rel, p, sizeof(p)), O_WRONLY | flags, 0644);
+	int rc = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		rc = errno ? errno : EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = errno;
+	return rc;
+}
+
 int fs_store_put(struct fs_mount *m, const char *key, const void *data,
 		 size_t len)
 {

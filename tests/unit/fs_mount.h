@@ -82,6 +82,13 @@ void fs_mount_clock_skip(unsigned seconds);
 /* The path of rel under the mount point, in buf. @return buf. */
 char *fs_path(const struct fs_mount *m, const char *rel, char *buf, size_t len);
 
+/*
+ * Open rel under the mount with O_WRONLY | flags (mode 0644 if it is
+ * made), write len bytes of data, close. @return 0 or the first errno.
+ */
+int fs_write_file(const struct fs_mount *m, const char *rel, const void *data,
+		  size_t len, int flags);
+
 /* Another client's write: key = data, straight into the bottom store. */
 int fs_store_put(struct fs_mount *m, const char *key, const void *data,
 		 size_t len);

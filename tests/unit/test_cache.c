@@ -1443,15 +1443,11 @@ static void test_negatives(struct bfs_store *mem)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct bfs_store *mem = bfs_mem_create("mem");
 
-	cache_dir = bfs_xasprintf("%s/bfs-test-cache.XXXXXX",
-				  tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(cache_dir) == NULL) {
-		tap_ok(0, "make a temporary cache dir");
+	cache_dir = temp_cache_dir("cache");
+	if (cache_dir == NULL)
 		return tap_done();
-	}
 	test_blockfile();
 	test_metadb();
 	test_metadb_attach();

@@ -593,14 +593,9 @@ static void test_scan(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	cache_dir = bfs_xasprintf("%s/bfs-test-duck.XXXXXX",
-				  tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(cache_dir) == NULL) {
-		tap_ok(0, "make a temporary cache dir");
+	cache_dir = temp_cache_dir("duck");
+	if (cache_dir == NULL)
 		return tap_done();
-	}
 	test_parser();
 	test_reads();
 	test_kernel_reads();

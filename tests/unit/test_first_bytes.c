@@ -271,15 +271,11 @@ static void test_small_and_new(struct bfs_store *mem)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct bfs_store *mem = bfs_mem_create("mem");
 
-	cache_dir = bfs_xasprintf("%s/bfs-test-first.XXXXXX",
-				  tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(cache_dir) == NULL) {
-		tap_ok(0, "make a temporary cache dir");
+	cache_dir = temp_cache_dir("first");
+	if (cache_dir == NULL)
 		return tap_done();
-	}
 	test_open_read(mem);
 	test_small_and_new(mem);
 	mem->destroy(mem);

@@ -73,17 +73,7 @@ static char *P(const char *rel, char *buf)
 /* Write len bytes of data to rel (created or truncated) and close it. */
 static int write_file(const char *rel, const void *data, size_t len, int flags)
 {
-	char p[4096];
-	int fd = open(P(rel, p), O_WRONLY | O_CREAT | flags, 0644);
-	int rc = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		rc = errno ? errno : EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = errno;
-	return rc;
+	return fs_write_file(&M, rel, data, len, O_CREAT | flags);
 }
 
 /* Read rel whole into buf (cap bytes at most). @return 0 or errno. */

@@ -64,17 +64,7 @@ static int stat_rel(const char *rel, struct stat *sb)
 /* Create rel (O_EXCL), write len bytes of data, close. */
 static int create_file(const char *rel, const void *data, size_t len)
 {
-	char p[4096];
-	int fd = open(P(rel, p), O_WRONLY | O_CREAT | O_EXCL, 0644);
-	int rc = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		rc = errno ? errno : EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = errno;
-	return rc;
+	return fs_write_file(&M, rel, data, len, O_CREAT | O_EXCL);
 }
 
 /* The names directory rel lists, counted. */
@@ -296,17 +286,7 @@ static void relist(void)
  * (the kernel knows the name). */
 static int rewrite_file(const char *rel, const void *data, size_t len)
 {
-	char p[4096];
-	int fd = open(P(rel, p), O_WRONLY | O_TRUNC);
-	int rc = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		rc = errno ? errno : EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = errno;
-	return rc;
+	return fs_write_file(&M, rel, data, len, O_TRUNC);
 }
 
 static void kept(void)

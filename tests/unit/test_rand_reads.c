@@ -424,15 +424,11 @@ static void test_four_readers(struct bfs_store *mem)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct bfs_store *mem = bfs_mem_create("mem");
 
-	cache_dir = bfs_xasprintf("%s/bfs-test-rand.XXXXXX",
-				  tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(cache_dir) == NULL) {
-		tap_ok(0, "make a temporary cache dir");
+	cache_dir = temp_cache_dir("rand");
+	if (cache_dir == NULL)
 		return tap_done();
-	}
 	test_sparse(mem);
 	test_dense(mem);
 	test_region_inflight(mem);
