@@ -5,9 +5,14 @@
 #include "compat.h"
 
 #include <pthread.h>
+#include <time.h>
 
+#include "cancel.h"
 #include "catalog/head_pool.h"
 #include "log.h"
+
+/* How often a lookup waiting for its HEAD looks for its interrupt. */
+#define CANCEL_POLL_NS (200 * 1000000L)
 
 struct bfs_head_job {
 	struct bfs_head_pool *pool;
@@ -17,6 +22,8 @@ struct bfs_head_job {
 	int rc;
 	/* protected by pool->lock */
 	bool done;
+	bool cancel;		   /* its lookup was interrupted */
+	uint64_t cancel_id;	   /* the running HEAD's, for bfs_cancel_fire */
 	unsigned refs;		   /* the lookup's and the thread's */
 	struct bfs_head_job *next; /* the queue */
 };
@@ -49,6 +56,32 @@ static bool job_unref(struct bfs_head_job *j)
 	return --j->refs == 0;
 }
 
+/*
+ * Send j's HEAD as an interruptible request of this thread, so that the
+ * interrupt of the lookup waiting for it ends its transfer (cancel.h):
+ * the lookup's own thread is not the one on the network.
+ */
+static void run(struct bfs_head_pool *p, struct bfs_head_job *j)
+{
+	uint64_t id = bfs_cancel_begin();
+	bool cancel;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	j->cancel_id = id;
+	cancel = j->cancel;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	if (cancel)
+		bfs_cancel_fire(id);
+	/* with the first bytes, for the open and read that may follow
+	 * (store.h, head_read) */
+	j->rc = bfs_store_head_read(j->store, j->key, NULL, &j->info, NULL, 0,
+				    NULL);
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	j->cancel_id = 0;
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	bfs_cancel_end();
+}
+
 static void *worker(void *arg)
 {
 	struct bfs_head_pool *p = arg;
@@ -72,10 +105,7 @@ static void *worker(void *arg)
 		p->nqueued--;
 		p->nrunning++;
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		/* with the first bytes, for the open and read that may
-		 * follow (store.h, head_read) */
-		j->rc = bfs_store_head_read(j->store, j->key, NULL, &j->info,
-					    NULL, 0, NULL);
+		run(p, j);
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		p->nrunning--;
 		j->done = true;
@@ -168,8 +198,36 @@ int bfs_head_job_wait(struct bfs_head_job *j, struct bfs_obj_info *info)
 	int rc;
 
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	while (!j->done)
-		BFS_PCHECK(pthread_cond_wait(&p->done, &p->lock));
+	while (!j->done) {
+		struct timespec until;
+		uint64_t id;
+		int prc;
+
+		if (bfs_cancel_requested()) {
+			/* the caller was interrupted: end the HEAD's transfer
+			 * too, and leave the job to its thread */
+			j->cancel = true;
+			id = j->cancel_id;
+			last = job_unref(j);
+			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+			if (id)
+				bfs_cancel_fire(id);
+			if (last)
+				job_free(j);
+			return EINTR;
+		}
+		/* a slice at a time, to see an interrupt; the condvar runs
+		 * on CLOCK_REALTIME */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CANCEL_POLL_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		prc = pthread_cond_timedwait(&p->done, &p->lock, &until);
+		if (prc != 0 && prc != ETIMEDOUT)
+			BFS_PCHECK(prc);
+	}
 	rc = j->rc;
 	*info = j->info;
 	memset(&j->info, 0, sizeof(j->info));

@@ -50,9 +50,12 @@ struct bfs_head_job *bfs_head_job_start(struct bfs_head_pool *p,
 					struct bfs_store *s, const char *key);
 
 /*
- * Wait for the HEAD's answer and end the job.
+ * Wait for the HEAD's answer and end the job. The HEAD runs as an
+ * interruptible request of its thread: when the caller's request is
+ * interrupted (cancel.h), the wait ends with EINTR and the HEAD's
+ * transfer is cancelled too.
  * @param info receives the answer's info on 0 (the caller releases it).
- * @return what store->head returned.
+ * @return what store->head returned, or EINTR.
  */
 int bfs_head_job_wait(struct bfs_head_job *j, struct bfs_obj_info *info);
 

@@ -42,9 +42,10 @@ gone()
 		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-# caller.py CALL PATH: makes one call and says how it ended. A caught signal: the handler raises, so Python does not retry the call
-# after EINTR (PEP 475); the caller reports "interrupted" only if the call
-# itself was cut short (no data came back).
+# caller.py CALL PATH [OFFSET]: makes one call (a read: at OFFSET) and
+# says how it ended. A caught signal: the handler raises, so Python does
+# not retry the call after EINTR (PEP 475); the caller reports
+# "interrupted" only if the call itself was cut short (no data came back).
 cat >"$W/caller.py" <<'PY'
 import os, signal, sys
 class Interrupted(Exception):
@@ -58,7 +59,7 @@ try:
     if what == "read":
         fd = os.open(path, os.O_RDONLY)
         print("opened", flush=True)
-        n = len(os.read(fd, 65536))
+        n = len(os.pread(fd, 65536, int(sys.argv[3]) if len(sys.argv) > 3 else 0))
         print("read %d bytes" % n, flush=True)
     elif what == "stat":
         os.stat(path)
@@ -110,7 +111,11 @@ interrupted()
 	t_ok "$name: the daemon dropped the stalled transfer" wait_for 30 ended $n
 }
 
-interrupted read USR1 "stall 100000 GET:$bucket/a" "$PY" "$W/caller.py" read "$B/a"
+# a read past the first 64 KiB, which a lookup's head brings (store.h,
+# head_read): looked up first, the file's open sends a plain HEAD, and
+# the stalled GET is the read's own
+stat "$B/a" >/dev/null
+interrupted read USR1 "stall 100000 GET:$bucket/a" "$PY" "$W/caller.py" read "$B/a" 131072
 t_ok "read: the call was cut short (EINTR), no data came back" \
 	grep -qx interrupted "$W/read.out"
 interrupted stat USR1 "stall 100000 GET:prefix=b" "$PY" "$W/caller.py" stat "$B/b"
@@ -120,6 +125,8 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 print("ready", flush=True)
 os.execvp("ls", ["ls", sys.argv[1]])' "$B/d"
 t_is "ls: Ctrl-C killed it (SIGINT)" "$(cat "$W/ls.st")" 130
+# a cold file: the stalled GET is the head its lookup sends along with
+# the LIST (on a thread of the head pool, src/catalog/head_pool.c)
 interrupted cat INT "stall 100000 GET:$bucket/c" "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 print("ready", flush=True)
