@@ -19,8 +19,15 @@
 #include "util.h"
 #include "log.h"
 
-/* Virtual size of the map; the file grows only as pages are used. */
+/*
+ * Virtual size of the map; the file grows only as pages are used. Under
+ * an address-space limit (ulimit -v, LimitAS=) that cannot hold it, the
+ * map is halved until it fits, down to MIN_MAP_SIZE: a smaller index
+ * still works, it only fills sooner (its writes then fail with ENOSPC:
+ * the block cache stores no more blocks until eviction frees room).
+ */
 #define MAP_SIZE     (4ull << 30)
+#define MIN_MAP_SIZE (64ull << 20)
 #define MAX_READERS  1024
 #define TICK_SECONDS 1
 
@@ -110,8 +117,9 @@ static bool is_damage(int rc)
 	       rc == MDB_PANIC || rc == MDB_INCOMPATIBLE;
 }
 
-/* Open the environment files and the tables; an LMDB code. */
-static int env_open(struct bfs_metadb *db)
+/* Open the environment files and the tables with a map of MAPSIZE bytes;
+ * an LMDB code. */
+static int env_open_sized(struct bfs_metadb *db, size_t mapsize)
 {
 	MDB_txn *txn = NULL;
 	int rc, dead = 0;
@@ -121,7 +129,7 @@ static int env_open(struct bfs_metadb *db)
 		return rc;
 	rc = mdb_env_set_maxdbs(db->env, BFS_METADB_NTABLES);
 	if (rc == 0)
-		rc = mdb_env_set_mapsize(db->env, MAP_SIZE);
+		rc = mdb_env_set_mapsize(db->env, mapsize);
 	if (rc == 0)
 		rc = mdb_env_set_maxreaders(db->env, MAX_READERS);
 	if (rc == 0)
@@ -143,6 +151,23 @@ static int env_open(struct bfs_metadb *db)
 		mdb_env_close(db->env);
 		db->env = NULL;
 	}
+	return rc;
+}
+
+/* env_open_sized with the largest map the address space allows. */
+static int env_open(struct bfs_metadb *db)
+{
+	size_t mapsize = MAP_SIZE;
+	int rc;
+
+	while ((rc = env_open_sized(db, mapsize)) == ENOMEM &&
+	       mapsize > MIN_MAP_SIZE)
+		mapsize /= 2;
+	if (rc == 0 && mapsize < MAP_SIZE)
+		bfs_log(LOG_WARNING,
+			"cache index '%s': the address space limit leaves "
+			"room for a map of %zu MiB only (of %llu)",
+			db->dir, mapsize >> 20, MAP_SIZE >> 20);
 	return rc;
 }
 

@@ -502,14 +502,16 @@ _t_mount_args()
 # cannot work: the shadow memory alone reserves terabytes) AddressSanitizer
 # aborts past N MiB of RSS (hard_rss_limit_mb, a report that fails the
 # test); otherwise the address space is capped at 8 N MiB with prlimit
-# (threads reserve address space they never touch).
+# (threads reserve address space they never touch), plus the 4 GiB the
+# cache index maps (cache/index.c MAP_SIZE: a file's pages, not memory).
+_T_MEMCAP_MAP=$((4 << 30))
 _t_memcap()
 {
 	[ -n "${BFS_MEMCAP_MB:-}" ] || return 0
 	if ldd "$BFS_BIN" 2>/dev/null | grep -q libasan; then
 		_t_env=(env "ASAN_OPTIONS=$ASAN_OPTIONS:hard_rss_limit_mb=$BFS_MEMCAP_MB")
 	else
-		_t_env=(prlimit "--as=$((BFS_MEMCAP_MB * 8 * 1048576))")
+		_t_env=(prlimit "--as=$((BFS_MEMCAP_MB * 8 * 1048576 + _T_MEMCAP_MAP))")
 	fi
 }
 
@@ -520,7 +522,7 @@ bfs_memcap_check()
 		tr '\0' '\n' <"/proc/$1/environ" |
 			grep -q "^ASAN_OPTIONS=.*hard_rss_limit_mb=$BFS_MEMCAP_MB"
 	else
-		awk -v want=$((BFS_MEMCAP_MB * 8 * 1048576)) \
+		awk -v want=$((BFS_MEMCAP_MB * 8 * 1048576 + _T_MEMCAP_MAP)) \
 			'/^Max address space/ { ok = $5 == want } END { exit !ok }' \
 			"/proc/$1/limits"
 	fi

@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -320,6 +321,70 @@ static void test_metadb(void)
 	bfs_metadb_close(b);
 	bfs_metadb_close(a);
 	free(dir);
+}
+
+/* the virtual size of this process, in bytes; 0 if unknown */
+static size_t vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * Under an address-space limit too small for the 4 GiB map (ulimit -v,
+ * systemd's LimitAS=) the index still opens, with a smaller map. Run in a
+ * child: the limit is the whole process's. AddressSanitizer's shadow
+ * memory cannot live under such a limit.
+ */
+static void test_metadb_aslimit(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	tap_ok(1, "metadb: opens under an address-space limit # SKIP "
+		  "AddressSanitizer cannot run under RLIMIT_AS");
+#else
+	char *dir = bfs_xasprintf("%s/aslimit", cache_dir);
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct rlimit rl = {.rlim_cur = vm_size() + (1ul << 30),
+				    .rlim_max = vm_size() + (1ul << 30)};
+		struct bfs_metadb_txn *t = NULL;
+		struct bfs_metadb *db;
+		char err[256] = "";
+		int rc;
+
+		if (rl.rlim_cur <= (1ul << 30) || setrlimit(RLIMIT_AS, &rl))
+			_exit(3);
+		db = bfs_metadb_open(dir, err, sizeof(err));
+		if (db == NULL)
+			_exit(1);
+		rc = bfs_metadb_begin(db, false, &t);
+		if (rc == 0)
+			rc = bfs_metadb_put(t, BFS_METADB_STATE, "k", 1, "v",
+					    1);
+		if (rc == 0)
+			rc = bfs_metadb_commit(t);
+		else if (t)
+			bfs_metadb_abort(t);
+		_exit(rc == 0 ? 0 : 2);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "metadb: opens and writes under an address-space limit of "
+	       "1 GiB beyond this process's size (exit status %d)",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	free(dir);
+#endif
 }
 
 static void count_tick(void *arg)
@@ -1451,6 +1516,7 @@ int main(void)
 	test_blockfile();
 	test_metadb();
 	test_metadb_attach();
+	test_metadb_aslimit();
 	test_layers(mem);
 	test_hits(mem);
 	test_corrupt(mem);
