@@ -123,10 +123,44 @@ static void *pool_get(struct bufpool *bp)
 	void *buf = NULL;
 
 	BFS_PCHECK(pthread_mutex_lock(&bp->lock));
+	bp->gets++;
 	if (bp->n > 0)
 		buf = bp->free[--bp->n];
 	BFS_PCHECK(pthread_mutex_unlock(&bp->lock));
 	return buf ? buf : buf_alloc(bp->size);
+}
+
+/*
+ * Called once a tick: a pool not used for POOL_IDLE_TICKS ticks gives
+ * its idle buffers back, so that a burst of reads does not keep its
+ * peak memory for the life of the mount. @return how many it freed.
+ */
+unsigned pool_trim(struct bufpool *bp)
+{
+	unsigned n = 0;
+	bool trim;
+
+	BFS_PCHECK(pthread_mutex_lock(&bp->lock));
+	if (bp->gets != bp->gets_seen) {
+		bp->gets_seen = bp->gets;
+		bp->idle = 0;
+	}
+	trim = ++bp->idle >= POOL_IDLE_TICKS;
+	BFS_PCHECK(pthread_mutex_unlock(&bp->lock));
+	/* one at a time: freeing maps nothing back under the lock */
+	while (trim) {
+		void *buf = NULL;
+
+		BFS_PCHECK(pthread_mutex_lock(&bp->lock));
+		if (bp->gets == bp->gets_seen && bp->n > 0)
+			buf = bp->free[--bp->n];
+		BFS_PCHECK(pthread_mutex_unlock(&bp->lock));
+		if (buf == NULL)
+			break;
+		free(buf);
+		n++;
+	}
+	return n;
 }
 
 static void pool_put(struct bufpool *bp, void *buf)

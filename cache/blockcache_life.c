@@ -161,6 +161,8 @@ static void bc_tick(void *arg)
 	struct bc_priv *p = arg;
 
 	flush_touches(p);
+	pool_trim(&p->runpool);
+	pool_trim(&p->blkpool);
 	if (!p->housekept) {
 		p->housekept = true;
 		bfs_stats_prune(p->db);

@@ -56,9 +56,14 @@
 #define HOT_DEFAULT    8
 #define VERIFIED_SLOTS 8192 /* files remembered as verified */
 #define POOL_BLOCKS    8    /* idle block buffers kept */
-#define POOL_RUNS      4    /* idle run buffers kept */
-#define BG_MAX	       8    /* blocks fetched behind ranged reads at once */
-#define SMALL_DIV      16   /* a read of at most bs/16 bytes is small */
+/* Idle run buffers kept: as many as the prefetcher has in flight at
+ * once (64 MiB of 8 MiB runs), for a scan frees and takes them all the
+ * time (with 4 kept, refaulting the others was a tenth of the daemon's
+ * CPU in a DuckDB scan); given back after POOL_IDLE_TICKS idle ticks. */
+#define POOL_RUNS	8
+#define POOL_IDLE_TICKS 10
+#define BG_MAX		8  /* blocks fetched behind ranged reads at once */
+#define SMALL_DIV	16 /* a read of at most bs/16 bytes is small */
 /* Pieces: a small read whose block is nowhere is served by one ranged
  * GET of the PIECE-aligned pieces of its block it touches, and each of
  * them is kept as an entry of its own (a partial block), numbered with
@@ -90,6 +95,9 @@ struct bufpool {
 	size_t size;
 	unsigned max, n;
 	void **free;
+	uint64_t gets;	    /* pool_get calls, ever */
+	uint64_t gets_seen; /* gets at the last pool_trim that saw use */
+	unsigned idle;	    /* pool_trim calls since then */
 };
 
 /* A block's data in memory; refs changed atomically. */
@@ -213,6 +221,7 @@ void make_lkey(uint64_t atime, uint64_t id, uint8_t *lkey);
 char *block_path(const char *blocks_dir, uint64_t id);
 void pool_init(struct bufpool *bp, size_t size, unsigned max);
 void pool_destroy(struct bufpool *bp);
+unsigned pool_trim(struct bufpool *bp);
 struct blk *blk_new(struct bufpool *bp);
 struct blk *blk_ref(struct blk *b);
 void blk_put(struct blk *b);

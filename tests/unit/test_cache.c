@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cache/blockcache.h"
+#include "cache/blockcache_priv.h"
 #include "cache/blockfile.h"
 #include "cache/index.h"
 #include "cache/metacache.h"
@@ -321,6 +322,33 @@ static void test_metadb(void)
 	bfs_metadb_close(b);
 	bfs_metadb_close(a);
 	free(dir);
+}
+
+/* the block cache's buffer pool keeps buffers for reuse and gives them
+ * back once unused for POOL_IDLE_TICKS ticks, not before */
+static void test_bufpool(void)
+{
+	struct bufpool bp = {0};
+	struct blk *b[3];
+	unsigned early = 0, freed, kept;
+
+	pool_init(&bp, sizeof(struct blk) + 64, 4);
+	for (int i = 0; i < 3; i++)
+		b[i] = blk_new(&bp);
+	for (int i = 0; i < 3; i++)
+		blk_put(b[i]);
+	kept = bp.n;
+	for (int i = 0; i < POOL_IDLE_TICKS - 1; i++)
+		early += pool_trim(&bp);
+	blk_put(blk_new(&bp)); /* a use: idle again from now */
+	for (int i = 0; i < POOL_IDLE_TICKS - 1; i++)
+		early += pool_trim(&bp);
+	freed = pool_trim(&bp);
+	tap_ok(kept == 3 && early == 0 && freed == 3 && bp.n == 0,
+	       "bufpool: 3 buffers kept, none freed while used (%u), all "
+	       "freed after %d idle ticks (%u)",
+	       early, POOL_IDLE_TICKS, freed);
+	pool_destroy(&bp);
 }
 
 /* the virtual size of this process, in bytes; 0 if unknown */
@@ -1517,6 +1545,7 @@ int main(void)
 	test_metadb();
 	test_metadb_attach();
 	test_metadb_aslimit();
+	test_bufpool();
 	test_layers(mem);
 	test_hits(mem);
 	test_corrupt(mem);
