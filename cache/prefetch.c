@@ -195,6 +195,32 @@ static bool dense(const struct pf_priv *p, const struct pobj *o, uint64_t *r0,
 }
 
 /*
+ * Queue blocks [r0, r1) of o as region jobs, but for the blocks a job
+ * holds already (a group of a near read still waiting for a thread):
+ * each stretch between those is a job of its own. Lock held.
+ * @return false when the queue had no room for one of them.
+ */
+static bool enqueue_gaps(struct pf_priv *p, struct pobj *o, uint64_t r0,
+			 uint64_t r1)
+{
+	while (r0 < r1) {
+		uint64_t e = r0;
+
+		if (queued_at(p, o, r0)) {
+			r0++;
+			continue;
+		}
+		while (e < r1 && !queued_at(p, o, e))
+			e++;
+		if (!enqueue(p, o, r0, e - r0))
+			return false;
+		p->tail->region = true;
+		r0 = e;
+	}
+	return true;
+}
+
+/*
  * Queue the blocks of o's region [lo, hi) not queued before, in runs
  * of REGION_RUN_BYTES, from block b outward (the reader is there now),
  * as long as the queue has room: later reads queue the rest. Lock held.
@@ -221,12 +247,10 @@ static void enqueue_region(struct pf_priv *p, struct pobj *o, uint64_t lo,
 			r0 = c[k] - c[k] % run;
 			r1 = BFS_MIN(r0 + run, hi);
 			r0 = BFS_MAX(r0, lo);
-			if (!enqueue(p, o, r0, r1 - r0))
+			if (!enqueue_gaps(p, o, r0, r1))
 				continue;
 			for (uint64_t x = r0; x < r1; x++)
 				set_bit(o->queued, x);
-			if (p->tail && p->tail->block == r0)
-				p->tail->region = true;
 		}
 	}
 }

@@ -351,6 +351,7 @@ static void test_bufpool(void)
 	pool_destroy(&bp);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* the virtual size of this process, in bytes; 0 if unknown */
 static size_t vm_size(void)
 {
@@ -365,6 +366,7 @@ static size_t vm_size(void)
 		fclose(f);
 	return kb * 1024;
 }
+#endif
 
 /*
  * Under an address-space limit too small for the 4 GiB map (ulimit -v,

@@ -354,6 +354,44 @@ static void test_region_take(struct bfs_store *mem)
 	free(data);
 }
 
+/*
+ * A region found while the groups of earlier near reads still wait in
+ * the queue (one thread, 20 ms GETs): a run of the region that starts
+ * at a block of such a group is still fetched whole. (It was taken as
+ * queued already: the group's 4 blocks came, the run's other 60 never
+ * did, and each read there paid a round trip of its own.)
+ */
+static void test_region_over_groups(struct bfs_store *mem)
+{
+	size_t len = 512 * (size_t)BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct stack st;
+	unsigned gets;
+	uint64_t bytes;
+	bool ok = true;
+
+	if (obj_open(&st, mem, "r/groups", data, len, etag, 5, 64u << 20, 1) !=
+	    0) {
+		free(data);
+		return;
+	}
+	st.cnt->delay_us = 20000;
+	for (unsigned b = 0; b < 512 && ok; b += 16)
+		ok = read4k(&st, "r/groups", etag, data, b);
+	/* near reads whose groups ([64, 68), [128, 132), ...: each the
+	 * first block of a 64-block run) queue behind one thread */
+	for (unsigned b = 66; b < 400 && ok; b += 64)
+		ok = read4k_now(&st, "r/groups", etag, data, b);
+	bfs_prefetch_drain(st.top);
+	cnt_take(st.cnt, &gets, &bytes);
+	tap_ok(ok && bytes >= 496 * (uint64_t)BS,
+	       "a region found while groups wait in the queue is fetched "
+	       "whole (%llu of %u bytes, %u GETs)",
+	       (unsigned long long)bytes, 496 * BS, gets);
+	stack_close(&st);
+	free(data);
+}
+
 /* One of four random readers of an object: reads[] of its own. */
 struct reader {
 	struct stack *st;
@@ -433,6 +471,7 @@ int main(void)
 	test_dense(mem);
 	test_region_inflight(mem);
 	test_region_take(mem);
+	test_region_over_groups(mem);
 	test_four_readers(mem);
 	mem->destroy(mem);
 	rm_rf(cache_dir);
