@@ -61,16 +61,6 @@ logged()
 {
 	t_ok "$2" grep -qE -- "$1" "$LOG"
 }
-rss_ok()
-{
-	local kb
-	kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BFS_PID/status")
-	if [ -n "$kb" ] && [ "$kb" -lt 131072 ]; then
-		_t_result 0 "$1 (peak RSS $((kb / 1024)) MiB < 128 MiB)"
-	else
-		_t_result 1 "$1 (peak RSS ${kb:-?} kB, ceiling 128 MiB)"
-	fi
-}
 srv="s3:answers"
 
 # -- a server whose clock is 10 minutes ahead: corrected from its Date
@@ -202,6 +192,6 @@ logged "$srv: GET .*/$bucket/n: HTTP 429, retry 1/3 in 1\.00 s" \
 	"429's Retry-After is obeyed"
 
 t_is "after every answer: the directory lists" "$(ls "$B/list")" x
-rss_ok "after every answer: memory stays bounded"
+bfs_rss_ok "after every answer: memory stays bounded"
 t_ok "unmount" bfs_umount
 t_plan_done

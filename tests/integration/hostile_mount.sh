@@ -78,16 +78,6 @@ expect()
 	fi
 }
 
-rss_ok()
-{
-	local kb
-	kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BFS_PID/status")
-	if [ -n "$kb" ] && [ "$kb" -lt 131072 ]; then
-		_t_result 0 "$1 (peak RSS $((kb / 1024)) MiB < 128 MiB)"
-	else
-		_t_result 1 "$1 (peak RSS ${kb:-?} kB, ceiling 128 MiB)"
-	fi
-}
 
 set_rules "endless-list 100000 GET:delimiter="
 bounded endless ls "$B/list"
@@ -95,7 +85,7 @@ expect endless "Input/output error" "a listing that never ends: ls is EIO"
 calm
 t_ok "the log names the server's fault" \
 	grep -q "listing of 'list/' refused: the server answered page 2 with the continuation token it was sent" "$BFS_LOG"
-rss_ok "a listing that never ends: memory stays bounded"
+bfs_rss_ok "a listing that never ends: memory stays bounded"
 t_is "the server behaves again: the directory lists" "$(ls "$B/list")" x
 
 # four objects, four ways of not answering, at once
@@ -139,7 +129,7 @@ t_ok "the log says junk is not XML" \
 t_ok "the log says an HTML page is not S3" \
 	grep -q "the server answered an HTML page (Content-Type text/html)" "$BFS_LOG"
 t_is "after junk and HTML: the directory lists" "$(ls "$B/list")" x
-rss_ok "after every fault: memory stays bounded"
+bfs_rss_ok "after every fault: memory stays bounded"
 t_ok "the proxy injected every fault" sh -c "grep -q ': trickle' '$W/proxy.log' &&
 	grep -q ': stall-body' '$W/proxy.log' && grep -q 'GET .*/d: stall' '$W/proxy.log'"
 t_ok "unmount" bfs_umount

@@ -9,7 +9,8 @@
 # retries=8), every byte in the bucket must be what the processes last
 # wrote (read back with the aws CLI after unmount), and the daemon's RSS
 # and open descriptors must be flat: a late sample no more than a margin
-# above an early one (48 MiB, 16 descriptors), VmHWM under 128 MiB.
+# above an early one (48 MiB, 16 descriptors), VmHWM under 128 MiB
+# (bfs_rss_ok).
 # BFS_SOAK_SECONDS sets the run's length (default 60; longer by hand).
 BFS_TEST_STORE=rgw
 . "$(dirname "$0")/../lib.sh"
@@ -191,8 +192,7 @@ t_ok "open descriptors flat: late $fd_l files <= early $fd_e + 16" \
 # rule runs ended at 48-64 and growing
 t_ok "sockets flat: late $sk_l (early $sk_e) <= 16 handles x 3 + 4" \
 	test "$sk_l" -le 52
-hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BFS_PID/status")
-t_ok "peak RSS $((hwm / 1024)) MiB < 128 MiB" test "$hwm" -lt 131072
+bfs_rss_ok "peak RSS"
 # every class of fault was injected
 for m in slowdown reset slowdown-retry-after short-body 429 redirect307 500 \
 	short-length error-html reset-request stall error200; do
