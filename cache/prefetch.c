@@ -203,6 +203,20 @@ static bool dense(const struct pf_priv *p, const struct pobj *o, uint64_t *r0,
 static bool enqueue_gaps(struct pf_priv *p, struct pobj *o, uint64_t r0,
 			 uint64_t r1)
 {
+	bool held = false;
+
+	/* one pass over the queue first: mostly no job holds any of them,
+	 * and a block at a time costs a pass per block under the lock */
+	for (const struct job *j = p->head; j && !held; j = j->next)
+		held = j->block < r1 && j->block + j->n > r0 &&
+		       strcmp(j->key, o->key) == 0 &&
+		       strcmp(j->etag, o->etag) == 0;
+	if (!held) {
+		if (!enqueue(p, o, r0, r1 - r0))
+			return false;
+		p->tail->region = true;
+		return true;
+	}
 	while (r0 < r1) {
 		uint64_t e = r0;
 
