@@ -221,3 +221,32 @@ char *temp_cache_dir(const char *tag)
 	free(dir);
 	return NULL;
 }
+
+int cache_stack_open(struct cache_stack *st, struct bfs_store *inner,
+		     const struct bfs_blockcache_conf *bconf,
+		     const struct bfs_metacache_conf *mconf,
+		     const struct bfs_prefetch_conf *pconf)
+{
+	struct bfs_store *s;
+
+	memset(st, 0, sizeof(*st));
+	st->cnt = cnt_new(inner, false);
+	s = st->bc = bfs_blockcache_create(bconf, &st->cnt->s);
+	if (s && mconf)
+		s = bfs_metacache_create(mconf, s);
+	if (s && pconf)
+		s = st->pf = bfs_prefetch_create(pconf, s);
+	st->top = s;
+	if (s == NULL)
+		return errno ? errno : EINVAL;
+	return s->start(s);
+}
+
+void cache_stack_close(struct cache_stack *st)
+{
+	if (st->top == NULL)
+		return;
+	st->top->shutdown(st->top);
+	st->top->destroy(st->top);
+	st->top = NULL;
+}

@@ -2,8 +2,8 @@
  * count_store.h - for the cache tests: a pass-through store that counts
  * what reaches it (GETs, HEADs, LISTs, bytes, GETs at once, the length
  * of each GET) and can fail or slow its GETs; and the small helpers the
- * cache tests share (put an object, fill a buffer, a temporary cache
- * directory, remove a tree).
+ * cache tests share (the layers of a bucket over it, put an object,
+ * fill a buffer, a temporary cache directory, remove a tree).
  */
 #ifndef BFS_TESTS_COUNT_STORE_H
 #define BFS_TESTS_COUNT_STORE_H
@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache/blockcache.h"
+#include "cache/metacache.h"
+#include "cache/prefetch.h"
 #include "store/store.h"
 
 #define CNT_LENS 1024 /* GET lengths remembered, the first ones */
@@ -39,6 +42,27 @@ unsigned cnt_gets(struct cnt *c);
 
 /* GETs and bytes since the last call, which zeroes them. */
 void cnt_take(struct cnt *c, unsigned *gets, uint64_t *bytes);
+
+/* The cache layers of a bucket over a store, counted below them. */
+struct cache_stack {
+	struct cnt *cnt;
+	struct bfs_store *bc; /* block cache */
+	struct bfs_store *pf; /* prefetcher, or NULL */
+	struct bfs_store *top;
+};
+
+/*
+ * inner → cnt → blockcache (→ metacache) (→ prefetch), started; a NULL
+ * mconf or pconf leaves that layer out. The cache dir is used as it is.
+ * @return 0 or an errno.
+ */
+int cache_stack_open(struct cache_stack *st, struct bfs_store *inner,
+		     const struct bfs_blockcache_conf *bconf,
+		     const struct bfs_metacache_conf *mconf,
+		     const struct bfs_prefetch_conf *pconf);
+
+/* Shut the stack down and destroy it; idempotent. */
+void cache_stack_close(struct cache_stack *st);
 
 /* Put an object straight into store s; its ETag into etag. */
 int put_obj(struct bfs_store *s, const char *key, const char *data, size_t len,

@@ -87,17 +87,10 @@ static void past_ttl(void)
 	clock_offset_ns += 31ull * 1000000000ull;
 }
 
-struct stack {
-	struct cnt *cnt;
-	struct bfs_store *bc; /* block cache */
-	struct bfs_store *pf; /* prefetcher, or NULL */
-	struct bfs_store *top;
-};
-
 /* mem → cnt → blockcache (→ metacache) (→ prefetch), as in a bucket. */
-static int stack_open(struct stack *st, struct bfs_store *mem, uint64_t size,
-		      bool prefetch, uint64_t inflight, bool meta,
-		      double attr_ttl)
+static int stack_open(struct cache_stack *st, struct bfs_store *mem,
+		      uint64_t size, bool prefetch, uint64_t inflight,
+		      bool meta, double attr_ttl)
 {
 	struct bfs_blockcache_conf bconf = {
 		.cache_dir = cache_dir,
@@ -119,28 +112,9 @@ static int stack_open(struct stack *st, struct bfs_store *mem, uint64_t size,
 		.neg_ttl = attr_ttl,
 		.clock = test_clock,
 	};
-	struct bfs_store *s;
 
-	memset(st, 0, sizeof(*st));
-	st->cnt = cnt_new(mem, false);
-	s = st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
-	if (s && meta)
-		s = bfs_metacache_create(&mconf, s);
-	if (s && prefetch)
-		s = st->pf = bfs_prefetch_create(&pconf, s);
-	st->top = s;
-	if (s == NULL)
-		return errno;
-	return s->start(s);
-}
-
-static void stack_close(struct stack *st)
-{
-	if (st->top == NULL)
-		return;
-	st->top->shutdown(st->top);
-	st->top->destroy(st->top);
-	st->top = NULL;
+	return cache_stack_open(st, mem, &bconf, meta ? &mconf : NULL,
+				prefetch ? &pconf : NULL);
 }
 
 static bool read_eq(struct bfs_store *s, const char *key, const char *etag,
@@ -155,6 +129,19 @@ static bool read_eq(struct bfs_store *s, const char *key, const char *etag,
 		tap_diag("read %s [%llu,+%zu): rc %d got %zu want %zu", key,
 			 (unsigned long long)off, len, rc, got, wlen);
 	free(buf);
+	return ok;
+}
+
+/* read_eq of len bytes at skip into each of the first n blocks of key */
+static bool read_each_block(struct bfs_store *s, const char *key,
+			    const char *etag, const char *data, size_t skip,
+			    size_t len, size_t n)
+{
+	bool ok = true;
+
+	for (size_t b = 0; b < n; b++)
+		ok = ok && read_eq(s, key, etag, b * BS + skip, len,
+				   data + b * BS + skip, len);
 	return ok;
 }
 
@@ -198,7 +185,7 @@ static struct disk du_blocks(void)
 /* Each layer of a bucket's stack is found through inner, by its kind. */
 static void test_layers(struct bfs_store *mem)
 {
-	struct stack st;
+	struct cache_stack st;
 	struct bfs_store *mc;
 
 	if (stack_open(&st, mem, 0, true, 0, true, 60) != 0) {
@@ -225,7 +212,7 @@ static void test_layers(struct bfs_store *mem)
 	tap_ok(bfs_blockcache_is(st.bc) && !bfs_blockcache_is(st.top) &&
 		       !bfs_blockcache_is(mem),
 	       "layers: bfs_blockcache_is() by kind");
-	stack_close(&st);
+	cache_stack_close(&st);
 }
 
 static void test_blockfile(void)
@@ -460,7 +447,7 @@ static void test_hits(struct bfs_store *mem)
 	size_t len = 3 * BS + 1000;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_blockcache_stats bst;
-	struct stack st;
+	struct cache_stack st;
 	unsigned g0, g1;
 	size_t got;
 	char tmp[16];
@@ -505,7 +492,7 @@ static void test_hits(struct bfs_store *mem)
 	       "blockcache: stats count hits %llu, misses %llu, limit %llu",
 	       (unsigned long long)bst.hits, (unsigned long long)bst.misses,
 	       (unsigned long long)bst.limit);
-	stack_close(&st);
+	cache_stack_close(&st);
 	/* restart: same dir, new instance, nothing in memory */
 	rc = stack_open(&st, mem, 0, false, 0, false, 0);
 	g0 = cnt_gets(st.cnt);
@@ -513,7 +500,7 @@ static void test_hits(struct bfs_store *mem)
 		       cnt_gets(st.cnt) == g0,
 	       "blockcache: a restart keeps the blocks (no GET after it)");
 out:
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -560,7 +547,7 @@ static void test_corrupt(struct bfs_store *mem)
 	size_t len = 2 * BS;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_blockcache_stats bst;
-	struct stack st;
+	struct cache_stack st;
 	unsigned g0;
 	int n;
 
@@ -572,7 +559,7 @@ static void test_corrupt(struct bfs_store *mem)
 		return;
 	}
 	read_eq(st.top, "corrupt/a", etag, 0, len, data, len);
-	stack_close(&st); /* drop the checked copies kept in memory */
+	cache_stack_close(&st); /* drop the checked copies kept in memory */
 	n = corrupt_all();
 	stack_open(&st, mem, 0, false, 0, false, 0);
 	g0 = cnt_gets(st.cnt);
@@ -583,13 +570,13 @@ static void test_corrupt(struct bfs_store *mem)
 	       "blockcache: damaged blocks are dropped and fetched again "
 	       "(%llu dropped, %u GETs)",
 	       (unsigned long long)bst.corrupt, cnt_gets(st.cnt) - g0);
-	stack_close(&st);
+	cache_stack_close(&st);
 	stack_open(&st, mem, 0, false, 0, false, 0);
 	g0 = cnt_gets(st.cnt);
 	tap_ok(read_eq(st.top, "corrupt/a", etag, 0, len, data, len) &&
 		       cnt_gets(st.cnt) == g0,
 	       "blockcache: the blocks fetched again are cached");
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -673,10 +660,7 @@ static void test_verified(struct bfs_store *mem)
 	       (unsigned long long)bst.checked);
 	n = corrupt_all();
 	g0 = cnt_gets(cnt);
-	ok = true;
-	for (size_t b = 0; b < 3; b++)
-		ok = ok && read_eq(bc, "verified/a", etag, b * BS, BS,
-				   data + b * BS, BS);
+	ok = read_each_block(bc, "verified/a", etag, data, 0, BS, 3);
 	bfs_blockcache_get_stats(bc, &bst);
 	tap_ok(n == 3 && ok && bst.corrupt >= 2 && cnt_gets(cnt) >= g0 + 2,
 	       "blockcache: a verified block damaged later is not served "
@@ -713,10 +697,7 @@ static void test_written_then_damaged(struct bfs_store *mem)
 	bfs_blockcache_drain(bc); /* admitted behind the reader */
 	n = corrupt_all();	  /* no wait: within the tick, likely */
 	g0 = cnt_gets(cnt);
-	ok = true;
-	for (size_t b = 0; b < 3; b++)
-		ok = ok && read_eq(bc, "written/a", etag, b * BS + 10, 100,
-				   data + b * BS + 10, 100);
+	ok = read_each_block(bc, "written/a", etag, data, 10, 100, 3);
 	bfs_blockcache_get_stats(bc, &bst);
 	tap_ok(n == 3 && ok && bst.corrupt >= 2 && cnt_gets(cnt) >= g0 + 2,
 	       "blockcache: a block written, then damaged at once, is not "
@@ -734,7 +715,7 @@ static void test_limit(struct bfs_store *mem)
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
 	struct bfs_blockcache_stats bst;
 	uint64_t blocks = 0, bytes = 0, total = 0, peak = 0;
-	struct stack st;
+	struct cache_stack st;
 	bool ok = true;
 
 	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
@@ -769,12 +750,12 @@ static void test_limit(struct bfs_store *mem)
 	       "blockcache: index, byte count and files agree (%llu blocks, "
 	       "%llu bytes)",
 	       (unsigned long long)blocks, (unsigned long long)bytes);
-	stack_close(&st);
+	cache_stack_close(&st);
 	stack_open(&st, mem, 2 * (BS + HDR), false, 0, false, 0);
 	bfs_blockcache_usage(cache_dir, "b1", &blocks, &bytes, &total);
 	tap_ok(blocks == 2 && du_blocks().bytes == 2 * (BS + HDR),
 	       "blockcache: a smaller limit at start evicts down to it");
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -783,7 +764,7 @@ static void test_etag_change(struct bfs_store *mem)
 	size_t len = BS + 500;
 	char *v1 = bfs_xmalloc(len), *v2 = bfs_xmalloc(len);
 	char e1[BFS_ETAG_MAX], e2[BFS_ETAG_MAX], buf[100];
-	struct stack st;
+	struct cache_stack st;
 	unsigned g0;
 	size_t got;
 	int rc;
@@ -802,7 +783,7 @@ static void test_etag_change(struct bfs_store *mem)
 		       read_eq(st.top, "etag/a", e2, 0, len, v2, len) &&
 		       cnt_gets(st.cnt) == g0 + 2,
 	       "blockcache: a new ETag never meets the old blocks");
-	stack_close(&st);
+	cache_stack_close(&st);
 	stack_open(&st, mem, 0, false, 0, false, 0);
 	tap_ok(read_eq(st.top, "etag/a", e2, 0, len, v2, len),
 	       "blockcache: after a restart the new version is served");
@@ -810,7 +791,7 @@ static void test_etag_change(struct bfs_store *mem)
 			       e1);
 	tap_ok(rc == ENOENT || rc == ESTALE,
 	       "blockcache: a missing object is an error, not a hit");
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(v1);
 	free(v2);
 }
@@ -819,7 +800,7 @@ static void test_fault(struct bfs_store *mem)
 {
 	size_t len = BS;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], buf[64];
-	struct stack st;
+	struct cache_stack st;
 	size_t got;
 	int rc;
 
@@ -842,7 +823,7 @@ static void test_fault(struct bfs_store *mem)
 	pthread_mutex_unlock(&st.cnt->lock);
 	tap_ok(rc == EIO && read_eq(st.top, "fault/a", etag, 0, len, data, len),
 	       "blockcache: a failed fetch is an error and is not cached");
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -850,7 +831,7 @@ static void test_fault(struct bfs_store *mem)
 static int child_reader(struct bfs_store *mem, const char *key,
 			const char *etag, const char *data, size_t len)
 {
-	struct stack st;
+	struct cache_stack st;
 	bool ok = true;
 
 	if (stack_open(&st, mem, 6 * (BS + HDR), true, 4 * BS, true, 5) != 0)
@@ -861,7 +842,7 @@ static int child_reader(struct bfs_store *mem, const char *key,
 
 		ok = read_eq(st.top, key, etag, off, n, data + off, n);
 	}
-	stack_close(&st);
+	cache_stack_close(&st);
 	return ok ? 0 : 1;
 }
 
@@ -871,7 +852,7 @@ static void test_two_processes(struct bfs_store *mem)
 	char *a = bfs_xmalloc(len), *b = bfs_xmalloc(len);
 	char ea[BFS_ETAG_MAX], eb[BFS_ETAG_MAX];
 	uint64_t blocks = 0, bytes = 0, total = 0;
-	struct stack st;
+	struct cache_stack st;
 	pid_t pid;
 	int status = -1;
 	bool ok;
@@ -908,7 +889,7 @@ static void test_two_processes(struct bfs_store *mem)
 	tap_ok(read_eq(st.top, "two/a", ea, 0, len, a, len) &&
 		       read_eq(st.top, "two/b", eb, 0, len, b, len),
 	       "two processes leave a cache that serves the right bytes");
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(a);
 	free(b);
 }
@@ -920,7 +901,7 @@ static void test_prefetch(struct bfs_store *mem)
 	char retag[BFS_ETAG_MAX];
 	struct bfs_prefetch_stats pst;
 	struct bfs_blockcache_stats bst;
-	struct stack st;
+	struct cache_stack st;
 	bool ok = true;
 	unsigned g;
 
@@ -957,7 +938,7 @@ static void test_prefetch(struct bfs_store *mem)
 	       "prefetch: fetches in flight stay under max_inflight (peak %u "
 	       "GETs)",
 	       st.cnt->peak);
-	stack_close(&st);
+	cache_stack_close(&st);
 
 	/* scattered random reads (one per group of 4 blocks): each is one
 	 * ranged GET of the 32 KiB piece it falls in, no block */
@@ -1121,7 +1102,7 @@ static void test_prefetch(struct bfs_store *mem)
 		}
 		bfs_prefetch_drain(st.top);
 	}
-	stack_close(&st);
+	cache_stack_close(&st);
 
 	/* after a restart the kept pieces serve the same reads again */
 	stack_open(&st, mem, 0, true, 4 * BS, false, 0);
@@ -1144,7 +1125,7 @@ static void test_prefetch(struct bfs_store *mem)
 		       cnt_gets(st.cnt) - g,
 		       (unsigned long long)bst.piece_hits);
 	}
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -1168,7 +1149,7 @@ static void test_stats_and_clear(struct bfs_store *mem)
 	char *dir = bfs_xasprintf("%s/meta", cache_dir);
 	struct bfs_metadb *db;
 	struct bfs_obj_info info = {0};
-	struct stack st;
+	struct cache_stack st;
 	int found = 0, rc;
 
 	fill(data, len, 11);
@@ -1183,7 +1164,7 @@ static void test_stats_and_clear(struct bfs_store *mem)
 	bfs_stats_read(db, "b1", find_stats, &found);
 	tap_ok(found == 1, "stats: a running cache publishes its record");
 	bfs_metadb_close(db);
-	stack_close(&st);
+	cache_stack_close(&st);
 	rc = bfs_blockcache_clear(cache_dir, "b1", &blocks, &bytes, err,
 				  sizeof(err));
 	bfs_metacache_clear(cache_dir, "b1", &nmeta, err, sizeof(err));
@@ -1223,7 +1204,7 @@ static bool listed_with_mode(struct bfs_store *s, const char *key,
  * listing of the version it made recalls its metadata; a later version of
  * the same bytes by another client is not taken for it.
  */
-static void test_own_put(struct stack *st, struct bfs_store *mem)
+static void test_own_put(struct cache_stack *st, struct bfs_store *mem)
 {
 	struct bfs_meta_list m = {0};
 	struct bfs_obj_info info = {0};
@@ -1276,7 +1257,7 @@ static void test_meta(struct bfs_store *mem)
 	struct bfs_obj_info info = {0};
 	struct bfs_list_req req = {.prefix = "m/", .delimiter = "/"};
 	struct bfs_list_result res = {0};
-	struct stack st;
+	struct cache_stack st;
 	unsigned h0, l0;
 	bool seen;
 	int rc;
@@ -1354,20 +1335,20 @@ static void test_meta(struct bfs_store *mem)
 	tap_ok(st.cnt->heads == h0 && strcmp(info.etag, e2) == 0,
 	       "metacache: a listing with the same ETag keeps a head entry");
 	bfs_obj_info_release(&info);
-	stack_close(&st);
+	cache_stack_close(&st);
 
 	/* restart: entries are on disk */
 	stack_open(&st, mem, 0, false, 0, true, 30);
 	st.top->head(st.top, "m/a", &info);
 	bfs_obj_info_release(&info);
-	stack_close(&st);
+	cache_stack_close(&st);
 	stack_open(&st, mem, 0, false, 0, true, 30);
 	h0 = st.cnt->heads;
 	rc = st.top->head(st.top, "m/a", &info);
 	tap_ok(rc == 0 && st.cnt->heads == h0 && strcmp(info.etag, e2) == 0,
 	       "metacache: a restart keeps the entries");
 	bfs_obj_info_release(&info);
-	stack_close(&st);
+	cache_stack_close(&st);
 	test_clock = NULL;
 }
 
@@ -1403,7 +1384,7 @@ static void names_free(struct names *n)
 }
 
 /* The names readdir would show of dir, and how many LISTs that cost. */
-static int list_dir(struct stack *st, const char *dir, struct names *out,
+static int list_dir(struct cache_stack *st, const char *dir, struct names *out,
 		    unsigned *lists)
 {
 	unsigned l0 = st->cnt->lists;
@@ -1416,7 +1397,8 @@ static int list_dir(struct stack *st, const char *dir, struct names *out,
 }
 
 /* A lookup's probe of key (bucket_view.c): empty? at what cost? */
-static bool probe_empty(struct stack *st, const char *key, unsigned *lists)
+static bool probe_empty(struct cache_stack *st, const char *key,
+			unsigned *lists)
 {
 	struct bfs_list_req req = {.prefix = key, .max_keys = 8};
 	struct bfs_list_result res = {0};
@@ -1438,7 +1420,7 @@ static void test_negatives(struct bfs_store *mem)
 {
 	char v[10], e[BFS_ETAG_MAX], key[32];
 	struct names n = {0};
-	struct stack st;
+	struct cache_stack st;
 	unsigned l;
 	bool empty;
 	int rc;
@@ -1527,7 +1509,7 @@ static void test_negatives(struct bfs_store *mem)
 	empty = probe_empty(&st, "q/new2", &l);
 	tap_ok(rc == 0 && empty && l == 1,
 	       "negatives: a create into it drops it (the LIST is back)");
-	stack_close(&st);
+	cache_stack_close(&st);
 	names_free(&n);
 	test_clock = NULL;
 }

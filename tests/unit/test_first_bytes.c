@@ -29,14 +29,8 @@ static uint64_t test_clock(void)
 	return clock_ns;
 }
 
-struct stack {
-	struct cnt *cnt;
-	struct bfs_store *bc;
-	struct bfs_store *top;
-};
-
 /* mem → cnt → blockcache → metacache → prefetch, on an empty cache dir. */
-static int stack_open(struct stack *st, struct bfs_store *mem)
+static int stack_open(struct cache_stack *st, struct bfs_store *mem)
 {
 	struct bfs_blockcache_conf bconf = {.cache_dir = cache_dir,
 					    .bucket = "b1"};
@@ -47,24 +41,10 @@ static int stack_open(struct stack *st, struct bfs_store *mem)
 					   .neg_ttl = 10,
 					   .clock = test_clock};
 	struct bfs_prefetch_conf pconf = {0};
-	struct bfs_store *mc;
 	char err[256];
 
 	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	memset(st, 0, sizeof(*st));
-	st->cnt = cnt_new(mem, false);
-	st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
-	mc = st->bc ? bfs_metacache_create(&mconf, st->bc) : NULL;
-	st->top = mc ? bfs_prefetch_create(&pconf, mc) : NULL;
-	if (st->top == NULL)
-		return errno ? errno : EINVAL;
-	return st->top->start(st->top);
-}
-
-static void stack_close(struct stack *st)
-{
-	st->top->shutdown(st->top);
-	st->top->destroy(st->top);
+	return cache_stack_open(st, mem, &bconf, &mconf, &pconf);
 }
 
 /*
@@ -72,7 +52,7 @@ static void stack_close(struct stack *st)
  * and the stack over mem. @return the object's bytes (the caller frees
  * them), or NULL: the stack did not start (reported).
  */
-static char *object_and_stack(struct stack *st, struct bfs_store *mem,
+static char *object_and_stack(struct cache_stack *st, struct bfs_store *mem,
 			      const char *key, size_t len, unsigned seed,
 			      char *etag)
 {
@@ -88,7 +68,7 @@ static char *object_and_stack(struct stack *st, struct bfs_store *mem,
 }
 
 /* What reached the store since the last call: GETs, HEADs, bytes. */
-static void take(struct stack *st, unsigned *gets, unsigned *heads,
+static void take(struct cache_stack *st, unsigned *gets, unsigned *heads,
 		 uint64_t *bytes)
 {
 	bfs_prefetch_drain(st->top);
@@ -97,7 +77,7 @@ static void take(struct stack *st, unsigned *gets, unsigned *heads,
 }
 
 /* A read of len at off pinned to etag, checked against data. */
-static bool read_ok(struct stack *st, const char *key, const char *etag,
+static bool read_ok(struct cache_stack *st, const char *key, const char *etag,
 		    const char *data, uint64_t off, size_t len)
 {
 	char *buf = bfs_xmalloc(len);
@@ -114,7 +94,7 @@ static bool read_ok(struct stack *st, const char *key, const char *etag,
 
 /* Opened, not read (stat, ls -l, open for write): the GET of the first
  * bytes and nothing else; a missing key: one request, ENOENT. */
-static void test_open_only(struct stack *st, struct bfs_store *mem)
+static void test_open_only(struct cache_stack *st, struct bfs_store *mem)
 {
 	size_t len = 5u << 20;
 	char *data = bfs_xmalloc(len);
@@ -150,7 +130,7 @@ static void test_open_read(struct bfs_store *mem)
 	size_t len = 3u << 20;
 	char etag[BFS_ETAG_MAX], *data;
 	struct bfs_obj_info info = {0};
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets, heads;
 	uint64_t bytes;
 	int rc;
@@ -209,7 +189,7 @@ static void test_open_read(struct bfs_store *mem)
 	       gets, heads);
 	bfs_obj_info_release(&info);
 	test_open_only(&st, mem);
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -219,7 +199,7 @@ static void test_small_and_new(struct bfs_store *mem)
 {
 	char small[1000], v2[1000], etag[BFS_ETAG_MAX], etag2[BFS_ETAG_MAX];
 	struct bfs_obj_info info = {0};
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets, heads;
 	uint64_t bytes;
 	int rc;
@@ -266,7 +246,7 @@ static void test_small_and_new(struct bfs_store *mem)
 	       "the new version cost a HEAD and the read's GET, as before "
 	       "head_read (%u GETs, %u HEADs)",
 	       gets, heads);
-	stack_close(&st);
+	cache_stack_close(&st);
 }
 
 int main(void)

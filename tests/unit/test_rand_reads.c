@@ -24,14 +24,8 @@
 
 static char *cache_dir;
 
-struct stack {
-	struct cnt *cnt;
-	struct bfs_store *bc;
-	struct bfs_store *top;
-};
-
 /* mem → cnt → blockcache → prefetch, on an empty cache dir. */
-static int stack_open(struct stack *st, struct bfs_store *mem,
+static int stack_open(struct cache_stack *st, struct bfs_store *mem,
 		      uint64_t inflight, unsigned threads)
 {
 	struct bfs_blockcache_conf bconf = {
@@ -47,24 +41,12 @@ static int stack_open(struct stack *st, struct bfs_store *mem,
 	char err[256];
 
 	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	memset(st, 0, sizeof(*st));
-	st->cnt = cnt_new(mem, false);
-	st->bc = bfs_blockcache_create(&bconf, &st->cnt->s);
-	st->top = st->bc ? bfs_prefetch_create(&pconf, st->bc) : NULL;
-	if (st->top == NULL)
-		return errno ? errno : EINVAL;
-	return st->top->start(st->top);
-}
-
-static void stack_close(struct stack *st)
-{
-	st->top->shutdown(st->top);
-	st->top->destroy(st->top);
+	return cache_stack_open(st, mem, &bconf, NULL, &pconf);
 }
 
 /* A 4 KiB read at 4 KiB into block b, checked against data; then the
  * prefetcher and the block cache are let finish what it started. */
-static bool read4k(struct stack *st, const char *key, const char *etag,
+static bool read4k(struct cache_stack *st, const char *key, const char *etag,
 		   const char *data, uint64_t b)
 {
 	uint64_t off = b * BS + 4096;
@@ -96,7 +78,7 @@ static void test_sparse(struct bfs_store *mem)
 	 * another (that would continue its stream) */
 	static const unsigned blocks[] = {900, 17,  530, 262, 771, 88,
 					  410, 999, 140, 655, 333, 50};
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets;
 	uint64_t bytes;
 	bool ok = true;
@@ -149,7 +131,7 @@ static void test_sparse(struct bfs_store *mem)
 	       "12 reads spread over 1,024 blocks fetch their pieces only "
 	       "(%u GETs, %llu bytes)",
 	       gets, (unsigned long long)bytes);
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -166,7 +148,7 @@ static void test_dense(struct bfs_store *mem)
 	static const unsigned blocks[] = {0,   20,  40,	 60,  80,
 					  100, 120, 140, 142, 22};
 	struct bfs_blockcache_stats b0, b1;
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets;
 	uint64_t bytes;
 	bool ok = true;
@@ -201,7 +183,7 @@ static void test_dense(struct bfs_store *mem)
 	       "ranged GETs, %llu blocks fetched for them)",
 	       (unsigned long long)(b1.ranged - b0.ranged),
 	       (unsigned long long)(b1.misses - b0.misses));
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -215,9 +197,9 @@ static void test_dense(struct bfs_store *mem)
  * (inflight, threads: 0 for the defaults).
  * @return 0, or an errno (a failed case is reported).
  */
-static int obj_open(struct stack *st, struct bfs_store *mem, const char *key,
-		    char *data, size_t len, char *etag, unsigned seed,
-		    uint64_t inflight, unsigned threads)
+static int obj_open(struct cache_stack *st, struct bfs_store *mem,
+		    const char *key, char *data, size_t len, char *etag,
+		    unsigned seed, uint64_t inflight, unsigned threads)
 {
 	int rc;
 
@@ -235,8 +217,8 @@ static int obj_open(struct stack *st, struct bfs_store *mem, const char *key,
  * 20 ms each, so that the runs overlap.
  * @return 0 or an errno.
  */
-static int slow_open(struct stack *st, struct bfs_store *mem, const char *key,
-		     char *data, char *etag, unsigned seed)
+static int slow_open(struct cache_stack *st, struct bfs_store *mem,
+		     const char *key, char *data, char *etag, unsigned seed)
 {
 	int rc = obj_open(st, mem, key, data, 512 * (size_t)BS, etag, seed,
 			  64u << 20, 16);
@@ -248,7 +230,7 @@ static int slow_open(struct stack *st, struct bfs_store *mem, const char *key,
 
 /* 32 reads 16 blocks apart (none continues another's stream), then
  * reads near earlier ones at 2, 66, ... below near_end. */
-static bool spread_then_near(struct stack *st, const char *key,
+static bool spread_then_near(struct cache_stack *st, const char *key,
 			     const char *etag, const char *data,
 			     unsigned near_end)
 {
@@ -264,7 +246,7 @@ static bool spread_then_near(struct stack *st, const char *key,
 static void test_region_inflight(struct bfs_store *mem)
 {
 	char *data = bfs_xmalloc(512 * (size_t)BS), etag[BFS_ETAG_MAX];
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets, peak;
 	uint64_t bytes;
 	bool ok;
@@ -287,13 +269,13 @@ static void test_region_inflight(struct bfs_store *mem)
 	       "at most 16 MiB of the region in flight at once (%u GETs at "
 	       "once, 16 threads)",
 	       peak);
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
 /* A 4 KiB read at 4 KiB into block b, not waited for past its return. */
-static bool read4k_now(struct stack *st, const char *key, const char *etag,
-		       const char *data, uint64_t b)
+static bool read4k_now(struct cache_stack *st, const char *key,
+		       const char *etag, const char *data, uint64_t b)
 {
 	uint64_t off = b * BS + 4096;
 	char buf[4096];
@@ -316,7 +298,7 @@ static void test_region_take(struct bfs_store *mem)
 	size_t len = 512 * (size_t)BS;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_prefetch_stats ps;
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets, g0, g1, single = 0, whole = 0;
 	uint64_t bytes;
 	bool ok;
@@ -350,7 +332,7 @@ static void test_region_take(struct bfs_store *mem)
 	tap_ok(ok && bytes >= 496 * (uint64_t)BS && bytes <= len + 40 * PIECE,
 	       "the rest of its run is fetched, each block once (%llu bytes)",
 	       (unsigned long long)bytes);
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
@@ -365,7 +347,7 @@ static void test_region_over_groups(struct bfs_store *mem)
 {
 	size_t len = 512 * (size_t)BS;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets;
 	uint64_t bytes;
 	bool ok = true;
@@ -388,13 +370,13 @@ static void test_region_over_groups(struct bfs_store *mem)
 	       "a region found while groups wait in the queue is fetched "
 	       "whole (%llu of %u bytes, %u GETs)",
 	       (unsigned long long)bytes, 496 * BS, gets);
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
 /* One of four random readers of an object: reads[] of its own. */
 struct reader {
-	struct stack *st;
+	struct cache_stack *st;
 	const char *data;
 	const char *etag;
 	unsigned seed;
@@ -428,7 +410,7 @@ static void test_four_readers(struct bfs_store *mem)
 	struct bfs_blockcache_stats bs;
 	struct reader r[4];
 	pthread_t t[4];
-	struct stack st;
+	struct cache_stack st;
 	unsigned gets;
 	uint64_t bytes;
 	bool ok = true;
@@ -456,7 +438,7 @@ static void test_four_readers(struct bfs_store *mem)
 	       "four random readers of one object share its region: each "
 	       "block fetched once (%llu bytes of %zu, %u GETs)",
 	       (unsigned long long)bytes, len, gets);
-	stack_close(&st);
+	cache_stack_close(&st);
 	free(data);
 }
 
