@@ -595,6 +595,14 @@ static int from_file(const struct bfs_config *cfg,
 			continue;
 		}
 		if (!key) {
+			/*
+			 * master.key.new before master.key: a rotation renames
+			 * the one over the other after its config commit, so
+			 * a file read after that commit decrypts with one of
+			 * the two read in this order; in the other order both
+			 * can miss it (the old key, then no pending one).
+			 */
+			pending = pending_key(cfg->path);
 			rc = bfs_master_key_load(cfg->path, false, &key, err,
 						 errlen);
 			if (rc != 0)
@@ -605,8 +613,6 @@ static int from_file(const struct bfs_config *cfg,
 		if (rc == EBADMSG) {
 			char err2[512];
 
-			if (!pending)
-				pending = pending_key(cfg->path);
 			if (pending &&
 			    decrypt_field(pending, b->name, fields[i],
 					  values[i], &out[i], err2,
