@@ -335,30 +335,15 @@ static struct stream *new_stream(struct pobj *o)
 	return s;
 }
 
-/* Learn from a finished read [off, off+got) of len asked; queue ahead. */
-static void observe(struct pf_priv *p, const char *key, const char *etag,
-		    uint64_t off, size_t len, size_t got)
+/*
+ * The stream a read [off, end) continues, moved past it, or a new one;
+ * lock held.
+ */
+static struct stream *advance(struct pf_priv *p, struct pobj *o, uint64_t off,
+			      uint64_t end)
 {
-	uint64_t end = off + got, first, stop, window, run, q0 = 0, q1 = 0;
-	uint64_t r0, r1;
-	struct bfs_obj_info info = {0};
-	struct stream *s;
-	struct pobj *o;
-	int rc;
+	struct stream *s = match(p, o, off);
 
-	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	if (!p->running)
-		goto out;
-	o = obj_get(p, key, etag, true);
-	if (got < len) { /* the object ends at end */
-		o->eof_block = BFS_MIN(o->eof_block, (end + p->bs - 1) / p->bs);
-		o->eof = BFS_MIN(o->eof, end);
-	}
-	if (o->npq && plan_read(p, o, off, end))
-		goto out; /* a scan: the plan queues ahead of it */
-	if (in_plan(o, off))
-		goto out; /* the plan fetched the chunk and what follows */
-	s = match(p, o, off);
 	if (s) {
 		p->st.sequential++;
 		s->next = BFS_MAX(s->next, end);
@@ -383,6 +368,131 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		}
 	}
 	s->last = ++p->clock;
+	return s;
+}
+
+/* Queue the window of stream s ahead of its read ending at end; lock
+ * held. */
+static void queue_window(struct pf_priv *p, struct pobj *o, struct stream *s,
+			 uint64_t end)
+{
+	uint64_t first, stop, window, run;
+
+	/* a reader that reached the end has nothing ahead: the block
+	 * holding end holds only bytes read already (cat of a small file
+	 * costs its one GET, not a second one for its block) */
+	if (o->eof != NO_EOF && end >= o->eof)
+		return;
+	/* from the block holding end: a small read took pieces of it, not
+	 * the block (one a larger read fetched counts as there); with no
+	 * size known, one block ahead at most is wasted at the end */
+	window = o->eof_block == NO_EOF ? p->bs : s->window;
+	first = BFS_MAX(end / p->bs, s->sched_end);
+	stop = BFS_MIN((end + window + p->bs - 1) / p->bs, o->eof_block);
+	/* runs of a quarter of the window, so that several are fetched
+	 * at once, and at most RUN_MAX_BYTES and max_inflight each */
+	run = BFS_MIN(window / 4, BFS_MIN(RUN_MAX_BYTES, p->max_inflight));
+	run = BFS_MAX(run / p->bs, 1);
+	for (uint64_t b = first; b < stop; b += run) {
+		uint64_t n = BFS_MIN(run, stop - b);
+
+		/* a part of a run at the window's edge waits until the
+		 * reader's next reads make it whole (three quarters of the
+		 * window are queued meanwhile), unless the object ends
+		 * there: a full window slides a block per read, and queuing
+		 * what each read uncovered made every GET a single block
+		 * (s3rver: ~2.5 ms of its CPU per request, 256 GETs for a
+		 * 256 MiB file where 64 do) */
+		if (n < run && stop < o->eof_block)
+			break;
+		if (!enqueue(p, o, b, n))
+			break;
+		s->sched_end = b + n;
+	}
+}
+
+/*
+ * A read [off, off+len) that goes on with a sequential stream (or starts
+ * one at the top of the object), seen as it arrives: the stream's
+ * window is queued while the read waits for its own block. Seen only
+ * once it had its bytes, each of a stream's first blocks cost a round
+ * trip of its own: the next one was queued as the reader got the one
+ * before (cat of 256 MiB from s3rver on loopback: 7 GETs of a block one
+ * after the other, 80 ms, before the window was wider than a read).
+ * Random reads, reads that end inside a block, and readers of a planned
+ * Parquet file are seen after (observe): what they read decides. Needs
+ * the object's size, which the read may not pass.
+ * @return whether the read was seen (observe then only learns its end).
+ */
+static bool observe_early(struct pf_priv *p, const char *key, const char *etag,
+			  uint64_t off, size_t len)
+{
+	struct stream *s;
+	struct pobj *o;
+	bool seen = false;
+	uint64_t end;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	if (!p->running)
+		goto out;
+	o = obj_get(p, key, etag, true);
+	for (int pass = 0; pass < 2; pass++) {
+		if (o->npq || in_plan(o, off))
+			goto out;
+		s = match(p, o, off);
+		if (s ? s->window == 0 : off != 0)
+			goto out;
+		if (pass == 1 || o->eof != NO_EOF)
+			break;
+		/* the lock is dropped meanwhile: look again after */
+		o = size_of(p, o, key, etag);
+		if (o == NULL || !p->running)
+			goto out;
+	}
+	if (o->eof == NO_EOF || off >= o->eof)
+		goto out;
+	end = BFS_MIN(off + len, o->eof);
+	/* a read that ends inside a block fetches pieces of it; the block
+	 * comes after it (observe), not in a race with it: the first 4 KiB
+	 * read of a file waited for its whole block instead of the pieces
+	 * its open brought */
+	if (end % p->bs != 0 && end < o->eof)
+		goto out;
+	s = advance(p, o, off, end);
+	queue_window(p, o, s, end);
+	seen = true;
+out:
+	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+	return seen;
+}
+
+/* Learn from a finished read [off, off+got) of len asked; queue ahead.
+ * seen: observe_early took it already. */
+static void observe(struct pf_priv *p, const char *key, const char *etag,
+		    uint64_t off, size_t len, size_t got, bool seen)
+{
+	uint64_t end = off + got, stop, q0 = 0, q1 = 0;
+	uint64_t r0, r1;
+	struct bfs_obj_info info = {0};
+	struct stream *s;
+	struct pobj *o;
+	int rc;
+
+	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+	if (!p->running)
+		goto out;
+	o = obj_get(p, key, etag, true);
+	if (got < len) { /* the object ends at end */
+		o->eof_block = BFS_MIN(o->eof_block, (end + p->bs - 1) / p->bs);
+		o->eof = BFS_MIN(o->eof, end);
+	}
+	if (seen)
+		goto out;
+	if (o->npq && plan_read(p, o, off, end))
+		goto out; /* a scan: the plan queues ahead of it */
+	if (in_plan(o, off))
+		goto out; /* the plan fetched the chunk and what follows */
+	s = advance(p, o, off, end);
 	/* a random read near earlier ones: reads cluster there, and the
 	 * blocks come while the reader goes on (a lone read fetched its
 	 * pieces only) */
@@ -426,37 +536,7 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 				break;
 		goto out;
 	}
-	/* a reader that reached the end has nothing ahead: the block
-	 * holding end holds only bytes read already (cat of a small file
-	 * costs its one GET, not a second one for its block) */
-	if (o->eof != NO_EOF && end >= o->eof)
-		goto out;
-	/* from the block holding end: a small read took pieces of it, not
-	 * the block (one a larger read fetched counts as there); with no
-	 * size known, one block ahead at most is wasted at the end */
-	window = o->eof_block == NO_EOF ? p->bs : s->window;
-	first = BFS_MAX(end / p->bs, s->sched_end);
-	stop = BFS_MIN((end + window + p->bs - 1) / p->bs, o->eof_block);
-	/* runs of a quarter of the window, so that several are fetched
-	 * at once, and at most RUN_MAX_BYTES and max_inflight each */
-	run = BFS_MIN(window / 4, BFS_MIN(RUN_MAX_BYTES, p->max_inflight));
-	run = BFS_MAX(run / p->bs, 1);
-	for (uint64_t b = first; b < stop; b += run) {
-		uint64_t n = BFS_MIN(run, stop - b);
-
-		/* a part of a run at the window's edge waits until the
-		 * reader's next reads make it whole (three quarters of the
-		 * window are queued meanwhile), unless the object ends
-		 * there: a full window slides a block per read, and queuing
-		 * what each read uncovered made every GET a single block
-		 * (s3rver: ~2.5 ms of its CPU per request, 256 GETs for a
-		 * 256 MiB file where 64 do) */
-		if (n < run && stop < o->eof_block)
-			break;
-		if (!enqueue(p, o, b, n))
-			break;
-		s->sched_end = b + n;
-	}
+	queue_window(p, o, s, end);
 out:
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	bfs_obj_info_release(&info);
@@ -649,6 +729,7 @@ static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
 {
 	struct pf_priv *p = priv_of(s);
 	struct job *j = NULL;
+	bool seen = false;
 	struct pobj *o;
 	int rc;
 
@@ -676,9 +757,11 @@ static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
 		free(j->key);
 		free(j);
 	}
+	if (if_match && if_match[0] && len > 0)
+		seen = observe_early(p, key, if_match, off, len);
 	rc = p->inner->get_range(p->inner, key, off, len, buf, got, if_match);
 	if (rc == 0 && if_match && if_match[0] && len > 0)
-		observe(p, key, if_match, off, len, *got);
+		observe(p, key, if_match, off, len, *got, seen);
 	return rc;
 }
 

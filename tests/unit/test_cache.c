@@ -1141,6 +1141,51 @@ static int find_stats(void *arg, const struct bfs_stats_record *r)
 	return 0;
 }
 
+/*
+ * A reader at the top of an object has its next block in flight while it
+ * waits for its own (prefetch.c, observe_early). Seen only once a read had
+ * its bytes, each of a stream's first blocks was asked for after the one
+ * before had come: a round trip each, one GET at a time.
+ */
+static void test_prefetch_early(struct bfs_store *mem)
+{
+	size_t len = 16 * BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	struct cache_stack st;
+	unsigned peak;
+	bool ok;
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	fill(data, len, 12);
+	put_obj(mem, "pf/early", data, len, etag);
+	if (stack_open(&st, mem, 0, true, 16 * BS, false, 0) != 0) {
+		tap_ok(0, "prefetch early: starts");
+		free(data);
+		return;
+	}
+	/* long enough for a thread to take the next block meanwhile */
+	st.cnt->delay_us = 100000;
+	ok = read_eq(st.top, "pf/early", etag, 0, BS, data, BS);
+	pthread_mutex_lock(&st.cnt->lock);
+	peak = st.cnt->peak;
+	pthread_mutex_unlock(&st.cnt->lock);
+	tap_ok(ok && peak >= 2,
+	       "prefetch: a reader at the top has its next block in flight "
+	       "while it waits for its own (%u GETs at once)",
+	       peak);
+	bfs_prefetch_drain(st.top);
+	st.cnt->delay_us = 0;
+	for (size_t off = BS; off < len && ok; off += BS)
+		ok = read_eq(st.top, "pf/early", etag, off, BS, data + off, BS);
+	bfs_prefetch_drain(st.top);
+	tap_ok(ok && st.cnt->bytes == len,
+	       "prefetch: the rest follows, each block fetched once (%llu "
+	       "bytes of %zu)",
+	       (unsigned long long)st.cnt->bytes, len);
+	cache_stack_close(&st);
+	free(data);
+}
+
 static void test_stats_and_clear(struct bfs_store *mem)
 {
 	size_t len = 2 * BS;
@@ -1538,6 +1583,7 @@ int main(void)
 	test_fault(mem);
 	test_two_processes(mem);
 	test_prefetch(mem);
+	test_prefetch_early(mem);
 	test_meta(mem);
 	test_negatives(mem);
 	test_stats_and_clear(mem);
