@@ -419,9 +419,14 @@ static void queue_window(struct pf_priv *p, struct pobj *o, struct stream *s,
  * trip of its own: the next one was queued as the reader got the one
  * before (cat of 256 MiB from s3rver on loopback: 7 GETs of a block one
  * after the other, 80 ms, before the window was wider than a read).
- * Random reads, reads that end inside a block, and readers of a planned
- * Parquet file are seen after (observe): what they read decides. Needs
- * the object's size, which the read may not pass.
+ * Random reads, reads that end inside a block or at the end of the
+ * object, and readers of a planned Parquet file are seen after
+ * (observe): what they read decides. A read that ends inside a block
+ * fetches pieces of it, and its block comes after it, not in a race
+ * with it (a first 4 KiB read waited for its whole block instead of the
+ * pieces its open brought). Needs the object's size: asked of inner
+ * (the metadata cache's answer after an open) only for a read that ends
+ * on a block boundary, a whole block's GET at least.
  * @return whether the read was seen (observe then only learns its end).
  */
 static bool observe_early(struct pf_priv *p, const char *key, const char *etag,
@@ -430,8 +435,9 @@ static bool observe_early(struct pf_priv *p, const char *key, const char *etag,
 	struct stream *s;
 	struct pobj *o;
 	bool seen = false;
-	uint64_t end;
 
+	if ((off + len) % p->bs != 0)
+		return false;
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	if (!p->running)
 		goto out;
@@ -449,17 +455,10 @@ static bool observe_early(struct pf_priv *p, const char *key, const char *etag,
 		if (o == NULL || !p->running)
 			goto out;
 	}
-	if (o->eof == NO_EOF || off >= o->eof)
+	if (o->eof == NO_EOF || off + len > o->eof)
 		goto out;
-	end = BFS_MIN(off + len, o->eof);
-	/* a read that ends inside a block fetches pieces of it; the block
-	 * comes after it (observe), not in a race with it: the first 4 KiB
-	 * read of a file waited for its whole block instead of the pieces
-	 * its open brought */
-	if (end % p->bs != 0 && end < o->eof)
-		goto out;
-	s = advance(p, o, off, end);
-	queue_window(p, o, s, end);
+	s = advance(p, o, off, off + len);
+	queue_window(p, o, s, off + len);
 	seen = true;
 out:
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
