@@ -26,11 +26,27 @@ void bfs_hex_encode(const void *in, size_t n, char *out);
 /* The value of one hex digit of either case, or -1. */
 int bfs_hex_val(int c);
 
+/* The largest write() of bfs_write_all() and bfs_pwrite_all(): larger
+ * writes cost a VM that gives its free memory back to the host several
+ * times the CPU (util.c). */
+#define BFS_WRITE_PIECE (128u << 10)
+
 /*
  * Write all len bytes of buf to fd, going on after short writes and
- * EINTR. @return 0 or the errno of the write that failed.
+ * EINTR, in writes of at most BFS_WRITE_PIECE bytes.
+ * @return 0 or the errno of the write that failed.
  */
 int bfs_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * bfs_write_all() at offset off (>= 0) of a file (pwrite: the file
+ * offset stays).
+ * @param done when not NULL, the bytes written, also on failure (what
+ *        came before the write that failed).
+ * @return 0 or the errno of the write that failed.
+ */
+int bfs_pwrite_all(int fd, const void *buf, size_t len, off_t off,
+		   size_t *done);
 
 /*
  * Read fd up to its end into buf, at most cap bytes, going on after

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store/upload.h"
+#include "util.h"
 
 int bfs_fs_dir_node(struct bfs_fs *fs, fuse_ino_t ino, struct bfs_node *out)
 {
@@ -943,13 +944,16 @@ static void bfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		struct bfs_upload_conf uc;
 		struct bfs_put_req put;
 		struct bfs_meta_list meta = {0};
+		size_t did = 0;
 		uint64_t sz;
 		char *key;
 
-		n = pwrite(st->fd, buf, size, off);
-		if (n < 0) {
-			rc = errno;
-		} else {
+		/* a failure after some pieces: those are written (a short
+		 * write, as pwrite's) */
+		rc = bfs_pwrite_all(st->fd, buf, size, off, &did);
+		if (rc == 0 || did > 0) {
+			rc = 0;
+			n = (ssize_t)did;
 			sz = bfs_staged_size(st);
 			bfs_staged_wrote(st);
 			in->mtime_set = false; /* written now */

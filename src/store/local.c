@@ -431,8 +431,8 @@ static int check_format(struct local_priv *p, char *err, size_t errlen)
 		fd = openat(p->root_fd, "format",
 			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			rc = pwrite_full(fd, LOCAL_FORMAT, strlen(LOCAL_FORMAT),
-					 0);
+			rc = bfs_pwrite_all(fd, LOCAL_FORMAT,
+					    strlen(LOCAL_FORMAT), 0, NULL);
 			if (rc == 0 && fsync(fd) != 0)
 				rc = errno;
 			close(fd);

@@ -1,30 +1,11 @@
 /*
  * local_format.c - the object file header of the local store (the
- * diagram is in local_priv.h): plain full reads and writes, encoding and
- * decoding of the checksummed header, and opening an object by key.
+ * diagram is in local_priv.h): encoding and decoding of the checksummed
+ * header, and opening an object by key.
  */
 #include "compat.h"
 
 #include "store/local_priv.h"
-
-/* ---- plain I/O ---- */
-
-int pwrite_full(int fd, const void *buf, size_t n, off_t off)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pwrite(fd, (const char *)buf + done, n - done,
-				   off + (off_t)done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno;
-		done += (size_t)r;
-	}
-	return 0;
-}
 
 /* ---- header encoding ---- */
 

@@ -4,7 +4,7 @@
  *   local.c         the store operations (head, get, put, delete, copy),
  *                   creation, checks of the format and destruction
  *   local_names.c   key segments <-> file names
- *   local_format.c  plain I/O and the object header's encoding
+ *   local_format.c  the object header's encoding
  *   local_write.c   writing: temporary files, commit, parents, fsync
  *   local_list.c    S3-style listings over the tree
  *   local_mpu.c     multipart uploads
@@ -140,7 +140,6 @@ const char *rel_or_dot(const char *rel);
 char *rel_join(const char *rel, const char *name);
 
 /* local_format.c */
-int pwrite_full(int fd, const void *buf, size_t n, off_t off);
 unsigned char *hdr_encode(struct obj_hdr *h, const struct bfs_meta_list *meta,
 			  size_t *len);
 int hdr_read(int fd, struct obj_hdr *h, bool want_meta, const char **why);

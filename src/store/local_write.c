@@ -105,7 +105,7 @@ int copy_data(struct local_priv *p, int src, off_t soff, int dst, off_t doff,
 		}
 		if (md)
 			md5_update(md, buf, got);
-		rc = pwrite_full(dst, buf, got, doff + (off_t)done);
+		rc = bfs_pwrite_all(dst, buf, got, doff + (off_t)done, NULL);
 		if (rc != 0) {
 			rc = sys_err(p, "cannot write", "tmp", rc);
 			goto out;
@@ -145,7 +145,7 @@ static int ensure_segname(struct local_priv *p, const char *rel,
 	rc = tmp_open(p, p->tmp_fd, tmp, &fd);
 	if (rc != 0)
 		goto out;
-	rc = pwrite_full(fd, seg, len, 0);
+	rc = bfs_pwrite_all(fd, seg, len, 0, NULL);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = errno;
 	if (rc == 0 && renameat(p->tmp_fd, tmp, p->obj_fd, path) != 0)
@@ -286,7 +286,7 @@ int write_hdr(struct local_priv *p, int fd, struct obj_hdr *h,
 	b = hdr_encode(h, meta, &len);
 	if (want_hlen != 0 && len != want_hlen)
 		BFS_BUG("header length changed: %zu != %u", len, want_hlen);
-	rc = pwrite_full(fd, b, len, 0);
+	rc = bfs_pwrite_all(fd, b, len, 0, NULL);
 	free(b);
 	if (rc != 0)
 		return sys_err(p, "cannot write", "tmp", rc);

@@ -1,12 +1,14 @@
 /*
  * test_util.c - unit tests of the shared helpers (src/util.c): mkdir -p,
- * hex, write_all, bounded reads, backoff with jitter, locked memory.
+ * hex, write_all and its pieces, bounded reads, backoff with jitter,
+ * locked memory.
  */
 #include "compat.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +131,89 @@ static void test_write_all(void)
 		close(p[1]);
 	}
 out:
+	free(buf);
+	free(back);
+}
+
+/* Read the messages of a SOCK_SEQPACKET socket up to its end: the
+ * largest one and all bytes. */
+static void read_messages(int fd, char *back, size_t cap, size_t *got,
+			  size_t *largest)
+{
+	*got = *largest = 0;
+	for (;;) {
+		ssize_t n = recv(fd, back + *got, cap - *got, 0);
+
+		if (n <= 0)
+			break;
+		*got += (size_t)n;
+		*largest = BFS_MAX(*largest, (size_t)n);
+		if (*got == cap)
+			break;
+	}
+}
+
+static void test_write_pieces(void)
+{
+	size_t len = (3u << 20) + 5, got = 0, largest = 0, done = 1;
+	char *buf = bfs_xmalloc(len), *back = bfs_xmalloc(len);
+	char *path = bfs_xasprintf("%s/pieces", tmp);
+	struct rlimit old, lim;
+	int sv[2], fd, rc, st = 0;
+	pid_t pid;
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(i * 13 + (i >> 11));
+	/* each write() on a SOCK_SEQPACKET socket is one message, and one
+	 * larger than the socket's buffer fails EMSGSIZE */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
+		tap_ok(0, "write_all: socketpair");
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(bfs_write_all(sv[1], buf, len) == 0 ? 0 : 1);
+	}
+	close(sv[1]);
+	read_messages(sv[0], back, len, &got, &largest);
+	close(sv[0]);
+	waitpid(pid, &st, 0);
+	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && got == len &&
+		       memcmp(buf, back, len) == 0 &&
+		       largest == BFS_WRITE_PIECE,
+	       "write_all: 3 MiB in writes of at most %u bytes (the largest "
+	       "%zu, %zu bytes in all)",
+	       BFS_WRITE_PIECE, largest, got);
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	rc = fd < 0 ? errno : bfs_pwrite_all(fd, buf, len, 4096, &done);
+	memset(back, 0, len);
+	tap_ok(rc == 0 && done == len &&
+		       bfs_pread_full(fd, back, len, 4096, &got) == 0 &&
+		       got == len && memcmp(buf, back, len) == 0,
+	       "pwrite_all: 3 MiB at offset 4096 read back (rc %d, %zu "
+	       "written)",
+	       rc, done);
+	/* a file size limit inside the second piece: the first piece and
+	 * what fits of the second are written, then EFBIG */
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = BFS_WRITE_PIECE + 1000;
+	signal(SIGXFSZ, SIG_IGN);
+	rc = ftruncate(fd, 0) != 0 ? errno : setrlimit(RLIMIT_FSIZE, &lim);
+	if (rc == 0)
+		rc = bfs_pwrite_all(fd, buf, len, 0, &done);
+	setrlimit(RLIMIT_FSIZE, &old);
+	tap_ok(rc == EFBIG && done == BFS_WRITE_PIECE + 1000,
+	       "pwrite_all: a failure after some pieces says how much was "
+	       "written (rc %d, %zu bytes)",
+	       rc, done);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+out:
+	free(path);
 	free(buf);
 	free(back);
 }
@@ -309,6 +394,7 @@ int main(void)
 	test_mkdir_p();
 	test_hex();
 	test_write_all();
+	test_write_pieces();
 	test_read();
 	test_backoff();
 	test_locked();
