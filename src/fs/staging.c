@@ -14,6 +14,14 @@
 #include "util.h"
 
 #define FILL_CHUNK (8u << 20)
+/* A read of the version we asked for (If-Match held) that comes back
+ * shorter than that version's size is the server contradicting itself,
+ * not a change (a change fails the If-Match): s3rver answers a PUT before
+ * the object's bytes are on its disk, and a GET right after it read 0 of
+ * 4 bytes (fs_posix's append, about 1 run in 30). Asked again FILL_RETRIES
+ * times, after backoffs from FILL_BACKOFF s, before the open fails. */
+#define FILL_RETRIES 4
+#define FILL_BACKOFF 0.05
 
 struct bfs_staged *bfs_staged_create(const char *dir, const char *store_name,
 				     const char *key)
@@ -79,11 +87,23 @@ int bfs_staged_fill(struct bfs_staged *st, struct bfs_store *s, const char *key,
 		size_t want = (size_t)BFS_MIN((uint64_t)FILL_CHUNK, size - off);
 		size_t got = 0;
 
-		rc = bfs_store_read_full(s, key, off, want, buf, &got, etag);
+		for (unsigned n = 0;; n++) {
+			rc = bfs_store_read_full(s, key, off, want, buf, &got,
+						 etag);
+			if (rc != 0 || got == want || n == FILL_RETRIES)
+				break;
+			bfs_log(LOG_NOTICE,
+				"%s: the server sent %zu of %zu bytes at %llu "
+				"of '%s' (ETag %s); asking again",
+				s->name, got, want, (unsigned long long)off,
+				key, etag);
+			bfs_sleep_seconds(bfs_backoff(FILL_BACKOFF, 1.0, n));
+		}
 		if (rc != 0)
 			break;
 		if (got != want) {
-			rc = ESTALE; /* shorter than its HEAD said: changed */
+			rc = ESTALE; /* shorter than its size, again and again
+				      */
 			break;
 		}
 		rc = bfs_write_all(st->fd, buf, got);
