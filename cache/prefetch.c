@@ -472,10 +472,8 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 {
 	uint64_t end = off + got, stop, q0 = 0, q1 = 0;
 	uint64_t r0, r1;
-	struct bfs_obj_info info = {0};
 	struct stream *s;
 	struct pobj *o;
-	int rc;
 
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
 	if (!p->running)
@@ -504,20 +502,12 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 	 * the block under them would be a second GET of the same bytes */
 	if (s->window && got < len)
 		goto out;
-	if (o->eof_block == NO_EOF && !o->sized) {
+	if (o->eof_block == NO_EOF) {
 		/* the size keeps the window inside the object: the head
 		 * below us is cached (open just made it) */
-		o->sized = true;
-		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		rc = p->inner->head(p->inner, key, &info);
-		BFS_PCHECK(pthread_mutex_lock(&p->lock));
-		if (!p->running || obj_get(p, key, etag, false) != o)
+		o = size_of(p, o, key, etag);
+		if (o == NULL)
 			goto out; /* forgotten meanwhile: o is gone */
-		if (rc == 0 && strcmp(info.etag, etag) == 0) {
-			o->eof_block = BFS_MIN(o->eof_block,
-					       (info.size + p->bs - 1) / p->bs);
-			o->eof = BFS_MIN(o->eof, info.size);
-		}
 	}
 	if (s->window == 0 && dense(p, o, &r0, &r1)) {
 		if (r0 < r1)
@@ -538,7 +528,6 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 	queue_window(p, o, s, end);
 out:
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-	bfs_obj_info_release(&info);
 }
 
 /*

@@ -102,8 +102,7 @@ int bfs_staged_fill(struct bfs_staged *st, struct bfs_store *s, const char *key,
 		if (rc != 0)
 			break;
 		if (got != want) {
-			rc = ESTALE; /* shorter than its size, again and again
-				      */
+			rc = ESTALE; /* short at every asking */
 			break;
 		}
 		rc = bfs_write_all(st->fd, buf, got);

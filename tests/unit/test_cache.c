@@ -541,9 +541,20 @@ static int corrupt_all(void)
 	return n;
 }
 
-static void test_corrupt(struct bfs_store *mem)
+/* An empty block cache, and key in mem holding len bytes of seed (in
+ * data; its ETag in etag). */
+static void fresh_obj(struct bfs_store *mem, const char *key, char *data,
+		      size_t len, unsigned seed, char *etag)
 {
 	char err[256];
+
+	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
+	fill(data, len, seed);
+	put_obj(mem, key, data, len, etag);
+}
+
+static void test_corrupt(struct bfs_store *mem)
+{
 	size_t len = 2 * BS;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_blockcache_stats bst;
@@ -551,9 +562,7 @@ static void test_corrupt(struct bfs_store *mem)
 	unsigned g0;
 	int n;
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, 3);
-	put_obj(mem, "corrupt/a", data, len, etag);
+	fresh_obj(mem, "corrupt/a", data, len, 3, etag);
 	if (stack_open(&st, mem, 0, false, 0, false, 0) != 0) {
 		tap_ok(0, "blockcache: starts for the corruption case");
 		return;
@@ -597,11 +606,8 @@ static struct bfs_store *one_hot_open(struct bfs_store *mem, const char *key,
 		.hot_blocks = 1,
 	};
 	struct bfs_store *bc;
-	char err[256];
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, seed);
-	put_obj(mem, key, data, len, etag);
+	fresh_obj(mem, key, data, len, seed, etag);
 	*cnt = cnt_new(mem, false);
 	bc = bfs_blockcache_create(&conf, &(*cnt)->s);
 	if (bc && bc->start(bc) == 0)
@@ -712,15 +718,13 @@ static void test_limit(struct bfs_store *mem)
 {
 	uint64_t limit = 4 * (BS + HDR) + 100;
 	size_t len = 16 * BS;
-	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct bfs_blockcache_stats bst;
 	uint64_t blocks = 0, bytes = 0, total = 0, peak = 0;
 	struct cache_stack st;
 	bool ok = true;
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, 4);
-	put_obj(mem, "limit/a", data, len, etag);
+	fresh_obj(mem, "limit/a", data, len, 4, etag);
 	if (stack_open(&st, mem, limit, false, 0, false, 0) != 0) {
 		tap_ok(0, "blockcache: starts with a small limit");
 		return;
@@ -905,9 +909,7 @@ static void test_prefetch(struct bfs_store *mem)
 	bool ok = true;
 	unsigned g;
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, 10);
-	put_obj(mem, "pf/a", data, len, etag);
+	fresh_obj(mem, "pf/a", data, len, 10, etag);
 	put_obj(mem, "pf/r", data, len, retag);
 	if (stack_open(&st, mem, 0, true, 4 * BS, false, 0) != 0) {
 		tap_ok(0, "prefetch: starts");
@@ -1150,14 +1152,12 @@ static int find_stats(void *arg, const struct bfs_stats_record *r)
 static void test_prefetch_early(struct bfs_store *mem)
 {
 	size_t len = 16 * BS;
-	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX], err[256];
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct cache_stack st;
 	unsigned peak;
 	bool ok;
 
-	bfs_blockcache_clear(cache_dir, NULL, NULL, NULL, err, sizeof(err));
-	fill(data, len, 12);
-	put_obj(mem, "pf/early", data, len, etag);
+	fresh_obj(mem, "pf/early", data, len, 12, etag);
 	if (stack_open(&st, mem, 0, true, 16 * BS, false, 0) != 0) {
 		tap_ok(0, "prefetch early: starts");
 		free(data);
