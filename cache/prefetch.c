@@ -20,6 +20,11 @@
 #define DEFAULT_WINDOW	 (64ull << 20)
 #define DEFAULT_INFLIGHT (64ull << 20)
 #define DEFAULT_THREADS	 16
+/* The window of a stream whose first read is a whole block at offset 0.
+ * Behind 20 ms, a window that starts at one block and doubles per read
+ * takes three round trips for an 8 MiB file (1, 5, then 2 blocks);
+ * this takes one. */
+#define FIRST_WINDOW (8ull << 20)
 /* Largest request of a job: a server's cost per request dominates at
  * 1 MiB (s3rver on loopback, 4 requests at once: ~270 MiB/s with 1 MiB
  * ranges, ~560 MiB/s with 4 MiB ones), so a wide window is fetched in
@@ -360,9 +365,16 @@ static struct stream *advance(struct pf_priv *p, struct pobj *o, uint64_t off,
 		s->start = off;
 		s->next = end;
 		if (off == 0) {
-			/* a reader starting at the top is likely to go on */
+			/* a reader starting at the top is likely to go on;
+			 * one that asked for a whole block at once (the
+			 * kernel's full read-ahead: cp, cat, a CSV reader)
+			 * gets FIRST_WINDOW at once, in parallel runs */
 			p->st.sequential++;
-			s->window = p->bs;
+			s->window = end >= p->bs
+					    ? BFS_MAX(BFS_MIN(FIRST_WINDOW,
+							      p->max_window),
+						      p->bs)
+					    : p->bs;
 		} else {
 			p->st.random++;
 		}

@@ -12,8 +12,10 @@
  *   same (key, ETag) ended, give or take one block (the kernel issues
  *   readahead out of order); a few streams per object are followed, so
  *   two readers of one file both count as sequential. The window ahead
- *   of a stream starts at one block and doubles on each sequential read
- *   up to max_window, and never past the end of the object. It is
+ *   of a stream starts at one block (8 MiB, FIRST_WINDOW, for a stream
+ *   whose first read is a whole block at offset 0) and doubles on each
+ *   sequential read up to max_window, and never past the end of the
+ *   object. It is
  *   fetched in runs of a quarter of the window (at most 8 MiB and
  *   max_inflight), whole runs only but at the object's end: as the
  *   reader moves on, the next run is queued once the window uncovered

@@ -629,6 +629,8 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 				       req->buf_size - r->got);
 				r->got = req->buf_size;
 				x->truncated = true;
+				if (req->on_body)
+					req->on_body(req->on_body_arg, r);
 			} else {
 				x->too_big = true;
 			}
@@ -636,6 +638,8 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 		}
 		memcpy((char *)req->buf + r->got, src, n);
 		r->got += n;
+		if (req->on_body)
+			req->on_body(req->on_body_arg, r);
 		return size * nmemb;
 	}
 	if (body_append(x, src, n,

@@ -165,6 +165,13 @@ struct bfs_http_req {
 	 */
 	bool truncate;
 	uint64_t skip_if_200;
+	/*
+	 * Called in the transfer each time 2xx body bytes were stored into
+	 * buf, with the answer as far as it came (status, headers, got);
+	 * may be NULL. Each attempt starts again at got 0.
+	 */
+	void (*on_body)(void *arg, const struct bfs_http_resp *resp);
+	void *on_body_arg;
 };
 
 struct bfs_http_resp {

@@ -273,6 +273,7 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 	p->store.head = s3_head;
 	p->store.head_read = s3_head_read;
 	p->store.get_range = s3_get_range;
+	p->store.get_range_sink = s3_get_range_sink;
 	p->store.put = s3_put;
 	p->store.del = s3_del;
 	p->store.copy = s3_copy;

@@ -114,11 +114,50 @@ static struct s3_op get_op(const char *key, void *buf, size_t len)
 			      .quiet_err = ENOENT};
 }
 
-int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
-		 void *buf, size_t *got, const char *if_match)
+/* A ranged read's answer as it arrives, for a sink (bfs_range_sink). */
+struct landing {
+	uint64_t off;
+	const char *if_match;
+	const struct bfs_range_sink *sink;
+	size_t told; /* the largest n the sink was given */
+};
+
+/*
+ * on_body of a read with a sink: bytes are passed on only from a 206
+ * that starts at the offset asked for and names the pinned ETag, checked
+ * on every call since a retry is a new answer. Anything else (a 200 to
+ * a Range, no ETag, another one) is left to the checks at the end.
+ */
+static void range_landed(void *arg, const struct bfs_http_resp *resp)
+{
+	struct landing *l = arg;
+	char etag[BFS_ETAG_MAX];
+	uint64_t start, total;
+
+	if (resp->status != 206 || resp->got <= l->told)
+		return;
+	if (!parse_content_range(
+		    bfs_http_headers_get(&resp->headers, "content-range"),
+		    &start, &total) ||
+	    start != l->off)
+		return;
+	if (l->if_match) {
+		etag_from_headers(resp, etag);
+		if (strcmp(etag, l->if_match) != 0)
+			return;
+	}
+	l->told = resp->got;
+	l->sink->landed(l->sink->arg, resp->got);
+}
+
+static int get_range(struct bfs_store *s, const char *key, uint64_t off,
+		     size_t len, void *buf, size_t *got, const char *if_match,
+		     const struct bfs_range_sink *sink)
 {
 	struct s3_priv *p = s->priv;
 	struct s3_op op = get_op(key, buf, len);
+	struct landing landing = {
+		.off = off, .if_match = if_match, .sink = sink};
 	struct bfs_http_resp resp = {0};
 	char range[64], etag[BFS_ETAG_MAX];
 	uint64_t start, total;
@@ -154,6 +193,10 @@ int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 	 * sends 200: skip to off */
 	op.truncate = true;
 	op.skip_if_200 = off;
+	if (sink) {
+		op.on_body = range_landed;
+		op.on_body_arg = &landing;
+	}
 	rc = s3_do(p, &op, &resp);
 	if (rc == 0 && resp.status == 416) {
 		/* a read at the end is 0 bytes, not an error */
@@ -207,6 +250,19 @@ out:
 	op_release(&op);
 	bfs_http_resp_release(&resp);
 	return rc;
+}
+
+int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
+		 void *buf, size_t *got, const char *if_match)
+{
+	return get_range(s, key, off, len, buf, got, if_match, NULL);
+}
+
+int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
+		      size_t len, void *buf, size_t *got, const char *if_match,
+		      const struct bfs_range_sink *sink)
+{
+	return get_range(s, key, off, len, buf, got, if_match, sink);
 }
 
 /* ---- head_read ---- */

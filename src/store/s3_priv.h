@@ -122,6 +122,9 @@ struct s3_op {
 	char *path;	      /* encoded path, built by s3_do */
 	uint64_t t0_usec;     /* when the first attempt started (metrics) */
 	uint64_t bytes_in, bytes_out; /* over every s3_do of the op */
+	/* see bfs_http_req */
+	void (*on_body)(void *arg, const struct bfs_http_resp *resp);
+	void *on_body_arg;
 };
 
 struct digests {
@@ -182,6 +185,9 @@ int s3_head_read(struct bfs_store *s, const char *key, const char *known,
 		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got);
 int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
+int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
+		      size_t len, void *buf, size_t *got, const char *if_match,
+		      const struct bfs_range_sink *sink);
 void cond_headers(struct s3_op *op, const char *if_match, bool if_none_match);
 int current_etag(struct s3_priv *p, const char *key, char *etag);
 /*

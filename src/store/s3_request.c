@@ -346,6 +346,8 @@ int s3_do(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 	req.max_body = op->max_body;
 	req.truncate = op->truncate;
 	req.skip_if_200 = op->skip_if_200;
+	req.on_body = op->on_body;
+	req.on_body_arg = op->on_body_arg;
 	if (op->t0_usec == 0)
 		op->t0_usec = mono_usec();
 	rc = bfs_http_do(h, &req, resp);

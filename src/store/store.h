@@ -160,6 +160,18 @@ struct bfs_store_stats {
 	uint64_t bytes_out;
 };
 
+/*
+ * Told, while a ranged read is still arriving, how far its bytes in the
+ * caller's buffer are final: landed(arg, n) means buf[0..n) holds the
+ * pinned version's bytes and no later byte of the answer changes them.
+ * n grows from call to call; the read's own return is still the
+ * verdict on the rest.
+ */
+struct bfs_range_sink {
+	void (*landed)(void *arg, size_t n);
+	void *arg;
+};
+
 struct bfs_store {
 	void *priv;
 	/* human name for log lines, e.g. "builtin" or "s3:lake"; owned by
@@ -227,6 +239,19 @@ struct bfs_store {
 	int (*get_range)(struct bfs_store *s, const char *key, uint64_t off,
 			 size_t len, void *buf, size_t *got,
 			 const char *if_match);
+
+	/*
+	 * get_range that tells sink how far buf is final as the answer
+	 * arrives, so that the front of a long read is used before its end
+	 * (the block cache lands each block of a run as it comes). May be
+	 * NULL: the caller uses get_range. bfs_store_decorate() does not pass
+	 * it down: a layer that changes get_range (a fault injector) is
+	 * never bypassed by it.
+	 */
+	int (*get_range_sink)(struct bfs_store *s, const char *key,
+			      uint64_t off, size_t len, void *buf, size_t *got,
+			      const char *if_match,
+			      const struct bfs_range_sink *sink);
 
 	/*
 	 * Create or atomically replace an object from a local file region.

@@ -79,6 +79,20 @@ static int tr_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	return done(s, "get_range", key, t0, rc);
 }
 
+static int tr_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
+			     size_t len, void *buf, size_t *got,
+			     const char *if_match,
+			     const struct bfs_range_sink *sink)
+{
+	double t0 = now_ms();
+	int rc = s->inner->get_range_sink(s->inner, key, off, len, buf, got,
+					  if_match, sink);
+
+	bfs_dbg(BFS_DBG_STORE, "store %s: get_range '%s' %llu+%zu: %zu bytes",
+		s->name, key, (unsigned long long)off, len, rc ? 0 : *got);
+	return done(s, "get_range", key, t0, rc);
+}
+
 static int tr_put(struct bfs_store *s, const struct bfs_put_req *req,
 		  char *etag_out)
 {
@@ -181,6 +195,8 @@ struct bfs_store *bfs_trace_create(struct bfs_store *inner)
 	if (inner->head_read)
 		s->head_read = tr_head_read;
 	s->get_range = tr_get_range;
+	if (inner->get_range_sink)
+		s->get_range_sink = tr_get_range_sink;
 	s->put = tr_put;
 	s->del = tr_del;
 	s->copy = tr_copy;

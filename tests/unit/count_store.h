@@ -31,11 +31,25 @@ struct cnt {
 	unsigned fail_gets;    /* the next N get_range fail with EIO */
 	unsigned delay_us;     /* each get_range takes this long */
 	size_t lens[CNT_LENS]; /* asked of each get_range, in order */
+	/* get_range_sink tells its sink land_step bytes at a time (0: all
+	 * at the end); while hold is set it stops after the first step
+	 * until the test clears it (cnt_release), counting stops in held */
+	size_t land_step;
+	bool hold;
+	unsigned held;
 	pthread_mutex_t lock;
+	pthread_cond_t cond;
 };
 
 /* A counting store over inner; own: destroy inner with it. */
 struct cnt *cnt_new(struct bfs_store *inner, bool own);
+
+/* Clear hold: a get_range_sink stopped by it goes on. */
+void cnt_release(struct cnt *c);
+
+/* Wait until n get_range_sink calls stopped at hold (at most 10 s).
+ * @return whether they did. */
+bool cnt_wait_held(struct cnt *c, unsigned n);
 
 /* GETs so far. */
 unsigned cnt_gets(struct cnt *c);

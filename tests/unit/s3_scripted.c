@@ -594,6 +594,65 @@ static void c_list(struct bfs_store *s)
 	}
 }
 
+/* What a get_range_sink's sink was told: the calls, the last n. */
+struct told {
+	unsigned calls;
+	size_t last;
+	bool shrank;
+};
+
+static void told_landed(void *arg, size_t n)
+{
+	struct told *t = arg;
+
+	t->shrank |= t->calls > 0 && n <= t->last;
+	t->calls++;
+	t->last = n;
+}
+
+/* get_range_sink passes bytes on only from a 206 that starts where
+ * asked and names the pinned ETag; the rest waits for the checks at
+ * the end. */
+static void c_ranges_sink(struct bfs_store *s)
+{
+	struct told t = {0};
+	struct bfs_range_sink sink = {.landed = told_landed, .arg = &t};
+	char buf[16];
+	size_t got = 0;
+	int rc;
+
+	script_reset();
+	reply(206, "Content-Range: bytes 2-5/10\r\nETag: \"abc\"\r\n", "2345");
+	rc = s->get_range_sink(s, "k", 2, 4, buf, &got, "abc", &sink);
+	ok(rc == 0 && got == 4 && !memcmp(buf, "2345", 4) && t.calls >= 1 &&
+		   t.last == 4 && !t.shrank,
+	   "scripted: a sink is told the bytes of a pinned 206 as they come "
+	   "(%u calls, last %zu)",
+	   t.calls, t.last);
+	t = (struct told){0};
+	script_reset();
+	reply(206, "Content-Range: bytes 2-5/10\r\nETag: \"other\"\r\n",
+	      "2345");
+	rc = s->get_range_sink(s, "k", 2, 4, buf, &got, "abc", &sink);
+	ok(rc == ESTALE && t.calls == 0,
+	   "scripted: ... never those of an answer with another ETag");
+	script_reset();
+	reply(206, "Content-Range: bytes 0-3/10\r\nETag: \"abc\"\r\n", "0123");
+	rc = s->get_range_sink(s, "k", 2, 4, buf, &got, "abc", &sink);
+	ok(rc == EIO && t.calls == 0,
+	   "scripted: ... nor of a 206 that starts elsewhere (rc %d)", rc);
+	script_reset();
+	reply(206, "Content-Range: bytes 2-5/10\r\n", "2345");
+	rc = s->get_range_sink(s, "k", 2, 4, buf, &got, "abc", &sink);
+	ok(rc == 0 && got == 4 && t.calls == 0,
+	   "scripted: ... nor of one that names no ETag (checked at the end)");
+	script_reset();
+	reply(200, "ETag: \"abc\"\r\n", "0123456789");
+	rc = s->get_range_sink(s, "k", 4, 3, buf, &got, "abc", &sink);
+	ok(rc == 0 && got == 3 && !memcmp(buf, "456", 3) && t.calls == 0,
+	   "scripted: ... nor of a 200 to a ranged GET");
+}
+
 static void c_ranges(struct bfs_store *s)
 {
 	char buf[16];
@@ -628,6 +687,7 @@ static void c_ranges(struct bfs_store *s)
 	rc = s->get_range(s, "k", 4, 3, buf, &got, NULL);
 	ok(rc == 0 && got == 3 && !memcmp(buf, "456", 3),
 	   "scripted: a 200 to a ranged GET is skipped to the offset");
+	c_ranges_sink(s);
 }
 
 /* head_read: one ranged GET with no If-Match answers the head (size

@@ -1149,6 +1149,78 @@ static int find_stats(void *arg, const struct bfs_stats_record *r)
  * its bytes, each of a stream's first blocks was asked for after the one
  * before had come: a round trip each, one GET at a time.
  */
+struct run_arg {
+	struct cache_stack *st;
+	const char *key, *etag;
+	const char *want; /* read_eq: BS bytes at 0 */
+	int rc;
+	bool ok, done;
+};
+
+static void *run_prefetch(void *arg)
+{
+	struct run_arg *a = arg;
+
+	a->rc = bfs_blockcache_prefetch(a->st->bc, a->key, a->etag, 0, 8);
+	return NULL;
+}
+
+static void *run_read0(void *arg)
+{
+	struct run_arg *a = arg;
+
+	a->ok = read_eq(a->st->bc, a->key, a->etag, 0, BS, a->want, BS);
+	__atomic_store_n(&a->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A run of 8 blocks is one GET; the store below tells its bytes a
+ * block at a time and stops after the first. A reader of the first
+ * block has it then, not once the run is whole. */
+static void test_run_lands_early(struct bfs_store *mem)
+{
+	size_t len = 8 * BS;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct cache_stack st;
+	struct run_arg a = {.st = &st, .key = "run/early", .etag = etag};
+	pthread_t fetcher, reader;
+	bool held, early = false, ok;
+
+	fresh_obj(mem, a.key, data, len, 14, etag);
+	a.want = data;
+	if (stack_open(&st, mem, 0, false, 0, false, 0) != 0) {
+		tap_ok(0, "run lands early: starts");
+		free(data);
+		return;
+	}
+	st.cnt->land_step = BS;
+	st.cnt->hold = true;
+	pthread_create(&fetcher, NULL, run_prefetch, &a);
+	held = cnt_wait_held(st.cnt, 1);
+	pthread_create(&reader, NULL, run_read0, &a);
+	for (int i = 0; held && i < 1000 && !early; i++) {
+		early = __atomic_load_n(&a.done, __ATOMIC_SEQ_CST);
+		if (!early)
+			usleep(5000);
+	}
+	cnt_release(st.cnt);
+	pthread_join(reader, NULL);
+	pthread_join(fetcher, NULL);
+	tap_ok(held && early && a.ok && st.cnt->gets == 1,
+	       "block cache: the first block of a run is read while the "
+	       "rest is on its way (held %d, read before the end %d, %u GETs)",
+	       held, early, st.cnt->gets);
+	ok = a.rc == 0;
+	for (size_t off = 0; off < len && ok; off += BS)
+		ok = read_eq(st.bc, a.key, etag, off, BS, data + off, BS);
+	tap_ok(ok && st.cnt->gets == 1 && st.cnt->bytes == len,
+	       "block cache: ... and every block of the run is cached once "
+	       "(%u GETs, %llu bytes)",
+	       st.cnt->gets, (unsigned long long)st.cnt->bytes);
+	cache_stack_close(&st);
+	free(data);
+}
+
 static void test_prefetch_early(struct bfs_store *mem)
 {
 	size_t len = 16 * BS;
@@ -1174,6 +1246,12 @@ static void test_prefetch_early(struct bfs_store *mem)
 	       "while it waits for its own (%u GETs at once)",
 	       peak);
 	bfs_prefetch_drain(st.top);
+	/* a whole block at the top opens the first window (8 MiB, here the
+	 * 16 blocks of max_window) at once, a quarter per GET */
+	tap_ok(ok && peak >= 5 && st.cnt->bytes == len && st.cnt->gets == 5,
+	       "prefetch: that first read fetches the first window at once "
+	       "(%u GETs at once, %u GETs, %llu bytes of %zu)",
+	       peak, st.cnt->gets, (unsigned long long)st.cnt->bytes, len);
 	st.cnt->delay_us = 0;
 	for (size_t off = BS; off < len && ok; off += BS)
 		ok = read_eq(st.top, "pf/early", etag, off, BS, data + off, BS);
@@ -1584,6 +1662,7 @@ int main(void)
 	test_two_processes(mem);
 	test_prefetch(mem);
 	test_prefetch_early(mem);
+	test_run_lands_early(mem);
 	test_meta(mem);
 	test_negatives(mem);
 	test_stats_and_clear(mem);
