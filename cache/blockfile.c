@@ -111,9 +111,44 @@ static uint32_t crc_soft(uint32_t crc, const uint8_t *p, size_t len)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+/* a*b modulo the CRC32C polynomial, bit-reflected as the register is
+ * (x^0 is the top bit) */
+static uint32_t crc_multmodp(uint32_t a, uint32_t b)
+{
+	uint32_t m = 1u << 31, prod = 0;
+
+	for (; m; m >>= 1) {
+		if (a & m)
+			prod ^= b;
+		b = b & 1 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+	}
+	return prod;
+}
+
+/* x^(8n) modulo the polynomial: what n zero bytes do to the register */
+static uint32_t crc_zeros(size_t n)
+{
+	uint32_t sq = 1u << 30, r = 1u << 31; /* x^1, x^0 */
+
+	for (n *= 8; n; n >>= 1) {
+		if (n & 1)
+			r = crc_multmodp(sq, r);
+		sq = crc_multmodp(sq, sq);
+	}
+	return r;
+}
+
+/* Below this a buffer is one lane: joining lanes costs ~1 us. */
+#define CRC_LANES_MIN (64u << 10)
+
 /* SSE4.2 has a CRC32C instruction: ~10 GB/s; still a whole 1 MiB block
  * per 4 KiB read was most of the CPU of random reads, so blockcache.c
- * checks a file's data once and then reads ranges. */
+ * checks a file's data once and then reads ranges. One chain of it
+ * waits 3 cycles per 8 bytes while the CPU could start one a cycle, and
+ * every fetched block is summed once: a large buffer goes in three
+ * lanes at once, joined after (the first shifted over the second's
+ * length, then xored with it; the same again with the third). The CRC
+ * was 10% of the daemon's CPU in a cold read on RGW behind 20 ms. */
 __attribute__((target("sse4.2"))) static uint32_t
 crc_hw(uint32_t crc, const uint8_t *p, size_t len)
 {
@@ -122,6 +157,28 @@ crc_hw(uint32_t crc, const uint8_t *p, size_t len)
 	while (len && ((uintptr_t)p & 7)) {
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
 		len--;
+	}
+	if (len >= CRC_LANES_MIN) {
+		size_t lane = (len / 3) & ~(size_t)7;
+		const uint8_t *p1 = p + lane, *p2 = p + 2 * lane;
+		uint64_t c1 = 0, c2 = 0;
+		uint32_t shift;
+
+		for (size_t i = 0; i < lane; i += 8) {
+			uint64_t w0, w1, w2;
+
+			memcpy(&w0, p + i, 8);
+			memcpy(&w1, p1 + i, 8);
+			memcpy(&w2, p2 + i, 8);
+			c = __builtin_ia32_crc32di(c, w0);
+			c1 = __builtin_ia32_crc32di(c1, w1);
+			c2 = __builtin_ia32_crc32di(c2, w2);
+		}
+		shift = crc_zeros(lane);
+		c = crc_multmodp(shift, (uint32_t)c) ^ (uint32_t)c1;
+		c = crc_multmodp(shift, (uint32_t)c) ^ (uint32_t)c2;
+		p += 3 * lane;
+		len -= 3 * lane;
 	}
 	while (len >= 8) {
 		uint64_t w;
