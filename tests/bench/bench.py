@@ -35,7 +35,8 @@ dropped and a fresh mount, the peer's cache directory kept.
 Every mount, in every run (RUNS, at least 3), for each peer:
     M1 fresh:    ls -l many/ (cold), ls -l many/ (warm), time to first byte
     M2 restart:  ls -l many/ (bucketfs only)
-    M3 fresh:    find over everything, cold sequential read, warm read
+    M3 fresh:    find over everything, MED_N files of MED_MB MiB read whole
+                 one after another, cold sequential read, warm read
     M4 fresh:    fio random 4 KiB (first half of big), random 1 MiB (second
                  half), sequential write of SIZE_MB (until close returns),
                  NSMALL small-file creates
@@ -258,6 +259,17 @@ def child_read(path, size):
     return {"s": s, "bytes": n, "ok": n == int(size), "why": "read %d bytes of %s" % (n, size)}
 
 
+def child_read_files(size, *paths):
+    """each file whole, one after another, as cp or a loader does"""
+    n = 0
+    t0 = time.perf_counter()
+    for path in paths:
+        n += child_read(path, size)["bytes"]
+    s = time.perf_counter() - t0
+    want = int(size) * len(paths)
+    return {"s": s, "bytes": n, "ok": n == want, "why": "read %d bytes of %d" % (n, want)}
+
+
 def child_ttfb(path):
     t0 = time.perf_counter()
     fd = os.open(path, os.O_RDONLY)
@@ -291,9 +303,14 @@ def child_creates(d, n):
     return {"s": s, "ok": True}
 
 
+# medium files (issue 15): what cp, a CSV or JSON loader reads whole
+MED_N = 4
+MED_MB = 8
+
+
 def nfiles_of(a):
-    """objects in the bucket: big, lake.parquet, many/, small/"""
-    return 2 + a.nobj + a.nsmall
+    """objects in the bucket: big, lake.parquet, med/, many/, small/"""
+    return 2 + MED_N + a.nobj + a.nsmall
 
 
 # The lakehouse workload (issue 15): a Parquet table of DUCK_COLS integer
@@ -426,6 +443,7 @@ def child_heads(port, prefix, delimiter, expect, par):
 CHILDREN = {
     "_heads": child_heads,
     "_read": child_read,
+    "_readfiles": child_read_files,
     "_ttfb": child_ttfb,
     "_write": child_write,
     "_creates": child_creates,
@@ -740,8 +758,8 @@ http {
     def seed(self):
         a = self.a
         big = os.path.join(self.w, "big")
-        self.say("seeding: big (%d MiB), %d objects under many/, %d small files under small/"
-                 % (a.size_mb, a.nobj, a.nsmall))
+        self.say("seeding: big (%d MiB), %d of %d MiB under med/, %d objects under many/, "
+                 "%d small files under small/" % (a.size_mb, MED_N, MED_MB, a.nobj, a.nsmall))
         with open(big, "wb") as f:
             left = self.size
             while left:
@@ -751,6 +769,7 @@ http {
         self.s3.put_file("big", big)
         self.duck_seed()
         jobs = [("many/obj-%05d" % i, b"m" * 100) for i in range(a.nobj)]
+        jobs += [("med/m-%d" % i, os.urandom(MED_MB << 20)) for i in range(MED_N)]
         # a tree: small/f-*, small/d-NN/f-* (s3rver lists a prefix holding
         # only deeper prefixes not at all, so each level holds files)
         jobs += [("small/f-%04d" % i if i % 10 == 0 else "small/d-%02d/f-%04d" % (i % 10, i),
@@ -1027,13 +1046,16 @@ http {
             tmo = max(120, a.size_mb // 4)
             self.measure("find", peer, lambda: self.child(
                 "_lines", nfiles, "find", m.path, "-type", "f", timeout=300)["s"], m)
+            med = [os.path.join(m.path, "med", "m-%d" % i) for i in range(MED_N)]
+            self.measure("med_read", peer, lambda: MED_N * MED_MB / self.child(
+                "_readfiles", MED_MB << 20, *med, timeout=120)["s"], m)
             self.measure("cold_read", peer,
                          lambda: a.size_mb / self.child("_read", big, self.size, timeout=tmo)["s"], m)
             self.measure("warm_read", peer,
                          lambda: a.size_mb / self.child("_read", big, self.size, timeout=tmo)["s"], m)
 
         if self.wants(3):
-            session(True, m3, ["find", "cold_read", "warm_read"])
+            session(True, m3, ["find", "med_read", "cold_read", "warm_read"])
 
         # M4 fresh: random reads, sequential write, small-file creates
         out = "out/%s-%d/" % (peer, r)
@@ -1269,6 +1291,7 @@ http {
 ROWS = [
     ("cold_read", "cold sequential read {size}", "MiB/s", "hi"),
     ("warm_read", "warm sequential read {size}", "MiB/s", "hi"),
+    ("med_read", "cold read of {nmed} files of {medmb} MiB, one after another (after find)", "MiB/s", "hi"),
     ("rand4k", "random 4 KiB reads, cold ({ios4k} reads)", "IOPS", "hi"),
     ("rand64k", "random 64 KiB reads, 4 jobs, cold ({ios4k} reads each)", "KiB/s", "hi"),
     ("rand1m", "random 1 MiB reads, cold ({ios1m} reads)", "MiB/s", "hi"),
@@ -1316,6 +1339,7 @@ class Report:
         self.sub = {"size": "%d MiB" % a.size_mb if a.size_mb < 1024 else "%g GiB" % (a.size_mb / 1024),
                     "nobj": "{:,}".format(a.nobj), "nsmall": "{:,}".format(a.nsmall),
                     "nfiles": "{:,}".format(nfiles_of(a)), "ios4k": a.ios4k, "ios1m": a.ios1m,
+                    "nmed": MED_N, "medmb": MED_MB,
                     "duckcols": DUCK_COLS + 2}
         self.cols = [p for p in PEERS if p in a.peers] + LIMITS
 
@@ -1526,10 +1550,11 @@ class Report:
                 first_line(["rclone", "version"]), first_line(["node", js, "--version"]),
                 first_line(["node", "--version"]), first_line(["fio", "--version"]),
                 first_line(["curl", "--version"]).split(" (")[0]),
-            "- Sizes: big object %s, %s objects under `many/`, %s small files under `small/`; "
+            "- Sizes: big object %s, %d objects of %d MiB under `med/`, %s objects under `many/`, "
+            "%s small files under `small/`; "
             "random reads: %d × 4 KiB in the first half of the object, %d × 1 MiB in the second "
-            "(each bounded to 10 s)." % (self.sub["size"], self.sub["nobj"], self.sub["nsmall"],
-                                         a.ios4k, a.ios1m),
+            "(each bounded to 10 s)." % (self.sub["size"], MED_N, MED_MB, self.sub["nobj"],
+                                         self.sub["nsmall"], a.ios4k, a.ios1m),
         ])
 
     def title(self):
