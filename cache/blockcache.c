@@ -385,7 +385,6 @@ static int fetch_run(struct run *r)
 	int rc, rc0 = 0;
 
 	r->buf = buf;
-	r->landed = 0;
 	if (in->get_range_sink)
 		rc = in->get_range_sink(in, r->o->key, r->first * p->bs, want,
 					buf, &got, r->o->etag, &sink);

@@ -370,11 +370,7 @@ static struct stream *advance(struct pf_priv *p, struct pobj *o, uint64_t off,
 			 * kernel's full read-ahead: cp, cat, a CSV reader)
 			 * gets FIRST_WINDOW at once, in parallel runs */
 			p->st.sequential++;
-			s->window = end >= p->bs
-					    ? BFS_MAX(BFS_MIN(FIRST_WINDOW,
-							      p->max_window),
-						      p->bs)
-					    : p->bs;
+			s->window = end >= p->bs ? p->first_window : p->bs;
 		} else {
 			p->st.random++;
 		}
@@ -940,6 +936,7 @@ struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 	p->bs = bfs_blockcache_block_size(bc);
 	p->max_window = conf->max_window ? conf->max_window : DEFAULT_WINDOW;
 	p->max_window = BFS_MAX(p->max_window, p->bs);
+	p->first_window = BFS_MAX(BFS_MIN(FIRST_WINDOW, p->max_window), p->bs);
 	p->max_inflight =
 		conf->max_inflight ? conf->max_inflight : DEFAULT_INFLIGHT;
 	p->nthreads = conf->threads ? conf->threads : DEFAULT_THREADS;

@@ -80,6 +80,7 @@ struct pf_priv {
 	struct bfs_store *bc; /* the block cache below inner */
 	uint64_t bs;
 	uint64_t max_window;
+	uint64_t first_window; /* FIRST_WINDOW within [bs, max_window] */
 	uint64_t max_inflight;
 	size_t queue_max;
 	unsigned nthreads;

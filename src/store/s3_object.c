@@ -150,9 +150,9 @@ static void range_landed(void *arg, const struct bfs_http_resp *resp)
 	l->sink->landed(l->sink->arg, resp->got);
 }
 
-static int get_range(struct bfs_store *s, const char *key, uint64_t off,
-		     size_t len, void *buf, size_t *got, const char *if_match,
-		     const struct bfs_range_sink *sink)
+int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
+		      size_t len, void *buf, size_t *got, const char *if_match,
+		      const struct bfs_range_sink *sink)
 {
 	struct s3_priv *p = s->priv;
 	struct s3_op op = get_op(key, buf, len);
@@ -255,14 +255,7 @@ out:
 int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match)
 {
-	return get_range(s, key, off, len, buf, got, if_match, NULL);
-}
-
-int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
-		      size_t len, void *buf, size_t *got, const char *if_match,
-		      const struct bfs_range_sink *sink)
-{
-	return get_range(s, key, off, len, buf, got, if_match, sink);
+	return s3_get_range_sink(s, key, off, len, buf, got, if_match, NULL);
 }
 
 /* ---- head_read ---- */

@@ -66,6 +66,15 @@ static int tr_head_read(struct bfs_store *s, const char *key, const char *known,
 	return done(s, "head_read", key, t0, rc);
 }
 
+/* The line and the count of a range read, with or without a sink. */
+static int range_done(struct bfs_store *s, const char *key, uint64_t off,
+		      size_t len, const size_t *got, double t0, int rc)
+{
+	bfs_dbg(BFS_DBG_STORE, "store %s: get_range '%s' %llu+%zu: %zu bytes",
+		s->name, key, (unsigned long long)off, len, rc ? 0 : *got);
+	return done(s, "get_range", key, t0, rc);
+}
+
 static int tr_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)
@@ -74,9 +83,7 @@ static int tr_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	int rc = s->inner->get_range(s->inner, key, off, len, buf, got,
 				     if_match);
 
-	bfs_dbg(BFS_DBG_STORE, "store %s: get_range '%s' %llu+%zu: %zu bytes",
-		s->name, key, (unsigned long long)off, len, rc ? 0 : *got);
-	return done(s, "get_range", key, t0, rc);
+	return range_done(s, key, off, len, got, t0, rc);
 }
 
 static int tr_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
@@ -88,9 +95,7 @@ static int tr_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
 	int rc = s->inner->get_range_sink(s->inner, key, off, len, buf, got,
 					  if_match, sink);
 
-	bfs_dbg(BFS_DBG_STORE, "store %s: get_range '%s' %llu+%zu: %zu bytes",
-		s->name, key, (unsigned long long)off, len, rc ? 0 : *got);
-	return done(s, "get_range", key, t0, rc);
+	return range_done(s, key, off, len, got, t0, rc);
 }
 
 static int tr_put(struct bfs_store *s, const struct bfs_put_req *req,
