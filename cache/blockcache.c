@@ -215,8 +215,10 @@ void cache_error(struct bc_priv *p, const char *what, int rc)
 /* ---- store operations -----------------------------------------------------
  */
 
-int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
-		 void *buf, size_t *got, const char *if_match)
+/* get_range, and get_range_parts with parts. */
+static int bc_read(struct bfs_store *s, const char *key, uint64_t off,
+		   size_t len, void *buf, size_t *got, const char *if_match,
+		   struct bfs_file_parts *parts)
 {
 	struct bc_priv *p = bc_priv_of(s);
 	struct obj o;
@@ -239,6 +241,8 @@ int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 			.len = len - done,
 			.dst = (char *)buf + done,
 			.small = len <= p->bs / SMALL_DIV,
+			.parts = parts,
+			.at = done,
 		};
 
 		rc = get_block(p, &o, pos / p->bs, &w);
@@ -261,6 +265,19 @@ int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 	p->st.bytes_served += done;
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	return rc;
+}
+
+int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
+		 void *buf, size_t *got, const char *if_match)
+{
+	return bc_read(s, key, off, len, buf, got, if_match, NULL);
+}
+
+int bc_get_range_parts(struct bfs_store *s, const char *key, uint64_t off,
+		       size_t len, void *buf, size_t *got, const char *if_match,
+		       struct bfs_file_parts *parts)
+{
+	return bc_read(s, key, off, len, buf, got, if_match, parts);
 }
 
 /*
@@ -381,7 +398,8 @@ static int fetch_run(struct run *r)
 	size_t want = (size_t)(r->n * p->bs), got = 0;
 	bool pooled = want <= p->runpool.size;
 	uint8_t *buf = pooled ? pool_get(&p->runpool) : bfs_xmalloc(want);
-	struct bfs_range_sink sink = {.landed = run_landed, .arg = r};
+	struct bfs_range_sink sink = {
+		.landed = run_landed, .arg = r, .step = p->bs};
 	int rc, rc0 = 0;
 
 	r->buf = buf;

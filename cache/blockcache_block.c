@@ -90,8 +90,24 @@ int from_disk(struct bc_priv *p, const struct obj *o, uint64_t block,
 		if (w->boff <= bf.len) {
 			size_t n = BFS_MIN(w->len, bf.len - w->boff);
 
-			rc = bfs_blockfile_pread(&bf, w->dst, n, w->boff, why,
-						 sizeof(why));
+			if (n > 0 && w->parts &&
+			    w->parts->n < BFS_FILE_PARTS_MAX) {
+				/* left in the file for the caller to splice:
+				 * the file is never changed in place, and
+				 * its identity is the one verified */
+				w->parts->v[w->parts->n++] =
+					(struct bfs_file_part){
+						.fd = bf.fd,
+						.off = bf.hdr_size + w->boff,
+						.at = w->at,
+						.len = n,
+					};
+				bf.fd = -1;
+			} else {
+				rc = bfs_blockfile_pread(&bf, w->dst, n,
+							 w->boff, why,
+							 sizeof(why));
+			}
 			if (rc == 0)
 				w->got = n;
 		}

@@ -335,6 +335,7 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	s = &p->store;
 	s->start = bc_start;
 	s->get_range = bc_get_range;
+	s->get_range_parts = bc_get_range_parts;
 	s->warm = bc_warm;
 	s->head_read = bc_head_read;
 	s->shutdown = bc_shutdown;

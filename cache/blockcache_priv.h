@@ -208,6 +208,11 @@ struct want {
 	size_t got;  /* bytes copied */
 	size_t blen; /* the block's length */
 	bool small;  /* the whole read is small (a ranged GET may serve it) */
+	/* where bytes read from a block file may be left instead of
+	 * copied (store.h, get_range_parts), dst being at in the read;
+	 * NULL: copy */
+	struct bfs_file_parts *parts;
+	size_t at;
 };
 
 /* blockcache.c */
@@ -228,6 +233,9 @@ void blk_put(struct blk *b);
 void cache_error(struct bc_priv *p, const char *what, int rc);
 int bc_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
+int bc_get_range_parts(struct bfs_store *s, const char *key, uint64_t off,
+		       size_t len, void *buf, size_t *got, const char *if_match,
+		       struct bfs_file_parts *parts);
 int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 	    uint64_t off, uint64_t len);
 int bc_head_read(struct bfs_store *s, const char *key, const char *known,

@@ -719,9 +719,10 @@ struct pobj *size_of(struct pf_priv *p, struct pobj *o, const char *key,
 	return o;
 }
 
-static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
-			size_t len, void *buf, size_t *got,
-			const char *if_match)
+/* get_range, and get_range_parts with parts. */
+static int pf_read(struct bfs_store *s, const char *key, uint64_t off,
+		   size_t len, void *buf, size_t *got, const char *if_match,
+		   struct bfs_file_parts *parts)
 {
 	struct pf_priv *p = priv_of(s);
 	struct job *j = NULL;
@@ -755,10 +756,30 @@ static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	}
 	if (if_match && if_match[0] && len > 0)
 		seen = observe_early(p, key, if_match, off, len);
-	rc = p->inner->get_range(p->inner, key, off, len, buf, got, if_match);
+	if (parts)
+		rc = p->inner->get_range_parts(p->inner, key, off, len, buf,
+					       got, if_match, parts);
+	else
+		rc = p->inner->get_range(p->inner, key, off, len, buf, got,
+					 if_match);
 	if (rc == 0 && if_match && if_match[0] && len > 0)
 		observe(p, key, if_match, off, len, *got, seen);
 	return rc;
+}
+
+static int pf_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match)
+{
+	return pf_read(s, key, off, len, buf, got, if_match, NULL);
+}
+
+static int pf_get_range_parts(struct bfs_store *s, const char *key,
+			      uint64_t off, size_t len, void *buf, size_t *got,
+			      const char *if_match,
+			      struct bfs_file_parts *parts)
+{
+	return pf_read(s, key, off, len, buf, got, if_match, parts);
 }
 
 void bfs_prefetch_drain(struct bfs_store *s)
@@ -955,6 +976,8 @@ struct bfs_store *bfs_prefetch_create(const struct bfs_prefetch_conf *conf,
 	s = &p->store;
 	s->start = pf_start;
 	s->get_range = pf_get_range;
+	if (inner->get_range_parts)
+		s->get_range_parts = pf_get_range_parts;
 	s->shutdown = pf_shutdown;
 	s->destroy = pf_destroy;
 	bfs_store_decorate(s, p, inner, BFS_STORE_KIND_PREFETCH, "prefetch");

@@ -426,6 +426,15 @@ static void render_fs(FILE *f)
 		 "counter", "Uploads of staged files that failed."},
 		{BFS_MFS_UPLOAD_BYTES, "bucketfs_upload_bytes_total", "counter",
 		 "Bytes of the staged files uploaded."},
+		{BFS_MFS_READ_SPLICED_BYTES,
+		 "bucketfs_read_spliced_bytes_total", "counter",
+		 "Bytes of reads sent to the kernel from block files with "
+		 "splice, never copied through the daemon."},
+		{BFS_MFS_READ_MAPPED_BYTES, "bucketfs_read_mapped_bytes_total",
+		 "counter",
+		 "Bytes of reads sent to the kernel from mapped block files "
+		 "(a reply too large for a pipe), never read into the "
+		 "daemon first."},
 	};
 
 	for (size_t i = 0; i < BFS_ARRAY_SIZE(m); i++) {

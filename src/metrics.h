@@ -73,6 +73,10 @@ enum bfs_metrics_fs {
 	BFS_MFS_UPLOADS_OK,	   /* counter */
 	BFS_MFS_UPLOADS_FAILED,	   /* counter */
 	BFS_MFS_UPLOAD_BYTES,	   /* counter: bytes of uploaded files */
+	/* counters: read bytes answered straight from block files
+	 * (src/fs/read_reply.c), by splice or from a mapping */
+	BFS_MFS_READ_SPLICED_BYTES,
+	BFS_MFS_READ_MAPPED_BYTES,
 	BFS_MFS_N
 };
 void bfs_metrics_fs_add(enum bfs_metrics_fs which, int64_t delta);

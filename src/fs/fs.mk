@@ -21,6 +21,7 @@ src_fs_libbfs_fs_a_SOURCES = \
 	src/fs/newnode.c \
 	src/fs/ops.c \
 	src/fs/perm.c \
+	src/fs/read_reply.c \
 	src/fs/readfail.c \
 	src/fs/readfail.h \
 	src/fs/recovery.c \

@@ -23,6 +23,9 @@ struct bfs_fs {
 	/* open files, freed at unmount when the kernel sent no release */
 	pthread_mutex_t fh_lock;
 	struct bfs_fh *fhs; /* protected by fh_lock */
+	/* largest read answered with file parts (read_reply.c); 0: none.
+	 * Set by init before the first read. */
+	size_t splice_max;
 };
 
 /*
@@ -60,6 +63,19 @@ static inline struct bfs_fs *bfs_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
+
+/*
+ * The largest read whose answer libfuse can splice whole: the pipe it
+ * grows to the reply's size fits (read_reply.c). 0 when pipes fail.
+ */
+size_t bfs_read_reply_probe(void);
+
+/*
+ * Answer a read of got bytes: buf, where the file parts of parts (from
+ * bfs_store_read_parts) go by splice; closes parts.
+ */
+void bfs_read_reply(fuse_req_t req, char *buf, size_t got, size_t splice_max,
+		    struct bfs_file_parts *parts);
 
 /* Whether node's attributes come from object metadata (-o metadata=). */
 bool bfs_fs_objects_mode(const struct bfs_fs *fs, const struct bfs_node *node);

@@ -177,6 +177,14 @@ static void bfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_ASYNC_READ;
 	if (conn->max_write < (1u << 20))
 		conn->max_write = 1u << 20;
+	/* reads of cached blocks go from their files by splice when
+	 * libfuse's pipe can hold them (read_reply.c) */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
+		struct bfs_fs *fs = userdata;
+
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+		fs->splice_max = bfs_read_reply_probe();
+	}
 }
 
 static void bfs_ll_destroy(void *userdata)
@@ -765,8 +773,11 @@ static struct bfs_fh *fh_of(struct fuse_file_info *fi)
 }
 
 /* Read from the store, following our own uploads of the file. */
+/* Read from the store; with parts, bytes of cached blocks may be left
+ * in their files (store.h, get_range_parts). */
 static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
-		      size_t size, char *buf, size_t *got)
+		      size_t size, char *buf, size_t *got,
+		      struct bfs_file_parts *parts)
 {
 	struct bfs_store *s;
 	char *key;
@@ -805,8 +816,14 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 			free(key);
 			return 0;
 		}
-		rc = bfs_store_read_full(s, key, base + (uint64_t)off, size,
-					 buf, got, etag[0] ? etag : NULL);
+		if (parts)
+			rc = bfs_store_read_parts(s, key, base + (uint64_t)off,
+						  size, buf, got,
+						  etag[0] ? etag : NULL, parts);
+		else
+			rc = bfs_store_read_full(s, key, base + (uint64_t)off,
+						 size, buf, got,
+						 etag[0] ? etag : NULL);
 		if (rc == ERANGE) {
 			*got = 0;
 			rc = 0;
@@ -819,6 +836,8 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 				(unsigned long long)(base + (uint64_t)off),
 				*got, size);
 			free(key);
+			if (parts)
+				bfs_file_parts_close(parts);
 			return EIO;
 		}
 		if (rc == ESTALE && attempt == 0) {
@@ -882,6 +901,7 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct bfs_fh *fh = fh_of(fi);
 	struct bfs_inode *in = fh->in;
 	char *buf = bfs_xmalloc(size);
+	struct bfs_file_parts parts = {0};
 	size_t got = 0;
 	int rc = 0;
 	int fd = -1;
@@ -902,7 +922,7 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			got = (size_t)n;
 	} else if (rc == 0) {
-		rc = read_store(in, fh, off, size, buf, &got);
+		rc = read_store(in, fh, off, size, buf, &got, &parts);
 		if (rc != 0 && rc != EINTR) {
 			BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
 			bfs_readfail_note(&fh->readfail, tid, (uint64_t)off,
@@ -920,7 +940,7 @@ static void bfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (rc != 0)
 		fuse_reply_err(req, rc);
 	else
-		fuse_reply_buf(req, buf, got);
+		bfs_read_reply(req, buf, got, bfs_fs(req)->splice_max, &parts);
 	free(buf);
 }
 

@@ -5,6 +5,7 @@
 #include "compat.h"
 
 #include <strings.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store/store.h"
@@ -138,6 +139,15 @@ static int pass_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	return s->inner->get_range(s->inner, key, off, len, buf, got, if_match);
 }
 
+static int pass_get_range_parts(struct bfs_store *s, const char *key,
+				uint64_t off, size_t len, void *buf,
+				size_t *got, const char *if_match,
+				struct bfs_file_parts *parts)
+{
+	return s->inner->get_range_parts(s->inner, key, off, len, buf, got,
+					 if_match, parts);
+}
+
 static int pass_put(struct bfs_store *s, const struct bfs_put_req *req,
 		    char *etag_out)
 {
@@ -226,6 +236,9 @@ void bfs_store_decorate(struct bfs_store *s, void *priv,
 	if (!s->head && inner->head_read)
 		FILL(head_read, pass_head_read);
 	FILL(head, pass_head);
+	/* bytes left in files would bypass a layer's own get_range */
+	if (!s->get_range && inner->get_range_parts)
+		FILL(get_range_parts, pass_get_range_parts);
 	FILL(get_range, pass_get_range);
 	FILL(put, pass_put);
 	FILL(del, pass_del);
@@ -289,6 +302,45 @@ int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			break;
 		done += n;
 	}
+	*got = done;
+	return rc;
+}
+
+void bfs_file_parts_close(struct bfs_file_parts *parts)
+{
+	for (unsigned i = 0; i < parts->n; i++)
+		close(parts->v[i].fd);
+	parts->n = 0;
+}
+
+int bfs_store_read_parts(struct bfs_store *s, const char *key, uint64_t off,
+			 size_t len, void *buf, size_t *got,
+			 const char *if_match, struct bfs_file_parts *parts)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	parts->n = 0;
+	if (!s->get_range_parts)
+		return bfs_store_read_full(s, key, off, len, buf, got,
+					   if_match);
+	while (done < len) {
+		unsigned had = parts->n;
+		size_t n = 0;
+
+		rc = s->get_range_parts(s, key, off + done, len - done,
+					(char *)buf + done, &n, if_match,
+					parts);
+		for (unsigned i = had; i < parts->n; i++)
+			parts->v[i].at += done;
+		if (rc == ERANGE && done > 0)
+			rc = 0;
+		if (rc != 0 || n == 0)
+			break;
+		done += n;
+	}
+	if (rc != 0)
+		bfs_file_parts_close(parts);
 	*got = done;
 	return rc;
 }

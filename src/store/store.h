@@ -170,7 +170,34 @@ struct bfs_store_stats {
 struct bfs_range_sink {
 	void (*landed)(void *arg, size_t n);
 	void *arg;
+	/* n is worth telling only once it passes a multiple of step (the
+	 * block cache lands whole blocks); 0: as often as bytes come */
+	size_t step;
 };
+
+/*
+ * Bytes of a read that a cache left in a local file (a block file)
+ * instead of copying them into the caller's buffer: the caller sends
+ * them on with splice(2), so they are never copied through user space.
+ * The caller closes fd. The buffer's bytes [at, at + len) are undefined.
+ */
+struct bfs_file_part {
+	int fd;
+	uint64_t off; /* where the bytes start in the file */
+	size_t at;    /* where they belong in the read */
+	size_t len;
+};
+
+/* A 1 MiB read of 1 MiB blocks touches two; room for a larger one. */
+#define BFS_FILE_PARTS_MAX 4
+
+struct bfs_file_parts {
+	unsigned n;
+	struct bfs_file_part v[BFS_FILE_PARTS_MAX];
+};
+
+/* Close the files of parts and empty it. */
+void bfs_file_parts_close(struct bfs_file_parts *parts);
 
 struct bfs_store {
 	void *priv;
@@ -252,6 +279,20 @@ struct bfs_store {
 			      uint64_t off, size_t len, void *buf, size_t *got,
 			      const char *if_match,
 			      const struct bfs_range_sink *sink);
+
+	/*
+	 * get_range that may leave bytes it holds in local files there,
+	 * appending them to parts (in the order of the read, while parts
+	 * has room) for the caller to splice; the others are in buf as
+	 * get_range's. May be NULL: the caller uses get_range.
+	 * bfs_store_decorate() passes it down only through a layer that
+	 * keeps get_range as it is, so no layer that changes or watches the
+	 * bytes it returns is bypassed.
+	 */
+	int (*get_range_parts)(struct bfs_store *s, const char *key,
+			       uint64_t off, size_t len, void *buf, size_t *got,
+			       const char *if_match,
+			       struct bfs_file_parts *parts);
 
 	/*
 	 * Create or atomically replace an object from a local file region.
@@ -399,6 +440,15 @@ int bfs_meta_remove(struct bfs_meta_list *m, const char *name);
 int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match);
+
+/*
+ * bfs_store_read_full through get_range_parts when s has it (parts'
+ * at is then from buf), else as bfs_store_read_full (parts stays
+ * empty). On failure parts is closed and empty.
+ */
+int bfs_store_read_parts(struct bfs_store *s, const char *key, uint64_t off,
+			 size_t len, void *buf, size_t *got,
+			 const char *if_match, struct bfs_file_parts *parts);
 
 /*
  * s->head_read when s has it, else s->head (*got 0): the head of an

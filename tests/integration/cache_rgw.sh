@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # cache_rgw.sh - the cache layers on a real mount over Ceph RGW: a second
 # read makes no GET, the block cache serves reads after the kernel's
-# pages are gone, a restart keeps both caches, an object changed by
-# another client (the aws CLI) is seen after attr_ttl, a damaged block
+# pages are gone (bytes of blocks on disk spliced or mapped from their
+# files, not read into the daemon), a restart keeps both caches, an
+# object changed by another client (the aws CLI) is seen after
+# attr_ttl, a damaged block
 # file is detected and fetched again, the block cache stays under
 # cache_size while reading more than that, two mounts share one cache
 # dir, and `bucketfs cache clear` empties it. Counts come from `bucketfs
@@ -105,6 +107,43 @@ bfs_cache_settle
 t_is "a restart keeps the block cache: no GET" "$(fetched)" 0
 t_is "a restart keeps the metadata cache: no HEAD" \
 	"$(bfs_cache_stat metadata head_misses)" 0
+t_ok "unmount" bfs_umount
+
+# ---- reads answered from the block files --------------------------------
+# 12 blocks: more than the 8 the daemon keeps in memory, so that a read
+# after the kernel's pages are dropped finds most of them on disk only
+rand_file "$W/wide" 12
+put "$W/wide" d/wide || t_abort "seed d/wide"
+# metric NAME: its value in the mount's metrics
+metric()
+{
+	getfattr --only-values -n user.bucketfs.metrics "$BFS_MNT" 2>/dev/null |
+		awk -v n="$1" '$1 == n { print $2 }'
+}
+from_files()
+{
+	echo $(($(metric bucketfs_read_spliced_bytes_total) + \
+		$(metric bucketfs_read_mapped_bytes_total)))
+}
+bfs_mount "$BFS_BUCKET" -o "$OPTS" || t_abort "mount for reads from files"
+t_is "a 12 MiB object reads" "$(md5 "$BFS_B/d/wide")" "$(md5 "$W/wide")"
+drop_pages "$BFS_B/d/wide"
+f0=$(from_files)
+t_is "read again from the block cache (1 MiB reads)" \
+	"$(md5 "$BFS_B/d/wide")" "$(md5 "$W/wide")"
+f1=$(from_files)
+# spliced when the pipe holds a 1 MiB reply (CAP_SYS_RESOURCE), else
+# mapped: either way not read into the daemon
+t_ok "... its blocks on disk went to the kernel from their files ($((f1 - f0)) bytes)" \
+	test $((f1 - f0)) -ge $((4 * 1048576))
+drop_pages "$BFS_B/d/wide"
+s0=$(metric bucketfs_read_spliced_bytes_total)
+t_is "read again with 128 KiB direct reads" \
+	"$(dd if="$BFS_B/d/wide" bs=128k iflag=direct status=none | md5sum | cut -d' ' -f1)" \
+	"$(md5 "$W/wide")"
+s1=$(metric bucketfs_read_spliced_bytes_total)
+t_ok "... spliced from the block files ($((s1 - s0)) bytes)" \
+	test $((s1 - s0)) -ge $((4 * 1048576))
 t_ok "unmount" bfs_umount
 
 # ---- a damaged block file -------------------------------------------------

@@ -610,6 +610,37 @@ static void told_landed(void *arg, size_t n)
 	t->last = n;
 }
 
+/* A sink with a step is told only when the bytes pass a multiple of
+ * it: curl hands 256 KiB over in pieces of at most 16 KiB, and each
+ * telling checks the answer's headers again. */
+static void c_ranges_sink_step(struct bfs_store *s)
+{
+	enum { LEN = 256 * 1024, STEP = 64 * 1024 };
+	struct told t = {0};
+	struct bfs_range_sink sink = {
+		.landed = told_landed, .arg = &t, .step = STEP};
+	char *body = bfs_xmalloc(LEN + 1), *buf = bfs_xmalloc(LEN);
+	char hdrs[128];
+	size_t got = 0;
+	int rc;
+
+	memset(body, 'x', LEN);
+	body[LEN] = '\0';
+	snprintf(hdrs, sizeof(hdrs),
+		 "Content-Range: bytes 0-%d/%d\r\nETag: \"abc\"\r\n", LEN - 1,
+		 LEN);
+	script_reset();
+	reply(206, hdrs, body);
+	rc = s->get_range_sink(s, "k", 0, LEN, buf, &got, "abc", &sink);
+	ok(rc == 0 && got == LEN && t.calls >= 1 && t.calls <= LEN / STEP &&
+		   t.last == LEN && !t.shrank,
+	   "scripted: a sink with a step of 64 KiB is told 256 KiB in at most "
+	   "4 calls (%u)",
+	   t.calls);
+	free(body);
+	free(buf);
+}
+
 /* get_range_sink passes bytes on only from a 206 that starts where
  * asked and names the pinned ETag; the rest waits for the checks at
  * the end. */
@@ -651,6 +682,7 @@ static void c_ranges_sink(struct bfs_store *s)
 	rc = s->get_range_sink(s, "k", 4, 3, buf, &got, "abc", &sink);
 	ok(rc == 0 && got == 3 && !memcmp(buf, "456", 3) && t.calls == 0,
 	   "scripted: ... nor of a 200 to a ranged GET");
+	c_ranges_sink_step(s);
 }
 
 static void c_ranges(struct bfs_store *s)

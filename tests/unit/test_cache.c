@@ -714,6 +714,118 @@ static void test_verified(struct bfs_store *mem)
 	free(data);
 }
 
+/* Whether the len bytes at off of fd are want. */
+static bool file_has(int fd, uint64_t off, const char *want, size_t len)
+{
+	char *b = bfs_xmalloc(len);
+	bool ok = pread(fd, b, len, (off_t)off) == (ssize_t)len &&
+		  memcmp(b, want, len) == 0;
+
+	free(b);
+	return ok;
+}
+
+/* A get_range of its own (a test's fault layer): bytes of file parts
+ * would bypass it. */
+static int own_get_range(struct bfs_store *s, const char *key, uint64_t off,
+			 size_t len, void *buf, size_t *got,
+			 const char *if_match)
+{
+	return s->inner->get_range(s->inner, key, off, len, buf, got, if_match);
+}
+
+static void plain_destroy(struct bfs_store *s)
+{
+	bfs_store_undecorate(s);
+	free(s);
+}
+
+/*
+ * get_range_parts: bytes of blocks this instance checked or wrote stay
+ * in their files, for the FUSE layer to splice; a block in memory is
+ * copied. A layer with no get_range of its own passes parts down; one
+ * with its own does not (the bytes would bypass it).
+ */
+static void test_file_parts(struct bfs_store *mem)
+{
+	size_t len = 3 * BS;
+	char *data = bfs_xmalloc(len), *buf = bfs_xmalloc(BS);
+	char etag[BFS_ETAG_MAX], sentinel[BS];
+	struct bfs_file_parts parts = {0};
+	struct bfs_store *bc, *pass, *own;
+	struct cnt *cnt;
+	size_t got = 0;
+	int rc, fd0;
+
+	memset(sentinel, 0xee, sizeof(sentinel));
+	bc = one_hot_open(mem, "parts/a", data, len, etag, 15, &cnt);
+	if (bc == NULL)
+		goto out;
+	read_eq(bc, "parts/a", etag, 0, len, data, len);
+	bfs_blockcache_drain(bc); /* admitted behind the reader */
+	/* blocks 0 and 1 on disk, block 2 the one hot block */
+	memset(buf, 0xee, BS);
+	rc = bfs_store_read_parts(bc, "parts/a", BS / 2, BS, buf, &got, etag,
+				  &parts);
+	tap_ok(rc == 0 && got == BS && parts.n == 2 && parts.v[0].at == 0 &&
+		       parts.v[0].len == BS / 2 &&
+		       parts.v[0].off == HDR + BS / 2 &&
+		       parts.v[1].at == BS / 2 && parts.v[1].len == BS / 2 &&
+		       parts.v[1].off == HDR,
+	       "blockcache: a read across two blocks on disk is two file "
+	       "parts (rc %d, %u parts)",
+	       rc, parts.n);
+	tap_ok(parts.n == 2 &&
+		       file_has(parts.v[0].fd, parts.v[0].off, data + BS / 2,
+				BS / 2) &&
+		       file_has(parts.v[1].fd, parts.v[1].off, data + BS,
+				BS / 2) &&
+		       memcmp(buf, sentinel, BS) == 0,
+	       "blockcache: the parts hold the read's bytes, none copied into "
+	       "the buffer");
+	fd0 = parts.n ? parts.v[0].fd : -1;
+	bfs_file_parts_close(&parts);
+	tap_ok(parts.n == 0 && fd0 >= 0 && fcntl(fd0, F_GETFD) == -1 &&
+		       errno == EBADF,
+	       "blockcache: bfs_file_parts_close() closes the files");
+	rc = bfs_store_read_parts(bc, "parts/a", 2 * BS + 10, 1000, buf, &got,
+				  etag, &parts);
+	tap_ok(rc == 0 && got == 1000 && parts.n == 0 &&
+		       memcmp(buf, data + 2 * BS + 10, 1000) == 0,
+	       "blockcache: a read of the block in memory is copied (%u "
+	       "parts)",
+	       parts.n);
+	bfs_file_parts_close(&parts);
+
+	pass = bfs_xcalloc(1, sizeof(*pass));
+	pass->destroy = plain_destroy;
+	bfs_store_decorate(pass, NULL, bc, "pass", "pass");
+	own = bfs_xcalloc(1, sizeof(*own));
+	own->get_range = own_get_range;
+	own->destroy = plain_destroy;
+	bfs_store_decorate(own, NULL, pass, "own", "own");
+	memset(buf, 0xee, BS);
+	rc = bfs_store_read_parts(pass, "parts/a", 0, BS, buf, &got, etag,
+				  &parts);
+	tap_ok(pass->get_range_parts && rc == 0 && got == BS && parts.n == 1 &&
+		       file_has(parts.v[0].fd, parts.v[0].off, data, BS),
+	       "store: a layer with no get_range of its own passes file parts "
+	       "down");
+	bfs_file_parts_close(&parts);
+	rc = bfs_store_read_parts(own, "parts/a", 0, BS, buf, &got, etag,
+				  &parts);
+	tap_ok(own->get_range_parts == NULL && rc == 0 && got == BS &&
+		       parts.n == 0 && memcmp(buf, data, BS) == 0,
+	       "store: one with its own get_range does not: its caller gets "
+	       "the bytes");
+	bfs_file_parts_close(&parts);
+	bc->shutdown(bc);
+	own->destroy(own); /* and pass and bc under it */
+out:
+	free(data);
+	free(buf);
+}
+
 /*
  * A block this instance wrote is served by range at once, with no
  * check of its data; a write into its file right after, within the
@@ -1693,6 +1805,7 @@ int main(void)
 	test_hits(mem);
 	test_corrupt(mem);
 	test_verified(mem);
+	test_file_parts(mem);
 	test_written_then_damaged(mem);
 	test_limit(mem);
 	test_etag_change(mem);
