@@ -348,10 +348,15 @@ static void land_block(struct run *r, uint64_t i, int brc, size_t len)
 	if (brc == 0 && len > 0)
 		id = admit(p, r->o, r->first + i, ikey, data, len);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	/* a reader waiting for it gets the data at once (else it reads the
-	 * file back); so does one if it could not be stored, or if it is
-	 * empty (past the end: nothing to store) */
-	keep = r->fl[i]->waiters > 0 || id == 0;
+	/* a reader waiting for it reads it from its file, whose pages are
+	 * in memory now: the FUSE layer sends them on without a copy in
+	 * the daemon (src/fs/read_reply.c), where a copy kept here cost
+	 * two (into it, out of it). Kept in memory: a block that could not
+	 * be stored, or is empty (past the end: nothing to store), and one
+	 * with a reader in a cache too small to be sure it is still there
+	 * when the reader looks. */
+	keep = id == 0 ||
+	       (r->fl[i]->waiters > 0 && p->limit < SMALL_CACHE_BYTES);
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	if (brc == 0 && keep) {
 		b = blk_new(&p->blkpool);

@@ -60,10 +60,15 @@
  * once (64 MiB of 8 MiB runs), for a scan frees and takes them all the
  * time (with 4 kept, refaulting the others was a tenth of the daemon's
  * CPU in a DuckDB scan); given back after POOL_IDLE_TICKS idle ticks. */
-#define POOL_RUNS	8
-#define POOL_IDLE_TICKS 10
-#define BG_MAX		8  /* blocks fetched behind ranged reads at once */
-#define SMALL_DIV	16 /* a read of at most bs/16 bytes is small */
+#define POOL_RUNS 8
+/* Below this size limit a block just admitted may be evicted by the
+ * blocks in flight before a reader waiting for it reads its file: such
+ * a reader gets it from memory (BFS_BLOCKCACHE_RUN_MAX per run, 64 MiB
+ * in flight). */
+#define SMALL_CACHE_BYTES (256ull << 20)
+#define POOL_IDLE_TICKS	  10
+#define BG_MAX		  8  /* blocks fetched behind ranged reads at once */
+#define SMALL_DIV	  16 /* a read of at most bs/16 bytes is small */
 /* Pieces: a small read whose block is nowhere is served by one ranged
  * GET of the PIECE-aligned pieces of its block it touches, and each of
  * them is kept as an entry of its own (a partial block), numbered with

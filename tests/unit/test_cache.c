@@ -1304,7 +1304,32 @@ struct run_arg {
 	const char *want; /* read_eq: BS bytes at 0 */
 	int rc;
 	bool ok, done;
+	unsigned parts; /* how many file parts the read was given */
 };
+
+/* read_eq with file parts (the FUSE layer's read): the parts' bytes are
+ * read from their files; *nparts receives how many there were. */
+static bool read_parts_eq(struct bfs_store *s, const char *key,
+			  const char *etag, uint64_t off, size_t len,
+			  const char *want, unsigned *nparts)
+{
+	char *buf = bfs_xmalloc(len);
+	struct bfs_file_parts parts = {0};
+	size_t got = 0;
+	bool ok;
+	int rc =
+		bfs_store_read_parts(s, key, off, len, buf, &got, etag, &parts);
+
+	ok = rc == 0 && got == len;
+	for (unsigned i = 0; ok && i < parts.n; i++)
+		ok = pread(parts.v[i].fd, buf + parts.v[i].at, parts.v[i].len,
+			   (off_t)parts.v[i].off) == (ssize_t)parts.v[i].len;
+	ok = ok && memcmp(buf, want, len) == 0;
+	*nparts = parts.n;
+	bfs_file_parts_close(&parts);
+	free(buf);
+	return ok;
+}
 
 static void *run_prefetch(void *arg)
 {
@@ -1323,21 +1348,54 @@ static void *run_read0(void *arg)
 	return NULL;
 }
 
+/* reads block 1 (a->want: its bytes) with file parts */
+static void *run_read1(void *arg)
+{
+	struct run_arg *a = arg;
+
+	a->ok = read_parts_eq(a->st->bc, a->key, a->etag, BS, BS, a->want,
+			      &a->parts);
+	return NULL;
+}
+
+/* Wait until a reader waits for a block being fetched (at most 10 s). */
+static bool wait_waiter(struct bfs_store *bc)
+{
+	struct bc_priv *p = bc_priv_of(bc);
+	bool any = false;
+
+	for (int i = 0; i < 2000 && !any; i++) {
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		for (struct flight *f = p->flights; f && !any; f = f->next)
+			any = f->waiters > 0;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		if (!any)
+			usleep(5000);
+	}
+	return any;
+}
+
 /* A run of 8 blocks is one GET; the store below tells its bytes a
  * block at a time and stops after the first. A reader of the first
- * block has it then, not once the run is whole. */
-static void test_run_lands_early(struct bfs_store *mem)
+ * block has it then, not once the run is whole: from its file, which
+ * the FUSE layer sends on without a copy, in a cache of cache_size
+ * bytes that holds what is in flight; from memory in a smaller one (a
+ * block could be evicted before its reader looks). */
+static void test_run_lands_early(struct bfs_store *mem, uint64_t cache_size)
 {
 	size_t len = 8 * BS;
 	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
 	struct cache_stack st;
 	struct run_arg a = {.st = &st, .key = "run/early", .etag = etag};
-	pthread_t fetcher, reader;
-	bool held, early = false, ok;
+	struct run_arg a1 = a;
+	bool small = cache_size < SMALL_CACHE_BYTES;
+	pthread_t fetcher, reader, reader1;
+	bool held, early = false, waited, ok;
 
-	fresh_obj(mem, a.key, data, len, 14, etag);
+	fresh_obj(mem, a.key, data, len, small ? 14 : 16, etag);
 	a.want = data;
-	if (stack_open(&st, mem, 0, false, 0, false, 0) != 0) {
+	a1.want = data + BS;
+	if (stack_open(&st, mem, cache_size, false, 0, false, 0) != 0) {
 		tap_ok(0, "run lands early: starts");
 		free(data);
 		return;
@@ -1352,13 +1410,21 @@ static void test_run_lands_early(struct bfs_store *mem)
 		if (!early)
 			usleep(5000);
 	}
+	pthread_create(&reader1, NULL, run_read1, &a1);
+	waited = held && wait_waiter(st.bc);
 	cnt_release(st.cnt);
 	pthread_join(reader, NULL);
+	pthread_join(reader1, NULL);
 	pthread_join(fetcher, NULL);
 	tap_ok(held && early && a.ok && st.cnt->gets == 1,
 	       "block cache: the first block of a run is read while the "
 	       "rest is on its way (held %d, read before the end %d, %u GETs)",
 	       held, early, st.cnt->gets);
+	tap_ok(waited && a1.ok && a1.parts == (small ? 0u : 1u),
+	       "block cache: a reader waiting for a block of the run gets it "
+	       "from %s (waited %d, %u file parts)",
+	       small ? "memory in a small cache" : "its file in a large one",
+	       waited, a1.parts);
 	ok = a.rc == 0;
 	for (size_t off = 0; off < len && ok; off += BS)
 		ok = read_eq(st.bc, a.key, etag, off, BS, data + off, BS);
@@ -1813,7 +1879,8 @@ int main(void)
 	test_two_processes(mem);
 	test_prefetch(mem);
 	test_prefetch_early(mem);
-	test_run_lands_early(mem);
+	test_run_lands_early(mem, 4ull << 20);
+	test_run_lands_early(mem, 1ull << 30);
 	test_meta(mem);
 	test_negatives(mem);
 	test_stats_and_clear(mem);
