@@ -162,6 +162,7 @@ static void bc_tick(void *arg)
 
 	flush_touches(p);
 	pool_trim(&p->runpool);
+	pool_trim(&p->ringpool);
 	pool_trim(&p->blkpool);
 	if (!p->housekept) {
 		p->housekept = true;
@@ -286,6 +287,7 @@ static void bc_destroy(struct bfs_store *s)
 	free(p->verified);
 	pool_destroy(&p->blkpool);
 	pool_destroy(&p->runpool);
+	pool_destroy(&p->ringpool);
 	free(p->touches);
 	free(p->cache_dir);
 	free(p->bucket);
@@ -328,6 +330,7 @@ struct bfs_store *bfs_blockcache_create(const struct bfs_blockcache_conf *conf,
 	/* as many as the hot set holds at once, and a few runs */
 	pool_init(&p->blkpool, sizeof(struct blk) + bs, POOL_BLOCKS);
 	pool_init(&p->runpool, BFS_MAX(BFS_BLOCKCACHE_RUN_MAX, bs), POOL_RUNS);
+	pool_init(&p->ringpool, RING_BLOCKS * bs, POOL_RUNS);
 	p->touches = bfs_xcalloc(TOUCH_MAX, sizeof(*p->touches));
 	BFS_PCHECK(pthread_mutex_init(&p->lock, NULL));
 	BFS_PCHECK(pthread_cond_init(&p->cond, NULL));

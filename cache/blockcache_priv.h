@@ -38,6 +38,7 @@
 #include <inttypes.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -61,6 +62,8 @@
  * time (with 4 kept, refaulting the others was a tenth of the daemon's
  * CPU in a DuckDB scan); given back after POOL_IDLE_TICKS idle ticks. */
 #define POOL_RUNS 8
+/* A run longer than this many blocks goes through a ring of them. */
+#define RING_BLOCKS 2
 /* Below this size limit a block just admitted may be evicted by the
  * blocks in flight before a reader waiting for it reads its file: such
  * a reader gets it from memory (BFS_BLOCKCACHE_RUN_MAX per run, 64 MiB
@@ -178,6 +181,10 @@ struct bc_priv {
 	struct verified *verified; /* VERIFIED_SLOTS entries */
 	struct bufpool blkpool;	   /* struct blk of bs data bytes */
 	struct bufpool runpool;	   /* BFS_BLOCKCACHE_RUN_MAX bytes */
+	struct bufpool ringpool;   /* RING_BLOCKS blocks */
+	/* the inner store's answers could not be told as they came: runs
+	 * are fetched into whole buffers (blockcache.c, fetch_run) */
+	atomic_bool ring_off;
 	struct flight *flights;
 	uint64_t landed; /* fetches finished, ever */
 	unsigned nbg;	 /* background fetches running (struct bg) */

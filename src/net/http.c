@@ -73,6 +73,7 @@ struct xfer {
 	uint64_t body_pos; /* next request body byte to send */
 	int body_err;	   /* errno from pread */
 	bool too_big;
+	bool ring_full;	  /* no room in bfs_http_req.ring */
 	bool truncated;	  /* buf filled in truncate mode: stopped on purpose */
 	bool empty_range; /* 206 for an empty resource: nothing to read */
 	uint64_t skip;	  /* bytes of a 200 body still to drop */
@@ -599,6 +600,35 @@ static int body_append(struct xfer *x, const char *src, size_t n, size_t max,
 	return 0;
 }
 
+/*
+ * Store n body bytes into req->ring: up to where the consumer has made
+ * room (on_body after every piece moves it on). @return false when no
+ * room is left even after on_body.
+ */
+static bool ring_write(struct xfer *x, const char *src, size_t n)
+{
+	const struct bfs_http_req *req = x->req;
+	struct bfs_http_resp *r = x->resp;
+
+	while (n > 0) {
+		size_t limit = *req->ring_done + req->ring;
+		size_t at = r->got % req->ring, k;
+
+		/* byte p's room held byte p - ring: consumed below limit
+		 * (on a retry, which starts again at 0, all the more) */
+		if (r->got >= limit)
+			return false;
+		k = BFS_MIN(BFS_MIN(n, limit - r->got), req->ring - at);
+		memcpy((char *)req->buf + at, src, k);
+		r->got += k;
+		src += k;
+		n -= k;
+		if (req->on_body)
+			req->on_body(req->on_body_arg, r);
+	}
+	return true;
+}
+
 static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
@@ -621,6 +651,25 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 		n -= drop;
 		if (n == 0)
 			return size * nmemb;
+	}
+	if (req->buf && req->ring) {
+		bool cut = r->got + n > req->buf_size;
+
+		if (cut && !req->truncate) {
+			x->too_big = true;
+			return 0;
+		}
+		if (cut)
+			n = req->buf_size - r->got;
+		if (!ring_write(x, src, n)) {
+			x->ring_full = true;
+			return 0;
+		}
+		if (cut) {
+			x->truncated = true;
+			return 0;
+		}
+		return size * nmemb;
 	}
 	if (req->buf) {
 		if (r->got + n > req->buf_size) {
@@ -962,6 +1011,15 @@ static int attempt(struct bfs_http *h, struct slot *slot,
 			 "no answer within op_timeout (%g s)",
 			 h->conf.op_timeout);
 		rc = ETIMEDOUT;
+	} else if (x.ring_full) {
+		/* the caller asks again without a ring: not a failure of
+		 * the server's, nor worth a warning */
+		resp->fail = BFS_HTTP_TOO_BIG;
+		snprintf(resp->error, sizeof(resp->error),
+			 "answer not consumed as it came, longer than the "
+			 "%zu-byte ring",
+			 req->ring);
+		rc = ENOBUFS;
 	} else if (x.too_big && x.header_bytes > HEADERS_MAX) {
 		/* no S3 answer has such headers: a broken or hostile
 		 * server, not a file too large */

@@ -172,6 +172,15 @@ struct bfs_http_req {
 	 */
 	void (*on_body)(void *arg, const struct bfs_http_resp *resp);
 	void *on_body_arg;
+	/*
+	 * With ring set, buf is a ring of ring bytes (buf_size is the
+	 * range's length): body byte i goes to buf[i % ring], written only
+	 * while i < *ring_done + ring (on_body moves ring_done on as it
+	 * consumes). A body that finds no room even after on_body fails
+	 * with ENOBUFS.
+	 */
+	size_t ring;
+	const size_t *ring_done;
 };
 
 struct bfs_http_resp {

@@ -120,6 +120,7 @@ struct landing {
 	const char *if_match;
 	const struct bfs_range_sink *sink;
 	size_t told; /* the largest n the sink was given */
+	size_t done; /* of a ring: bytes consumed (told, whole steps) */
 };
 
 /*
@@ -152,6 +153,7 @@ static void range_landed(void *arg, const struct bfs_http_resp *resp)
 	}
 	l->told = resp->got;
 	l->sink->landed(l->sink->arg, resp->got);
+	l->done = resp->got / step * step;
 }
 
 int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
@@ -200,6 +202,8 @@ int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
 	if (sink) {
 		op.on_body = range_landed;
 		op.on_body_arg = &landing;
+		op.ring = sink->ring;
+		op.ring_done = &landing.done;
 	}
 	rc = s3_do(p, &op, &resp);
 	if (rc == 0 && resp.status == 416) {

@@ -125,6 +125,8 @@ struct s3_op {
 	/* see bfs_http_req */
 	void (*on_body)(void *arg, const struct bfs_http_resp *resp);
 	void *on_body_arg;
+	size_t ring; /* see bfs_http_req */
+	const size_t *ring_done;
 };
 
 struct digests {

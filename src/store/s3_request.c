@@ -348,6 +348,8 @@ int s3_do(struct s3_priv *p, struct s3_op *op, struct bfs_http_resp *resp)
 	req.skip_if_200 = op->skip_if_200;
 	req.on_body = op->on_body;
 	req.on_body_arg = op->on_body_arg;
+	req.ring = op->ring;
+	req.ring_done = op->ring_done;
 	if (op->t0_usec == 0)
 		op->t0_usec = mono_usec();
 	rc = bfs_http_do(h, &req, resp);
@@ -473,9 +475,10 @@ static int s3_check_answer(struct s3_priv *p, struct s3_op *op,
 	if (rc != 0)
 		/* an interrupted caller is no fault of the server's */
 		return s3_fail(p, op, rc,
-			       rc == EFBIG   ? LOG_ERR
-			       : rc == EINTR ? LOG_INFO
-					     : LOG_WARNING,
+			       rc == EFBIG     ? LOG_ERR
+			       : rc == EINTR   ? LOG_INFO
+			       : rc == ENOBUFS ? LOG_DEBUG
+					       : LOG_WARNING,
 			       0, resp->fail, NULL, resp->error, NULL, NULL,
 			       NULL, resp->retries);
 	if (resp->status >= 200 && resp->status < 300) {

@@ -173,6 +173,16 @@ struct bfs_range_sink {
 	/* n is worth telling only once it passes a multiple of step (the
 	 * block cache lands whole blocks); 0: as often as bytes come */
 	size_t step;
+	/*
+	 * 0: buf holds the whole range. Else buf is a ring of this many
+	 * bytes (a multiple of step, at least two steps): byte i of the
+	 * answer goes to buf[i % ring], and when landed(n) returns the
+	 * bytes of [0, n) rounded down to step are consumed and their room
+	 * may be written again. A read whose answer cannot be told as it
+	 * comes (a 200 to a Range, a 206 with no ETag) and is longer than
+	 * the ring fails with ENOBUFS: the caller asks again without one.
+	 */
+	size_t ring;
 };
 
 /*

@@ -61,20 +61,47 @@ static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	return rc;
 }
 
+/* Copy [from, to) of data into the ring buf of ring bytes. */
+static void ring_copy(char *buf, size_t ring, const char *data, size_t from,
+		      size_t to)
+{
+	while (from < to) {
+		size_t at = from % ring, k = BFS_MIN(to - from, ring - at);
+
+		memcpy(buf + at, data + from, k);
+		from += k;
+	}
+}
+
 /* get_range, its bytes told to the sink land_step at a time as a
- * server's answer would come, stopping at hold after the first step. */
+ * server's answer would come, stopping at hold after the first step;
+ * through the sink's ring when it has one. */
 static int c_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
 			    size_t len, void *buf, size_t *got,
 			    const char *if_match,
 			    const struct bfs_range_sink *sink)
 {
 	struct cnt *c = cnt_of(s);
-	int rc = c_get_range(s, key, off, len, buf, got, if_match);
-	size_t step = c->land_step ? c->land_step : *got, n = 0;
+	char *data = sink->ring ? bfs_xmalloc(len) : buf;
+	int rc = c_get_range(s, key, off, len, data, got, if_match);
+	size_t step = c->land_step ? c->land_step
+		      : sink->ring ? sink->step
+				   : *got;
+	size_t n = 0;
 
+	pthread_mutex_lock(&c->lock);
+	c->ring_seen = sink->ring;
+	pthread_mutex_unlock(&c->lock);
+	if (rc == 0 && sink->ring && c->untold && *got > sink->ring)
+		rc = ENOBUFS;
 	while (rc == 0 && n < *got) {
+		size_t from = n;
+
 		n = BFS_MIN(n + step, *got);
-		sink->landed(sink->arg, n);
+		if (sink->ring)
+			ring_copy(buf, sink->ring, data, from, n);
+		if (!c->untold)
+			sink->landed(sink->arg, n);
 		pthread_mutex_lock(&c->lock);
 		if (c->hold && n < *got) {
 			c->held++;
@@ -84,6 +111,8 @@ static int c_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
+	if (data != buf)
+		free(data);
 	return rc;
 }
 

@@ -37,6 +37,12 @@ struct cnt {
 	size_t land_step;
 	bool hold;
 	unsigned held;
+	/* with the sink's ring: bytes go to buf[i % ring], told a step at
+	 * a time (land_step, else the sink's step); untold: the answers
+	 * cannot be told as they come (a server that sends no ETag), so a
+	 * range longer than the ring fails with ENOBUFS */
+	bool untold;
+	size_t ring_seen; /* the last sink's ring */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };

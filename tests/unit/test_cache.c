@@ -1436,6 +1436,61 @@ static void test_run_lands_early(struct bfs_store *mem, uint64_t cache_size)
 	free(data);
 }
 
+/* Fetch run [0, n) of key and read all of it back: ok and GETs. */
+static bool ring_run(struct cache_stack *st, const char *key, const char *etag,
+		     const char *data, size_t len, unsigned *gets)
+{
+	unsigned g0 = st->cnt->gets;
+	int rc = bfs_blockcache_prefetch(st->bc, key, etag, 0,
+					 (len + BS - 1) / BS);
+	bool ok = rc == 0 && read_eq(st->bc, key, etag, 0, len, data, len);
+
+	*gets = st->cnt->gets - g0;
+	return ok;
+}
+
+/*
+ * A run longer than RING_BLOCKS goes through a ring of that many blocks,
+ * each landed before its room is written again; the object's short last
+ * block lands from the ring at the end. A store whose answers cannot be
+ * told as they come (ENOBUFS) has the run asked again whole, and no
+ * ring from then on.
+ */
+static void test_ring(struct bfs_store *mem)
+{
+	size_t len = 8 * BS + BS / 2;
+	char *data = bfs_xmalloc(len), etag[BFS_ETAG_MAX];
+	struct cache_stack st;
+	unsigned gets = 0;
+	bool ok;
+
+	if (stack_open(&st, mem, 1ull << 30, false, 0, false, 0) != 0) {
+		tap_ok(0, "ring: starts");
+		free(data);
+		return;
+	}
+	fresh_obj(mem, "ring/a", data, len, 21, etag);
+	ok = ring_run(&st, "ring/a", etag, data, len, &gets);
+	tap_ok(ok && gets == 1 && st.cnt->ring_seen == RING_BLOCKS * BS &&
+		       !bc_priv_of(st.bc)->ring_off,
+	       "block cache: a run of 9 blocks through a ring of %u is one "
+	       "GET and every byte right (%u GETs, ring %zu bytes)",
+	       RING_BLOCKS, gets, st.cnt->ring_seen);
+	st.cnt->untold = true;
+	fresh_obj(mem, "ring/b", data, len, 22, etag);
+	ok = ring_run(&st, "ring/b", etag, data, len, &gets);
+	tap_ok(ok && gets == 2 && bc_priv_of(st.bc)->ring_off,
+	       "block cache: answers that cannot be told as they come are "
+	       "asked again whole (%u GETs)",
+	       gets);
+	fresh_obj(mem, "ring/c", data, len, 23, etag);
+	ok = ring_run(&st, "ring/c", etag, data, len, &gets);
+	tap_ok(ok && gets == 1,
+	       "block cache: ... and no ring is tried again (%u GETs)", gets);
+	cache_stack_close(&st);
+	free(data);
+}
+
 static void test_prefetch_early(struct bfs_store *mem)
 {
 	size_t len = 16 * BS;
@@ -1881,6 +1936,7 @@ int main(void)
 	test_prefetch_early(mem);
 	test_run_lands_early(mem, 4ull << 20);
 	test_run_lands_early(mem, 1ull << 30);
+	test_ring(mem);
 	test_meta(mem);
 	test_negatives(mem);
 	test_stats_and_clear(mem);
