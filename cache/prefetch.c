@@ -7,6 +7,7 @@
 #include "compat.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "cache/blockcache.h"
@@ -25,6 +26,24 @@
  * takes three round trips for an 8 MiB file (1, 5, then 2 blocks);
  * this takes one. */
 #define FIRST_WINDOW (8ull << 20)
+
+/* bfs_prefetch_set_readahead(): 0 until the mount tells */
+static _Atomic uint64_t mount_readahead;
+
+void bfs_prefetch_set_readahead(uint64_t bytes)
+{
+	atomic_store_explicit(&mount_readahead, bytes, memory_order_relaxed);
+}
+
+/* How much a first read at offset 0 covers when it is the kernel's full
+ * read-ahead: a block, or the mount's read-ahead if less. */
+static uint64_t first_read(const struct pf_priv *p)
+{
+	uint64_t ra =
+		atomic_load_explicit(&mount_readahead, memory_order_relaxed);
+
+	return ra ? BFS_MIN(ra, p->bs) : p->bs;
+}
 /* Largest request of a job: a server's cost per request dominates at
  * 1 MiB (s3rver on loopback, 4 requests at once: ~270 MiB/s with 1 MiB
  * ranges, ~560 MiB/s with 4 MiB ones), so a wide window is fetched in
@@ -366,11 +385,13 @@ static struct stream *advance(struct pf_priv *p, struct pobj *o, uint64_t off,
 		s->next = end;
 		if (off == 0) {
 			/* a reader starting at the top is likely to go on;
-			 * one that asked for a whole block at once (the
-			 * kernel's full read-ahead: cp, cat, a CSV reader)
-			 * gets FIRST_WINDOW at once, in parallel runs */
+			 * one that asked for a whole block at once, or the
+			 * mount's whole read-ahead (the kernel's full
+			 * read-ahead: cp, cat, a CSV reader), gets
+			 * FIRST_WINDOW at once, in parallel runs */
 			p->st.sequential++;
-			s->window = end >= p->bs ? p->first_window : p->bs;
+			s->window =
+				end >= first_read(p) ? p->first_window : p->bs;
 		} else {
 			p->st.random++;
 		}

@@ -13,7 +13,8 @@
  *   readahead out of order); a few streams per object are followed, so
  *   two readers of one file both count as sequential. The window ahead
  *   of a stream starts at one block (8 MiB, FIRST_WINDOW, for a stream
- *   whose first read is a whole block at offset 0) and doubles on each
+ *   whose first read at offset 0 is a whole block or the mount's whole
+ *   read-ahead, bfs_prefetch_set_readahead()) and doubles on each
  *   sequential read up to max_window, and never past the end of the
  *   object. It is
  *   fetched in runs of a quarter of the window (at most 8 MiB and
@@ -118,5 +119,15 @@ void bfs_prefetch_get_stats(struct bfs_store *s,
 /* Wait until no job is queued or running and the block cache fetches
  * nothing in the background (tests). */
 void bfs_prefetch_drain(struct bfs_store *s);
+
+/*
+ * The kernel's read-ahead of this process's mount, in bytes (0: not
+ * known). A first read at offset 0 that covers all of it (or a whole
+ * block, if less) is the kernel's full read-ahead of a buffered reader
+ * (cp, cat, a CSV loader), and opens FIRST_WINDOW: without root the
+ * read-ahead stays at the kernel's 128 KiB, and a stream would open
+ * at one block. Process-wide: a daemon serves one mount.
+ */
+void bfs_prefetch_set_readahead(uint64_t bytes);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/prefetch.h"
 #include "catalog/lake.h"
 #include "cli/cli_priv.h"
 #include "cli/notify.h"
@@ -286,18 +287,28 @@ static void *readahead_main(void *arg)
 {
 	struct readahead_job *j = arg;
 	struct stat sb;
-	char dev[64];
+	char dev[64] = "";
 	int rc;
+
+	uint64_t ra = 0;
 
 	rc = stat(j->mp, &sb) == 0 ? 0 : errno;
 	if (rc == 0)
 		rc = bfs_mount_device(j->mp, dev, sizeof(dev));
 	if (rc == 0)
 		rc = bfs_set_readahead(dev, j->bytes);
-	if (rc != 0)
+	if (rc == 0)
+		ra = j->bytes;
+	else
 		bfs_log(rc == EACCES || rc == EROFS ? LOG_INFO : LOG_WARNING,
 			"kernel read-ahead of %s left at its default: %s",
 			j->mp, strerror(rc));
+	/* the prefetcher knows the kernel's full read-ahead when it sees
+	 * it (an unprivileged mount keeps 128 KiB) */
+	if (rc != 0 && dev[0] && bfs_get_readahead(dev, &ra) != 0)
+		ra = 0;
+	if (ra)
+		bfs_prefetch_set_readahead(ra);
 	free(j->mp);
 	free(j);
 	return NULL;

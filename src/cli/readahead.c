@@ -73,3 +73,22 @@ int bfs_set_readahead(const char *dev, uint64_t bytes)
 		rc = errno;
 	return rc;
 }
+
+int bfs_get_readahead(const char *dev, uint64_t *bytes)
+{
+	char path[128];
+	unsigned long long kb;
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return errno;
+	if (fscanf(f, "%llu", &kb) != 1)
+		rc = EIO;
+	else
+		*bytes = kb * 1024;
+	fclose(f);
+	return rc;
+}

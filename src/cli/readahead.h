@@ -23,4 +23,11 @@ int bfs_mount_device(const char *mp, char *dev, size_t devlen);
  */
 int bfs_set_readahead(const char *dev, uint64_t bytes);
 
+/*
+ * The read-ahead of the mount's backing device, from
+ * /sys/class/bdi/DEV/read_ahead_kb.
+ * @return 0 or an errno (ENOENT, EIO).
+ */
+int bfs_get_readahead(const char *dev, uint64_t *bytes);
+
 #endif

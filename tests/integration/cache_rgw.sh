@@ -2,7 +2,8 @@
 # cache_rgw.sh - the cache layers on a real mount over Ceph RGW: a second
 # read makes no GET, the block cache serves reads after the kernel's
 # pages are gone (bytes of blocks on disk spliced or mapped from their
-# files, not read into the daemon), a restart keeps both caches, an
+# files, not read into the daemon), a first read of the whole 128 KiB
+# read-ahead opens the first window, a restart keeps both caches, an
 # object changed by another client (the aws CLI) is seen after
 # attr_ttl, a damaged block
 # file is detected and fetched again, the block cache stays under
@@ -144,6 +145,26 @@ t_is "read again with 128 KiB direct reads" \
 s1=$(metric bucketfs_read_spliced_bytes_total)
 t_ok "... spliced from the block files ($((s1 - s0)) bytes)" \
 	test $((s1 - s0)) -ge $((4 * 1048576))
+t_ok "unmount" bfs_umount
+
+# ---- the first window under the kernel's default read-ahead --------------
+# 128 KiB: what a mount without root keeps. cat's first read is all of
+# it, and opens the same 8 MiB window a whole block does as root.
+rand_file "$W/eight" 8
+# a directory no mount listed yet (a listing of d/ is cached for a TTL)
+put "$W/eight" ra/eight || t_abort "seed ra/eight"
+bfs_mount "$BFS_BUCKET" -o "$OPTS,readahead=128K" ||
+	t_abort "mount with readahead=128K"
+ra_128()
+{
+	[ "$(cat "/sys/class/bdi/$(mountpoint -d "$BFS_MNT")/read_ahead_kb")" = 128 ]
+}
+t_ok "the kernel reads the mount with 128 KiB of read-ahead" wait_for 50 ra_128
+t_ok "a first read of 128 KiB at the top" \
+	dd if="$BFS_B/ra/eight" of=/dev/null bs=128k count=1 status=none
+bfs_cache_settle
+t_is "... fetches the first window at once: all 8 blocks" "$(fetched)" 8
+t_is "and the file reads whole" "$(md5 "$BFS_B/ra/eight")" "$(md5 "$W/eight")"
 t_ok "unmount" bfs_umount
 
 # ---- a damaged block file -------------------------------------------------

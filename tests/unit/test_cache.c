@@ -1534,6 +1534,56 @@ static void test_prefetch_early(struct bfs_store *mem)
 	free(data);
 }
 
+/* First bytes fetched by a first read of len at the top of a fresh
+ * 16-block object, once the prefetcher is idle. */
+static uint64_t first_read_fetch(struct bfs_store *mem, const char *key,
+				 unsigned seed, size_t len)
+{
+	size_t olen = 16 * BS;
+	char *data = bfs_xmalloc(olen), etag[BFS_ETAG_MAX];
+	struct cache_stack st;
+	uint64_t bytes = 0;
+
+	fresh_obj(mem, key, data, olen, seed, etag);
+	if (stack_open(&st, mem, 0, true, 16 * BS, false, 0) == 0) {
+		if (read_eq(st.top, key, etag, 0, len, data, len)) {
+			bfs_prefetch_drain(st.top);
+			bytes = st.cnt->bytes;
+		}
+		cache_stack_close(&st);
+	}
+	free(data);
+	return bytes;
+}
+
+/*
+ * Without root the kernel's read-ahead stays at 128 KiB, less than a
+ * block: the mount tells the prefetcher (bfs_prefetch_set_readahead),
+ * and a first read of all of it opens the first window as a whole
+ * block would; a smaller one (head, file) does not.
+ */
+static void test_prefetch_readahead(struct bfs_store *mem)
+{
+	uint64_t whole, part, before;
+
+	before = first_read_fetch(mem, "pf/ra0", 30, BS / 4);
+	bfs_prefetch_set_readahead(BS / 4);
+	whole = first_read_fetch(mem, "pf/ra1", 31, BS / 4);
+	part = first_read_fetch(mem, "pf/ra2", 32, BS / 8);
+	bfs_prefetch_set_readahead(0);
+	tap_ok(before < 4 * BS,
+	       "prefetch: a first read of a quarter block opens one block "
+	       "when the read-ahead is not known (%llu bytes fetched)",
+	       (unsigned long long)before);
+	tap_ok(whole == 16 * BS,
+	       "prefetch: ... and the first window when it is the mount's "
+	       "whole read-ahead (%llu bytes of %u)",
+	       (unsigned long long)whole, 16 * BS);
+	tap_ok(part < 4 * BS,
+	       "prefetch: ... but not when it is less (%llu bytes fetched)",
+	       (unsigned long long)part);
+}
+
 static void test_stats_and_clear(struct bfs_store *mem)
 {
 	size_t len = 2 * BS;
@@ -1934,6 +1984,7 @@ int main(void)
 	test_two_processes(mem);
 	test_prefetch(mem);
 	test_prefetch_early(mem);
+	test_prefetch_readahead(mem);
 	test_run_lands_early(mem, 4ull << 20);
 	test_run_lands_early(mem, 1ull << 30);
 	test_ring(mem);
