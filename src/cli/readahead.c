@@ -57,14 +57,20 @@ int bfs_mount_device(const char *mp, char *dev, size_t devlen)
 	return rc;
 }
 
-int bfs_set_readahead(const char *dev, uint64_t bytes)
+/* The read_ahead_kb file of device dev, opened with mode. */
+static FILE *open_readahead(const char *dev, const char *mode)
 {
 	char path[128];
-	FILE *f;
-	int rc = 0;
 
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	f = fopen(path, "we");
+	return fopen(path, mode);
+}
+
+int bfs_set_readahead(const char *dev, uint64_t bytes)
+{
+	FILE *f = open_readahead(dev, "we");
+	int rc = 0;
+
 	if (f == NULL)
 		return errno;
 	if (fprintf(f, "%llu\n", (unsigned long long)(bytes / 1024)) < 0)
@@ -76,13 +82,10 @@ int bfs_set_readahead(const char *dev, uint64_t bytes)
 
 int bfs_get_readahead(const char *dev, uint64_t *bytes)
 {
-	char path[128];
+	FILE *f = open_readahead(dev, "re");
 	unsigned long long kb;
-	FILE *f;
 	int rc = 0;
 
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	f = fopen(path, "re");
 	if (f == NULL)
 		return errno;
 	if (fscanf(f, "%llu", &kb) != 1)

@@ -610,6 +610,18 @@ static void told_landed(void *arg, size_t n)
 	t->last = n;
 }
 
+/* The next answer, alone: a 206 of all len bytes of body, with the
+ * ETag "abc" or none. */
+static void reply_whole(const char *body, size_t len, bool etag)
+{
+	char hdrs[128];
+
+	snprintf(hdrs, sizeof(hdrs), "Content-Range: bytes 0-%zu/%zu\r\n%s",
+		 len - 1, len, etag ? "ETag: \"abc\"\r\n" : "");
+	script_reset();
+	reply(206, hdrs, body);
+}
+
 /* A sink with a step is told only when the bytes pass a multiple of
  * it: curl hands 256 KiB over in pieces of at most 16 KiB, and each
  * telling checks the answer's headers again. */
@@ -620,17 +632,12 @@ static void c_ranges_sink_step(struct bfs_store *s)
 	struct bfs_range_sink sink = {
 		.landed = told_landed, .arg = &t, .step = STEP};
 	char *body = bfs_xmalloc(LEN + 1), *buf = bfs_xmalloc(LEN);
-	char hdrs[128];
 	size_t got = 0;
 	int rc;
 
 	memset(body, 'x', LEN);
 	body[LEN] = '\0';
-	snprintf(hdrs, sizeof(hdrs),
-		 "Content-Range: bytes 0-%d/%d\r\nETag: \"abc\"\r\n", LEN - 1,
-		 LEN);
-	script_reset();
-	reply(206, hdrs, body);
+	reply_whole(body, LEN, true);
 	rc = s->get_range_sink(s, "k", 0, LEN, buf, &got, "abc", &sink);
 	ok(rc == 0 && got == LEN && t.calls >= 1 && t.calls <= LEN / STEP &&
 		   t.last == LEN && !t.shrank,
@@ -671,18 +678,13 @@ static void c_ranges_sink_ring(struct bfs_store *s)
 		.ring = ring, .size = RING, .step = STEP, .out = out};
 	struct bfs_range_sink sink = {
 		.landed = ring_landed, .arg = &rr, .step = STEP, .ring = RING};
-	char hdrs[128];
 	size_t got = 0;
 	int rc;
 
 	for (size_t i = 0; i < LEN; i++)
 		body[i] = (char)('a' + i % 23);
 	body[LEN] = '\0';
-	snprintf(hdrs, sizeof(hdrs),
-		 "Content-Range: bytes 0-%d/%d\r\nETag: \"abc\"\r\n", LEN - 1,
-		 LEN);
-	script_reset();
-	reply(206, hdrs, body);
+	reply_whole(body, LEN, true);
 	rc = s->get_range_sink(s, "k", 0, LEN, ring, &got, "abc", &sink);
 	/* the short tail stays in the ring for the caller */
 	for (size_t i = rr.done; rc == 0 && i < got; i++)
@@ -694,10 +696,7 @@ static void c_ranges_sink_ring(struct bfs_store *s)
 	   rr.calls, rr.done);
 	rr.done = 0;
 	rr.calls = 0;
-	snprintf(hdrs, sizeof(hdrs), "Content-Range: bytes 0-%d/%d\r\n",
-		 LEN - 1, LEN);
-	script_reset();
-	reply(206, hdrs, body);
+	reply_whole(body, LEN, false);
 	rc = s->get_range_sink(s, "k", 0, LEN, ring, &got, "abc", &sink);
 	ok(rc == ENOBUFS && rr.calls == 0,
 	   "scripted: ... one with no ETag, longer than the ring, is ENOBUFS "
