@@ -423,6 +423,14 @@ static int fetch_into(struct run *r, uint8_t *buf, size_t *got)
 			     buf, got, r->o->etag);
 }
 
+/* The pool of a run's buffer of want bytes (NULL: one of its own). */
+static struct bufpool *run_pool(struct bc_priv *p, size_t want, bool ring)
+{
+	if (ring || want <= p->ringpool.size)
+		return &p->ringpool;
+	return want <= p->runpool.size ? &p->runpool : NULL;
+}
+
 /*
  * Fetch the blocks of run r with one get_range; admit each, keep what
  * fits in memory for the reader, land the flights: as their bytes come
@@ -445,9 +453,7 @@ static int fetch_run(struct run *r)
 	size_t want = (size_t)(r->n * p->bs), got = 0;
 	bool ring = want > p->ringpool.size && p->inner->get_range_sink &&
 		    !atomic_load_explicit(&p->ring_off, memory_order_relaxed);
-	struct bufpool *pool = ring || want <= p->ringpool.size ? &p->ringpool
-			       : want <= p->runpool.size	? &p->runpool
-								: NULL;
+	struct bufpool *pool = run_pool(p, want, ring);
 	uint8_t *buf = pool ? pool_get(pool) : bfs_xmalloc(want);
 	int rc, rc0 = 0;
 
@@ -463,9 +469,7 @@ static int fetch_run(struct run *r)
 		r->base = r->landed;
 		r->ring = 0;
 		want = (size_t)((r->n - r->base) * p->bs);
-		pool = want <= p->ringpool.size	 ? &p->ringpool
-		       : want <= p->runpool.size ? &p->runpool
-						 : NULL;
+		pool = run_pool(p, want, false);
 		buf = pool ? pool_get(pool) : bfs_xmalloc(want);
 		rc = fetch_into(r, buf, &got);
 	}

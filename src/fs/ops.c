@@ -177,8 +177,8 @@ static void bfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_ASYNC_READ;
 	if (conn->max_write < (1u << 20))
 		conn->max_write = 1u << 20;
-	/* reads of cached blocks go from their files by splice when
-	 * libfuse's pipe can hold them (read_reply.c) */
+	/* reads of cached blocks go from their files: by splice when
+	 * libfuse's pipe can hold the reply, else mapped (read_reply.c) */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
 		struct bfs_fs *fs = userdata;
 
@@ -772,9 +772,9 @@ static struct bfs_fh *fh_of(struct fuse_file_info *fi)
 	return (struct bfs_fh *)(uintptr_t)fi->fh;
 }
 
-/* Read from the store, following our own uploads of the file. */
-/* Read from the store; with parts, bytes of cached blocks may be left
- * in their files (store.h, get_range_parts). */
+/* Read from the store, following our own uploads of the file; bytes of
+ * cached blocks may be left in their files, in parts (store.h,
+ * get_range_parts). */
 static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 		      size_t size, char *buf, size_t *got,
 		      struct bfs_file_parts *parts)
@@ -816,14 +816,9 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 			free(key);
 			return 0;
 		}
-		if (parts)
-			rc = bfs_store_read_parts(s, key, base + (uint64_t)off,
-						  size, buf, got,
-						  etag[0] ? etag : NULL, parts);
-		else
-			rc = bfs_store_read_full(s, key, base + (uint64_t)off,
-						 size, buf, got,
-						 etag[0] ? etag : NULL);
+		rc = bfs_store_read_parts(s, key, base + (uint64_t)off, size,
+					  buf, got, etag[0] ? etag : NULL,
+					  parts);
 		if (rc == ERANGE) {
 			*got = 0;
 			rc = 0;
@@ -836,8 +831,7 @@ static int read_store(struct bfs_inode *in, struct bfs_fh *fh, off_t off,
 				(unsigned long long)(base + (uint64_t)off),
 				*got, size);
 			free(key);
-			if (parts)
-				bfs_file_parts_close(parts);
+			bfs_file_parts_close(parts);
 			return EIO;
 		}
 		if (rc == ESTALE && attempt == 0) {

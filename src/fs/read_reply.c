@@ -1,7 +1,8 @@
 /*
  * read_reply.c - the answer to a FUSE read: the bytes the block cache
  * left in its block files (store.h, struct bfs_file_parts) go to the
- * kernel with splice(2), the others from the read's buffer.
+ * kernel with splice(2), or from a mapping of the files when the reply
+ * is too large for a pipe; the others from the read's buffer.
  *
  * Without it every byte of a cached block was copied twice in the
  * daemon: pread into a buffer, then writev of that buffer to /dev/fuse
@@ -12,8 +13,10 @@
  *
  * libfuse sizes that pipe to the whole reply and falls back to reading
  * the files into a buffer of its own when it cannot grow it (beyond
- * /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE): a read larger
- * than what the probe at mount found possible is not split into parts.
+ * /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE). So a reply
+ * larger than what the probe at mount found possible is sent from
+ * read-only mappings of the parts instead: writev copies the mapped
+ * page cache pages, once, as a splice would.
  */
 #include "compat.h"
 
@@ -22,8 +25,8 @@
 #include <unistd.h>
 
 #include "fs/fs_priv.h"
-#include "util.h"
 #include "metrics.h"
+#include "util.h"
 
 /* libfuse's estimate of the pipe a reply needs is its length plus a
  * page per buffer and two more: at most 2 * BFS_FILE_PARTS_MAX + 1
