@@ -169,6 +169,22 @@ int bfs_read_max(int fd, size_t max, char **out, size_t *len)
 	return 0;
 }
 
+int bfs_read_u64_file(const char *path, uint64_t *v)
+{
+	unsigned long long n;
+	FILE *f = fopen(path, "re");
+	int rc = 0;
+
+	if (f == NULL)
+		return errno;
+	if (fscanf(f, "%llu", &n) == 1)
+		*v = n;
+	else
+		rc = EIO;
+	fclose(f);
+	return rc;
+}
+
 double bfs_backoff(double base, double max, unsigned n)
 {
 	static __thread unsigned seed;

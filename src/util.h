@@ -73,6 +73,13 @@ int bfs_pread_full(int fd, void *buf, size_t cap, off_t off, size_t *got);
 int bfs_read_max(int fd, size_t max, char **out, size_t *len);
 
 /*
+ * The unsigned decimal number a small file starts with (a /proc or
+ * /sys setting).
+ * @return 0, EIO (no number), or the errno of opening it.
+ */
+int bfs_read_u64_file(const char *path, uint64_t *v);
+
+/*
  * The delay before retry n (0 for the first retry) in seconds: "full
  * jitter", uniform in [0, min(max, base * 2^n)], plus 1 ms so that it is
  * never 0. Clients that retry in lockstep spread out.

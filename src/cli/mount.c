@@ -297,16 +297,17 @@ static void *readahead_main(void *arg)
 		rc = bfs_mount_device(j->mp, dev, sizeof(dev));
 	if (rc == 0)
 		rc = bfs_set_readahead(dev, j->bytes);
-	if (rc == 0)
+	if (rc == 0) {
 		ra = j->bytes;
-	else
+	} else {
 		bfs_log(rc == EACCES || rc == EROFS ? LOG_INFO : LOG_WARNING,
 			"kernel read-ahead of %s left at its default: %s",
 			j->mp, strerror(rc));
-	/* the prefetcher knows the kernel's full read-ahead when it sees
-	 * it (an unprivileged mount keeps 128 KiB) */
-	if (rc != 0 && dev[0] && bfs_get_readahead(dev, &ra) != 0)
-		ra = 0;
+		/* the prefetcher knows the kernel's full read-ahead when it
+		 * sees it (an unprivileged mount keeps 128 KiB) */
+		if (dev[0])
+			(void)bfs_get_readahead(dev, &ra);
+	}
 	if (ra)
 		bfs_prefetch_set_readahead(ra);
 	free(j->mp);

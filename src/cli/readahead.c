@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "cli/readahead.h"
+#include "util.h"
 
 /* Undo mountinfo's octal escapes (\040 for a space) in place. */
 static void unescape(char *s)
@@ -57,20 +58,20 @@ int bfs_mount_device(const char *mp, char *dev, size_t devlen)
 	return rc;
 }
 
-/* The read_ahead_kb file of device dev, opened with mode. */
-static FILE *open_readahead(const char *dev, const char *mode)
+/* The read_ahead_kb file of device dev. */
+static void readahead_path(const char *dev, char *path, size_t len)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	return fopen(path, mode);
+	snprintf(path, len, "/sys/class/bdi/%s/read_ahead_kb", dev);
 }
 
 int bfs_set_readahead(const char *dev, uint64_t bytes)
 {
-	FILE *f = open_readahead(dev, "we");
+	char path[128];
+	FILE *f;
 	int rc = 0;
 
+	readahead_path(dev, path, sizeof(path));
+	f = fopen(path, "we");
 	if (f == NULL)
 		return errno;
 	if (fprintf(f, "%llu\n", (unsigned long long)(bytes / 1024)) < 0)
@@ -82,16 +83,13 @@ int bfs_set_readahead(const char *dev, uint64_t bytes)
 
 int bfs_get_readahead(const char *dev, uint64_t *bytes)
 {
-	FILE *f = open_readahead(dev, "re");
-	unsigned long long kb;
-	int rc = 0;
+	char path[128];
+	uint64_t kb;
+	int rc;
 
-	if (f == NULL)
-		return errno;
-	if (fscanf(f, "%llu", &kb) != 1)
-		rc = EIO;
-	else
+	readahead_path(dev, path, sizeof(path));
+	rc = bfs_read_u64_file(path, &kb);
+	if (rc == 0)
 		*bytes = kb * 1024;
-	fclose(f);
 	return rc;
 }

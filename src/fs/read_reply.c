@@ -39,8 +39,8 @@
 size_t bfs_read_reply_probe(void)
 {
 	size_t max = 0;
+	uint64_t v = 0;
 	int pfd[2];
-	FILE *f;
 
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return 0;
@@ -49,14 +49,9 @@ size_t bfs_read_reply_probe(void)
 		goto out;
 	}
 	/* no CAP_SYS_RESOURCE: the system's limit for everyone */
-	f = fopen("/proc/sys/fs/pipe-max-size", "re");
-	if (f) {
-		unsigned long v = 0;
-
-		if (fscanf(f, "%lu", &v) == 1 && v > PIPE_SLACK)
-			max = v - PIPE_SLACK;
-		fclose(f);
-	}
+	if (bfs_read_u64_file("/proc/sys/fs/pipe-max-size", &v) == 0 &&
+	    v > PIPE_SLACK)
+		max = (size_t)(v - PIPE_SLACK);
 out:
 	close(pfd[0]);
 	close(pfd[1]);

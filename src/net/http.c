@@ -601,15 +601,23 @@ static int body_append(struct xfer *x, const char *src, size_t n, size_t max,
 }
 
 /*
- * Store n body bytes into req->ring: up to where the consumer has made
- * room (on_body after every piece moves it on). @return false when no
- * room is left even after on_body.
+ * Store n body bytes into req->buf, telling on_body after each piece:
+ * at got, or in a ring at got % ring, up to where the consumer has made
+ * room (on_body moves it on). @return false when a ring has no room
+ * left even after on_body.
  */
-static bool ring_write(struct xfer *x, const char *src, size_t n)
+static bool buf_write(struct xfer *x, const char *src, size_t n)
 {
 	const struct bfs_http_req *req = x->req;
 	struct bfs_http_resp *r = x->resp;
 
+	if (!req->ring) {
+		memcpy((char *)req->buf + r->got, src, n);
+		r->got += n;
+		if (req->on_body)
+			req->on_body(req->on_body_arg, r);
+		return true;
+	}
 	while (n > 0) {
 		size_t limit = *req->ring_done + req->ring;
 		size_t at = r->got % req->ring, k;
@@ -652,7 +660,9 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 		if (n == 0)
 			return size * nmemb;
 	}
-	if (req->buf && req->ring) {
+	if (req->buf) {
+		/* longer than asked: cut there in truncate mode (a server
+		 * that ignored part of the Range), else too big */
 		bool cut = r->got + n > req->buf_size;
 
 		if (cut && !req->truncate) {
@@ -661,7 +671,7 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 		}
 		if (cut)
 			n = req->buf_size - r->got;
-		if (!ring_write(x, src, n)) {
+		if (!buf_write(x, src, n)) {
 			x->ring_full = true;
 			return 0;
 		}
@@ -669,26 +679,6 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *arg)
 			x->truncated = true;
 			return 0;
 		}
-		return size * nmemb;
-	}
-	if (req->buf) {
-		if (r->got + n > req->buf_size) {
-			if (req->truncate) {
-				memcpy((char *)req->buf + r->got, src,
-				       req->buf_size - r->got);
-				r->got = req->buf_size;
-				x->truncated = true;
-				if (req->on_body)
-					req->on_body(req->on_body_arg, r);
-			} else {
-				x->too_big = true;
-			}
-			return 0;
-		}
-		memcpy((char *)req->buf + r->got, src, n);
-		r->got += n;
-		if (req->on_body)
-			req->on_body(req->on_body_arg, r);
 		return size * nmemb;
 	}
 	if (body_append(x, src, n,

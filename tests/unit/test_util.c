@@ -1,7 +1,7 @@
 /*
  * test_util.c - unit tests of the shared helpers (src/util.c): mkdir -p,
- * hex, write_all and its pieces, bounded reads, backoff with jitter,
- * locked memory.
+ * hex, write_all and its pieces, bounded reads, a number from a file,
+ * backoff with jitter, locked memory.
  */
 #include "compat.h"
 
@@ -382,6 +382,29 @@ out:
 	free(path);
 }
 
+/* A /proc or /sys setting: the number the file starts with. */
+static void test_read_u64_file(void)
+{
+	char *path = bfs_xasprintf("%s/u64", tmp);
+	uint64_t v = 7;
+	int fd, rc;
+
+	fd = open_with(path, "1048576\n", 8);
+	close(fd);
+	rc = bfs_read_u64_file(path, &v);
+	tap_ok(rc == 0 && v == 1048576, "read_u64_file: the number (%llu)",
+	       (unsigned long long)v);
+	fd = open_with(path, "none\n", 5);
+	close(fd);
+	v = 7;
+	tap_ok(bfs_read_u64_file(path, &v) == EIO && v == 7,
+	       "read_u64_file: no number is EIO, v untouched");
+	unlink(path);
+	tap_ok(bfs_read_u64_file(path, &v) == ENOENT,
+	       "read_u64_file: no file is ENOENT");
+	free(path);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -396,6 +419,7 @@ int main(void)
 	test_write_all();
 	test_write_pieces();
 	test_read();
+	test_read_u64_file();
 	test_backoff();
 	test_locked();
 	{
