@@ -548,29 +548,101 @@ int bc_warm(struct bfs_store *s, const char *key, const char *etag,
 				       (off + len - 1) / bs - off / bs + 1);
 }
 
-/*
- * Whether block 0 of o, or its first piece, is in memory or indexed
- * (not read, not verified: a hint that its first bytes need no fetch).
- */
-static bool have_first(struct bc_priv *p, const struct obj *o)
+/* Whether ikey (a block or a piece) is in memory or indexed. */
+static bool held(struct bc_priv *p, const uint8_t *ikey)
 {
-	uint8_t ikey[2][IKEY_LEN];
 	struct bfs_metadb_txn *txn;
 	struct ival iv;
-	bool have = false;
+	bool have;
 
-	make_ikey(p, o, 0, ikey[0]);
-	make_ikey(p, o, PIECE_TAG, ikey[1]);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-	for (int i = 0; i < 2 && !have; i++)
-		have = hot_find(p, ikey[i]) != NULL;
+	have = hot_find(p, ikey) != NULL;
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	if (have || bfs_metadb_begin(p->db, true, &txn) != 0)
 		return have;
-	for (int i = 0; i < 2 && !have; i++)
-		have = get_ival(txn, ikey[i], &iv) == 0;
+	have = get_ival(txn, ikey, &iv) == 0;
 	bfs_metadb_abort(txn);
 	return have;
+}
+
+/* Whether block 0 of o, or its first piece, is in memory or indexed. */
+static bool have_first(struct bc_priv *p, const struct obj *o)
+{
+	uint8_t ikey[IKEY_LEN];
+
+	make_ikey(p, o, 0, ikey);
+	if (held(p, ikey))
+		return true;
+	make_ikey(p, o, piece_no(p, 0, 0), ikey);
+	return held(p, ikey);
+}
+
+bool bfs_blockcache_holds(struct bfs_store *s, const char *key,
+			  const char *etag, uint64_t off, uint64_t len)
+{
+	struct bc_priv *p = bc_priv_of(s);
+	uint8_t ikey[IKEY_LEN];
+	uint64_t pos = off;
+	struct obj o;
+
+	if (p->db == NULL || len == 0)
+		return false;
+	obj_init(&o, p->bucket, key, etag);
+	while (pos < off + len) {
+		uint64_t block = pos / p->bs;
+		uint64_t end = BFS_MIN((block + 1) * p->bs, off + len);
+
+		make_ikey(p, &o, block, ikey);
+		if (!held(p, ikey)) {
+			if (!pieces_on(p))
+				return false;
+			for (uint64_t i = pos % p->bs / PIECE;
+			     block * p->bs + i * PIECE < end; i++) {
+				make_ikey(p, &o, piece_no(p, block, i), ikey);
+				if (!held(p, ikey))
+					return false;
+			}
+		}
+		pos = end;
+	}
+	return true;
+}
+
+/* Whether key is a file its readers read from the end first: a Parquet
+ * file (its footer). */
+static bool read_from_end(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n > 8 && strcasecmp(key + n - 8, ".parquet") == 0;
+}
+
+/*
+ * The head of a file read from its end (read_from_end): one GET of its
+ * last BFS_BLOCKCACHE_TAIL bytes and a piece answers the head, and they
+ * are kept as pieces, so the reader's first reads (a Parquet trailer and
+ * footer) cost no request of their own. They are admitted before the
+ * head returns (~9 small files, no sync): the read comes at once, and
+ * the prefetcher's tail fetch looks for them (bfs_blockcache_holds).
+ */
+static int head_tail(struct bc_priv *p, const char *key,
+		     struct bfs_obj_info *out)
+{
+	size_t n = BFS_BLOCKCACHE_TAIL + PIECE, k = 0;
+	uint8_t *buf = bfs_xmalloc(n);
+	struct obj o;
+	int rc;
+
+	rc = p->inner->tail_read(p->inner, key, out, buf, n, &k);
+	if (rc == 0 && k > 0 && k <= out->size && out->etag[0]) {
+		obj_init(&o, p->bucket, key, out->etag);
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		p->st.bytes_fetched += k;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		admit_span(p, &o, out->size - k, buf, k);
+	}
+	free(buf);
+	return rc;
 }
 
 /*
@@ -580,7 +652,10 @@ static bool have_first(struct bc_priv *p, const struct obj *o)
  * the answer describes, so that read costs no request of its own. A
  * file opened and not read costs those bytes, not a request. When the
  * caller knew a version (known) whose first bytes are here, a plain
- * HEAD: a re-open after attr_ttl fetches nothing twice.
+ * HEAD: a re-open after attr_ttl fetches nothing twice. A file read
+ * from its end brings its last bytes instead (head_tail); when the
+ * caller knew a version of it, a plain HEAD (the version's size, which
+ * says where its tail is, is not known here).
  */
 int bc_head_read(struct bfs_store *s, const char *key, const char *known,
 		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got)
@@ -594,6 +669,10 @@ int bc_head_read(struct bfs_store *s, const char *key, const char *known,
 
 	if (got)
 		*got = 0;
+	if (p->db && pieces_on(p) && buf == NULL && p->inner->tail_read &&
+	    read_from_end(key))
+		return known ? p->inner->head(p->inner, key, out)
+			     : head_tail(p, key, out);
 	if (p->db == NULL || !pieces_on(p) || p->inner->head_read == NULL)
 		return bfs_store_head_read(p->inner, key, known, out, buf, len,
 					   got);

@@ -43,7 +43,13 @@
  *   object's first block_size/16 bytes with the head's one request and
  *   keeps them as the pieces of block 0 of the version it answers, for
  *   the small first read that follows; when the caller's known ETag
- *   has block 0 or its first piece here, a plain HEAD instead.
+ *   has block 0 or its first piece here, a plain HEAD instead. For a
+ *   `.parquet` key it fetches the last BFS_BLOCKCACHE_TAIL bytes and a
+ *   piece (tail_read) and keeps the whole pieces among them, for the
+ *   footer its reader reads first; a known ETag gets a plain HEAD.
+ * - A read larger than a small one whose block is nowhere is served by
+ *   the pieces of that block when they hold all of it (a footer longer
+ *   than a small read), else by the block.
  * - Writes, deletes and listings pass through untouched.
  */
 #ifndef BFS_CACHE_BLOCKCACHE_H
@@ -53,6 +59,10 @@
 
 #include "store/store.h"
 
+/* The bytes at the end of a Parquet file its readers read first (the
+ * trailer and, mostly, the footer): a lookup's head keeps them
+ * (head_read), and the prefetcher's tail fetch asks for them. */
+#define BFS_BLOCKCACHE_TAIL (256u << 10)
 /* Default block size, and the default limit when sizing automatically. */
 #define BFS_BLOCKCACHE_BLOCK_SIZE (1u << 20)
 #define BFS_BLOCKCACHE_AUTO_MAX	  (20ull << 30)
@@ -126,6 +136,11 @@ void bfs_blockcache_get_stats(struct bfs_store *s,
  */
 int bfs_blockcache_prefetch(struct bfs_store *s, const char *key,
 			    const char *etag, uint64_t first, uint64_t n);
+
+/* Whether bytes [off, off + len) of (key, etag) are here, as blocks or
+ * pieces (in memory or indexed): a read of them sends no request. */
+bool bfs_blockcache_holds(struct bfs_store *s, const char *key,
+			  const char *etag, uint64_t off, uint64_t len);
 
 /* Wait until no block is being fetched in the background (tests). */
 void bfs_blockcache_drain(struct bfs_store *s);

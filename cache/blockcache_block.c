@@ -406,8 +406,7 @@ bool pieces_on(const struct bc_priv *p)
 	return p->bs % PIECE == 0 && p->bs >= 2 * PIECE;
 }
 
-/* The number piece i of block is indexed under. */
-static uint64_t piece_no(const struct bc_priv *p, uint64_t block, uint64_t i)
+uint64_t piece_no(const struct bc_priv *p, uint64_t block, uint64_t i)
 {
 	return PIECE_TAG | (block * (p->bs / PIECE) + i);
 }
@@ -439,22 +438,18 @@ static void hot_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 }
 
 /*
- * Serve a small read w of block (which is nowhere) from its pieces: from
- * their files when every piece it touches is indexed, else with one
- * ranged GET of those pieces, each then admitted (one small file and one
- * transaction each). The block itself is not fetched: a lone read costs
- * its pieces only; the prefetcher fetches blocks where random reads
- * cluster (prefetch.h).
+ * Serve w from the pieces of block that are here (in memory or indexed):
+ * true when they hold all of it (or up to the object's end); false when
+ * one is missing or unreadable, w's buffer maybe holding some of them.
  */
-static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
-			struct want *w)
+static bool pieces_hit(struct bc_priv *p, const struct obj *o, uint64_t block,
+		       struct want *w)
 {
-	size_t n = BFS_MIN(w->len, p->bs - w->boff), done = 0, got = 0, glen;
+	size_t n = BFS_MIN(w->len, p->bs - w->boff), done = 0;
 	uint64_t first = w->boff / PIECE, last = (w->boff + n - 1) / PIECE;
 	uint8_t ikey[IKEY_LEN];
 	struct blk *b = NULL;
 	struct hot *h;
-	size_t skip;
 	int rc;
 
 	for (uint64_t i = first; i <= last; i++) {
@@ -495,10 +490,47 @@ static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
 			BFS_PCHECK(pthread_mutex_lock(&p->lock));
 			p->st.piece_hits++;
 			BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-			return 0;
+			return true;
 		}
 	}
+	return false;
+}
 
+void admit_span(struct bc_priv *p, const struct obj *o, uint64_t off,
+		const uint8_t *data, size_t len)
+{
+	uint64_t pos = (off + PIECE - 1) / PIECE * PIECE;
+
+	while (pos < off + len) {
+		uint64_t block = pos / p->bs;
+		size_t n =
+			(size_t)(BFS_MIN((block + 1) * p->bs, off + len) - pos);
+
+		admit_pieces(p, o, block, pos % p->bs / PIECE,
+			     data + (pos - off), n);
+		pos += n;
+	}
+}
+
+/*
+ * Serve a small read w of block (which is nowhere) from its pieces: from
+ * their files when every piece it touches is indexed, else with one
+ * ranged GET of those pieces, each then admitted (one small file and one
+ * transaction each). The block itself is not fetched: a lone read costs
+ * its pieces only; the prefetcher fetches blocks where random reads
+ * cluster (prefetch.h).
+ */
+static int serve_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,
+			struct want *w)
+{
+	size_t n = BFS_MIN(w->len, p->bs - w->boff), got = 0, glen;
+	uint64_t first = w->boff / PIECE, last = (w->boff + n - 1) / PIECE;
+	struct blk *b = NULL;
+	size_t skip;
+	int rc;
+
+	if (pieces_hit(p, o, block, w))
+		return 0;
 	glen = (size_t)(last - first + 1) * PIECE;
 	b = blk_new(&p->blkpool);
 	rc = p->inner->get_range(p->inner, o->key,
@@ -575,11 +607,12 @@ int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 	struct blk *b = NULL;
 	struct ival iv;
 	struct hot *h;
-	bool flush = false, joined_failed = false;
+	bool flush = false, joined_failed = false, pieces_tried = false;
 	int rc;
 
 	make_ikey(p, o, block, ikey);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
+again:
 	for (;;) {
 		uint64_t landed;
 
@@ -662,6 +695,16 @@ int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 	if (w && w->small && pieces_on(p)) {
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 		return serve_pieces(p, o, block, w);
+	}
+	if (w && pieces_on(p) && !pieces_tried) {
+		/* a larger read of pieces a head kept (a Parquet footer of
+		 * more than a small read: bc_head_read's tail) */
+		pieces_tried = true;
+		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
+		if (pieces_hit(p, o, block, w))
+			return 0;
+		BFS_PCHECK(pthread_mutex_lock(&p->lock));
+		goto again; /* a fetch of the block may have begun */
 	}
 	f = bfs_xcalloc(1, sizeof(*f));
 	memcpy(f->ikey, ikey, IKEY_LEN);

@@ -283,6 +283,14 @@ int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 	      struct want *w);
 /* Whether small reads are served by pieces (the block holds several). */
 bool pieces_on(const struct bc_priv *p);
+/* The number piece i of block is indexed under. */
+uint64_t piece_no(const struct bc_priv *p, uint64_t block, uint64_t i);
+/* Admit the len bytes at data, bytes [off, off + len) of o up to its
+ * end, as the pieces of their blocks, from the first piece that starts
+ * in them (a piece is whole but at the object's end); the caller
+ * waits. */
+void admit_span(struct bc_priv *p, const struct obj *o, uint64_t off,
+		const uint8_t *data, size_t len);
 /* Keep the got bytes of b (a reference is taken), the pieces of block
  * from first on: in the hot set at once, admitted behind the caller. */
 void keep_pieces(struct bc_priv *p, const struct obj *o, uint64_t block,

@@ -518,6 +518,11 @@ static void observe(struct pf_priv *p, const char *key, const char *etag,
 		goto out; /* a scan: the plan queues ahead of it */
 	if (in_plan(o, off))
 		goto out; /* the plan fetched the chunk and what follows */
+	/* the footer the plan came from: its bytes are here (the tail
+	 * fetch or the head brought them, as pieces maybe), and reading it
+	 * again says nothing of where the reader goes next */
+	if (o->npq && off >= o->footer_at)
+		goto out;
 	s = advance(p, o, off, end);
 	/* a random read near earlier ones: reads cluster there, and the
 	 * blocks come while the reader goes on (a lone read fetched its

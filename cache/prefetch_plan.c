@@ -16,7 +16,7 @@
  * reader reads its trailer's length there and then the footer before
  * it, and one GET then serves both (was two in series). */
 #define TAIL_NEAR  (64u << 10)
-#define TAIL_BYTES (256u << 10)
+#define TAIL_BYTES BFS_BLOCKCACHE_TAIL
 /* Parquet plan (parquet.h): a read that starts a column chunk queues
  * the chunk's blocks and the same column's chunks of the next row
  * groups up to PLAN_AHEAD bytes of them (a projection reads one column
@@ -76,7 +76,7 @@ static void learn_footer(struct pf_priv *p, const char *key, const char *etag,
 {
 	struct bfs_parquet_chunk *c = NULL;
 	uint8_t tail[BFS_PARQUET_TAIL], *footer = NULL;
-	uint64_t fstart;
+	uint64_t fstart = 0;
 	size_t n = 0, got = 0;
 	uint32_t flen;
 	struct pobj *o;
@@ -112,6 +112,7 @@ out:
 	if (o && rc == 0 && o->pq == NULL) {
 		o->pq = c;
 		o->npq = n;
+		o->footer_at = fstart;
 		o->planned = bfs_xcalloc(n, sizeof(*o->planned));
 		o->readb = bfs_xcalloc(n, sizeof(*o->readb));
 		for (size_t i = 0; i < n; i++)
@@ -127,7 +128,9 @@ out:
 /*
  * Before the first read of an object version: when it is near the end
  * (not at 0), fetch the blocks of its last TAIL_BYTES with it, the
- * reader waiting (see TAIL_NEAR). Later reads: nothing.
+ * reader waiting (see TAIL_NEAR), unless the block cache holds those
+ * bytes already (the head of a Parquet file brought them: blockcache.h).
+ * Later reads: nothing.
  */
 void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
 		uint64_t off, size_t len)
@@ -149,7 +152,12 @@ void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	if (eof == NO_EOF || eof == 0)
 		return;
-	first = (eof > TAIL_BYTES ? eof - TAIL_BYTES : 0) / p->bs * p->bs;
+	first = eof > TAIL_BYTES ? eof - TAIL_BYTES : 0;
+	if (bfs_blockcache_holds(p->bc, key, etag, first, eof - first)) {
+		learn_footer(p, key, etag, eof, first);
+		return;
+	}
+	first = first / p->bs * p->bs;
 	/* a failure is the read's own, below */
 	if (p->inner->warm(p->inner, key, etag, first, eof - first) == 0)
 		learn_footer(p, key, etag, eof, first);

@@ -56,12 +56,13 @@ struct pobj {
 	bool started;	 /* a read was seen (the tail fetch is for the first) */
 	struct bfs_parquet_chunk *pq; /* its column chunks, or NULL */
 	size_t npq;
-	bool *planned;	   /* chunk i's blocks were queued */
-	uint64_t *readb;   /* bytes of chunk i the reads covered */
-	uint32_t *colrgs;  /* row groups a column was read whole in */
-	uint32_t ncols;	   /* columns: 1 + the highest column number */
-	uint32_t nproj;	   /* columns read whole in two row groups */
-	uint64_t scan_end; /* blocks below this were queued by scan_ahead */
+	uint64_t footer_at; /* where the footer of pq starts */
+	bool *planned;	    /* chunk i's blocks were queued */
+	uint64_t *readb;    /* bytes of chunk i the reads covered */
+	uint32_t *colrgs;   /* row groups a column was read whole in */
+	uint32_t ncols;	    /* columns: 1 + the highest column number */
+	uint32_t nproj;	    /* columns read whole in two row groups */
+	uint64_t scan_end;  /* blocks below this were queued by scan_ahead */
 };
 
 /* Blocks [block, block+n) of one object version, fetched together. */

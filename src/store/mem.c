@@ -128,18 +128,16 @@ static int mem_get_range(struct bfs_store *s, const char *key, uint64_t off,
 }
 
 /* As the s3 driver's: one request answers the head and the first bytes
- * (buf NULL: a HEAD). */
-static int mem_head_read(struct bfs_store *s, const char *key,
-			 const char *known, struct bfs_obj_info *out, void *buf,
-			 size_t len, size_t *got)
+ * (tail false) or the last ones (buf NULL: a HEAD). */
+static int ranged_head(struct bfs_store *s, const char *key, bool tail,
+		       struct bfs_obj_info *out, void *buf, size_t len,
+		       size_t *got)
 {
 	struct mem_priv *p = priv_of(s);
 	bool found;
 	size_t i;
 
-	(void)known; /* no cache here */
-	if (got)
-		*got = 0;
+	*got = 0;
 	if (buf == NULL || len == 0)
 		return mem_head(s, key, out);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
@@ -149,11 +147,34 @@ static int mem_head_read(struct bfs_store *s, const char *key,
 		fill_info(&p->objs[i], out, true);
 		out->answered = time(NULL);
 		*got = (size_t)BFS_MIN((uint64_t)len, p->objs[i].size);
-		memcpy(buf, p->objs[i].data, *got);
+		memcpy(buf,
+		       p->objs[i].data + (tail ? p->objs[i].size - *got : 0),
+		       *got);
 		p->stats.bytes_in += *got;
 	}
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	return found ? 0 : ENOENT;
+}
+
+static int mem_head_read(struct bfs_store *s, const char *key,
+			 const char *known, struct bfs_obj_info *out, void *buf,
+			 size_t len, size_t *got)
+{
+	size_t n;
+	int rc;
+
+	(void)known; /* no cache here */
+	rc = ranged_head(s, key, false, out, buf, len, &n);
+	if (got)
+		*got = n;
+	return rc;
+}
+
+static int mem_tail_read(struct bfs_store *s, const char *key,
+			 struct bfs_obj_info *out, void *buf, size_t len,
+			 size_t *got)
+{
+	return ranged_head(s, key, true, out, buf, len, got);
 }
 
 /* Check put conditions against the current object; p->lock held. */
@@ -556,6 +577,7 @@ struct bfs_store *bfs_mem_create(const char *name)
 	s->head = mem_head;
 	s->get_range = mem_get_range;
 	s->head_read = mem_head_read;
+	s->tail_read = mem_tail_read;
 	s->put = mem_put;
 	s->del = mem_del;
 	s->copy = mem_copy;

@@ -272,6 +272,7 @@ struct bfs_store *bfs_s3_create(const struct bfs_s3_conf *conf, char *err,
 	p->store.start = s3_start;
 	p->store.head = s3_head;
 	p->store.head_read = s3_head_read;
+	p->store.tail_read = s3_tail_read;
 	p->store.get_range = s3_get_range;
 	p->store.get_range_sink = s3_get_range_sink;
 	p->store.put = s3_put;

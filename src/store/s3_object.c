@@ -1,8 +1,8 @@
 /*
  * s3_object.c - the object operations of the S3 driver:
- * head, get_range (with Content-Range checks), head_read (a HEAD's
- * answer and the first bytes from one ranged GET), put (conditional,
- * with digests) and delete.
+ * head, get_range (with Content-Range checks), head_read and tail_read (a
+ * HEAD's answer and the first or last bytes from one ranged GET), put
+ * (conditional, with digests) and delete.
  */
 #include "compat.h"
 
@@ -266,12 +266,27 @@ int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 	return s3_get_range_sink(s, key, off, len, buf, got, if_match, NULL);
 }
 
-/* ---- head_read ---- */
+/* ---- head_read, tail_read ---- */
 
-int s3_head_read(struct bfs_store *s, const char *key, const char *known,
-		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got)
+/* Tell once that the server does not honour suffix ranges. */
+static void no_suffix(struct s3_priv *p)
 {
-	struct s3_priv *p = s->priv;
+	if (!atomic_exchange(&p->no_suffix, true))
+		bfs_log(LOG_NOTICE,
+			"%s: the server answers a suffix range (bytes=-N) "
+			"with the object's first bytes: the head of a file "
+			"read from its end is a HEAD from now on",
+			p->name);
+}
+
+/*
+ * A HEAD's answer from one GET of the first len bytes of key (tail
+ * false) or of its last len bytes (a suffix range), which go into buf.
+ */
+static int ranged_head(struct s3_priv *p, const char *key, bool tail,
+		       struct bfs_obj_info *out, void *buf, size_t len,
+		       size_t *got)
+{
 	struct s3_op op = get_op(key, buf, len);
 	struct bfs_http_resp resp = {0};
 	struct bfs_obj_info info = {0};
@@ -280,16 +295,14 @@ int s3_head_read(struct bfs_store *s, const char *key, const char *known,
 	const char *cl;
 	int rc;
 
-	(void)known; /* no cache here */
-	if (got)
-		*got = 0;
-	if (buf == NULL || len == 0) /* nobody keeps the bytes */
-		return s3_head_op(p, key, out, NULL);
+	*got = 0;
 	rc = check_key(key);
 	if (rc)
 		return rc;
-	snprintf(range, sizeof(range), "bytes=0-%llu",
-		 (unsigned long long)(len - 1));
+	if (tail)
+		snprintf(range, sizeof(range), "bytes=-%zu", len);
+	else
+		snprintf(range, sizeof(range), "bytes=0-%zu", len - 1);
 	bfs_http_headers_add(&op.hdrs, "range", range);
 	option_headers(p, &op, OPT_SSEC);
 	op.truncate = true; /* a server that ignores the Range sends all */
@@ -305,10 +318,18 @@ int s3_head_read(struct bfs_store *s, const char *key, const char *known,
 	if (rc)
 		goto out;
 	if (resp.status == 206) {
-		if (!parse_content_range(bfs_http_headers_get(&resp.headers,
-							      "content-range"),
-					 &start, &total) ||
-		    start != 0) {
+		bool ok = parse_content_range(
+			bfs_http_headers_get(&resp.headers, "content-range"),
+			&start, &total);
+
+		if (ok && tail && start == 0 && resp.got < total) {
+			/* the server read the suffix as a prefix */
+			no_suffix(p);
+			resp.got = 0;
+		} else if (!ok ||
+			   (tail ? start > total || total - start != resp.got
+				 : start != 0)) {
+			/* not the bytes asked for: from 0, or up to the end */
 			rc = s3_fail(p, &op, EIO, LOG_ERR, resp.status,
 				     BFS_HTTP_OK, NULL,
 				     "206 response with a wrong Content-Range",
@@ -321,15 +342,46 @@ int s3_head_read(struct bfs_store *s, const char *key, const char *known,
 		 * object's */
 		cl = bfs_http_headers_get(&resp.headers, "content-length");
 		info.size = cl ? strtoull(cl, NULL, 10) : resp.got;
+		/* its first bytes, which are its last ones only when they
+		 * are all of it */
+		if (tail && info.size != resp.got)
+			resp.got = 0;
 	}
 	info_from_headers(&resp, &info);
 	*out = info;
-	if (got)
-		*got = resp.got;
+	*got = resp.got;
 out:
 	op_release(&op);
 	bfs_http_resp_release(&resp);
 	return rc;
+}
+
+int s3_head_read(struct bfs_store *s, const char *key, const char *known,
+		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got)
+{
+	size_t n = 0;
+	int rc;
+
+	(void)known; /* no cache here */
+	if (got)
+		*got = 0;
+	if (buf == NULL || len == 0) /* nobody keeps the bytes */
+		return s3_head_op(s->priv, key, out, NULL);
+	rc = ranged_head(s->priv, key, false, out, buf, len, &n);
+	if (got)
+		*got = n;
+	return rc;
+}
+
+int s3_tail_read(struct bfs_store *s, const char *key, struct bfs_obj_info *out,
+		 void *buf, size_t len, size_t *got)
+{
+	struct s3_priv *p = s->priv;
+
+	*got = 0;
+	if (buf == NULL || len == 0 || atomic_load(&p->no_suffix))
+		return s3_head_op(p, key, out, NULL);
+	return ranged_head(p, key, true, out, buf, len, got);
 }
 
 /* ---- put ---- */

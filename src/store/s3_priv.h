@@ -78,6 +78,9 @@ struct s3_priv {
 	atomic_bool list_v1;
 	/* a truncated v2 page has been answered: a 500 is a fault here */
 	atomic_bool list_v2_pages;
+	/* the server reads a suffix range "bytes=-N" as "bytes=0-N"
+	 * (s3rver): tail_read is a HEAD */
+	atomic_bool no_suffix;
 	/* seconds to add to the local clock when signing, learnt from the
 	 * Date of a RequestTimeTooSkewed answer */
 	_Atomic int64_t clock_offset;
@@ -185,6 +188,8 @@ int s3_head_op(struct s3_priv *p, const char *key, struct bfs_obj_info *out,
 int s3_head(struct bfs_store *s, const char *key, struct bfs_obj_info *out);
 int s3_head_read(struct bfs_store *s, const char *key, const char *known,
 		 struct bfs_obj_info *out, void *buf, size_t len, size_t *got);
+int s3_tail_read(struct bfs_store *s, const char *key, struct bfs_obj_info *out,
+		 void *buf, size_t len, size_t *got);
 int s3_get_range(struct bfs_store *s, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_match);
 int s3_get_range_sink(struct bfs_store *s, const char *key, uint64_t off,

@@ -142,6 +142,14 @@ static int sl_head(struct bfs_store *s, const char *key,
 	return s->inner->head(s->inner, key, out);
 }
 
+static int sl_tail_read(struct bfs_store *s, const char *key,
+			struct bfs_obj_info *out, void *buf, size_t len,
+			size_t *got)
+{
+	enter(s, "tail_read", key, NULL);
+	return s->inner->tail_read(s->inner, key, out, buf, len, got);
+}
+
 static int sl_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			size_t len, void *buf, size_t *got,
 			const char *if_match)
@@ -253,6 +261,8 @@ struct bfs_store *bfs_slow_create(struct bfs_store *inner)
 	BFS_PCHECK(pthread_cond_init(&p->changed, &ca));
 	BFS_PCHECK(pthread_condattr_destroy(&ca));
 	s->head = sl_head;
+	if (inner->tail_read)
+		s->tail_read = sl_tail_read;
 	s->get_range = sl_get_range;
 	s->put = sl_put;
 	s->del = sl_del;

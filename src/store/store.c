@@ -132,6 +132,13 @@ static int pass_head_read(struct bfs_store *s, const char *key,
 	return s->inner->head_read(s->inner, key, known, out, buf, len, got);
 }
 
+static int pass_tail_read(struct bfs_store *s, const char *key,
+			  struct bfs_obj_info *out, void *buf, size_t len,
+			  size_t *got)
+{
+	return s->inner->tail_read(s->inner, key, out, buf, len, got);
+}
+
 static int pass_get_range(struct bfs_store *s, const char *key, uint64_t off,
 			  size_t len, void *buf, size_t *got,
 			  const char *if_match)
@@ -235,6 +242,8 @@ void bfs_store_decorate(struct bfs_store *s, void *priv,
 		FILL(start, bfs_store_start_inner);
 	if (!s->head && inner->head_read)
 		FILL(head_read, pass_head_read);
+	if (!s->head && inner->tail_read)
+		FILL(tail_read, pass_tail_read);
 	FILL(head, pass_head);
 	/* bytes left in files would bypass a layer's own get_range */
 	if (!s->get_range && inner->get_range_parts)

@@ -263,6 +263,22 @@ struct bfs_store {
 			 size_t len, size_t *got);
 
 	/*
+	 * head, and the object's last bytes with the same request (a GET
+	 * of a suffix range): for a file whose reader starts at its end
+	 * (a Parquet footer), as head_read is for one read from the top.
+	 * May be NULL (a driver without suffix ranges).
+	 * @param buf receives the last len bytes of the version *out
+	 *        describes, all of it when it is shorter: they start at
+	 *        out->size - *got.
+	 * @param got bytes put in buf; 0 when the server sent none of the
+	 *        end (it ignored the Range and the object is longer).
+	 * @return as head.
+	 */
+	int (*tail_read)(struct bfs_store *s, const char *key,
+			 struct bfs_obj_info *out, void *buf, size_t len,
+			 size_t *got);
+
+	/*
 	 * Read len bytes at offset off into buf.
 	 * @param if_match ETag the read is pinned to, or NULL: a different
 	 *        current ETag gives ESTALE, so one open file never mixes the
@@ -403,9 +419,10 @@ struct bfs_store *bfs_store_layer(struct bfs_store *s, const char *kind);
  * and send every operation s left NULL to inner unchanged: head,
  * get_range, put, del, copy, list, the mpu_* (only when inner has them:
  * a layer over a store without multipart has none, whatever it set),
- * warm, start and shutdown (when inner has them), head_read (when inner
- * has it and s left head NULL too: a layer that changes head, a cache or
- * a fault injector, would be bypassed by it), and get_stats (inner's
+ * warm, start and shutdown (when inner has them), head_read and
+ * tail_read (when inner has them and s left head NULL too: a layer that
+ * changes head, a cache or a fault injector, would be bypassed by them),
+ * and get_stats (inner's
  * counters, zeros when inner has none). A layer sets the operations it
  * changes, then calls this; destroy stays its own.
  * @note the name is allocated here and freed by bfs_store_undecorate().

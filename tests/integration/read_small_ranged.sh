@@ -9,7 +9,8 @@
 # (no block behind it: cache/prefetch.h), and a second mount on the same
 # cache dir reads the same bytes again from the piece it kept, without a
 # GET. The lookup's head is a GET of the first 64 KiB in place of a
-# HEAD (store.h, head_read): counted apart. The mounts trust attributes
+# HEAD (store.h, head_read): counted apart. A Parquet file's head is a
+# GET of its end, and DuckDB's count(*) of it sends nothing else. The mounts trust attributes
 # for a minute (attr_ttl=60): with the default second, an open that comes
 # more than a second after its lookup (a loaded machine, a sanitizer
 # build) revalidates the version with a HEAD, as it should, and the
@@ -23,6 +24,12 @@ s3_mkbucket "$STORE_URL" "$bucket" || t_abort "create the bucket"
 export AWS_ACCESS_KEY_ID=$STORE_ACCESS AWS_SECRET_ACCESS_KEY=$STORE_SECRET
 rand_file "$W/data" 4
 aws_store s3 cp --quiet "$W/data" "s3://$bucket/big" || t_abort "put the object"
+pq=$BFS_FIXTURES/iceberg/lineitem_iceberg/data/00000-1-66fee7c2-c97c-4af9-963d-930afd99ace4-00001.parquet
+aws_store s3 cp --quiet "$pq" "s3://$bucket/li.parquet" ||
+	t_abort "put the Parquet file"
+Q="node $BFS_SRCDIR/tests/tools/duckdb_query.mjs"
+rows=$($Q "select count(*) from read_parquet('$pq')") ||
+	t_abort "DuckDB counts the rows of the local file"
 
 bfs_faultproxy_start counted "$bucket" --requests "$W/requests" ||
 	t_abort "the proxy starts"
@@ -80,4 +87,21 @@ grep -E "^GET /$bucket/big(\?[^ ]*)? " "$W/requests" |
 	grep -v " bytes=0-65535\$" >"$W/gets2" || true
 t_ok "the kept piece served it: no GET of the file after the remount" \
 	test "$(wc -l <"$W/gets2")" -eq 1
+
+# A Parquet file: the lookup's head is one GET of its last 288 KiB (a
+# suffix range: store.h, tail_read; blockcache.h), which holds the
+# trailer and the footer DuckDB reads first, so its count(*) (footer
+# only) costs that GET alone.
+: >"$W/requests"
+bfs_mount -o attr_ttl=60 counted || t_abort "mount for the Parquet file"
+t_is "DuckDB counts the rows of a Parquet file in the bucket" \
+	"$($Q "select count(*) from read_parquet('$BFS_B/li.parquet')")" "$rows"
+t_ok "unmounts after DuckDB" bfs_umount
+grep -E "^(GET|HEAD) /$bucket/li\.parquet " "$W/requests" >"$W/pq" || true
+t_diag "requests of the Parquet file: $(tr '\n' ';' <"$W/pq")"
+t_ok "the lookup of a .parquet file is a GET of its last 288 KiB, no HEAD" \
+	sh -c "grep -qE '^GET /$bucket/li\.parquet bytes=-294912\$' '$W/pq' &&
+		! grep -q '^HEAD ' '$W/pq'"
+t_is "DuckDB's count(*) sent that one GET of the file" \
+	"$(wc -l <"$W/pq")" 1
 t_plan_done

@@ -851,6 +851,76 @@ static void c_head_read(struct bfs_store *s)
 	bfs_obj_info_release(&info);
 }
 
+/* tail_read: one GET of a suffix range answers the head (size from
+ * Content-Range) and the last bytes; a whole small object is its last
+ * bytes, a whole larger one gives none; a range that does not reach the
+ * end is refused; a server that reads the suffix as a prefix (s3rver)
+ * gives no bytes, and a HEAD is sent from then on (last: the store
+ * keeps that). */
+static void c_tail_read(struct bfs_store *s)
+{
+	static const struct {
+		const char *what;
+		int status;
+		const char *hdrs, *body;
+		int rc;
+		uint64_t size;
+		const char *bytes; /* the bytes got */
+	} cases[] = {
+		{"a 206 of the last 8 of 300: size, ETag, the bytes", 206,
+		 "Content-Range: bytes 292-299/300\r\nETag: \"e1\"\r\n",
+		 "abcdefgh", 0, 300, "abcdefgh"},
+		{"a 200 of an object shorter than asked: all of it", 200,
+		 "ETag: \"e2\"\r\n", "xyz", 0, 3, "xyz"},
+		{"a 200 with the whole of a longer object: its size, no bytes",
+		 200, "ETag: \"e3\"\r\n", "0123456789abcdef", 0, 16, ""},
+		{"a 206 that does not reach the end: EIO", 206,
+		 "Content-Range: bytes 100-107/300\r\nETag: \"e4\"\r\n",
+		 "abcdefgh", EIO, 0, ""},
+	};
+	struct bfs_obj_info info = {0};
+	char buf[16];
+	size_t got;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		script_reset();
+		reply(cases[i].status, cases[i].hdrs, cases[i].body);
+		got = 99;
+		rc = s->tail_read(s, "k", &info, buf, 8, &got);
+		ok(rc == cases[i].rc && nreq() == 1 &&
+			   !strcmp(req(0)->method, "GET") &&
+			   !strcmp(hdr(0, "range"), "bytes=-8") &&
+			   !hdr(0, "if-match")[0] &&
+			   (rc || info.size == cases[i].size) &&
+			   got == strlen(cases[i].bytes) &&
+			   !memcmp(buf, cases[i].bytes, got),
+		   "scripted: tail_read is one GET of bytes=-8: %s (rc %d, "
+		   "size %llu, got %zu)",
+		   cases[i].what, rc, (unsigned long long)info.size, got);
+		if (rc == 0)
+			bfs_obj_info_release(&info);
+		memset(&info, 0, sizeof(info));
+	}
+
+	script_reset();
+	reply(206, "Content-Range: bytes 0-8/300\r\nETag: \"e5\"\r\n",
+	      "012345678");
+	reply(200, "Content-Length: 300\r\nETag: \"e5\"\r\n", NULL);
+	rc = s->tail_read(s, "k", &info, buf, 8, &got);
+	ok(rc == 0 && info.size == 300 && got == 0,
+	   "scripted: a suffix read as a prefix (s3rver): the head, no bytes "
+	   "(rc %d, got %zu)",
+	   rc, got);
+	bfs_obj_info_release(&info);
+	rc = s->tail_read(s, "k", &info, buf, 8, &got);
+	ok(rc == 0 && nreq() == 2 && !strcmp(req(1)->method, "HEAD") &&
+		   info.size == 300 && got == 0,
+	   "scripted: ... and a HEAD from then on (rc %d, %zu requests)", rc,
+	   nreq());
+	bfs_obj_info_release(&info);
+}
+
 static void c_multipart(struct bfs_store *s)
 {
 	struct bfs_part parts[2] = {{1, "p1"}, {2, "p2"}};
@@ -1350,6 +1420,7 @@ void s3_scripted_suite(void)
 		c_list(s);
 		c_ranges(s);
 		c_head_read(s);
+		c_tail_read(s);
 		c_multipart(s);
 		c_errors(s);
 		c_conditional(s);

@@ -3,7 +3,8 @@
  * prefetcher (issue 15): the footer parser of cache/parquet.c on a
  * footer written here in the Thrift compact encoding (every truncation
  * and every flipped byte refused or parsed, never a crash), the tail
- * fetch (the trailer's length and the footer with one GET), and the
+ * fetch (the trailer's length and the footer with one GET; none when
+ * the head of the .parquet file brought its tail, short or long), and the
  * plan (a column chunk's page header and body with its blocks alone,
  * nothing past the chunk; a column read in a second row group fetches
  * the next row groups' chunks of that column ahead), the kernel's read
@@ -26,12 +27,14 @@
 #include "count_store.h"
 #include "tap.h"
 
-#define BS    (1u << 20)
-#define RGS   6
-#define COLS  3
-#define KEY   "lake/t.parquet"
-#define NOTE  (40u << 10) /* a long created_by: the footer spans pieces */
-#define PAGEB 4096u
+#define BS   (1u << 20)
+#define RGS  6
+#define COLS 3
+#define KEY  "lake/t.parquet"
+#define NOTE (40u << 10) /* a long created_by: the footer spans pieces */
+/* a footer longer than a small read (blockcache.c: a sixteenth of BS) */
+#define BIG_NOTE (100u << 10)
+#define PAGEB	 4096u
 /* One column's look-ahead (prefetch_plan.c's PLAN_AHEAD) */
 #define PLAN_AHEAD_TEST (4ull << 20)
 
@@ -97,7 +100,7 @@ struct chunk {
  * length and "PAR1". Chunk sizes differ by column (300 KiB, 700 KiB,
  * 1.3 MiB, give or take) so chunks straddle blocks. */
 static char *make_file(size_t *size, struct chunk ch[RGS][COLS],
-		       size_t *footer_len)
+		       size_t *footer_len, unsigned note)
 {
 	static const uint64_t clen[COLS] = {307201, 716803, 1363207};
 	struct w f = {0};
@@ -169,8 +172,8 @@ static char *make_file(size_t *size, struct chunk ch[RGS][COLS],
 		put(&f, 0);
 	}
 	fld(&f, &last, 6, 8); /* created_by: long, skipped */
-	varint(&f, NOTE);
-	for (unsigned i = 0; i < NOTE; i++)
+	varint(&f, note);
+	for (unsigned i = 0; i < note; i++)
 		put(&f, 'x');
 	put(&f, 0);
 
@@ -199,7 +202,7 @@ static void test_parser(void)
 	unsigned bad = 0, crashed = 0;
 	uint32_t len = 0;
 	bool ok = true;
-	char *data = make_file(&size, ch, &flen);
+	char *data = make_file(&size, ch, &flen, NOTE);
 	uint8_t *copy;
 
 	foot = (const uint8_t *)data + size - 8 - flen;
@@ -355,7 +358,7 @@ static void test_reads(void)
 	char etag[BFS_ETAG_MAX] = "";
 	struct bfs_blockcache_stats bs;
 	size_t size, flen;
-	char *data = make_file(&size, ch, &flen);
+	char *data = make_file(&size, ch, &flen, NOTE);
 	uint64_t tail_at = (size - (256u << 10)) / BS * BS, want;
 	struct stack st;
 	unsigned g;
@@ -410,6 +413,76 @@ static void test_reads(void)
 	       "next ones (%u GETs when they are read)",
 	       g);
 	bfs_prefetch_drain(st.top);
+	stack_close(&st);
+	free(data);
+}
+
+/*
+ * The head of a Parquet file (the lookup of its open) brings its tail
+ * with one GET of a suffix: the trailer and the footer read next send
+ * no request, short or longer than a small read (note: the footer's
+ * padding), and the plan is made from them: a filter's chunk is
+ * fetched as its blocks, with no piece GET for its page header.
+ */
+static void test_open_tail(unsigned note, const char *bucket)
+{
+	struct bfs_store *mem = bfs_mem_create("mem");
+	struct bfs_obj_info info = {0};
+	struct chunk ch[RGS][COLS];
+	char etag[BFS_ETAG_MAX] = "";
+	struct bfs_blockcache_stats bs;
+	size_t size, flen;
+	char *data = make_file(&size, ch, &flen, note);
+	unsigned t, g, h;
+	uint64_t before, want;
+	struct stack st;
+	bool ok;
+	int rc;
+
+	if (put_obj(mem, KEY, data, size, etag) != 0 ||
+	    stack_open_as(&st, mem, bucket, 0) != 0) {
+		tap_ok(0, "open tail: the prefetch stack starts");
+		free(data);
+		return;
+	}
+	rc = bfs_store_head_read(st.top, KEY, NULL, &info, NULL, 0, NULL);
+	t = bfs_slow_count(st.slow, "tail_read", "");
+	g = bfs_slow_count(st.slow, "get_range", "");
+	h = bfs_slow_count(st.slow, "head", "");
+	tap_ok(rc == 0 && info.size == size && strcmp(info.etag, etag) == 0 &&
+		       t == 1 && g == 0 && h == 0,
+	       "open tail (%zu KiB footer): the head of a .parquet file is "
+	       "one GET of its tail (rc %d, %u suffix GETs, %u GETs, %u "
+	       "HEADs)",
+	       flen >> 10, rc, t, g, h);
+	bfs_obj_info_release(&info);
+
+	bfs_slow_forget(st.slow);
+	ok = rd(&st, etag, data, size, size - 8, 8) &&
+	     rd(&st, etag, data, size, size - 8 - flen, flen);
+	bfs_prefetch_drain(st.top);
+	g = bfs_slow_count(st.slow, "get_range", "");
+	tap_ok(ok && g == 0,
+	       "open tail (%zu KiB footer): the trailer and the footer are "
+	       "read with no GET (%u)",
+	       flen >> 10, g);
+
+	bfs_blockcache_get_stats(st.bc, &bs);
+	before = bs.bytes_fetched;
+	want = bs.ranged;
+	ok = read_chunk(&st, etag, data, size, &ch[1][1]);
+	bfs_prefetch_drain(st.top);
+	bfs_blockcache_get_stats(st.bc, &bs);
+	tap_ok(ok && bs.ranged == want &&
+		       bs.bytes_fetched - before ==
+			       blocks_bytes(ch[1][1].start,
+					    ch[1][1].start + ch[1][1].len,
+					    size),
+	       "open tail (%zu KiB footer): the plan came from the kept "
+	       "footer: a lone chunk fetches its blocks alone (%llu bytes, "
+	       "%llu ranged GETs)",
+	       flen >> 10, (unsigned long long)(bs.bytes_fetched - before),
+	       (unsigned long long)(bs.ranged - want));
 	stack_close(&st);
 	free(data);
 }
@@ -470,7 +543,7 @@ static void test_kernel_reads(void)
 	struct chunk ch[RGS][COLS];
 	char etag[BFS_ETAG_MAX] = "";
 	size_t size, flen;
-	char *data = make_file(&size, ch, &flen);
+	char *data = make_file(&size, ch, &flen, NOTE);
 	bool touched[64] = {false};
 	struct stack st;
 	uint64_t want;
@@ -534,7 +607,7 @@ static void test_scan(void)
 	struct bfs_prefetch_stats ps;
 	const uint64_t budget = 4ull << 20;
 	size_t size, flen;
-	char *data = make_file(&size, ch, &flen);
+	char *data = make_file(&size, ch, &flen, NOTE);
 	bool touched[64] = {false};
 	uint64_t end1 = ch[1][COLS - 1].start + ch[1][COLS - 1].len, ahead;
 	struct stack st;
@@ -598,6 +671,8 @@ int main(void)
 		return tap_done();
 	test_parser();
 	test_reads();
+	test_open_tail(NOTE, "tail");
+	test_open_tail(BIG_NOTE, "tail-big");
 	test_kernel_reads();
 	test_scan();
 	rm_rf(cache_dir);
