@@ -34,8 +34,10 @@ static int c_get_range(struct bfs_store *s, const char *key, uint64_t off,
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->gets < CNT_LENS)
+	if (c->gets < CNT_LENS) {
 		c->lens[c->gets] = len;
+		c->offs[c->gets] = off;
+	}
 	c->gets++;
 	c->active++;
 	c->peak = BFS_MAX(c->peak, c->active);

@@ -25,12 +25,13 @@ struct cnt {
 	struct bfs_store *inner;
 	bool own; /* destroy inner with us */
 	unsigned gets, heads, lists;
-	unsigned head_reads;   /* of the gets: head_read's ranged GETs */
-	uint64_t bytes;	       /* returned by get_range */
-	unsigned active, peak; /* get_range calls running at once */
-	unsigned fail_gets;    /* the next N get_range fail with EIO */
-	unsigned delay_us;     /* each get_range takes this long */
-	size_t lens[CNT_LENS]; /* asked of each get_range, in order */
+	unsigned head_reads;	 /* of the gets: head_read's ranged GETs */
+	uint64_t bytes;		 /* returned by get_range */
+	unsigned active, peak;	 /* get_range calls running at once */
+	unsigned fail_gets;	 /* the next N get_range fail with EIO */
+	unsigned delay_us;	 /* each get_range takes this long */
+	size_t lens[CNT_LENS];	 /* asked of each get_range, in order */
+	uint64_t offs[CNT_LENS]; /* ... and where it started */
 	/* get_range_sink tells its sink land_step bytes at a time (0: all
 	 * at the end); while hold is set it stops after the first step
 	 * until the test clears it (cnt_release), counting stops in held */
