@@ -669,13 +669,14 @@ int bc_head_read(struct bfs_store *s, const char *key, const char *known,
 
 	if (got)
 		*got = 0;
-	if (p->db && pieces_on(p) && buf == NULL && p->inner->tail_read &&
-	    read_from_end(key))
-		return known ? p->inner->head(p->inner, key, out)
-			     : head_tail(p, key, out);
-	if (p->db == NULL || !pieces_on(p) || p->inner->head_read == NULL)
+	if (p->db == NULL || !pieces_on(p))
 		return bfs_store_head_read(p->inner, key, known, out, buf, len,
 					   got);
+	if (buf == NULL && p->inner->tail_read && read_from_end(key))
+		return known ? p->inner->head(p->inner, key, out)
+			     : head_tail(p, key, out);
+	if (p->inner->head_read == NULL)
+		return p->inner->head(p->inner, key, out);
 	if (known) {
 		/* the version last seen is likely still current: its
 		 * first bytes here need no second fetch, only a HEAD */

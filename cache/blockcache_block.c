@@ -612,7 +612,6 @@ int get_block(struct bc_priv *p, const struct obj *o, uint64_t block,
 
 	make_ikey(p, o, block, ikey);
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
-again:
 	for (;;) {
 		uint64_t landed;
 
@@ -672,6 +671,15 @@ again:
 		landed = p->landed;
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 		rc = from_disk(p, o, block, ikey, w, &b, &iv, &flush);
+		if (rc != 0 && w && !w->small && !pieces_tried &&
+		    pieces_on(p)) {
+			/* a larger read of pieces a head kept (a Parquet
+			 * footer of more than a small read: bc_head_read's
+			 * tail); a small one is served by them below */
+			pieces_tried = true;
+			if (pieces_hit(p, o, block, w))
+				return 0;
+		}
 		BFS_PCHECK(pthread_mutex_lock(&p->lock));
 		if (rc == 0) {
 			if (b) {
@@ -695,16 +703,6 @@ again:
 	if (w && w->small && pieces_on(p)) {
 		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 		return serve_pieces(p, o, block, w);
-	}
-	if (w && pieces_on(p) && !pieces_tried) {
-		/* a larger read of pieces a head kept (a Parquet footer of
-		 * more than a small read: bc_head_read's tail) */
-		pieces_tried = true;
-		BFS_PCHECK(pthread_mutex_unlock(&p->lock));
-		if (pieces_hit(p, o, block, w))
-			return 0;
-		BFS_PCHECK(pthread_mutex_lock(&p->lock));
-		goto again; /* a fetch of the block may have begun */
 	}
 	f = bfs_xcalloc(1, sizeof(*f));
 	memcpy(f->ikey, ikey, IKEY_LEN);

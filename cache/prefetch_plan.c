@@ -135,7 +135,7 @@ out:
 void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
 		uint64_t off, size_t len)
 {
-	uint64_t eof = NO_EOF, first;
+	uint64_t eof = NO_EOF, tail, first;
 	struct pobj *o;
 
 	BFS_PCHECK(pthread_mutex_lock(&p->lock));
@@ -152,12 +152,12 @@ void tail_fetch(struct pf_priv *p, const char *key, const char *etag,
 	BFS_PCHECK(pthread_mutex_unlock(&p->lock));
 	if (eof == NO_EOF || eof == 0)
 		return;
-	first = eof > TAIL_BYTES ? eof - TAIL_BYTES : 0;
-	if (bfs_blockcache_holds(p->bc, key, etag, first, eof - first)) {
-		learn_footer(p, key, etag, eof, first);
+	tail = eof > TAIL_BYTES ? eof - TAIL_BYTES : 0;
+	if (bfs_blockcache_holds(p->bc, key, etag, tail, eof - tail)) {
+		learn_footer(p, key, etag, eof, tail);
 		return;
 	}
-	first = first / p->bs * p->bs;
+	first = tail / p->bs * p->bs;
 	/* a failure is the read's own, below */
 	if (p->inner->warm(p->inner, key, etag, first, eof - first) == 0)
 		learn_footer(p, key, etag, eof, first);

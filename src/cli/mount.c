@@ -288,9 +288,8 @@ static void *readahead_main(void *arg)
 	struct readahead_job *j = arg;
 	struct stat sb;
 	char dev[64] = "";
-	int rc;
-
 	uint64_t ra = 0;
+	int rc;
 
 	rc = stat(j->mp, &sb) == 0 ? 0 : errno;
 	if (rc == 0)

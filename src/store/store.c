@@ -293,18 +293,28 @@ int bfs_store_head_read(struct bfs_store *s, const char *key, const char *known,
 	return s->head(s, key, out);
 }
 
-int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
-			size_t len, void *buf, size_t *got,
-			const char *if_match)
+/* get_range (parts NULL) or get_range_parts until len bytes or the end,
+ * each part's place moved to where its call's bytes go in buf. */
+static int read_loop(struct bfs_store *s, const char *key, uint64_t off,
+		     size_t len, void *buf, size_t *got, const char *if_match,
+		     struct bfs_file_parts *parts)
 {
 	size_t done = 0;
 	int rc = 0;
 
 	while (done < len) {
+		unsigned had = parts ? parts->n : 0;
 		size_t n = 0;
 
-		rc = s->get_range(s, key, off + done, len - done,
-				  (char *)buf + done, &n, if_match);
+		if (parts)
+			rc = s->get_range_parts(s, key, off + done, len - done,
+						(char *)buf + done, &n,
+						if_match, parts);
+		else
+			rc = s->get_range(s, key, off + done, len - done,
+					  (char *)buf + done, &n, if_match);
+		for (unsigned i = had; parts && i < parts->n; i++)
+			parts->v[i].at += done;
 		if (rc == ERANGE && done > 0)
 			rc = 0;
 		if (rc != 0 || n == 0)
@@ -313,6 +323,13 @@ int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
 	}
 	*got = done;
 	return rc;
+}
+
+int bfs_store_read_full(struct bfs_store *s, const char *key, uint64_t off,
+			size_t len, void *buf, size_t *got,
+			const char *if_match)
+{
+	return read_loop(s, key, off, len, buf, got, if_match, NULL);
 }
 
 void bfs_file_parts_close(struct bfs_file_parts *parts)
@@ -326,31 +343,13 @@ int bfs_store_read_parts(struct bfs_store *s, const char *key, uint64_t off,
 			 size_t len, void *buf, size_t *got,
 			 const char *if_match, struct bfs_file_parts *parts)
 {
-	size_t done = 0;
-	int rc = 0;
+	int rc;
 
 	parts->n = 0;
-	if (!s->get_range_parts)
-		return bfs_store_read_full(s, key, off, len, buf, got,
-					   if_match);
-	while (done < len) {
-		unsigned had = parts->n;
-		size_t n = 0;
-
-		rc = s->get_range_parts(s, key, off + done, len - done,
-					(char *)buf + done, &n, if_match,
-					parts);
-		for (unsigned i = had; i < parts->n; i++)
-			parts->v[i].at += done;
-		if (rc == ERANGE && done > 0)
-			rc = 0;
-		if (rc != 0 || n == 0)
-			break;
-		done += n;
-	}
+	rc = read_loop(s, key, off, len, buf, got, if_match,
+		       s->get_range_parts ? parts : NULL);
 	if (rc != 0)
 		bfs_file_parts_close(parts);
-	*got = done;
 	return rc;
 }
 
