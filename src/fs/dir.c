@@ -96,12 +96,16 @@ static void add_staged(struct bfs_fs *fs, fuse_ino_t dir, struct dir_handle *d,
 	for (size_t i = 0; i < n; i++) {
 		struct bfs_inode *in = kids[i];
 		bool was = in_list(before, nbefore, in);
+		/* a rename in another thread renames or moves it meanwhile */
+		char *name = bfs_inode_name_in(&fs->itable, in, dir);
 
+		if (name == NULL)
+			continue;
 		BFS_LOCK(&in->lock, BFS_LK_FS_INODE);
-		if ((in->staged || was) && !in->unlinked &&
-		    !has_entry(d, in->name))
-			add_entry(d, in->name, &in->node);
+		if ((in->staged || was) && !in->unlinked && !has_entry(d, name))
+			add_entry(d, name, &in->node);
 		BFS_UNLOCK(&in->lock, BFS_LK_FS_INODE);
+		free(name);
 	}
 	bfs_inode_put_all(&fs->itable, kids, n);
 }

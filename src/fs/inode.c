@@ -317,6 +317,18 @@ size_t bfs_inode_children(struct bfs_itable *t, fuse_ino_t parent,
 	return n;
 }
 
+char *bfs_inode_name_in(struct bfs_itable *t, struct bfs_inode *in,
+			fuse_ino_t parent)
+{
+	char *name = NULL;
+
+	BFS_LOCK(&t->lock, BFS_LK_FS_ITABLE);
+	if (in->parent == parent && in->name)
+		name = bfs_xstrdup(in->name);
+	BFS_UNLOCK(&t->lock, BFS_LK_FS_ITABLE);
+	return name;
+}
+
 size_t bfs_inode_all(struct bfs_itable *t, struct bfs_inode ***out)
 {
 	size_t n = 0, cap = 0;

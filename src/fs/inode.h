@@ -125,6 +125,14 @@ size_t bfs_inode_children(struct bfs_itable *t, fuse_ino_t parent,
 			  struct bfs_inode ***out);
 
 /*
+ * A copy of in's name while it is a child of parent (the caller frees
+ * it), else NULL: a rename may move or rename in at any time, and its
+ * name is the table's (itable->lock), not in's.
+ */
+char *bfs_inode_name_in(struct bfs_itable *t, struct bfs_inode *in,
+			fuse_ino_t parent);
+
+/*
  * Every inode of the table, each with a reference taken (unmount's
  * flush, a directory rename's rekeying). @return how many.
  */
